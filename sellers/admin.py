@@ -1,0 +1,114 @@
+"""Staff administration of sellers, their settings and orders."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from sellers.models import (
+    CarrierPickup,
+    CarrierService,
+    CarrierZone,
+    OperatingDay,
+    Order,
+    PrimeRegion,
+    Seller,
+    User,
+    VolumeControlChange,
+)
+from sellers.services import orders_classify_prime, seller_defaults_create
+
+
+class PrimeRegionInline(admin.TabularInline):
+    model = PrimeRegion
+    extra = 0
+
+
+class OperatingDayInline(admin.TabularInline):
+    model = OperatingDay
+    extra = 0
+    max_num = 7
+
+
+class CarrierServiceInline(admin.TabularInline):
+    model = CarrierService
+    extra = 0
+    show_change_link = True
+
+
+class VolumeControlChangeInline(admin.TabularInline):
+    model = VolumeControlChange
+    extra = 0
+    readonly_fields = ["created_at", "changed_by"]
+
+
+@admin.register(Seller)
+class SellerAdmin(admin.ModelAdmin):
+    list_display = ["merchant_token", "name", "status", "timezone", "enrolled_on", "reinstated_on"]
+    list_filter = ["status", "weekend_delivery", "region_automation"]
+    search_fields = ["merchant_token", "name"]
+    inlines = [OperatingDayInline, CarrierServiceInline, VolumeControlChangeInline, PrimeRegionInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            seller_defaults_create(seller=obj)
+
+
+class CarrierPickupInline(admin.TabularInline):
+    model = CarrierPickup
+    extra = 0
+    max_num = 7
+
+
+class CarrierZoneInline(admin.TabularInline):
+    model = CarrierZone
+    extra = 0
+
+
+@admin.register(CarrierService)
+class CarrierServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "seller"]
+    search_fields = ["name", "seller__merchant_token"]
+    list_select_related = ["seller"]
+    inlines = [CarrierPickupInline, CarrierZoneInline]
+
+
+@admin.register(VolumeControlChange)
+class VolumeControlChangeAdmin(admin.ModelAdmin):
+    list_display = ["seller", "effective_at", "daily_cap", "paused", "paused_until", "changed_by"]
+    list_select_related = ["seller", "changed_by"]
+    search_fields = ["seller__merchant_token"]
+
+    def save_model(self, request, obj, form, change):
+        if not obj.changed_by_id:
+            obj.changed_by = request.user
+        super().save_model(request, obj, form, change)
+        orders_classify_prime(seller_ids=[obj.seller_id], since=obj.seller.local_date(obj.effective_at))
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["order_id", "seller", "purchased_at", "units", "is_prime", "cancelled_by"]
+    list_filter = ["is_prime", "buy_shipping", "cancelled_by"]
+    search_fields = ["order_id", "seller__merchant_token", "tracking_id"]
+    list_select_related = ["seller"]
+    date_hierarchy = "purchase_date"
+    raw_id_fields = ["seller"]
+    readonly_fields = [date_field for _moment, date_field in Order.LOCAL_DATE_FIELDS] + ["is_prime", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.set_local_dates(obj.seller.zone)
+        super().save_model(request, obj, form, change)
+        orders_classify_prime(seller_ids=[obj.seller_id], since=obj.purchase_date)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "email", "seller", "is_staff"]
+    list_filter = ["is_staff", "is_superuser", "is_active"]
+    list_select_related = ["seller"]
+    raw_id_fields = ["seller"]
+    fieldsets = [*DjangoUserAdmin.fieldsets, (_("Seller"), {"fields": ["seller"]})]
+    add_fieldsets = [*DjangoUserAdmin.add_fieldsets, (_("Seller"), {"fields": ["seller"]})]

@@ -1,0 +1,65 @@
+"""Enumerations in the programme's words (SPEC section 1)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ProgrammeStatus(models.TextChoices):
+    ELIGIBLE = "eligible", _("Eligible")
+    NOT_ELIGIBLE = "not_eligible", _("Not eligible")
+
+
+class Speed(models.TextChoices):
+    """The speed a Prime shipping template promises in a state."""
+
+    ONE_DAY = "one_day", _("One-day")
+    TWO_DAY = "two_day", _("Two-day")
+    NOT_OFFERED = "not_offered", _("Not offered")
+
+
+class CancelledBy(models.TextChoices):
+    NONE = "", _("Not cancelled")
+    SELLER = "seller", _("Seller")
+    CUSTOMER = "customer", _("Customer")
+
+
+class Weekday(models.IntegerChoices):
+    """ISO-style weekday numbers as Python's ``date.weekday()`` returns them."""
+
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+WEEKDAYS = tuple(range(5))
+WEEKEND_DAYS = (Weekday.SATURDAY, Weekday.SUNDAY)
+
+# The 50 states and DC, the regions of a Prime shipping template.
+STATE_NAMES: dict[str, str] = {
+    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
+    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
+    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
+    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
+    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
+    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
+    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
+    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon",
+    "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota",
+    "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia",
+    "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
+}  # fmt: skip
+STATES: tuple[str, ...] = tuple(sorted(STATE_NAMES))
+NON_CONTIGUOUS_STATES = frozenset({"AK", "HI"})
+# The 48 contiguous states and DC: what nationwide coverage requires (SPEC section 2).
+CONTIGUOUS_REGIONS: frozenset[str] = frozenset(STATES) - NON_CONTIGUOUS_STATES
+STATE_CHOICES = [(code, STATE_NAMES[code]) for code in STATES]
+
+# Destinations an order may ship to: the template's regions plus territories and
+# military post codes, which orders can carry though templates do not offer them.
+SHIP_TO_CODES: frozenset[str] = frozenset(STATES) | {"PR", "VI", "GU", "AS", "MP", "AA", "AE", "AP"}

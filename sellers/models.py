@@ -1,0 +1,317 @@
+"""Who a seller is and how they fulfil (SPEC section 1).
+
+Settings are rows rather than blobs so the daily evaluation can check every seller's
+requirements in a handful of aggregate queries (SPEC section 2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from functools import lru_cache
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone as django_timezone
+from django.utils.translation import gettext_lazy as _
+
+from sellers.choices import STATE_CHOICES, CancelledBy, ProgrammeStatus, Speed, Weekday
+
+DEFAULT_SELLER_TIMEZONE = "America/Los_Angeles"
+
+merchant_token_validator = RegexValidator(
+    r"^[A-Z0-9]{6,20}\Z",
+    _("A merchant token is 6 to 20 upper-case letters and digits, e.g. A1B2C3D4."),
+)
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    """The ZoneInfo for an IANA name, cached: imports convert millions of timestamps."""
+    return zoneinfo.ZoneInfo(name)
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zone(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            _("%(value)s is not an IANA time zone; use a name such as America/Los_Angeles."),
+            params={"value": value},
+        ) from None
+
+
+def local_date(moment: dt.datetime | None, tz: zoneinfo.ZoneInfo) -> dt.date | None:
+    """A timestamp's calendar date in the seller's time zone (SPEC: *local date*)."""
+    if moment is None:
+        return None
+    return moment.astimezone(tz).date()
+
+
+class Seller(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    merchant_token = models.CharField(
+        _("merchant token"), max_length=20, unique=True, validators=[merchant_token_validator]
+    )
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default=DEFAULT_SELLER_TIMEZONE, validators=[validate_timezone]
+    )
+    status = models.CharField(
+        _("programme status"), max_length=20, choices=ProgrammeStatus.choices, default=ProgrammeStatus.ELIGIBLE
+    )
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    enrolled_on = models.DateField(_("enrolled on"), default=django_timezone.localdate)
+    reinstated_on = models.DateField(
+        _("reinstated on"), null=True, blank=True, help_text=_("Local date of the last reinstatement.")
+    )
+    weekend_delivery = models.BooleanField(
+        _("six-day delivery"),
+        default=True,
+        help_text=_("The seller's carrier services deliver on Saturday."),
+    )
+    region_automation = models.BooleanField(
+        _("region automation"),
+        default=False,
+        help_text=_("Derive the Prime template from the carrier services' delivery zones."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("seller")
+        verbose_name_plural = _("sellers")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.merchant_token})"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zone(self.timezone)
+
+    def local_date(self, moment: dt.datetime | None) -> dt.date | None:
+        return local_date(moment, self.zone)
+
+    @property
+    def evaluation_start(self) -> dt.date:
+        """The later of enrolment and the last reinstatement (SPEC section 4)."""
+        if self.reinstated_on and self.reinstated_on > self.enrolled_on:
+            return self.reinstated_on
+        return self.enrolled_on
+
+    @property
+    def is_eligible(self) -> bool:
+        return self.status == ProgrammeStatus.ELIGIBLE
+
+    def volume_control_at(self, moment: dt.datetime) -> VolumeControlChange | None:
+        """The Prime order-volume control in force at ``moment`` (None: never set)."""
+        return self.volume_control_changes.filter(effective_at__lte=moment).order_by("-effective_at", "-id").first()
+
+    def prime_badge_active(self, moment: dt.datetime | None = None) -> bool:
+        """Eligible and not paused: what the marketplace should honour right now."""
+        if not self.is_eligible:
+            return False
+        control = self.volume_control_at(moment or django_timezone.now())
+        return not (control and control.is_paused_at(moment or django_timezone.now()))
+
+
+class User(AbstractUser):
+    """A portal account: a seller's user (``seller`` set) or programme staff (``seller`` empty)."""
+
+    seller = models.ForeignKey(
+        Seller,
+        verbose_name=_("seller"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="users",
+        help_text=_("The seller this account belongs to; empty for programme staff."),
+    )
+
+
+class PrimeRegion(models.Model):
+    """One state of a seller's Prime shipping template for standard-size products."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="prime_regions")
+    state = models.CharField(_("state"), max_length=2, choices=STATE_CHOICES)
+    speed = models.CharField(_("speed"), max_length=12, choices=Speed.choices, default=Speed.NOT_OFFERED)
+
+    class Meta:
+        ordering = ["seller", "state"]
+        constraints = [models.UniqueConstraint(fields=["seller", "state"], name="prime_region_unique_state")]
+
+    def __str__(self) -> str:
+        return f"{self.state}: {self.get_speed_display()}"
+
+
+class OperatingDay(models.Model):
+    """Whether the seller ships on a weekday, and that day's order cutoff."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="operating_days")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    operated = models.BooleanField(_("operated"), default=False)
+    cutoff = models.TimeField(_("order cutoff"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["seller", "weekday"]
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "weekday"], name="operating_day_unique_weekday"),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="operating_day_weekday_range"),
+        ]
+
+    def __str__(self) -> str:
+        if not self.operated:
+            return f"{self.get_weekday_display()}: closed"
+        return f"{self.get_weekday_display()}: cutoff {self.cutoff:%H:%M}" if self.cutoff else "no cutoff"
+
+
+class CarrierService(models.Model):
+    """A service the seller ships with, e.g. "UPS Ground"."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="carrier_services")
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["seller", "name"]
+        constraints = [models.UniqueConstraint(fields=["seller", "name"], name="carrier_service_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CarrierPickup(models.Model):
+    """The carrier's pickup time on a weekday; no row means no pickup that day."""
+
+    carrier_service = models.ForeignKey(CarrierService, on_delete=models.CASCADE, related_name="pickups")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    pickup_time = models.TimeField(_("pickup time"))
+
+    class Meta:
+        ordering = ["carrier_service", "weekday"]
+        constraints = [
+            models.UniqueConstraint(fields=["carrier_service", "weekday"], name="carrier_pickup_unique_weekday")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.pickup_time:%H:%M}"
+
+
+class CarrierZone(models.Model):
+    """A state a carrier service reaches from the seller's warehouse, in one or two days."""
+
+    carrier_service = models.ForeignKey(CarrierService, on_delete=models.CASCADE, related_name="zones")
+    state = models.CharField(_("state"), max_length=2, choices=STATE_CHOICES)
+    transit_days = models.PositiveSmallIntegerField(_("transit days"), choices=[(1, _("One day")), (2, _("Two days"))])
+
+    class Meta:
+        ordering = ["carrier_service", "state"]
+        constraints = [
+            models.UniqueConstraint(fields=["carrier_service", "state"], name="carrier_zone_unique_state"),
+            models.CheckConstraint(condition=Q(transit_days__in=[1, 2]), name="carrier_zone_transit_days"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.state} in {self.transit_days} day(s)"
+
+
+class VolumeControlChange(models.Model):
+    """One change of the Prime order-volume control, kept with the moment it took effect.
+
+    Each row holds the whole control as it stood from ``effective_at`` until the next row,
+    because it decides which orders are Prime orders (SPEC section 3): an order placed
+    while paused, or past the daily cap in force at its purchase time, counts nowhere.
+    """
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="volume_control_changes")
+    effective_at = models.DateTimeField(_("effective at"), default=django_timezone.now)
+    daily_cap = models.PositiveIntegerField(
+        _("maximum Prime orders per day"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(10_000_000)],
+        help_text=_("Empty means no cap."),
+    )
+    paused = models.BooleanField(_("Prime badge paused"), default=False)
+    paused_until = models.DateTimeField(
+        _("paused until"),
+        null=True,
+        blank=True,
+        help_text=_("The moment the badge comes back on by itself; empty pauses until switched back."),
+    )
+    changed_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seller", "-effective_at", "-id"]
+        indexes = [models.Index(fields=["seller", "effective_at"], name="volume_control_seller_at")]
+
+    def __str__(self) -> str:
+        cap = self.daily_cap if self.daily_cap is not None else "no cap"
+        return f"{self.effective_at:%Y-%m-%d %H:%M}: cap {cap}, {'paused' if self.paused else 'active'}"
+
+    def is_paused_at(self, moment: dt.datetime) -> bool:
+        return self.paused and (self.paused_until is None or moment < self.paused_until)
+
+
+class Order(models.Model):
+    """An order as imported (SPEC section 6), stored once per (seller, order id).
+
+    The ``*_date`` columns are the local dates of the timestamps in the seller's time zone,
+    computed once when the order is written, so the metrics compare plain dates in SQL.
+    ``is_prime`` is decided by the volume control and the other orders of the same day
+    (see ``sellers.services.orders_classify_prime``).
+    """
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="orders")
+    order_id = models.CharField(_("order id"), max_length=64)
+    purchased_at = models.DateTimeField(_("purchased at"))
+    units = models.PositiveIntegerField(_("units"), validators=[MinValueValidator(1)])
+    promised_ship_date = models.DateField(_("promised ship date"))
+    promised_delivery_date = models.DateField(_("promised delivery date"))
+    first_scan_at = models.DateTimeField(_("first carrier scan at"), null=True, blank=True)
+    ship_confirmed_at = models.DateTimeField(_("shipment confirmed at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    buy_shipping = models.BooleanField(_("label bought through Buy Shipping"))
+    carrier = models.CharField(_("carrier"), max_length=100, blank=True)
+    tracking_id = models.CharField(_("tracking id"), max_length=100, blank=True)
+    ship_to_state = models.CharField(_("ship-to state"), max_length=2, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = models.CharField(_("cancelled by"), max_length=8, choices=CancelledBy.choices, blank=True)
+    cancel_requested_at = models.DateTimeField(_("cancellation requested at"), null=True, blank=True)
+
+    purchase_date = models.DateField(_("local purchase date"))
+    first_scan_date = models.DateField(null=True, blank=True)
+    ship_confirmed_date = models.DateField(null=True, blank=True)
+    delivered_date = models.DateField(null=True, blank=True)
+    cancelled_date = models.DateField(null=True, blank=True)
+    cancel_requested_date = models.DateField(null=True, blank=True)
+    is_prime = models.BooleanField(_("Prime order"), default=True)
+
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["seller", "purchased_at", "order_id"]
+        constraints = [models.UniqueConstraint(fields=["seller", "order_id"], name="order_unique_per_seller")]
+        indexes = [
+            models.Index(fields=["seller", "purchase_date"], name="order_seller_purchase_date"),
+            models.Index(fields=["purchase_date"], name="order_purchase_date"),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_id
+
+    # The timestamp -> local date pairs, one definition for import, admin and tests.
+    LOCAL_DATE_FIELDS = (
+        ("purchased_at", "purchase_date"),
+        ("first_scan_at", "first_scan_date"),
+        ("ship_confirmed_at", "ship_confirmed_date"),
+        ("delivered_at", "delivered_date"),
+        ("cancelled_at", "cancelled_date"),
+        ("cancel_requested_at", "cancel_requested_date"),
+    )
+
+    def set_local_dates(self, tz: zoneinfo.ZoneInfo) -> None:
+        for moment_field, date_field in self.LOCAL_DATE_FIELDS:
+            setattr(self, date_field, local_date(getattr(self, moment_field), tz))

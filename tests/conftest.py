@@ -1,0 +1,41 @@
+"""The world the tests act in: a seller and their user, a second seller, a reviewer, an outsider."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sellers.services import seller_create, seller_user_create
+
+
+@pytest.fixture
+def seller(db):
+    return seller_create(merchant_token="SELLER01", name="First Seller", enrolled_on=dt.date(2026, 1, 1))
+
+
+@pytest.fixture
+def seller_user(seller):
+    return seller_user_create(seller=seller, username="seller1", password="correct horse battery 1")
+
+
+@pytest.fixture
+def other_seller(db):
+    return seller_create(
+        merchant_token="SELLER02", name="Second Seller", timezone_name="Europe/Berlin", enrolled_on=dt.date(2026, 1, 1)
+    )
+
+
+@pytest.fixture
+def other_seller_user(other_seller):
+    return seller_user_create(seller=other_seller, username="seller2", password="correct horse battery 2")
+
+
+@pytest.fixture
+def reviewer(db, django_user_model):
+    return django_user_model.objects.create_user(username="reviewer", password="reviewer pass 1", is_staff=True)
+
+
+@pytest.fixture
+def outsider(db, django_user_model):
+    return django_user_model.objects.create_user(username="outsider", password="outsider pass 1")
