@@ -1,0 +1,55 @@
+"""Staff administration of thresholds, snapshots and events."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from metrics.models import MetricSnapshot, SellerEvent, Threshold, ThresholdChange
+from metrics.services import threshold_set
+
+
+@admin.register(Threshold)
+class ThresholdAdmin(admin.ModelAdmin):
+    list_display = ["metric", "value", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, so the change is recorded with who and when.
+        threshold_set(metric=obj.metric, value=obj.value, changed_by=request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ThresholdChange)
+class ThresholdChangeAdmin(admin.ModelAdmin):
+    list_display = ["metric", "old_value", "new_value", "changed_by", "changed_at"]
+    list_filter = ["metric"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MetricSnapshot)
+class MetricSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["seller", "day", "window_days", "metric", "population_units", "defect_units", "passing"]
+    list_filter = ["window_days", "metric", "passing"]
+    search_fields = ["seller__merchant_token"]
+    date_hierarchy = "day"
+    list_select_related = ["seller"]
+    raw_id_fields = ["seller"]
+
+
+@admin.register(SellerEvent)
+class SellerEventAdmin(admin.ModelAdmin):
+    list_display = ["seller", "kind", "day", "actor", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["seller__merchant_token"]
+    list_select_related = ["seller", "actor"]
+    raw_id_fields = ["seller", "actor"]

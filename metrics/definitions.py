@@ -1,0 +1,296 @@
+"""The programme's metric rules (SPEC section 3), each written once for SQL and once for
+Python, side by side, so the dashboard numbers, the defect report and the per-order
+explanation cannot disagree. ``tests/metrics/test_definitions.py`` holds the two halves
+of every rule against each other.
+
+All facts are judged *as of D*: an event whose local date is after D has not happened yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from django.db.models import F, Func, IntegerField, Q
+from django.db.models.lookups import GreaterThan
+from django.utils.translation import gettext_lazy as _
+
+from sellers.choices import CancelledBy
+
+WINDOWS = (7, 30)
+# Thresholds are stored with five decimals; SQL compares them as integers on this scale,
+# which is exact on every database (SQLite has no exact decimal type).
+THRESHOLD_SCALE = 100_000
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    name: str
+    label: str
+    population: str
+    defects: str
+    higher_is_better: bool
+    default_threshold: Decimal
+
+    def passes(self, *, population: int, defects: int, protected: int, threshold: Decimal) -> bool:
+        """Exact comparison with the threshold; a rate equal to its threshold passes, and a
+        metric with population 0 has no value and passes (SPEC section 3). Late deliveries on
+        Buy Shipping labels (``protected``) are excused for eligibility."""
+        if population == 0:
+            return True
+        counted = defects - protected
+        defect_share = Fraction(counted, population)
+        if self.higher_is_better:
+            return 1 - defect_share >= Fraction(threshold)
+        return defect_share <= Fraction(threshold)
+
+    def rate(self, *, population: int, defects: int) -> Fraction | None:
+        """The rate shown to the seller: every defect counts, protection aside."""
+        if population == 0:
+            return None
+        share = Fraction(defects, population)
+        return 1 - share if self.higher_is_better else share
+
+
+METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
+    d.name: d
+    for d in (
+        MetricDefinition(
+            "on_time_shipment_rate", _("On-time shipment rate"), _("shipped units"),
+            _("units shipped late and delivered late"), True, Decimal("0.99"),
+        ),
+        MetricDefinition(
+            "on_time_delivery_rate", _("On-time delivery rate"), _("due units"),
+            _("units delivered late"), True, Decimal("0.935"),
+        ),
+        MetricDefinition(
+            "buy_shipping_rate", _("Buy Shipping rate"), _("shipped units"),
+            _("units shipped outside Buy Shipping"), True, Decimal("0.99"),
+        ),
+        MetricDefinition(
+            "cancellation_rate", _("Cancellation rate"), _("ordered units"),
+            _("units cancelled by the seller"), False, Decimal("0.005"),
+        ),
+        MetricDefinition(
+            "valid_tracking_rate", _("Valid tracking rate"), _("confirmed units"),
+            _("units confirmed without valid tracking"), True, Decimal("0.99"),
+        ),
+        MetricDefinition(
+            "one_day_delivery_speed", _("One-day delivery speed"), _("units not cancelled"),
+            _("units promised later than one day"), True, Decimal("0.30"),
+        ),
+        MetricDefinition(
+            "two_day_delivery_speed", _("Two-day delivery speed"), _("units not cancelled"),
+            _("units promised later than two days"), True, Decimal("0.74"),
+        ),
+    )
+}  # fmt: skip
+METRICS: tuple[str, ...] = tuple(METRIC_DEFINITIONS)
+
+
+class DaysBetween(Func):
+    """Whole days from ``start`` to ``end`` (two DATE columns), on PostgreSQL and SQLite."""
+
+    output_field = IntegerField()
+
+    def __init__(self, end, start, **extra):
+        super().__init__(end, start, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Per-order rules. Each SQL half is a Q over sellers.Order, each Python half a function of
+# an Order; both take D. Keep them in pairs.
+# ---------------------------------------------------------------------------------------
+
+
+def _happened(field: str, day: dt.date) -> Q:
+    return Q(**{f"{field}__lte": day})
+
+
+def _not_happened(field: str, day: dt.date) -> Q:
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gt": day})
+
+
+def _py_happened(value: dt.date | None, day: dt.date) -> bool:
+    return value is not None and value <= day
+
+
+# shipped: it has a first carrier scan (not the seller's confirmation).
+def q_shipped(day: dt.date) -> Q:
+    return _happened("first_scan_date", day)
+
+
+def is_shipped(order, day: dt.date) -> bool:
+    return _py_happened(order.first_scan_date, day)
+
+
+# shipped late: shipped and local date of first scan > promised ship date.
+def q_shipped_late(day: dt.date) -> Q:
+    return q_shipped(day) & Q(first_scan_date__gt=F("promised_ship_date"))
+
+
+def is_shipped_late(order, day: dt.date) -> bool:
+    return is_shipped(order, day) and order.first_scan_date > order.promised_ship_date
+
+
+# cancelled (by anyone) as of D.
+def q_cancelled(day: dt.date) -> Q:
+    return _happened("cancelled_date", day)
+
+
+def is_cancelled(order, day: dt.date) -> bool:
+    return _py_happened(order.cancelled_date, day)
+
+
+def q_not_cancelled(day: dt.date) -> Q:
+    return _not_happened("cancelled_date", day)
+
+
+# due: not cancelled and promised delivery date <= D.
+def q_due(day: dt.date) -> Q:
+    return q_not_cancelled(day) & Q(promised_delivery_date__lte=day)
+
+
+def is_due(order, day: dt.date) -> bool:
+    return not is_cancelled(order, day) and order.promised_delivery_date <= day
+
+
+# delivered late: due, and not delivered as of D or delivered after the promised date.
+def q_delivered_late(day: dt.date) -> Q:
+    return q_due(day) & (_not_happened("delivered_date", day) | Q(delivered_date__gt=F("promised_delivery_date")))
+
+
+def is_delivered_late(order, day: dt.date) -> bool:
+    if not is_due(order, day):
+        return False
+    delivered = _py_happened(order.delivered_date, day)
+    return not delivered or order.delivered_date > order.promised_delivery_date
+
+
+# outside Buy Shipping: shipped and the label was not bought through Buy Shipping.
+def q_outside_buy_shipping(day: dt.date) -> Q:
+    return q_shipped(day) & Q(buy_shipping=False)
+
+
+def is_outside_buy_shipping(order, day: dt.date) -> bool:
+    return is_shipped(order, day) and not order.buy_shipping
+
+
+# protected: a late delivery shipped on a Buy Shipping label, excused for eligibility.
+def q_protected_late(day: dt.date) -> Q:
+    return q_delivered_late(day) & q_shipped(day) & Q(buy_shipping=True)
+
+
+def is_protected_late(order, day: dt.date) -> bool:
+    return is_delivered_late(order, day) and is_shipped(order, day) and order.buy_shipping
+
+
+# confirmed: the seller confirmed shipment.
+def q_confirmed(day: dt.date) -> Q:
+    return _happened("ship_confirmed_date", day)
+
+
+def is_confirmed(order, day: dt.date) -> bool:
+    return _py_happened(order.ship_confirmed_date, day)
+
+
+# no valid tracking: confirmed, and no tracking id or the carrier has not scanned it.
+def q_no_valid_tracking(day: dt.date) -> Q:
+    return q_confirmed(day) & (Q(tracking_id="") | _not_happened("first_scan_date", day))
+
+
+def is_no_valid_tracking(order, day: dt.date) -> bool:
+    return is_confirmed(order, day) and (not order.tracking_id or not is_shipped(order, day))
+
+
+# cancelled by seller: unless the customer had requested it at or before that moment.
+# Customer cancellations (only possible within 30 minutes) never count.
+def q_cancelled_by_seller(day: dt.date) -> Q:
+    return (
+        q_cancelled(day)
+        & Q(cancelled_by=CancelledBy.SELLER)
+        & (Q(cancel_requested_at__isnull=True) | Q(cancel_requested_at__gt=F("cancelled_at")))
+    )
+
+
+def is_cancelled_by_seller(order, day: dt.date) -> bool:
+    if not is_cancelled(order, day) or order.cancelled_by != CancelledBy.SELLER:
+        return False
+    return order.cancel_requested_at is None or order.cancel_requested_at > order.cancelled_at
+
+
+# delivery speed: promise later than purchase date + N days, among orders not cancelled.
+def q_promise_slower_than(days: int, day: dt.date) -> Q:
+    promise_days = DaysBetween(F("promised_delivery_date"), F("purchase_date"))
+    return q_not_cancelled(day) & Q(GreaterThan(promise_days, days))
+
+
+def is_promise_slower_than(order, days: int, day: dt.date) -> bool:
+    return not is_cancelled(order, day) and (order.promised_delivery_date - order.purchase_date).days > days
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    """Which orders make up a metric's population and which of them are defects."""
+
+    population: object  # callable(day) -> Q
+    defects: object
+    py_population: object  # callable(order, day) -> bool
+    py_defects: object
+
+
+def _all(day: dt.date) -> Q:
+    return Q()
+
+
+def _py_all(order, day: dt.date) -> bool:
+    return True
+
+
+METRIC_RULES: dict[str, MetricRule] = {
+    "on_time_shipment_rate": MetricRule(
+        q_shipped,
+        lambda day: q_shipped_late(day) & q_delivered_late(day),
+        is_shipped,
+        lambda o, day: is_shipped_late(o, day) and is_delivered_late(o, day),
+    ),
+    "on_time_delivery_rate": MetricRule(q_due, q_delivered_late, is_due, is_delivered_late),
+    "buy_shipping_rate": MetricRule(q_shipped, q_outside_buy_shipping, is_shipped, is_outside_buy_shipping),
+    "cancellation_rate": MetricRule(_all, q_cancelled_by_seller, _py_all, is_cancelled_by_seller),
+    "valid_tracking_rate": MetricRule(q_confirmed, q_no_valid_tracking, is_confirmed, is_no_valid_tracking),
+    "one_day_delivery_speed": MetricRule(
+        q_not_cancelled,
+        lambda day: q_promise_slower_than(1, day),
+        lambda o, day: not is_cancelled(o, day),
+        lambda o, day: is_promise_slower_than(o, 1, day),
+    ),
+    "two_day_delivery_speed": MetricRule(
+        q_not_cancelled,
+        lambda day: q_promise_slower_than(2, day),
+        lambda o, day: not is_cancelled(o, day),
+        lambda o, day: is_promise_slower_than(o, 2, day),
+    ),
+}
+
+# The defect report's flag columns (SPEC section 5), in report order, with their rules.
+REPORT_FLAGS: dict[str, tuple[str, object, object]] = {
+    "shipped_late": ("Shipped late", q_shipped_late, is_shipped_late),
+    "delivered_late": ("Delivered late", q_delivered_late, is_delivered_late),
+    "outside_buy_shipping": ("Shipped outside Buy Shipping", q_outside_buy_shipping, is_outside_buy_shipping),
+    "cancelled_by_seller": ("Cancelled by seller", q_cancelled_by_seller, is_cancelled_by_seller),
+    "no_valid_tracking": ("No valid tracking", q_no_valid_tracking, is_no_valid_tracking),
+}

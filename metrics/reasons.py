@@ -1,0 +1,100 @@
+"""Sentences that explain a revocation reason and the action that fixes it.
+
+The actions follow the programme's own table of revocation reasons and actions
+(seeds/000), in our words.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from metrics.definitions import METRIC_DEFINITIONS
+
+REQUIREMENT_LABELS = {
+    "nationwide_coverage": gettext_lazy("Nationwide coverage"),
+    "weekday_cutoff": gettext_lazy("Weekday cutoff"),
+    "weekend_cutoff": gettext_lazy("Weekend cutoff"),
+    "weekend_operations": gettext_lazy("Weekend operations"),
+    "weekend_delivery": gettext_lazy("Weekend delivery"),
+    "carrier_pickups": gettext_lazy("Carrier pickups"),
+}
+
+REQUIREMENT_ACTIONS = {
+    "nationwide_coverage": gettext_lazy(
+        "Offer Prime in all 48 contiguous states and the District of Columbia in your Prime shipping template."
+    ),
+    "weekday_cutoff": gettext_lazy("Set every operated weekday's order cutoff to 14:00 or later."),
+    "weekend_cutoff": gettext_lazy("Set the order cutoff of every operated Saturday or Sunday to 10:30 or later."),
+    "weekend_operations": gettext_lazy(
+        "Operate Monday to Friday and at least one weekend day, so the Prime badge stays on at the weekend."
+    ),
+    "weekend_delivery": gettext_lazy(
+        "Turn on six-day delivery and use carrier services that pick up and deliver on Saturday."
+    ),
+    "carrier_pickups": gettext_lazy(
+        "Make sure a carrier picks up at or after your cutoff on every operated day, or move the cutoff earlier."
+    ),
+}
+
+METRIC_ACTIONS = {
+    "on_time_shipment_rate": gettext_lazy(
+        "Review the orders marked in both 'Shipped late' and 'Delivered late' in your defect report, find why "
+        "they were scanned late, and choose shipping services that still deliver by the promised date."
+    ),
+    "on_time_delivery_rate": gettext_lazy(
+        "Review the orders marked 'Delivered late'; ship on Buy Shipping labels, which protect you from late "
+        "deliveries that were not your fault."
+    ),
+    "buy_shipping_rate": gettext_lazy(
+        "Review the orders marked 'Shipped outside Buy Shipping' and buy every label through Buy Shipping."
+    ),
+    "cancellation_rate": gettext_lazy(
+        "Check your inventory daily so you never list what you cannot ship right away; let customers request "
+        "cancellations instead of cancelling for them."
+    ),
+    "valid_tracking_rate": gettext_lazy(
+        "Confirm shipment only with a tracking id the carrier will scan, after handing the parcel over."
+    ),
+    "one_day_delivery_speed": gettext_lazy(
+        "Offer one-day delivery in more states of your Prime template, or add carrier services that reach them "
+        "in one day if you use region automation."
+    ),
+    "two_day_delivery_speed": gettext_lazy("Offer two-day or faster delivery in more states of your Prime template."),
+}
+
+
+def percent(value: float | Decimal | None) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:.2f} %"
+
+
+def reason_sentence(reason: dict) -> str:
+    """One revocation reason as a sentence a seller understands."""
+    if reason.get("kind") == "requirement":
+        name = reason["requirement"]
+        return _("%(check)s requirement is not met. %(action)s") % {
+            "check": REQUIREMENT_LABELS.get(name, name),
+            "action": REQUIREMENT_ACTIONS.get(name, ""),
+        }
+    definition = METRIC_DEFINITIONS[reason["metric"]]
+    rate = reason.get("eligibility_rate") if reason.get("eligibility_rate") is not None else reason.get("rate")
+    comparison = _("at least") if definition.higher_is_better else _("at most")
+    return _(
+        "%(metric)s over %(window)s days was %(rate)s; it must be %(comparison)s %(threshold)s "
+        "(%(defects)s of %(population)s %(population_label)s were defects)."
+    ) % {
+        "metric": definition.label,
+        "window": reason["window_days"],
+        "rate": percent(rate),
+        "comparison": comparison,
+        "threshold": percent(Decimal(reason["threshold"])),
+        "defects": reason["defect_units"] - reason.get("protected_units", 0)
+        if reason.get("eligibility_rate") is not None
+        else reason["defect_units"],
+        "population": reason["population_units"],
+        "population_label": definition.population,
+    }

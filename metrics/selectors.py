@@ -1,0 +1,245 @@
+"""Reads for performance: metric counts, defect report rows, thresholds, requirement checks.
+
+Everything here aggregates in the database, for all requested sellers in one query per
+concern; nothing loops over orders in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+
+from metrics.definitions import (
+    METRIC_DEFINITIONS,
+    METRIC_RULES,
+    METRICS,
+    REPORT_FLAGS,
+    WINDOWS,
+    q_protected_late,
+)
+from metrics.models import MetricSnapshot, SellerEvent, Threshold
+from sellers.choices import CONTIGUOUS_REGIONS, WEEKDAYS, WEEKEND_DAYS, Speed
+from sellers.models import CarrierPickup, OperatingDay, Order, PrimeRegion, Seller
+
+WEEKDAY_MIN_CUTOFF = dt.time(14, 0)
+WEEKEND_MIN_CUTOFF = dt.time(10, 30)
+
+
+@dataclass(frozen=True)
+class Counts:
+    population: int = 0
+    defects: int = 0
+    protected: int = 0
+
+
+def window_start(day: dt.date, window_days: int) -> dt.date:
+    return day - dt.timedelta(days=window_days - 1)
+
+
+def window_orders(*, day: dt.date, window_days: int, seller_ids: Sequence[int] | None = None) -> QuerySet[Order]:
+    """Prime orders whose local purchase date is in [D-W+1, D] and on or after their seller's
+    evaluation start, the later of enrolment and last reinstatement (SPEC sections 3, 4)."""
+    orders = Order.objects.filter(
+        Q(seller__reinstated_on__isnull=True) | Q(purchase_date__gte=F("seller__reinstated_on")),
+        is_prime=True,
+        purchase_date__range=(window_start(day, window_days), day),
+        purchase_date__gte=F("seller__enrolled_on"),
+    )
+    if seller_ids is not None:
+        orders = orders.filter(seller_id__in=list(seller_ids))
+    return orders
+
+
+def _units(condition: Q) -> Coalesce:
+    return Coalesce(Sum("units", filter=condition), Value(0))
+
+
+def metric_counts(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> dict[tuple[int, int], dict[str, Counts]]:
+    """Population, defect and protected units of every metric, for both windows, for every
+    requested seller (all sellers when ``seller_ids`` is None): one aggregate query whose
+    conditional sums PostgreSQL runs as ``SUM(...) FILTER (WHERE ...)``."""
+    longest = max(WINDOWS)
+    annotations = {}
+    for window_days in WINDOWS:
+        in_window = Q(purchase_date__gte=window_start(day, window_days))
+        for name, rule in METRIC_RULES.items():
+            population = in_window & rule.population(day)
+            annotations[f"{name}__{window_days}__population"] = _units(population)
+            annotations[f"{name}__{window_days}__defects"] = _units(population & rule.defects(day))
+        annotations[f"on_time_delivery_rate__{window_days}__protected"] = _units(in_window & q_protected_late(day))
+    rows = (
+        window_orders(day=day, window_days=longest, seller_ids=seller_ids)
+        .values("seller_id")
+        .annotate(**annotations)
+        .order_by()
+    )
+    if seller_ids is None:
+        seller_ids = list(Seller.objects.values_list("pk", flat=True))
+    result: dict[tuple[int, int], dict[str, Counts]] = {
+        (seller_id, w): {name: Counts() for name in METRICS} for seller_id in seller_ids for w in WINDOWS
+    }
+    for row in rows:
+        for window_days in WINDOWS:
+            result[(row["seller_id"], window_days)] = {
+                name: Counts(
+                    population=row[f"{name}__{window_days}__population"],
+                    defects=row[f"{name}__{window_days}__defects"],
+                    protected=row.get(f"{name}__{window_days}__protected", 0),
+                )
+                for name in METRICS
+            }
+    return result
+
+
+def defect_orders(*, seller: Seller, day: dt.date, window_days: int) -> QuerySet[Order]:
+    """The seller's Prime orders in the window with at least one defect flag as of D,
+    annotated with one boolean per report column (SPEC section 5), oldest first."""
+    flags = {
+        name: Case(When(rule(day), then=Value(True)), default=Value(False))
+        for name, (_l, rule, _p) in REPORT_FLAGS.items()
+    }
+    any_flag = Q()
+    for _label, rule, _py in REPORT_FLAGS.values():
+        any_flag |= rule(day)
+    return (
+        window_orders(day=day, window_days=window_days, seller_ids=[seller.pk])
+        .filter(any_flag)
+        .annotate(**flags)
+        .order_by("purchased_at", "order_id")
+    )
+
+
+def defect_report_rows(*, seller: Seller, day: dt.date, window_days: int) -> Iterable[dict]:
+    fields = ["order_id", "units", *REPORT_FLAGS]
+    return defect_orders(seller=seller, day=day, window_days=window_days).values(*fields)
+
+
+def order_flags(order: Order, day: dt.date) -> dict[str, bool]:
+    """The report flags of one order as of D, from the Python half of each rule."""
+    return {name: py_rule(order, day) for name, (_label, _q, py_rule) in REPORT_FLAGS.items()}
+
+
+def thresholds_current() -> dict[str, Decimal]:
+    """Each metric's threshold in force: the staff policy, else the programme's default."""
+    values = {name: d.default_threshold for name, d in METRIC_DEFINITIONS.items()}
+    values.update(Threshold.objects.values_list("metric", "value"))
+    return values
+
+
+def seller_snapshots(*, seller: Seller, day: dt.date, window_days: int) -> QuerySet[MetricSnapshot]:
+    return MetricSnapshot.objects.filter(seller=seller, day=day, window_days=window_days)
+
+
+def seller_latest_day(*, seller: Seller) -> dt.date | None:
+    return MetricSnapshot.objects.filter(seller=seller).order_by("-day").values_list("day", flat=True).first()
+
+
+def seller_events(*, seller: Seller) -> QuerySet[SellerEvent]:
+    return SellerEvent.objects.filter(seller=seller).select_related("actor")
+
+
+# ---------------------------------------------------------------------------------------
+# Programme requirements checked from settings (SPEC section 2)
+# ---------------------------------------------------------------------------------------
+
+REQUIREMENTS = (
+    "nationwide_coverage",
+    "weekday_cutoff",
+    "weekend_cutoff",
+    "weekend_operations",
+    "weekend_delivery",
+    "carrier_pickups",
+)
+# A failing warning is shown but never revokes (SPEC section 2).
+WARNING_REQUIREMENTS = frozenset({"carrier_pickups"})
+
+
+@dataclass
+class Requirements:
+    """One seller's requirement checks, with the facts behind each."""
+
+    passing: dict[str, bool] = field(default_factory=dict)
+    covered_regions: int = 0
+    one_day_regions: int = 0
+    two_day_regions: int = 0
+    early_weekday_cutoffs: list[int] = field(default_factory=list)
+    early_weekend_cutoffs: list[int] = field(default_factory=list)
+    days_without_pickup: list[int] = field(default_factory=list)
+
+    @property
+    def failing(self) -> list[str]:
+        return [name for name in REQUIREMENTS if not self.passing[name] and name not in WARNING_REQUIREMENTS]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [name for name in REQUIREMENTS if not self.passing[name] and name in WARNING_REQUIREMENTS]
+
+
+def requirements_for_sellers(*, seller_ids: Sequence[int] | None = None) -> dict[int, Requirements]:
+    """Every requirement of SPEC section 2 for the requested sellers, in four aggregate queries."""
+    sellers = Seller.objects.all()
+    if seller_ids is not None:
+        sellers = sellers.filter(pk__in=list(seller_ids))
+    result = {pk: Requirements() for (pk,) in sellers.values_list("pk")}
+    by_seller = {"seller_id__in": list(result)} if seller_ids is not None else {}
+
+    regions = (
+        PrimeRegion.objects.filter(state__in=CONTIGUOUS_REGIONS, **by_seller)
+        .values("seller_id")
+        .annotate(
+            covered=Count("pk", filter=Q(speed__in=[Speed.ONE_DAY, Speed.TWO_DAY])),
+            one_day=Count("pk", filter=Q(speed=Speed.ONE_DAY)),
+            two_day=Count("pk", filter=Q(speed=Speed.TWO_DAY)),
+        )
+        .order_by()
+    )
+    for row in regions:
+        r = result[row["seller_id"]]
+        r.covered_regions, r.one_day_regions, r.two_day_regions = row["covered"], row["one_day"], row["two_day"]
+
+    pickup_at_or_after_cutoff = CarrierPickup.objects.filter(
+        carrier_service__seller_id=OuterRef("seller_id"),
+        weekday=OuterRef("weekday"),
+        pickup_time__gte=OuterRef("cutoff"),
+    )
+    days = (
+        OperatingDay.objects.filter(**by_seller)
+        .annotate(has_pickup=Exists(pickup_at_or_after_cutoff))
+        .values("seller_id", "weekday", "operated", "cutoff", "has_pickup")
+        .order_by("seller_id", "weekday")
+    )
+    operated: dict[int, set[int]] = {pk: set() for pk in result}
+    for day in days:  # at most seven rows a seller: settings, not orders
+        r = result[day["seller_id"]]
+        if not day["operated"]:
+            continue
+        operated[day["seller_id"]].add(day["weekday"])
+        cutoff = day["cutoff"]
+        if day["weekday"] in WEEKDAYS and (cutoff is None or cutoff < WEEKDAY_MIN_CUTOFF):
+            r.early_weekday_cutoffs.append(day["weekday"])
+        if day["weekday"] in WEEKEND_DAYS and (cutoff is None or cutoff < WEEKEND_MIN_CUTOFF):
+            r.early_weekend_cutoffs.append(day["weekday"])
+        if cutoff is None or not day["has_pickup"]:
+            r.days_without_pickup.append(day["weekday"])
+
+    weekend_delivery = dict(sellers.values_list("pk", "weekend_delivery"))
+    for pk, r in result.items():
+        days_operated = operated[pk]
+        r.passing = {
+            "nationwide_coverage": r.covered_regions == len(CONTIGUOUS_REGIONS),
+            "weekday_cutoff": not r.early_weekday_cutoffs,
+            "weekend_cutoff": not r.early_weekend_cutoffs,
+            "weekend_operations": set(WEEKDAYS) <= days_operated and bool(days_operated & set(WEEKEND_DAYS)),
+            "weekend_delivery": weekend_delivery[pk],
+            "carrier_pickups": not r.days_without_pickup,
+        }
+    return result
+
+
+def seller_requirements(*, seller: Seller) -> Requirements:
+    return requirements_for_sellers(seller_ids=[seller.pk])[seller.pk]

@@ -1,0 +1,225 @@
+"""Writes for performance: snapshots, evaluation, revocation (SPEC sections 3 and 4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from metrics.definitions import METRIC_DEFINITIONS
+from metrics.models import MetricSnapshot, SellerEvent, Threshold, ThresholdChange
+from metrics.selectors import metric_counts, requirements_for_sellers, thresholds_current
+from sellers.choices import ProgrammeStatus
+from sellers.models import Seller
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_FIELDS = ("population_units", "defect_units", "protected_units", "threshold", "passing")
+DEFAULT_CHUNK_SIZE = 1000
+
+
+def portal_yesterday() -> dt.date:
+    """D for the scheduled run: yesterday in the portal's time zone (SPEC section 4)."""
+    return timezone.localdate() - dt.timedelta(days=1)
+
+
+def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> int:
+    """Compute and store both windows' metrics for the sellers (all when None) for D.
+
+    One aggregate query for the counts, then an upsert on (seller, day, window, metric),
+    so a rerun, or two runs at once, leave exactly one row per key. Returns rows written.
+    """
+    counts = metric_counts(day=day, seller_ids=seller_ids)
+    thresholds = thresholds_current()
+    snapshots = []
+    for (seller_id, window_days), metrics in counts.items():
+        for name, c in metrics.items():
+            threshold = thresholds[name]
+            snapshots.append(
+                MetricSnapshot(
+                    seller_id=seller_id,
+                    day=day,
+                    window_days=window_days,
+                    metric=name,
+                    population_units=c.population,
+                    defect_units=c.defects,
+                    protected_units=c.protected,
+                    threshold=threshold,
+                    passing=METRIC_DEFINITIONS[name].passes(
+                        population=c.population, defects=c.defects, protected=c.protected, threshold=threshold
+                    ),
+                )
+            )
+    if connection.vendor == "postgresql":
+        _snapshots_upsert_copy(snapshots)
+    else:
+        MetricSnapshot.objects.bulk_create(
+            snapshots,
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["seller", "day", "window_days", "metric"],
+            update_fields=[*SNAPSHOT_FIELDS, "computed_at"],
+        )
+    return len(snapshots)
+
+
+def _snapshots_upsert_copy(snapshots: list[MetricSnapshot]) -> None:
+    """PostgreSQL: COPY the rows into a temporary table and merge them in one statement.
+
+    Rows sorted by key so concurrent runs take row locks in the same order (no deadlock).
+    """
+    snapshots.sort(key=lambda s: (s.seller_id, s.window_days, s.metric))
+    table = MetricSnapshot._meta.db_table
+    columns = ("seller_id", "day", "window_days", "metric", *SNAPSHOT_FIELDS)
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS snapshot_staging (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute("TRUNCATE snapshot_staging")
+        with cursor.cursor.copy(f"COPY snapshot_staging ({', '.join(columns)}, computed_at) FROM STDIN") as copy:
+            for s in snapshots:
+                copy.write_row(
+                    (
+                        s.seller_id,
+                        s.day,
+                        s.window_days,
+                        s.metric,
+                        s.population_units,
+                        s.defect_units,
+                        s.protected_units,
+                        s.threshold,
+                        s.passing,
+                        now,
+                    )
+                )
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*SNAPSHOT_FIELDS, "computed_at"))
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}, computed_at) "
+            f"SELECT {', '.join(columns)}, computed_at FROM snapshot_staging ORDER BY seller_id, window_days, metric "
+            f"ON CONFLICT (seller_id, day, window_days, metric) DO UPDATE SET {updates}"
+        )
+
+
+@dataclass
+class EvaluationResult:
+    evaluated: int = 0
+    revoked: list[int] = field(default_factory=list)
+
+
+def sellers_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> EvaluationResult:
+    """SPEC section 4: an eligible seller with any failing metric in either window on D, or a
+    failing requirement (warnings aside), becomes not eligible. A not-eligible seller stays
+    so until staff reinstate it. Reads D's snapshots, which must be computed first."""
+    requirements = requirements_for_sellers(seller_ids=seller_ids)
+    reasons: dict[int, list[dict]] = defaultdict(list)
+    failing = MetricSnapshot.objects.filter(day=day, passing=False, seller__status=ProgrammeStatus.ELIGIBLE)
+    if seller_ids is not None:
+        failing = failing.filter(seller_id__in=list(seller_ids))
+    for snapshot in failing.order_by("seller_id", "window_days", "metric"):
+        reasons[snapshot.seller_id].append(
+            {
+                "kind": "metric",
+                "metric": snapshot.metric,
+                "window_days": snapshot.window_days,
+                "rate": snapshot.rate,
+                "eligibility_rate": snapshot.eligibility_rate if snapshot.metric == "on_time_delivery_rate" else None,
+                "threshold": str(snapshot.threshold),
+                "population_units": snapshot.population_units,
+                "defect_units": snapshot.defect_units,
+                "protected_units": snapshot.protected_units,
+            }
+        )
+    eligible = set(
+        Seller.objects.filter(pk__in=list(requirements), status=ProgrammeStatus.ELIGIBLE).values_list("pk", flat=True)
+    )
+    for seller_id, checks in requirements.items():
+        if seller_id in eligible:
+            reasons[seller_id].extend({"kind": "requirement", "requirement": name} for name in checks.failing)
+    result = EvaluationResult(evaluated=len(requirements))
+    for seller_id in sorted(reasons):
+        if reasons[seller_id] and seller_revoke(seller_id=seller_id, day=day, reasons=reasons[seller_id]):
+            result.revoked.append(seller_id)
+    return result
+
+
+@transaction.atomic
+def seller_revoke(*, seller_id: int, day: dt.date, reasons: list[dict]) -> bool:
+    """Revoke an eligible seller's Prime eligibility; False if it was not eligible.
+
+    The status change is a compare-and-set, so two evaluations at once revoke once.
+    """
+    changed = Seller.objects.filter(pk=seller_id, status=ProgrammeStatus.ELIGIBLE).update(
+        status=ProgrammeStatus.NOT_ELIGIBLE, status_changed_at=timezone.now()
+    )
+    if not changed:
+        return False
+    event = SellerEvent.objects.create(seller_id=seller_id, kind=SellerEvent.Kind.REVOKED, day=day, reasons=reasons)
+    from metrics.tasks import send_revocation_email
+
+    send_revocation_email.delay_on_commit(event.pk)
+    logger.info("Revoked seller %s on %s: %s", seller_id, day, reasons)
+    return True
+
+
+@dataclass
+class DailyRunResult:
+    day: dt.date
+    evaluated: int = 0
+    snapshots: int = 0
+    revoked: list[int] = field(default_factory=list)
+
+
+def chunk_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None) -> DailyRunResult:
+    """Snapshots then evaluation for one chunk of sellers: the unit of work of a worker."""
+    written = snapshots_compute(day=day, seller_ids=seller_ids)
+    evaluation = sellers_evaluate(day=day, seller_ids=seller_ids)
+    return DailyRunResult(day=day, evaluated=evaluation.evaluated, snapshots=written, revoked=evaluation.revoked)
+
+
+def seller_id_chunks(chunk_size: int) -> list[list[int]]:
+    ids = list(Seller.objects.order_by("pk").values_list("pk", flat=True))
+    return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+
+
+def daily_run(
+    *,
+    day: dt.date,
+    chunk_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> DailyRunResult:
+    """Compute and evaluate D for every seller, synchronously, with the same code the
+    scheduled Celery job runs per chunk. Without ``chunk_size`` all sellers form one chunk."""
+    total = DailyRunResult(day=day)
+    chunks = seller_id_chunks(chunk_size) if chunk_size else [None]
+    for done, chunk in enumerate(chunks, start=1):
+        part = chunk_evaluate(day=day, seller_ids=chunk)
+        total.evaluated += part.evaluated
+        total.snapshots += part.snapshots
+        total.revoked.extend(part.revoked)
+        if progress:
+            progress(done, len(chunks))
+    return total
+
+
+@transaction.atomic
+def threshold_set(*, metric: str, value: Decimal, changed_by=None) -> Threshold:
+    """Change a metric's threshold, keeping the change with who and when (SPEC section 3)."""
+    if metric not in METRIC_DEFINITIONS:
+        raise ValueError(f"Unknown metric {metric!r}.")
+    threshold = Threshold.objects.select_for_update().filter(metric=metric).first()
+    old_value = threshold.value if threshold else METRIC_DEFINITIONS[metric].default_threshold
+    if threshold is None:
+        threshold = Threshold(metric=metric)
+    threshold.value = value
+    threshold.full_clean()
+    threshold.save()
+    if old_value != value:
+        ThresholdChange.objects.create(metric=metric, old_value=old_value, new_value=value, changed_by=changed_by)
+    return threshold
