@@ -80,7 +80,8 @@ def _snapshots_upsert_copy(snapshots: list[MetricSnapshot]) -> None:
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS snapshot_staging (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            "CREATE TEMP TABLE IF NOT EXISTS snapshot_staging ON COMMIT DELETE ROWS AS "
+            f"SELECT {', '.join(columns)}, computed_at FROM {table} WITH NO DATA"
         )
         cursor.execute("TRUNCATE snapshot_staging")
         with cursor.cursor.copy(f"COPY snapshot_staging ({', '.join(columns)}, computed_at) FROM STDIN") as copy:

@@ -127,8 +127,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Prime Performance Portal <no
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery. Without a broker, tasks run in-process (the quick start needs no Redis).
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or None
-CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+_broker_url = env_str("CELERY_BROKER_URL") or None
+CELERY_TASK_ALWAYS_EAGER = _broker_url is None
+# In-process runs still need a transport name; "memory://" never opens a connection.
+CELERY_BROKER_URL = _broker_url or "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TIMEZONE = TIME_ZONE
