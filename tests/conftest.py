@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from sellers.services import seller_create, seller_user_create
+from tests.builders import save_orders
 
 
 @pytest.fixture
@@ -39,3 +40,9 @@ def reviewer(db, django_user_model):
 @pytest.fixture
 def outsider(db, django_user_model):
     return django_user_model.objects.create_user(username="outsider", password="outsider pass 1")
+
+
+@pytest.fixture
+def make_orders(db):
+    """Save orders and decide which are Prime, as the import does."""
+    return save_orders
