@@ -1,0 +1,58 @@
+"""Two daily runs at once leave one set of snapshots and one revocation (SPEC section 4).
+
+Needs real concurrent transactions: PostgreSQL (skipped on SQLite outside CI).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from metrics.models import MetricSnapshot, SellerEvent
+from metrics.services import daily_run
+from tests.builders import D, order_for, save_orders
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def postgres_required():
+    if connection.vendor != "postgresql":
+        if os.environ.get("CI") == "true":
+            pytest.fail("Under CI this test needs PostgreSQL (DATABASE_URL).")
+        pytest.skip("needs PostgreSQL")
+
+
+def test_two_runs_at_once_write_one_set_of_snapshots_and_revoke_once(postgres_required, seller, other_seller):
+    late = order_for(seller)
+    late.first_scan_at = late.purchased_at + dt.timedelta(days=2)
+    late.delivered_at = late.purchased_at + dt.timedelta(days=4)
+    late.set_local_dates(seller.zone)
+    save_orders(late, order_for(other_seller))
+
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            results.append(daily_run(day=D))
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(len(r.revoked) for r in results) == [0, 1]
+    assert MetricSnapshot.objects.filter(day=D).count() == 2 * 14
+    assert SellerEvent.objects.filter(seller=seller).count() == 1
