@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
-from django.core.mail import send_mass_mail
+from django.core.mail import get_connection, send_mass_mail
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from metrics.definitions import METRIC_DEFINITIONS
 from metrics.models import SellerEvent
 from metrics.reasons import reason_sentence
+from sellers.models import User
 
 
-def revocation_email_send(*, event_id: int) -> int:
-    """Tell every user of the seller why Prime eligibility was revoked. Returns mails sent."""
-    event = SellerEvent.objects.select_related("seller").get(pk=event_id)
-    recipients = [u.email for u in event.seller.users.filter(is_active=True).exclude(email="")]
-    if not recipients:
-        return 0
+def revocation_emails_send(*, event_ids: Sequence[int]) -> int:
+    """Tell every active user of each seller why Prime eligibility was revoked, in one
+    pass over the events (a daily run may revoke many). Returns the number of mails sent."""
+    users = Prefetch("seller__users", queryset=User.objects.filter(is_active=True).exclude(email=""))
+    events = SellerEvent.objects.filter(pk__in=list(event_ids)).select_related("seller").prefetch_related(users)
+    messages = []
     with translation.override(settings.LANGUAGE_CODE):
-        context = {
-            "seller": event.seller,
-            "event": event,
-            "reasons": [reason_sentence(r) for r in event.reasons],
-            "metrics": METRIC_DEFINITIONS,
-        }
-        subject = render_to_string("metrics/email/revoked_subject.txt", context).strip()
-        body = render_to_string("metrics/email/revoked_body.txt", context)
-    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in recipients]
-    return send_mass_mail(messages, fail_silently=False)
+        for event in events:
+            recipients = [user.email for user in event.seller.users.all()]
+            if not recipients:
+                continue
+            context = {"seller": event.seller, "event": event, "reasons": [reason_sentence(r) for r in event.reasons]}
+            subject = render_to_string("metrics/email/revoked_subject.txt", context).strip()
+            body = render_to_string("metrics/email/revoked_body.txt", context)
+            messages.extend((subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in recipients)
+    if not messages:
+        return 0
+    return send_mass_mail(messages, fail_silently=False, connection=get_connection())

@@ -144,29 +144,37 @@ def sellers_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None = None) -
         if seller_id in eligible:
             reasons[seller_id].extend({"kind": "requirement", "requirement": name} for name in checks.failing)
     result = EvaluationResult(evaluated=len(requirements))
-    for seller_id in sorted(reasons):
-        if reasons[seller_id] and seller_revoke(seller_id=seller_id, day=day, reasons=reasons[seller_id]):
-            result.revoked.append(seller_id)
+    result.revoked = sellers_revoke(day=day, reasons={pk: r for pk, r in reasons.items() if r})
     return result
 
 
 @transaction.atomic
-def seller_revoke(*, seller_id: int, day: dt.date, reasons: list[dict]) -> bool:
-    """Revoke an eligible seller's Prime eligibility; False if it was not eligible.
+def sellers_revoke(*, day: dt.date, reasons: dict[int, list[dict]]) -> list[int]:
+    """Revoke the Prime eligibility of those sellers that are still eligible; returns their ids.
 
-    The status change is a compare-and-set, so two evaluations at once revoke once.
+    A compare-and-set for the whole chunk: the rows are locked and re-read, so of two
+    evaluations at once the second finds them already not eligible, and each seller is
+    revoked, recorded and emailed once.
     """
-    changed = Seller.objects.filter(pk=seller_id, status=ProgrammeStatus.ELIGIBLE).update(
-        status=ProgrammeStatus.NOT_ELIGIBLE, status_changed_at=timezone.now()
+    if not reasons:
+        return []
+    revoked = list(
+        Seller.objects.select_for_update()
+        .filter(pk__in=list(reasons), status=ProgrammeStatus.ELIGIBLE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    if not changed:
-        return False
-    event = SellerEvent.objects.create(seller_id=seller_id, kind=SellerEvent.Kind.REVOKED, day=day, reasons=reasons)
-    from metrics.tasks import send_revocation_email
+    if not revoked:
+        return []
+    Seller.objects.filter(pk__in=revoked).update(status=ProgrammeStatus.NOT_ELIGIBLE, status_changed_at=timezone.now())
+    events = SellerEvent.objects.bulk_create(
+        SellerEvent(seller_id=pk, kind=SellerEvent.Kind.REVOKED, day=day, reasons=reasons[pk]) for pk in revoked
+    )
+    from metrics.tasks import send_revocation_emails
 
-    send_revocation_email.delay_on_commit(event.pk)
-    logger.info("Revoked seller %s on %s: %s", seller_id, day, reasons)
-    return True
+    send_revocation_emails.delay_on_commit([event.pk for event in events])
+    logger.info("Revoked %d sellers on %s", len(revoked), day)
+    return revoked
 
 
 @dataclass

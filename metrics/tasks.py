@@ -8,7 +8,7 @@ import logging
 from celery import group, shared_task
 from django.db import DatabaseError
 
-from metrics.notifications import revocation_email_send
+from metrics.notifications import revocation_emails_send
 from metrics.services import DEFAULT_CHUNK_SIZE, chunk_evaluate, portal_yesterday, seller_id_chunks
 
 logger = logging.getLogger(__name__)
@@ -49,5 +49,5 @@ def evaluate_sellers_chunk(day_iso: str, seller_ids: list[int]) -> dict:
 
 
 @shared_task(**RETRYING)
-def send_revocation_email(event_id: int) -> int:
-    return revocation_email_send(event_id=event_id)
+def send_revocation_emails(event_ids: list[int]) -> int:
+    return revocation_emails_send(event_ids=event_ids)

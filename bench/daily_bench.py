@@ -1,0 +1,289 @@
+"""Benchmark of the daily evaluation against the floor PostgreSQL itself sets.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
+        .venv/bin/python -m bench.daily_bench --sellers 10000 --orders 3000000
+
+Creates (or with --reuse keeps) a database ``bench_daily``, fills it with sellers (through
+the real seller service, so they have the default settings) and orders over 60 days,
+skewed so a few sellers are very large, then measures in one run:
+  * run_daily for every seller (counts, snapshot upsert, evaluation);
+  * the floor: one hand-written SQL query computing the same snapshot numbers;
+  * the naive approach, a query per seller, on a sample, extrapolated.
+It checks the floor's numbers equal the portal's before printing, and ends with one JSON
+line. Not a test: figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+BENCH_DB = "bench_daily"
+DAY = "2026-11-20"
+
+
+def admin_url() -> str:
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    if not url.startswith("postgres"):
+        sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://USER@HOST:PORT/postgres.")
+    return url
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@contextmanager
+def timed(label: str, results: dict):
+    start = time.perf_counter()
+    yield
+    results[label] = round(time.perf_counter() - start, 3)
+    print(f"  {label:<32} {results[label]:>9.3f} s", flush=True)
+
+
+def prepare_database(url: str, reuse: bool) -> bool:
+    """Create the bench database; True if it already holds data to reuse."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
+        if exists and reuse:
+            return True
+        if exists:
+            conn.execute(f"DROP DATABASE {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    return False
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = with_database(url, BENCH_DB)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+    import django
+
+    django.setup()
+
+
+def generate(sellers: int, orders: int, results: dict) -> None:
+    import datetime as dt
+
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from sellers.models import Seller
+    from sellers.services import orders_classify_prime, seller_defaults_create
+
+    call_command("migrate", verbosity=0)
+    zones = ["America/Los_Angeles", "America/New_York", "America/Chicago", "America/Denver", "Europe/Berlin"]
+    with timed("generate sellers", results), transaction.atomic():
+        created = Seller.objects.bulk_create(
+            Seller(
+                name=f"Bench seller {i}",
+                merchant_token=f"BENCH{i:06d}",
+                timezone=zones[i % len(zones)],
+                enrolled_on=dt.date(2026, 1, 1),
+            )
+            for i in range(1, sellers + 1)
+        )
+        for seller in created:
+            seller_defaults_create(seller=seller)
+    # Orders over the 60 days ending on DAY. seller index = ceil(N * random()^3): a power
+    # law, so the first sellers are very large (the top one ~4-5 % of all orders).
+    with timed("generate orders", results), connection.cursor() as cursor:
+        cursor.execute("SELECT setseed(0.42)")
+        cursor.execute(
+            """
+            INSERT INTO sellers_order (
+                seller_id, order_id, purchased_at, units, promised_ship_date, promised_delivery_date,
+                first_scan_at, ship_confirmed_at, delivered_at, buy_shipping, carrier, tracking_id,
+                ship_to_state, cancelled_at, cancelled_by, cancel_requested_at,
+                purchase_date, first_scan_date, ship_confirmed_date, delivered_date, cancelled_date,
+                cancel_requested_date, is_prime, updated_at)
+            SELECT s.id, g.order_id, g.purchased_at, g.units,
+                   (g.purchased_at AT TIME ZONE s.timezone)::date + g.ship_days,
+                   (g.purchased_at AT TIME ZONE s.timezone)::date + g.ship_days + g.transit_days,
+                   g.first_scan_at, g.first_scan_at - interval '1 hour', g.delivered_at,
+                   g.buy_shipping, g.carrier, CASE WHEN g.r5 < 0.001 THEN '' ELSE 'TRK' || g.n END, g.state,
+                   g.cancelled_at, g.cancelled_by, g.cancel_requested_at,
+                   (g.purchased_at AT TIME ZONE s.timezone)::date,
+                   (g.first_scan_at AT TIME ZONE s.timezone)::date,
+                   ((g.first_scan_at - interval '1 hour') AT TIME ZONE s.timezone)::date,
+                   (g.delivered_at AT TIME ZONE s.timezone)::date,
+                   (g.cancelled_at AT TIME ZONE s.timezone)::date,
+                   (g.cancel_requested_at AT TIME ZONE s.timezone)::date,
+                   TRUE, now()
+            FROM (
+                SELECT n, 'B-' || n AS order_id,
+                       greatest(1, ceil(%(sellers)s * power(random(), 3)))::int AS seller_idx,
+                       p.purchased_at, 1 + (random() < 0.2)::int + (random() < 0.05)::int AS units,
+                       (random() < 0.3)::int AS ship_days, 1 + (random() < 0.5)::int AS transit_days,
+                       -- Mostly healthy: scanned within a day (0.5 %% a day late), delivered within
+                       -- about two days (2 %% two days late, 1 %% never).
+                       CASE WHEN c.cancel THEN NULL
+                            ELSE p.purchased_at + (random() * 20 + 2 + (random() < 0.005)::int * 30)
+                                 * interval '1 hour' END AS first_scan_at,
+                       CASE WHEN c.cancel OR random() < 0.01 THEN NULL
+                            ELSE p.purchased_at + (random() * 20 + 12 + (random() < 0.02)::int * 48)
+                                 * interval '1 hour' END AS delivered_at,
+                       random() < 0.997 AS buy_shipping,
+                       (ARRAY['UPS Ground', 'USPS Priority', 'FedEx Home'])[1 + (n %% 3)] AS carrier,
+                       (ARRAY['CA','TX','NY','FL','IL','PA','OH','GA','NC','MI','WA','AZ'])[1 + (n %% 12)] AS state,
+                       CASE WHEN c.cancel THEN p.purchased_at + interval '20 minutes' END AS cancelled_at,
+                       CASE WHEN c.cancel THEN (CASE WHEN random() < 0.7 THEN 'customer' ELSE 'seller' END)
+                            ELSE '' END AS cancelled_by,
+                       NULL::timestamptz AS cancel_requested_at, random() AS r5
+                FROM generate_series(1, %(orders)s) n
+                -- "+ 0 * n" ties each lateral draw to its row; uncorrelated, it would run once.
+                CROSS JOIN LATERAL (SELECT timestamptz %(day)s + interval '1 day'
+                                           - (random() + 0 * n) * interval '60 days' AS purchased_at) p
+                CROSS JOIN LATERAL (SELECT random() + 0 * n < 0.004 AS cancel) c
+            ) g
+            JOIN sellers_seller s ON s.merchant_token = 'BENCH' || lpad(g.seller_idx::text, 6, '0')
+            """,
+            {"sellers": sellers, "orders": orders, "day": f"{DAY} 08:00+00"},
+        )
+        cursor.execute("ANALYZE")
+    with timed("classify Prime orders", results):
+        orders_classify_prime(seller_ids=list(Seller.objects.values_list("pk", flat=True)))
+
+
+FLOOR_SQL = """
+WITH w AS (
+    SELECT o.seller_id, o.units,
+           o.purchase_date >= %(d7)s AS in7,
+           o.first_scan_date <= %(d)s AS shipped,
+           o.first_scan_date <= %(d)s AND o.first_scan_date > o.promised_ship_date AS shipped_late,
+           (o.cancelled_date IS NULL OR o.cancelled_date > %(d)s) AS not_cancelled,
+           (o.cancelled_date IS NULL OR o.cancelled_date > %(d)s) AND o.promised_delivery_date <= %(d)s AS due,
+           o.buy_shipping,
+           o.ship_confirmed_date <= %(d)s AS confirmed,
+           o.tracking_id = '' AS no_tracking,
+           o.cancelled_date <= %(d)s AND o.cancelled_by = 'seller'
+               AND (o.cancel_requested_at IS NULL OR o.cancel_requested_at > o.cancelled_at) AS seller_cancel,
+           (o.delivered_date IS NULL OR o.delivered_date > %(d)s OR o.delivered_date > o.promised_delivery_date)
+               AS not_on_time,
+           o.promised_delivery_date - o.purchase_date AS promise_days
+    FROM sellers_order o JOIN sellers_seller s ON s.id = o.seller_id
+    WHERE o.is_prime AND o.purchase_date BETWEEN %(d30)s AND %(d)s
+      AND o.purchase_date >= s.enrolled_on AND (s.reinstated_on IS NULL OR o.purchase_date >= s.reinstated_on)
+)
+SELECT seller_id,
+{columns}
+FROM w GROUP BY seller_id
+"""
+
+FLOOR_METRICS = {
+    "on_time_shipment_rate": ("shipped", "shipped_late AND due AND not_on_time"),
+    "on_time_delivery_rate": ("due", "not_on_time"),
+    "buy_shipping_rate": ("shipped", "NOT buy_shipping"),
+    "cancellation_rate": ("TRUE", "seller_cancel"),
+    "valid_tracking_rate": ("confirmed", "(no_tracking OR shipped IS NOT TRUE)"),
+    "one_day_delivery_speed": ("not_cancelled", "promise_days > 1"),
+    "two_day_delivery_speed": ("not_cancelled", "promise_days > 2"),
+}
+
+
+def floor_sql() -> tuple[str, list[tuple[int, str, str]]]:
+    columns, keys = [], []
+    for window, window_filter in ((7, "in7"), (30, "TRUE")):
+        for name, (population, defects) in FLOOR_METRICS.items():
+            columns.append(f"  coalesce(sum(units) FILTER (WHERE {window_filter} AND {population}), 0)")
+            keys.append((window, name, "population"))
+            columns.append(f"  coalesce(sum(units) FILTER (WHERE {window_filter} AND {population} AND {defects}), 0)")
+            keys.append((window, name, "defects"))
+        protected = "due AND not_on_time AND shipped AND buy_shipping"
+        columns.append(f"  coalesce(sum(units) FILTER (WHERE {window_filter} AND {protected}), 0)")
+        keys.append((window, "on_time_delivery_rate", "protected"))
+    return FLOOR_SQL.format(columns=",\n".join(columns)), keys
+
+
+def run(args) -> dict:
+    import datetime as dt
+
+    url = admin_url()
+    results: dict = {"sellers": args.sellers, "orders": args.orders}
+    reused = prepare_database(url, args.reuse)
+    setup_django(url)
+    from django.db import connection
+
+    from metrics.models import MetricSnapshot, SellerEvent
+    from metrics.selectors import metric_counts
+    from metrics.services import daily_run
+    from sellers.choices import ProgrammeStatus
+    from sellers.models import Order, Seller
+
+    if not reused:
+        generate(args.sellers, args.orders, results)
+    results["orders"] = Order.objects.count()
+    results["sellers"] = Seller.objects.count()
+    day = dt.date.fromisoformat(DAY)
+    params = {"d": day, "d7": day - dt.timedelta(days=6), "d30": day - dt.timedelta(days=29)}
+    sql, keys = floor_sql()
+
+    print(f"Daily evaluation, {results['sellers']} sellers, {results['orders']} orders:", flush=True)
+    runs, floors = [], []
+    for attempt in range(args.repeat):
+        # Each portal run starts from the same state: no snapshots, everyone eligible.
+        MetricSnapshot.objects.all().delete()
+        SellerEvent.objects.all().delete()
+        Seller.objects.update(status=ProgrammeStatus.ELIGIBLE)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE metrics_metricsnapshot")
+        start = time.perf_counter()
+        outcome = daily_run(day=day)
+        runs.append(time.perf_counter() - start)
+        with connection.cursor() as cursor:
+            start = time.perf_counter()
+            cursor.execute(sql, params)
+            floor_rows = cursor.fetchall()
+            floors.append(time.perf_counter() - start)
+        print(f"  run {attempt + 1}: run_daily {runs[-1]:.3f} s, floor query {floors[-1]:.3f} s", flush=True)
+    results["run_daily_s"] = round(statistics.median(runs), 3)
+    results["floor_query_s"] = round(statistics.median(floors), 3)
+    results["daily_ratio"] = round(results["run_daily_s"] / results["floor_query_s"], 2)
+    results["snapshots"] = outcome.snapshots
+    results["revoked"] = len(outcome.revoked)
+
+    # The floor computes the same numbers as the portal: check before trusting the ratio.
+    portal = metric_counts(day=day)
+    for row in floor_rows:
+        seller_id, values = row[0], row[1:]
+        for (window, name, kind), value in zip(keys, values, strict=True):
+            assert getattr(portal[(seller_id, window)][name], kind) == value, (seller_id, window, name, kind)
+    results["floor_matches_portal"] = True
+
+    sample = list(Seller.objects.order_by("?").values_list("pk", flat=True)[: args.naive_sample])
+    start = time.perf_counter()
+    for seller_id in sample:
+        metric_counts(day=day, seller_ids=[seller_id])
+    per_seller = (time.perf_counter() - start) / max(len(sample), 1)
+    results["naive_sample"] = len(sample)
+    results["naive_daily_s"] = round(per_seller * results["sellers"], 3)
+    results["naive_daily_ratio"] = round(results["naive_daily_s"] / results["floor_query_s"], 2)
+    print(
+        f"  naive (a query per seller, {len(sample)} sampled, extrapolated): {results['naive_daily_s']:.3f} s",
+        flush=True,
+    )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sellers", type=int, default=10_000)
+    parser.add_argument("--orders", type=int, default=3_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="measured runs; the median is reported")
+    parser.add_argument("--naive-sample", type=int, default=300)
+    parser.add_argument("--reuse", action="store_true", help="keep the data of a previous run of the same size")
+    results = run(parser.parse_args())
+    print(json.dumps({"bench": {"daily": results}}))
+
+
+if __name__ == "__main__":
+    main()
