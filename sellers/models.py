@@ -113,8 +113,9 @@ class Seller(models.Model):
         """Eligible and not paused: what the marketplace should honour right now."""
         if not self.is_eligible:
             return False
-        control = self.volume_control_at(moment or django_timezone.now())
-        return not (control and control.is_paused_at(moment or django_timezone.now()))
+        moment = moment or django_timezone.now()
+        control = self.volume_control_at(moment)
+        return not (control and control.is_paused_at(moment))
 
 
 class User(AbstractUser):
