@@ -1,0 +1,339 @@
+"""A plain-Python reference implementation of SPEC section 3, written from the SPEC alone.
+
+It is the oracle the database computation in ``metrics`` is held against, so it is written
+to be obviously right rather than fast: pure functions over frozen dataclasses, every local
+date computed here with ``zoneinfo`` from the aware timestamps (never the ``*_date``
+columns), every Prime decision made here from the volume-control history (never
+``Order.is_prime``). No ORM, no SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+WINDOWS = (7, 30)
+
+METRICS = (
+    "on_time_shipment_rate",
+    "on_time_delivery_rate",
+    "buy_shipping_rate",
+    "cancellation_rate",
+    "valid_tracking_rate",
+    "one_day_delivery_speed",
+    "two_day_delivery_speed",
+)
+
+# The defect report's flag columns (SPEC section 5), in column order.
+REPORT_FLAGS = ("shipped_late", "delivered_late", "outside_buy_shipping", "cancelled_by_seller", "no_valid_tracking")
+
+
+@dataclass(frozen=True)
+class Control:
+    """One state of the Prime order-volume control, in force from ``effective_at`` on.
+
+    ``sequence`` breaks ties between changes effective at the same moment: the later
+    recorded one wins.
+    """
+
+    effective_at: dt.datetime
+    daily_cap: int | None = None
+    paused: bool = False
+    paused_until: dt.datetime | None = None
+    sequence: int = 0
+
+    def is_paused_at(self, moment: dt.datetime) -> bool:
+        return self.paused and (self.paused_until is None or moment < self.paused_until)
+
+
+@dataclass(frozen=True)
+class Seller:
+    id: int
+    timezone: str
+    enrolled_on: dt.date
+    reinstated_on: dt.date | None = None
+    controls: tuple[Control, ...] = ()
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def evaluation_start(self) -> dt.date:
+        """SPEC section 4: the later of enrolment and the last reinstatement."""
+        if self.reinstated_on is None:
+            return self.enrolled_on
+        return max(self.enrolled_on, self.reinstated_on)
+
+    def control_at(self, moment: dt.datetime) -> Control | None:
+        in_force = [control for control in self.controls if control.effective_at <= moment]
+        if not in_force:
+            return None
+        return max(in_force, key=lambda control: (control.effective_at, control.sequence))
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    purchased_at: dt.datetime
+    units: int
+    promised_ship_date: dt.date
+    promised_delivery_date: dt.date
+    buy_shipping: bool
+    first_scan_at: dt.datetime | None = None
+    ship_confirmed_at: dt.datetime | None = None
+    delivered_at: dt.datetime | None = None
+    tracking_id: str = ""
+    cancelled_at: dt.datetime | None = None
+    cancelled_by: str = ""
+    cancel_requested_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Counts:
+    population: int = 0
+    defects: int = 0
+    protected: int = 0
+
+
+@dataclass
+class _Tally:
+    population: int = 0
+    defects: int = 0
+    protected: int = 0
+
+    def add(self, units: int, *, member: bool, defect: bool = False, protected: bool = False) -> None:
+        if not member:
+            assert not defect and not protected
+            return
+        self.population += units
+        if defect:
+            self.defects += units
+        if protected:
+            assert defect
+            self.protected += units
+
+
+# --- As of D: facts after the end of D have not happened yet. ---------------------------
+
+
+def local_date(moment: dt.datetime, seller: Seller) -> dt.date:
+    assert moment.tzinfo is not None, "the reference works on aware timestamps only"
+    return moment.astimezone(seller.zone).date()
+
+
+def happened(moment: dt.datetime | None, seller: Seller, day: dt.date) -> bool:
+    """A fact counts when its local date is on or before D (SPEC section 3)."""
+    return moment is not None and local_date(moment, seller) <= day
+
+
+# --- Which orders are Prime orders. -----------------------------------------------------
+
+
+def prime_order_ids(seller: Seller, orders: Iterable[Order]) -> set[str]:
+    """SPEC section 3: an order placed while the badge was paused, or when the daily cap in
+    force at its purchase time was already reached by the seller's earlier orders of the
+    same local date placed while the badge was not paused, is not a Prime order."""
+    by_local_date: dict[dt.date, list[Order]] = {}
+    for order in orders:
+        by_local_date.setdefault(local_date(order.purchased_at, seller), []).append(order)
+    prime: set[str] = set()
+    for same_day in by_local_date.values():
+        same_day.sort(key=lambda order: (order.purchased_at, order.order_id))
+        unpaused_before = 0
+        for order in same_day:
+            control = seller.control_at(order.purchased_at)
+            paused = control is not None and control.is_paused_at(order.purchased_at)
+            cap = control.daily_cap if control is not None else None
+            if not paused and (cap is None or unpaused_before < cap):
+                prime.add(order.order_id)
+            # Every earlier unpaused order uses up the cap, even one that was itself over it.
+            if not paused:
+                unpaused_before += 1
+    return prime
+
+
+def window_orders(seller: Seller, orders: Iterable[Order], day: dt.date, window_days: int) -> list[Order]:
+    """The Prime orders whose local purchase date is in [D-W+1, D] and on or after the
+    seller's evaluation start."""
+    orders = list(orders)
+    prime = prime_order_ids(seller, orders)
+    first = max(day - dt.timedelta(days=window_days - 1), seller.evaluation_start)
+    return [
+        order for order in orders if order.order_id in prime and first <= local_date(order.purchased_at, seller) <= day
+    ]
+
+
+# --- Per-order facts as of D. -----------------------------------------------------------
+
+
+def is_shipped(order: Order, seller: Seller, day: dt.date) -> bool:
+    return happened(order.first_scan_at, seller, day)
+
+
+def is_shipped_late(order: Order, seller: Seller, day: dt.date) -> bool:
+    return is_shipped(order, seller, day) and local_date(order.first_scan_at, seller) > order.promised_ship_date
+
+
+def is_cancelled(order: Order, seller: Seller, day: dt.date) -> bool:
+    return happened(order.cancelled_at, seller, day)
+
+
+def is_due(order: Order, seller: Seller, day: dt.date) -> bool:
+    return not is_cancelled(order, seller, day) and order.promised_delivery_date <= day
+
+
+def is_delivered_late(order: Order, seller: Seller, day: dt.date) -> bool:
+    if not is_due(order, seller, day):
+        return False
+    if not happened(order.delivered_at, seller, day):
+        return True
+    return local_date(order.delivered_at, seller) > order.promised_delivery_date
+
+
+def is_protected_late(order: Order, seller: Seller, day: dt.date) -> bool:
+    """Buy Shipping protection: a late delivery shipped on a Buy Shipping label."""
+    return is_delivered_late(order, seller, day) and is_shipped(order, seller, day) and order.buy_shipping
+
+
+def is_outside_buy_shipping(order: Order, seller: Seller, day: dt.date) -> bool:
+    return is_shipped(order, seller, day) and not order.buy_shipping
+
+
+def is_confirmed(order: Order, seller: Seller, day: dt.date) -> bool:
+    return happened(order.ship_confirmed_at, seller, day)
+
+
+def is_no_valid_tracking(order: Order, seller: Seller, day: dt.date) -> bool:
+    return is_confirmed(order, seller, day) and (order.tracking_id == "" or not is_shipped(order, seller, day))
+
+
+def is_cancelled_by_seller(order: Order, seller: Seller, day: dt.date) -> bool:
+    """Customer cancellations never count; nor does a seller cancellation the customer
+    requested at or before that moment."""
+    if not is_cancelled(order, seller, day) or order.cancelled_by != "seller":
+        return False
+    requested = order.cancel_requested_at is not None and order.cancel_requested_at <= order.cancelled_at
+    return not requested
+
+
+def is_promise_later_than(order: Order, seller: Seller, days: int) -> bool:
+    purchase_date = local_date(order.purchased_at, seller)
+    return order.promised_delivery_date > purchase_date + dt.timedelta(days=days)
+
+
+def order_flags(order: Order, seller: Seller, day: dt.date) -> dict[str, bool]:
+    """The defect report's flags of one order as of D (SPEC section 5)."""
+    return {
+        "shipped_late": is_shipped_late(order, seller, day),
+        "delivered_late": is_delivered_late(order, seller, day),
+        "outside_buy_shipping": is_outside_buy_shipping(order, seller, day),
+        "cancelled_by_seller": is_cancelled_by_seller(order, seller, day),
+        "no_valid_tracking": is_no_valid_tracking(order, seller, day),
+    }
+
+
+# --- The metrics. -----------------------------------------------------------------------
+
+
+def window_counts(seller: Seller, orders: Iterable[Order], day: dt.date, window_days: int) -> dict[str, Counts]:
+    """The seven metrics of SPEC section 3 for one seller and window, in units."""
+    tallies = {metric: _Tally() for metric in METRICS}
+    for order in window_orders(seller, orders, day, window_days):
+        units = order.units
+        shipped = is_shipped(order, seller, day)
+        delivered_late = is_delivered_late(order, seller, day)
+        not_cancelled = not is_cancelled(order, seller, day)
+        tallies["on_time_shipment_rate"].add(
+            units, member=shipped, defect=is_shipped_late(order, seller, day) and delivered_late
+        )
+        tallies["on_time_delivery_rate"].add(
+            units,
+            member=is_due(order, seller, day),
+            defect=delivered_late,
+            protected=is_protected_late(order, seller, day),
+        )
+        tallies["buy_shipping_rate"].add(units, member=shipped, defect=is_outside_buy_shipping(order, seller, day))
+        tallies["cancellation_rate"].add(units, member=True, defect=is_cancelled_by_seller(order, seller, day))
+        tallies["valid_tracking_rate"].add(
+            units, member=is_confirmed(order, seller, day), defect=is_no_valid_tracking(order, seller, day)
+        )
+        tallies["one_day_delivery_speed"].add(
+            units, member=not_cancelled, defect=not_cancelled and is_promise_later_than(order, seller, 1)
+        )
+        tallies["two_day_delivery_speed"].add(
+            units, member=not_cancelled, defect=not_cancelled and is_promise_later_than(order, seller, 2)
+        )
+    return {metric: Counts(t.population, t.defects, t.protected) for metric, t in tallies.items()}
+
+
+def metric_counts(
+    sellers: Sequence[Seller], orders_by_seller: dict[int, Sequence[Order]], day: dt.date
+) -> dict[tuple[int, int], dict[str, Counts]]:
+    """Keyed like ``metrics.selectors.metric_counts``: (seller id, window days)."""
+    return {
+        (seller.id, window_days): window_counts(seller, orders_by_seller.get(seller.id, ()), day, window_days)
+        for seller in sellers
+        for window_days in WINDOWS
+    }
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    order_id: str
+    units: int
+    flags: dict[str, bool] = field(hash=False)
+
+
+def report_rows(seller: Seller, orders: Iterable[Order], day: dt.date, window_days: int) -> list[ReportRow]:
+    """SPEC section 5: one row per order in the window with at least one flag."""
+    rows = []
+    for order in window_orders(seller, orders, day, window_days):
+        flags = order_flags(order, seller, day)
+        if any(flags.values()):
+            rows.append(ReportRow(order.order_id, order.units, flags))
+    return sorted(rows, key=lambda row: row.order_id)
+
+
+# --- Reading the portal's model instances (attribute access only, no queries). ----------
+
+
+def seller_of(model_seller, controls: Iterable = ()) -> Seller:
+    """A reference seller from a ``sellers.models.Seller`` and its ``VolumeControlChange`` rows."""
+    return Seller(
+        id=model_seller.pk,
+        timezone=model_seller.timezone,
+        enrolled_on=model_seller.enrolled_on,
+        reinstated_on=model_seller.reinstated_on,
+        controls=tuple(
+            Control(
+                effective_at=change.effective_at,
+                daily_cap=change.daily_cap,
+                paused=change.paused,
+                paused_until=change.paused_until,
+                sequence=change.pk,
+            )
+            for change in controls
+        ),
+    )
+
+
+def order_of(model_order) -> Order:
+    """A reference order from the raw imported fields of a ``sellers.models.Order``."""
+    return Order(
+        order_id=model_order.order_id,
+        purchased_at=model_order.purchased_at,
+        units=model_order.units,
+        promised_ship_date=model_order.promised_ship_date,
+        promised_delivery_date=model_order.promised_delivery_date,
+        buy_shipping=model_order.buy_shipping,
+        first_scan_at=model_order.first_scan_at,
+        ship_confirmed_at=model_order.ship_confirmed_at,
+        delivered_at=model_order.delivered_at,
+        tracking_id=model_order.tracking_id,
+        cancelled_at=model_order.cancelled_at,
+        cancelled_by=model_order.cancelled_by,
+        cancel_requested_at=model_order.cancel_requested_at,
+    )
