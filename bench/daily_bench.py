@@ -94,65 +94,68 @@ def generate(sellers: int, orders: int, results: dict) -> None:
         )
         for seller in created:
             seller_defaults_create(seller=seller)
-    # Orders over the 60 days ending on DAY. seller index = ceil(N * random()^3): a power
-    # law, so the first sellers are very large (the top one ~4-5 % of all orders).
+    # Orders over the 60 days ending on DAY (see ORDERS_SQL).
     with timed("generate orders", results), connection.cursor() as cursor:
         cursor.execute("SELECT setseed(0.42)")
-        cursor.execute(
-            """
-            INSERT INTO sellers_order (
-                seller_id, order_id, purchased_at, units, promised_ship_date, promised_delivery_date,
-                first_scan_at, ship_confirmed_at, delivered_at, buy_shipping, carrier, tracking_id,
-                ship_to_state, cancelled_at, cancelled_by, cancel_requested_at,
-                purchase_date, first_scan_date, ship_confirmed_date, delivered_date, cancelled_date,
-                cancel_requested_date, is_prime, updated_at)
-            SELECT s.id, g.order_id, g.purchased_at, g.units,
-                   (g.purchased_at AT TIME ZONE s.timezone)::date + g.ship_days,
-                   (g.purchased_at AT TIME ZONE s.timezone)::date + g.ship_days + g.transit_days,
-                   g.first_scan_at, g.first_scan_at - interval '1 hour', g.delivered_at,
-                   g.buy_shipping, g.carrier, CASE WHEN g.r5 < 0.001 THEN '' ELSE 'TRK' || g.n END, g.state,
-                   g.cancelled_at, g.cancelled_by, g.cancel_requested_at,
-                   (g.purchased_at AT TIME ZONE s.timezone)::date,
-                   (g.first_scan_at AT TIME ZONE s.timezone)::date,
-                   ((g.first_scan_at - interval '1 hour') AT TIME ZONE s.timezone)::date,
-                   (g.delivered_at AT TIME ZONE s.timezone)::date,
-                   (g.cancelled_at AT TIME ZONE s.timezone)::date,
-                   (g.cancel_requested_at AT TIME ZONE s.timezone)::date,
-                   TRUE, now()
-            FROM (
-                SELECT n, 'B-' || n AS order_id,
-                       greatest(1, ceil(%(sellers)s * power(random(), 3)))::int AS seller_idx,
-                       p.purchased_at, 1 + (random() < 0.2)::int + (random() < 0.05)::int AS units,
-                       (random() < 0.3)::int AS ship_days, 1 + (random() < 0.5)::int AS transit_days,
-                       -- Mostly healthy: scanned within a day (0.5 %% a day late), delivered within
-                       -- about two days (2 %% two days late, 1 %% never).
-                       CASE WHEN c.cancel THEN NULL
-                            ELSE p.purchased_at + (random() * 20 + 2 + (random() < 0.005)::int * 30)
-                                 * interval '1 hour' END AS first_scan_at,
-                       CASE WHEN c.cancel OR random() < 0.01 THEN NULL
-                            ELSE p.purchased_at + (random() * 20 + 12 + (random() < 0.02)::int * 48)
-                                 * interval '1 hour' END AS delivered_at,
-                       random() < 0.997 AS buy_shipping,
-                       (ARRAY['UPS Ground', 'USPS Priority', 'FedEx Home'])[1 + (n %% 3)] AS carrier,
-                       (ARRAY['CA','TX','NY','FL','IL','PA','OH','GA','NC','MI','WA','AZ'])[1 + (n %% 12)] AS state,
-                       CASE WHEN c.cancel THEN p.purchased_at + interval '20 minutes' END AS cancelled_at,
-                       CASE WHEN c.cancel THEN (CASE WHEN random() < 0.7 THEN 'customer' ELSE 'seller' END)
-                            ELSE '' END AS cancelled_by,
-                       NULL::timestamptz AS cancel_requested_at, random() AS r5
-                FROM generate_series(1, %(orders)s) n
-                -- "+ 0 * n" ties each lateral draw to its row; uncorrelated, it would run once.
-                CROSS JOIN LATERAL (SELECT timestamptz %(day)s + interval '1 day'
-                                           - (random() + 0 * n) * interval '60 days' AS purchased_at) p
-                CROSS JOIN LATERAL (SELECT random() + 0 * n < 0.004 AS cancel) c
-            ) g
-            JOIN sellers_seller s ON s.merchant_token = 'BENCH' || lpad(g.seller_idx::text, 6, '0')
-            """,
-            {"sellers": sellers, "orders": orders, "day": f"{DAY} 08:00+00"},
-        )
+        cursor.execute(ORDERS_SQL, {"sellers": sellers, "orders": orders, "day": f"{DAY} 08:00+00"})
         cursor.execute("ANALYZE")
     with timed("classify Prime orders", results):
         orders_classify_prime(seller_ids=list(Seller.objects.values_list("pk", flat=True)))
 
+
+# Orders in the seller's local time, as a healthy seller fulfils them: ordered before the
+# 14:00 cutoff ships that day, else the next; scanned at the 17:00 pickup (0.3 % a day
+# late), delivered at noon on the promised day (1.5 % late, 0.5 % never); 0.2 % cancelled,
+# a third of those by the seller. seller index = ceil(N * random()^3), a power law, so the
+# first sellers are very large. "+ 0 * n" ties each lateral draw to its row (uncorrelated,
+# PostgreSQL would draw once).
+ORDERS_SQL = """
+INSERT INTO sellers_order (
+    seller_id, order_id, purchased_at, units, promised_ship_date, promised_delivery_date,
+    first_scan_at, ship_confirmed_at, delivered_at, buy_shipping, carrier, tracking_id,
+    ship_to_state, cancelled_at, cancelled_by, cancel_requested_at,
+    purchase_date, first_scan_date, ship_confirmed_date, delivered_date, cancelled_date,
+    cancel_requested_date, is_prime, updated_at)
+SELECT seller_id, order_id, purchased_at, units, ship_date, ship_date + transit_days,
+       first_scan_at, first_scan_at - interval '1 hour', delivered_at, buy_shipping, carrier, tracking_id,
+       state, cancelled_at, cancelled_by, NULL,
+       local_purchase::date, (first_scan_at AT TIME ZONE tz)::date,
+       ((first_scan_at - interval '1 hour') AT TIME ZONE tz)::date, (delivered_at AT TIME ZONE tz)::date,
+       (cancelled_at AT TIME ZONE tz)::date, NULL, TRUE, now()
+FROM (
+    SELECT l.*,
+           CASE WHEN cancel THEN NULL
+                ELSE (ship_date + late_scan + time '17:00') AT TIME ZONE tz END AS first_scan_at,
+           CASE WHEN cancel OR never_delivered THEN NULL
+                ELSE (ship_date + transit_days + late_delivery + time '12:00') AT TIME ZONE tz END AS delivered_at
+    FROM (
+        SELECT g.*, s.id AS seller_id, s.timezone AS tz, g.purchased_at AT TIME ZONE s.timezone AS local_purchase,
+               (g.purchased_at AT TIME ZONE s.timezone)::date
+                   + (extract(hour FROM g.purchased_at AT TIME ZONE s.timezone) >= 14)::int AS ship_date,
+               CASE WHEN g.cancel THEN g.purchased_at + interval '20 minutes' END AS cancelled_at,
+               CASE WHEN NOT g.cancel THEN '' WHEN g.r1 < 0.67 THEN 'customer' ELSE 'seller' END AS cancelled_by
+        FROM (
+            SELECT n, 'B-' || n AS order_id,
+                   greatest(1, ceil(%(sellers)s * power(random(), 3)))::int AS seller_idx,
+                   p.purchased_at, 1 + (random() < 0.2)::int + (random() < 0.05)::int AS units,
+                   1 + (random() < 0.25)::int AS transit_days,
+                   (random() < 0.003)::int AS late_scan,
+                   (random() < 0.015)::int * 2 AS late_delivery,
+                   random() < 0.005 AS never_delivered,
+                   random() < 0.997 AS buy_shipping,
+                   (ARRAY['UPS Ground', 'USPS Priority', 'FedEx Home'])[1 + (n %% 3)] AS carrier,
+                   CASE WHEN random() < 0.001 THEN '' ELSE 'TRK' || n END AS tracking_id,
+                   (ARRAY['CA','TX','NY','FL','IL','PA','OH','GA','NC','MI','WA','AZ'])[1 + (n %% 12)] AS state,
+                   c.cancel, random() AS r1
+            FROM generate_series(1, %(orders)s) n
+            CROSS JOIN LATERAL (SELECT timestamptz %(day)s + interval '1 day'
+                                       - (random() + 0 * n) * interval '60 days' AS purchased_at) p
+            CROSS JOIN LATERAL (SELECT random() + 0 * n < 0.002 AS cancel) c
+        ) g
+        JOIN sellers_seller s ON s.merchant_token = 'BENCH' || lpad(g.seller_idx::text, 6, '0')
+    ) l
+) o
+"""
 
 FLOOR_SQL = """
 WITH w AS (

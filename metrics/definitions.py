@@ -37,14 +37,18 @@ class MetricDefinition:
     def passes(self, *, population: int, defects: int, protected: int, threshold: Decimal) -> bool:
         """Exact comparison with the threshold; a rate equal to its threshold passes, and a
         metric with population 0 has no value and passes (SPEC section 3). Late deliveries on
-        Buy Shipping labels (``protected``) are excused for eligibility."""
+        Buy Shipping labels (``protected``) are excused for eligibility.
+
+        Integer arithmetic on the threshold's exact ratio: the daily run calls this for every
+        seller, metric and window, and it must never round.
+        """
         if population == 0:
             return True
         counted = defects - protected
-        defect_share = Fraction(counted, population)
-        if self.higher_is_better:
-            return 1 - defect_share >= Fraction(threshold)
-        return defect_share <= Fraction(threshold)
+        numerator, denominator = threshold.as_integer_ratio()
+        if self.higher_is_better:  # 1 - counted/population >= n/d
+            return (population - counted) * denominator >= numerator * population
+        return counted * denominator <= numerator * population  # counted/population <= n/d
 
     def rate(self, *, population: int, defects: int) -> Fraction | None:
         """The rate shown to the seller: every defect counts, protection aside."""
@@ -52,6 +56,10 @@ class MetricDefinition:
             return None
         share = Fraction(defects, population)
         return 1 - share if self.higher_is_better else share
+
+    def eligibility_rate(self, *, population: int, defects: int, protected: int) -> Fraction | None:
+        """The rate eligibility is judged on: protected late deliveries excused."""
+        return self.rate(population=population, defects=defects - protected)
 
 
 METRIC_DEFINITIONS: dict[str, MetricDefinition] = {

@@ -100,9 +100,10 @@ class MetricSnapshot(models.Model):
     @property
     def eligibility_rate(self) -> float | None:
         """On-time delivery as judged for eligibility: protected late units excused."""
-        if self.population_units == 0:
-            return None
-        return float(1 - Fraction(self.defect_units - self.protected_units, self.population_units))
+        rate = self.definition.eligibility_rate(
+            population=self.population_units, defects=self.defect_units, protected=self.protected_units
+        )
+        return None if rate is None else float(rate)
 
 
 class SellerEvent(models.Model):

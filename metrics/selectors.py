@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
@@ -30,8 +31,7 @@ WEEKDAY_MIN_CUTOFF = dt.time(14, 0)
 WEEKEND_MIN_CUTOFF = dt.time(10, 30)
 
 
-@dataclass(frozen=True)
-class Counts:
+class Counts(NamedTuple):
     population: int = 0
     defects: int = 0
     protected: int = 0

@@ -21,6 +21,7 @@ from sellers.models import Seller
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_FIELDS = ("population_units", "defect_units", "protected_units", "threshold", "passing")
+SNAPSHOT_COLUMNS = ("seller_id", "day", "window_days", "metric", *SNAPSHOT_FIELDS)
 DEFAULT_CHUNK_SIZE = 1000
 
 
@@ -37,75 +38,81 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
     """
     counts = metric_counts(day=day, seller_ids=seller_ids)
     thresholds = thresholds_current()
-    snapshots = []
+    rows = []
     for (seller_id, window_days), metrics in counts.items():
         for name, c in metrics.items():
             threshold = thresholds[name]
-            snapshots.append(
-                MetricSnapshot(
-                    seller_id=seller_id,
-                    day=day,
-                    window_days=window_days,
-                    metric=name,
-                    population_units=c.population,
-                    defect_units=c.defects,
-                    protected_units=c.protected,
-                    threshold=threshold,
-                    passing=METRIC_DEFINITIONS[name].passes(
-                        population=c.population, defects=c.defects, protected=c.protected, threshold=threshold
-                    ),
-                )
+            passing = METRIC_DEFINITIONS[name].passes(
+                population=c.population, defects=c.defects, protected=c.protected, threshold=threshold
             )
+            rows.append((seller_id, day, window_days, name, c.population, c.defects, c.protected, threshold, passing))
     if connection.vendor == "postgresql":
-        _snapshots_upsert_copy(snapshots)
+        _snapshots_upsert_copy(rows)
     else:
         MetricSnapshot.objects.bulk_create(
-            snapshots,
+            (MetricSnapshot(**dict(zip(SNAPSHOT_COLUMNS, row, strict=True))) for row in rows),
             batch_size=500,
             update_conflicts=True,
             unique_fields=["seller", "day", "window_days", "metric"],
             update_fields=[*SNAPSHOT_FIELDS, "computed_at"],
         )
-    return len(snapshots)
+    return len(rows)
 
 
-def _snapshots_upsert_copy(snapshots: list[MetricSnapshot]) -> None:
+def _snapshots_upsert_copy(rows: list[tuple]) -> None:
     """PostgreSQL: COPY the rows into a temporary table and merge them in one statement.
 
-    Rows sorted by key so concurrent runs take row locks in the same order (no deadlock).
+    Merged in key order so concurrent runs take row locks in the same order (no deadlock).
     """
-    snapshots.sort(key=lambda s: (s.seller_id, s.window_days, s.metric))
     table = MetricSnapshot._meta.db_table
-    columns = ("seller_id", "day", "window_days", "metric", *SNAPSHOT_FIELDS)
+    columns = ", ".join(SNAPSHOT_COLUMNS)
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS snapshot_staging ON COMMIT DELETE ROWS AS "
-            f"SELECT {', '.join(columns)}, computed_at FROM {table} WITH NO DATA"
+            f"SELECT {columns}, computed_at FROM {table} WITH NO DATA"
         )
         cursor.execute("TRUNCATE snapshot_staging")
-        with cursor.cursor.copy(f"COPY snapshot_staging ({', '.join(columns)}, computed_at) FROM STDIN") as copy:
-            for s in snapshots:
-                copy.write_row(
-                    (
-                        s.seller_id,
-                        s.day,
-                        s.window_days,
-                        s.metric,
-                        s.population_units,
-                        s.defect_units,
-                        s.protected_units,
-                        s.threshold,
-                        s.passing,
-                        now,
-                    )
-                )
+        with cursor.cursor.copy(f"COPY snapshot_staging ({columns}, computed_at) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((*row, now))
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*SNAPSHOT_FIELDS, "computed_at"))
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}, computed_at) "
-            f"SELECT {', '.join(columns)}, computed_at FROM snapshot_staging ORDER BY seller_id, window_days, metric "
+            f"INSERT INTO {table} ({columns}, computed_at) "
+            f"SELECT {columns}, computed_at FROM snapshot_staging ORDER BY seller_id, window_days, metric "
             f"ON CONFLICT (seller_id, day, window_days, metric) DO UPDATE SET {updates}"
         )
+
+
+def revocation_reason(
+    *,
+    seller_id: int,
+    metric: str,
+    window_days: int,
+    threshold: Decimal,
+    population_units: int,
+    defect_units: int,
+    protected_units: int,
+) -> dict:
+    """A failing metric as recorded on the revocation event: which, window, value, threshold."""
+    definition = METRIC_DEFINITIONS[metric]
+    rate = definition.rate(population=population_units, defects=defect_units)
+    eligibility_rate = None
+    if metric == "on_time_delivery_rate" and population_units:
+        eligibility_rate = float(
+            definition.eligibility_rate(population=population_units, defects=defect_units, protected=protected_units)
+        )
+    return {
+        "kind": "metric",
+        "metric": metric,
+        "window_days": window_days,
+        "rate": None if rate is None else float(rate),
+        "eligibility_rate": eligibility_rate,
+        "threshold": str(threshold),
+        "population_units": population_units,
+        "defect_units": defect_units,
+        "protected_units": protected_units,
+    }
 
 
 @dataclass
@@ -123,20 +130,9 @@ def sellers_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None = None) -
     failing = MetricSnapshot.objects.filter(day=day, passing=False, seller__status=ProgrammeStatus.ELIGIBLE)
     if seller_ids is not None:
         failing = failing.filter(seller_id__in=list(seller_ids))
-    for snapshot in failing.order_by("seller_id", "window_days", "metric"):
-        reasons[snapshot.seller_id].append(
-            {
-                "kind": "metric",
-                "metric": snapshot.metric,
-                "window_days": snapshot.window_days,
-                "rate": snapshot.rate,
-                "eligibility_rate": snapshot.eligibility_rate if snapshot.metric == "on_time_delivery_rate" else None,
-                "threshold": str(snapshot.threshold),
-                "population_units": snapshot.population_units,
-                "defect_units": snapshot.defect_units,
-                "protected_units": snapshot.protected_units,
-            }
-        )
+    fields = ("seller_id", "metric", "window_days", "threshold", "population_units", "defect_units", "protected_units")
+    for row in failing.order_by("seller_id", "window_days", "metric").values(*fields):
+        reasons[row["seller_id"]].append(revocation_reason(**row))
     eligible = set(
         Seller.objects.filter(pk__in=list(requirements), status=ProgrammeStatus.ELIGIBLE).values_list("pk", flat=True)
     )
