@@ -1,16 +1,21 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Send a seller's user to their dashboard and staff to the review queue or admin."""
+    """Send a seller's user to their dashboard and programme staff to the admin.
+
+    An account that is neither (no seller, not staff) has nothing to see: it gets a 403
+    that says so rather than a dashboard that would 404.
+    """
     user = request.user
     if user.seller_id is not None:
         return redirect("metrics:dashboard")
     if user.is_staff:
         return redirect("admin:index")
-    return redirect("metrics:dashboard")
+    raise PermissionDenied("This account belongs to no seller: ask programme staff to link it to your seller.")
