@@ -1,0 +1,68 @@
+"""python manage.py seed_demo: demonstration sellers, 60 days of orders, history, a reviewer
+and an admin, then the logins (SPEC section 6). The data itself is built in ``sellers.demo``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from sellers.demo import DEMO_SELLERS, database_empty, demo_create, demo_logins, demo_present
+from sellers.models import Seller
+
+# Daily evaluations replayed after seeding, so the dashboard has a recent history.
+EVALUATED_DAYS = 14
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill an empty database with demonstration sellers, orders, history, a reviewer and an admin, "
+        "and print their logins. Running it again changes nothing. Demo passwords are public: "
+        "never run it against a production database."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--skip-if-not-empty",
+            action="store_true",
+            help="On a database that already holds other sellers, say so and exit successfully instead of refusing.",
+        )
+
+    def handle(self, *args, **options):
+        if demo_present():
+            self.stdout.write("The demo is already there; nothing changed.")
+            self._print_logins()
+            return
+        if not database_empty():
+            message = (
+                f"This database already holds {Seller.objects.count()} sellers or demo accounts, and seed_demo "
+                "only fills an empty one. Point DATABASE_URL at a new database (or delete db.sqlite3) and run it again."
+            )
+            if options["skip_if_not_empty"]:
+                self.stdout.write(self.style.WARNING(f"Not seeding the demo: {message}"))
+                return
+            raise CommandError(message)
+
+        today = timezone.localdate()
+        self.stdout.write(f"Seeding the demo: {len(DEMO_SELLERS)} sellers, 60 days of orders up to yesterday...")
+        result = demo_create(today=today)
+        self.stdout.write(f"Created {result.sellers} sellers and {result.orders} orders.")
+
+        self.stdout.write(f"Replaying the daily evaluation for the last {EVALUATED_DAYS} days...")
+        for offset in range(EVALUATED_DAYS, 0, -1):
+            day = today - dt.timedelta(days=offset)
+            call_command("run_daily", date=day.isoformat(), stdout=io.StringIO(), stderr=io.StringIO())
+        for seller in Seller.objects.filter(merchant_token__in=[s.merchant_token for s in DEMO_SELLERS]):
+            self.stdout.write(f"  {seller.merchant_token:<12} {seller.name:<26} {seller.get_status_display()}")
+
+        self.stdout.write(self.style.SUCCESS("The demo is ready."))
+        self._print_logins()
+
+    def _print_logins(self) -> None:
+        self.stdout.write("")
+        self.stdout.write(self.style.MIGRATE_HEADING("Demo logins (demo-only passwords) at /accounts/login/:"))
+        for login in demo_logins():
+            self.stdout.write(f"  {login.username:<10} {login.password:<16} {login.role}")
