@@ -1,0 +1,156 @@
+# Everything a person runs on the Prime Performance Portal. GNU make.
+#
+#   make run     install, migrate, seed the demo (prints the logins), serve on 127.0.0.1:8000
+#   make test    install, run the whole suite (PYTEST_ARGS="-k import" to pass pytest options)
+#
+# Only Python 3.11+ and a reachable package index are needed: the virtualenv (.venv) is
+# created and (re)installed whenever it is missing or a requirements file changes.
+
+SHELL := bash
+.DEFAULT_GOAL := help
+
+# The first interpreter that is Python 3.11 or newer; override with `make PYTHON=...`.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for candidate in python3.12 python3.11 python3; do \
+	if command -v $$candidate >/dev/null 2>&1 && \
+	   $$candidate -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
+		echo $$candidate; break; \
+	fi; done)
+endif
+
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+# Written after a successful install, so a failed or interrupted install is retried.
+INSTALLED := $(VENV)/.installed
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+ROWS ?= 1000000
+PYTEST_ARGS ?=
+# Two or more CPUs: spread the suite over them (pytest-xdist; on PostgreSQL it halves the
+# run even on two), a test file per worker so module fixtures are built once.
+PYTEST_WORKERS ?= $(shell n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1); [ "$$n" -ge 2 ] && echo "-n auto --dist loadfile")
+
+# Bootstrap is served from static/ (no CDN) but not committed: it is taken at install time
+# from the bootstrap-flask wheel on PyPI, which ships Bootstrap's built files.
+BOOTSTRAP_FLASK_VERSION := 2.6.0
+BOOTSTRAP_VERSION := 5.3.8
+POPPER_VERSION := 2.11.8
+BOOTSTRAP_DIR := static/vendor/bootstrap-$(BOOTSTRAP_VERSION)
+POPPER_DIR := static/vendor/popper-$(POPPER_VERSION)
+BOOTSTRAP_CSS := $(BOOTSTRAP_DIR)/bootstrap.min.css
+
+.PHONY: help install vendor run migrate seed test lint fmt worker beat bench clean
+
+help:
+	@echo "make run      install, migrate, seed the demo data and serve on http://$(HOST):$(PORT)"
+	@echo "make test     run the test suite (PYTEST_ARGS='...' passes options to pytest)"
+	@echo "make lint     ruff check and ruff format --check"
+	@echo "make fmt      format and fix with ruff"
+	@echo "make migrate  apply database migrations (DATABASE_URL, default the SQLite file db.sqlite3)"
+	@echo "make worker   a Celery worker (needs CELERY_BROKER_URL)"
+	@echo "make beat     the Celery beat scheduler (needs CELERY_BROKER_URL)"
+	@echo "make bench    the order import benchmark (ROWS=$(ROWS), needs DATABASE_URL on PostgreSQL)"
+	@echo "make clean    remove the virtualenv, caches and vendored files (keeps db.sqlite3)"
+
+install: $(INSTALLED)
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	@if [ ! -x $(PY) ]; then \
+		if [ -z "$(PYTHON)" ]; then \
+			echo "No Python 3.11 or newer found (tried python3.12, python3.11, python3)." >&2; \
+			echo "Install Python 3.11+, or name one: make $(MAKECMDGOALS) PYTHON=/path/to/python3.11" >&2; \
+			exit 1; \
+		fi; \
+		$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+			echo "$(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); the portal needs 3.11 or newer." >&2; \
+			exit 1; }; \
+		echo "Creating $(VENV) with $(PYTHON)"; \
+		$(PYTHON) -m venv $(VENV); \
+	fi
+	$(PY) -m pip install --disable-pip-version-check --quiet --upgrade pip
+	$(PY) -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt
+	@touch $@
+
+vendor: $(BOOTSTRAP_CSS)
+
+# The extraction checks each file's header names the version the templates link to.
+define VENDOR_PY
+import pathlib, re, sys, zipfile
+
+wheel = pathlib.Path("var/vendor/bootstrap_flask-$(BOOTSTRAP_FLASK_VERSION)-py3-none-any.whl")
+files = [
+    ("flask_bootstrap/static/bootstrap5/js/bootstrap.min.js", "$(BOOTSTRAP_DIR)/bootstrap.min.js",
+     r"Bootstrap\s+v$(BOOTSTRAP_VERSION)\b"),
+    ("flask_bootstrap/static/bootstrap5/umd/popper.min.js", "$(POPPER_DIR)/popper.min.js",
+     r"@popperjs/core v$(POPPER_VERSION)\b"),
+    # Last: its presence is what tells make the vendoring is complete.
+    ("flask_bootstrap/static/bootstrap5/css/bootstrap.min.css", "$(BOOTSTRAP_CSS)",
+     r"Bootstrap\s+v$(BOOTSTRAP_VERSION)\b"),
+]
+with zipfile.ZipFile(wheel) as archive:
+    for member, target, version in files:
+        content = archive.read(member)
+        if not re.search(version.encode(), content[:400]):
+            sys.exit(f"{member} in {wheel.name} is not the expected version ({version}): "
+                     "update the versions at the top of the Makefile and in templates/base.html.")
+        path = pathlib.Path(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        print(f"vendored {path}")
+endef
+export VENDOR_PY
+
+# Needs only Python and pip (the virtualenv's when there is one), so a production box with
+# just requirements.txt installed can vendor too.
+$(BOOTSTRAP_CSS):
+	@mkdir -p var/vendor
+	@py=$$([ -x $(PY) ] && echo $(PY) || echo $(PYTHON)); \
+	if [ -z "$$py" ]; then echo "No Python 3.11 or newer found: make vendor PYTHON=/path/to/python3.11" >&2; exit 1; fi; \
+	echo "$$py -m pip download bootstrap-flask==$(BOOTSTRAP_FLASK_VERSION) (Bootstrap $(BOOTSTRAP_VERSION))"; \
+	$$py -m pip download --disable-pip-version-check --quiet --no-deps -d var/vendor bootstrap-flask==$(BOOTSTRAP_FLASK_VERSION) && \
+	$$py -c "$$VENDOR_PY"
+
+# DEBUG=true: a development server with the development secret key and static serving.
+run: install vendor
+	DEBUG=true $(MANAGE) migrate --noinput
+	DEBUG=true $(MANAGE) seed_demo --skip-if-not-empty
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	DEBUG=true $(MANAGE) runserver $(HOST):$(PORT)
+
+migrate: install
+	DEBUG=true $(MANAGE) migrate --noinput
+
+seed: install
+	DEBUG=true $(MANAGE) seed_demo
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+worker: install
+	$(VENV)/bin/celery -A portal worker -l info
+
+beat: install
+	@mkdir -p var
+	$(VENV)/bin/celery -A portal beat -l info --schedule var/celerybeat-schedule
+
+bench: install
+	@if [ -f bench/import_bench.py ]; then \
+		$(PY) -m bench.import_bench --rows $(ROWS); \
+	else \
+		echo "bench/import_bench.py is not there yet: nothing to run."; \
+	fi
+
+# Keeps db.sqlite3 (your data); delete it by hand for a fresh demo.
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles static/vendor var/vendor
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
