@@ -222,12 +222,8 @@ def demo_create(*, today: dt.date | None = None, now: dt.datetime | None = None)
     seller_ids = []
     for profile in DEMO_SELLERS:
         seller = _seller_create(profile, enrolled_on=today - dt.timedelta(days=400))
-        user = User.objects.create(
-            username=profile.username,
-            email=f"{profile.username}@example.com",
-            password=password_hash,
-            seller=seller,
-        )
+        # No email address: replaying the evaluations must not mail anyone.
+        user = User.objects.create(username=profile.username, password=password_hash, seller=seller)
         if profile.volume_control_history:
             _volume_control_history(seller, user, days)
         orders = list(_orders(profile, seller, days, now))
@@ -236,10 +232,8 @@ def demo_create(*, today: dt.date | None = None, now: dt.datetime | None = None)
         result.sellers += 1
         result.orders += len(orders)
     orders_classify_prime(seller_ids=seller_ids, since=None)
-    User.objects.create(username=REVIEWER_USERNAME, email="reviewer@example.com", password=password_hash, is_staff=True)
-    User.objects.create(
-        username=ADMIN_USERNAME, email="admin@example.com", password=password_hash, is_staff=True, is_superuser=True
-    )
+    User.objects.create(username=REVIEWER_USERNAME, password=password_hash, is_staff=True)
+    User.objects.create(username=ADMIN_USERNAME, password=password_hash, is_staff=True, is_superuser=True)
     return result
 
 

@@ -12,9 +12,11 @@ import io
 import zoneinfo
 from collections import Counter
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import authenticate
+from django.core import mail
 from django.core.management import call_command
 
 from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
@@ -58,8 +60,9 @@ def demo_remove() -> None:
 def seeded(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         demo_remove()
+        mail.outbox = []
         output = seed_demo()
-    yield output
+    yield SimpleNamespace(output=output, emails=list(mail.outbox))
     with django_db_blocker.unblock():
         demo_remove()
 
@@ -102,7 +105,11 @@ def test_creates_a_staff_reviewer_and_a_superuser(demo):
 
 def test_prints_every_login_with_its_password(seeded, db):
     for username in demo_usernames():
-        assert any(username in line and DEMO_PASSWORD in line for line in seeded.splitlines()), username
+        assert any(username in line and DEMO_PASSWORD in line for line in seeded.output.splitlines()), username
+
+
+def test_replaying_the_evaluations_mails_nobody(seeded, db):
+    assert seeded.emails == []
 
 
 def test_orders_cover_the_60_days_ending_yesterday(demo):
