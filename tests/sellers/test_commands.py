@@ -142,3 +142,13 @@ def test_seed_demo_can_skip_a_database_that_is_not_empty(seller):
     call_command("seed_demo", "--skip-if-not-empty", stdout=out)
     assert "Not seeding the demo" in out.getvalue()
     assert list(Seller.objects.all()) == [seller]
+
+
+def test_seed_demo_that_fails_halfway_leaves_the_database_empty(monkeypatch):
+    def evaluation_fails(*args, **kwargs):
+        raise RuntimeError("the daily evaluation broke")
+
+    monkeypatch.setattr("sellers.management.commands.seed_demo.call_command", evaluation_fails)
+    with pytest.raises(RuntimeError):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert not Seller.objects.exists() and not User.objects.exists()

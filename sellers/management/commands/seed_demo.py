@@ -8,6 +8,7 @@ import io
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import timezone
 
 from sellers.demo import DEMO_SELLERS, database_empty, demo_create, demo_logins, demo_present
@@ -47,14 +48,16 @@ class Command(BaseCommand):
             raise CommandError(message)
 
         today = timezone.localdate()
-        self.stdout.write(f"Seeding the demo: {len(DEMO_SELLERS)} sellers, 60 days of orders up to yesterday...")
-        result = demo_create(today=today)
-        self.stdout.write(f"Created {result.sellers} sellers and {result.orders} orders.")
+        # All or nothing: a demo without its evaluations would count as "already there".
+        with transaction.atomic():
+            self.stdout.write(f"Seeding the demo: {len(DEMO_SELLERS)} sellers, 60 days of orders up to yesterday...")
+            result = demo_create(today=today)
+            self.stdout.write(f"Created {result.sellers} sellers and {result.orders} orders.")
 
-        self.stdout.write(f"Replaying the daily evaluation for the last {EVALUATED_DAYS} days...")
-        for offset in range(EVALUATED_DAYS, 0, -1):
-            day = today - dt.timedelta(days=offset)
-            call_command("run_daily", date=day.isoformat(), stdout=io.StringIO(), stderr=io.StringIO())
+            self.stdout.write(f"Replaying the daily evaluation for the last {EVALUATED_DAYS} days...")
+            for offset in range(EVALUATED_DAYS, 0, -1):
+                day = today - dt.timedelta(days=offset)
+                call_command("run_daily", date=day.isoformat(), stdout=io.StringIO(), stderr=io.StringIO())
         for seller in Seller.objects.filter(merchant_token__in=[s.merchant_token for s in DEMO_SELLERS]):
             self.stdout.write(f"  {seller.merchant_token:<12} {seller.name:<26} {seller.get_status_display()}")
 
