@@ -1,0 +1,57 @@
+"""``manage.py import_orders FILE.csv``: import an order file, all of it or nothing (SPEC section 6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from sellers.importing import ImportRejected, orders_import
+
+# Files smaller than this import in a blink; a progress bar would only flicker.
+PROGRESS_BAR_FROM_BYTES = 1_000_000
+
+
+class Command(BaseCommand):
+    help = (
+        "Import orders from a CSV file (SPEC section 6). The whole file is checked first: "
+        "if any row is invalid, nothing is imported and every problem is listed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="the order CSV file, UTF-8 with a header row")
+
+    def handle(self, *args, file: str, **options):
+        path = Path(file)
+        if not path.is_file():
+            reason = "is a directory" if path.is_dir() else "does not exist"
+            raise CommandError(f"{file} {reason}; give the path of the order CSV file to import.")
+        size = path.stat().st_size
+        with tqdm(
+            total=size,
+            unit="B",
+            unit_scale=True,
+            desc=f"Importing {path.name}",
+            # The bar redraws its line with carriage returns: write past the wrapper's newlines.
+            file=self.stderr._out,
+            disable=size < PROGRESS_BAR_FROM_BYTES or options["verbosity"] == 0,
+        ) as bar:
+
+            def progress(bytes_read: int, total_bytes: int) -> None:
+                bar.update(bytes_read - bar.n)
+
+            try:
+                result = orders_import(path=path, progress=progress)
+            except ImportRejected as rejected:
+                bar.close()
+                for line in rejected.lines():
+                    self.stderr.write(line)
+                count = len(rejected.problems) + rejected.unlisted
+                raise CommandError(
+                    f"Nothing was imported: {path.name} has {count} problem{'' if count == 1 else 's'}; "
+                    "fix them and import the file again."
+                ) from None
+        self.stdout.write(
+            f"Imported {path.name}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged."
+        )
