@@ -1,0 +1,153 @@
+"""Benchmark of the order import against the floor PostgreSQL itself sets, ``psql \\copy``.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python -m bench.import_bench --rows 1000000
+
+Creates a fresh database ``bench_import``, migrates it, creates the sellers (through the real
+seller service, so they have the default settings), writes a realistic file of valid orders
+into var/bench/ (kept for the next run of the same size), then measures:
+  * ``import_orders`` on the file (validation, staging, merge, Prime classification);
+  * the same import again: the idempotent re-import, which must change nothing;
+  * the floor: ``psql \\copy`` of the same file into an unindexed table of text columns.
+It prints rows per second and the ratio to the floor, and ends with one JSON line. Not a
+test: figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from bench.orders_csv import COLUMNS, seller_token, seller_zone, write_orders_csv
+
+BENCH_DB = "bench_import"
+BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
+
+
+def admin_url() -> str:
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    if not url.startswith("postgres"):
+        sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://USER@HOST:PORT/postgres.")
+    return url
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def fresh_database(url: str) -> str:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    return with_database(url, BENCH_DB)
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+    import django
+
+    django.setup()
+
+
+def timed_import(path: Path) -> tuple[float, str]:
+    from django.core.management import call_command
+
+    stdout = io.StringIO()
+    start = time.perf_counter()
+    call_command("import_orders", str(path), stdout=stdout)
+    return time.perf_counter() - start, stdout.getvalue().strip()
+
+
+def timed_copy(url: str, path: Path) -> float:
+    """psql \\copy of the file into an unindexed table of text columns: the floor."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_copy_floor")
+        conn.execute(f"CREATE TABLE bench_copy_floor ({', '.join(f'{c} text' for c in COLUMNS)})")
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            "psql",
+            url,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            f"\\copy bench_copy_floor FROM '{path}' WITH (FORMAT csv, HEADER)",
+        ],
+        check=True,
+    )
+    elapsed = time.perf_counter() - start
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE bench_copy_floor")
+    return elapsed
+
+
+def run(args) -> dict:
+    url = fresh_database(admin_url())
+    setup_django(url)
+    from django.core.management import call_command
+
+    from sellers.models import Order
+    from sellers.services import seller_create
+
+    call_command("migrate", verbosity=0)
+    for index in range(1, args.sellers + 1):
+        seller_create(
+            merchant_token=seller_token(index), name=f"Bench seller {index}", timezone_name=seller_zone(index)
+        )
+
+    path = BENCH_DIR / f"orders-{args.rows}-{args.sellers}-{args.seed}.csv"
+    if not path.exists():
+        print(f"Writing {path} ...", flush=True)
+        start = time.perf_counter()
+        write_orders_csv(path, rows=args.rows, sellers=args.sellers, seed=args.seed)
+        print(f"  written in {time.perf_counter() - start:.1f} s", flush=True)
+    size_mb = path.stat().st_size / 1e6
+    results: dict = {"rows": args.rows, "sellers": args.sellers, "file_mb": round(size_mb, 1)}
+    print(f"Import of {args.rows} orders of {args.sellers} sellers ({size_mb:.0f} MB):", flush=True)
+
+    elapsed, output = timed_import(path)
+    results["import_s"] = round(elapsed, 2)
+    results["import_rows_per_s"] = round(args.rows / elapsed)
+    print(f"  import_orders      {elapsed:8.2f} s  {args.rows / elapsed:10,.0f} rows/s   {output}", flush=True)
+    assert Order.objects.count() == args.rows, "every row of the file is an order"
+
+    elapsed, output = timed_import(path)
+    results["reimport_s"] = round(elapsed, 2)
+    results["reimport_rows_per_s"] = round(args.rows / elapsed)
+    print(f"  re-import          {elapsed:8.2f} s  {args.rows / elapsed:10,.0f} rows/s   {output}", flush=True)
+    assert output.endswith(f"0 created, 0 updated, {args.rows} unchanged."), output
+
+    elapsed = timed_copy(url, path)
+    results["copy_s"] = round(elapsed, 2)
+    print(f"  psql \\copy (floor) {elapsed:8.2f} s  {args.rows / elapsed:10,.0f} rows/s", flush=True)
+    results["import_ratio"] = round(results["import_s"] / results["copy_s"], 1)
+    results["reimport_ratio"] = round(results["reimport_s"] / results["copy_s"], 1)
+    print(
+        f"  import / \\copy = {results['import_ratio']}x, re-import / \\copy = {results['reimport_ratio']}x",
+        flush=True,
+    )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sellers", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=42)
+    results = run(parser.parse_args())
+    print(json.dumps({"bench": {"import": results}}))
+
+
+if __name__ == "__main__":
+    main()
