@@ -40,6 +40,9 @@ class Command(BaseCommand):
 
             def progress(bytes_read: int, total_bytes: int) -> None:
                 bar.update(bytes_read - bar.n)
+                if bytes_read >= total_bytes:
+                    # Reading is done; merging a long file into the orders still takes a while.
+                    bar.set_postfix_str("file checked, writing orders")
 
             try:
                 result = orders_import(path=path, progress=progress)
@@ -48,9 +51,9 @@ class Command(BaseCommand):
                 for line in rejected.lines():
                     self.stderr.write(line)
                 count = len(rejected.problems) + rejected.unlisted
+                problems = "1 problem; fix it" if count == 1 else f"{count} problems; fix them"
                 raise CommandError(
-                    f"Nothing was imported: {path.name} has {count} problem{'' if count == 1 else 's'}; "
-                    "fix them and import the file again."
+                    f"Nothing was imported: {path.name} has {problems} and import the file again."
                 ) from None
         self.stdout.write(
             f"Imported {path.name}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged."
