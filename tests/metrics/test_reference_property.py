@@ -87,23 +87,38 @@ def later_moment(draw, zone: zoneinfo.ZoneInfo, moment: dt.datetime, max_days: i
 
 
 @st.composite
-def volume_controls(draw, zone: zoneinfo.ZoneInfo, day: dt.date) -> list[dict]:
-    """A history of the volume control: pauses with and without an end, caps from 0 up."""
-    controls = []
+def volume_controls(draw, zone: zoneinfo.ZoneInfo, day: dt.date, purchases: list[dt.datetime]) -> list[dict]:
+    """A history of the volume control: pauses with and without an end, caps from 0 up.
+    Changes and pause ends often fall on a purchase moment (or a minute either side), where
+    "in force at purchase" and "paused while moment < paused_until" are decided."""
+
+    def moment_near_a_purchase() -> dt.datetime:
+        return draw(st.sampled_from(purchases)) + dt.timedelta(minutes=draw(st.sampled_from([-1, 0, 0, 1])))
+
+    effective_moments = []
     for _ in range(draw(st.integers(1, 3))):
-        effective_on = day - dt.timedelta(days=draw(st.integers(-1, 38)))
-        effective_at = at_local(zone, effective_on, draw(minute_of_day), draw(st.integers(0, 1)))
-        paused = draw(st.booleans())
+        if purchases and chance(draw, 2, 1):
+            effective_moments.append(moment_near_a_purchase())
+        else:
+            effective_on = day - dt.timedelta(days=draw(st.integers(-1, 38)))
+            effective_moments.append(at_local(zone, effective_on, draw(minute_of_day), draw(st.integers(0, 1))))
+    controls = []
+    daily_cap = None
+    for effective_at in sorted(effective_moments):
+        if daily_cap is not None and chance(draw, 1, 1):
+            # Raised during a day: orders over the old cap still use up the new one.
+            daily_cap += draw(st.integers(1, 2))
+        else:
+            daily_cap = draw(st.sampled_from([None, None, 0, 0, 1, 1, 2, 3, 5]))
+        paused = chance(draw, 1, 2)
         paused_until = None
         if paused and chance(draw, 2, 1):
-            paused_until = effective_at + dt.timedelta(minutes=draw(st.integers(1, 10 * MINUTES_A_DAY)))
+            if purchases and chance(draw, 1, 1):
+                paused_until = max(moment_near_a_purchase(), effective_at + dt.timedelta(minutes=1))
+            else:
+                paused_until = effective_at + dt.timedelta(minutes=draw(st.integers(1, 10 * MINUTES_A_DAY)))
         controls.append(
-            {
-                "effective_at": effective_at,
-                "daily_cap": draw(st.sampled_from([None, None, 0, 1, 1, 2, 3, 5])),
-                "paused": paused,
-                "paused_until": paused_until,
-            }
+            {"effective_at": effective_at, "daily_cap": daily_cap, "paused": paused, "paused_until": paused_until}
         )
     return controls
 
@@ -115,13 +130,16 @@ def orders(draw, zone: zoneinfo.ZoneInfo, day: dt.date) -> list[dict]:
     within 30 minutes, promised dates on or after the local purchase date."""
     count = draw(st.integers(0, 24))
     order_numbers = draw(st.permutations(range(count)))
+    # A few busy days, so daily caps are reached.
+    busy_days = draw(st.lists(st.integers(-1, 35), min_size=1, max_size=2))
     specs: list[dict] = []
     for number in order_numbers:
         if specs and chance(draw, 1, 7):
             # The same purchase moment as another order: the order id breaks the tie.
             purchased_at = specs[-1]["purchased_at"]
         else:
-            purchased_on = day - dt.timedelta(days=draw(st.integers(-1, 35)))
+            days_before = draw(st.sampled_from(busy_days) if chance(draw, 2, 1) else st.integers(-1, 35))
+            purchased_on = day - dt.timedelta(days=days_before)
             purchased_at = at_local(zone, purchased_on, draw(minute_of_day), draw(st.integers(0, 1)))
         purchase_date = purchased_at.astimezone(zone).date()
 
@@ -172,12 +190,14 @@ def orders(draw, zone: zoneinfo.ZoneInfo, day: dt.date) -> list[dict]:
 def sellers(draw, day: dt.date) -> dict:
     zone_name = draw(st.sampled_from(ZONES))
     zone = zoneinfo.ZoneInfo(zone_name)
+    drawn_orders = draw(orders(zone, day))
+    purchases = [order["purchased_at"] for order in drawn_orders]
     return {
         "timezone": zone_name,
         "enrolled_on": day - dt.timedelta(days=draw(st.one_of(st.integers(31, 60), st.integers(-1, 30)))),
         "reinstated_on": day - dt.timedelta(days=draw(st.integers(-1, 35))) if chance(draw, 1, 2) else None,
-        "controls": draw(volume_controls(zone, day)) if chance(draw, 2, 1) else [],
-        "orders": draw(orders(zone, day)),
+        "controls": draw(volume_controls(zone, day, purchases)) if chance(draw, 2, 1) else [],
+        "orders": drawn_orders,
     }
 
 
