@@ -818,3 +818,43 @@ def test_recompute_replaces_snapshots():
     week, month = snapshots(seller, 7)["cancellation_rate"], snapshots(seller, 30)["cancellation_rate"]
     assert (week.population_units, week.defect_units) == (2, 0)
     assert (month.population_units, month.defect_units) == (5, 3)
+
+
+def test_facts_arriving_after_d_leave_ds_numbers_unchanged():
+    seller = SellerFactory()
+    purchased_on = D - 2 * DAY
+    [waiting, cancelled] = make_orders(
+        seller,
+        [
+            {"order_id": "WAITING", "purchased_on": purchased_on, "units": 1}
+            | {"first_scan_at": None, "ship_confirmed_at": None, "delivered_at": None},
+            {"order_id": "CANCELLED-LATER", "purchased_on": purchased_on, "units": 2}
+            | {"first_scan_at": None, "ship_confirmed_at": None, "delivered_at": None},
+        ],
+    )
+    before = _as_tuples(metric_counts(day=D, seller_ids=[seller.pk])[(seller.pk, 30)])
+    snapshots_compute(day=D, seller_ids=[seller.pk])
+    stored_before = {m: (s.population_units, s.defect_units, s.protected_units) for m, s in snapshots(seller).items()}
+
+    # The next days' re-imports: scanned, confirmed and delivered on D+1, cancelled on D+2.
+    waiting.first_scan_at = local_moment(seller, D + DAY, 0, 5)
+    waiting.ship_confirmed_at = local_moment(seller, D + DAY, 0, 1)
+    waiting.delivered_at = local_moment(seller, D + DAY, 18)
+    cancelled.cancelled_at = local_moment(seller, D + 2 * DAY, 9)
+    cancelled.cancelled_by = "seller"
+    for order in (waiting, cancelled):
+        order.set_local_dates(seller.zone)
+        order.save()
+
+    assert _as_tuples(metric_counts(day=D, seller_ids=[seller.pk])[(seller.pk, 30)]) == before
+    snapshots_compute(day=D, seller_ids=[seller.pk])
+    stored_after = {m: (s.population_units, s.defect_units, s.protected_units) for m, s in snapshots(seller).items()}
+    assert stored_after == stored_before
+    assert_counts(
+        seller,
+        on_time_shipment_rate=(0, 0),
+        on_time_delivery_rate=(3, 3),
+        valid_tracking_rate=(0, 0),
+        cancellation_rate=(3, 0),
+        one_day_delivery_speed=(3, 0),
+    )
