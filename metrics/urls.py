@@ -6,5 +6,7 @@ app_name = "metrics"
 
 urlpatterns = [
     path("performance/", views.dashboard, name="dashboard"),
+    path("performance/defects/", views.defects, name="defects"),
+    path("performance/defects.csv", views.defects_csv, name="defects_csv"),
     path("api/performance/", api.performance, name="api_performance"),
 ]

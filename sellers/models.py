@@ -130,6 +130,12 @@ class User(AbstractUser):
         related_name="users",
         help_text=_("The seller this account belongs to; empty for programme staff."),
     )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        help_text=_("The language of the portal and its emails for this account; empty: the portal's default."),
+    )
 
 
 class PrimeRegion(models.Model):
@@ -316,3 +322,71 @@ class Order(models.Model):
     def set_local_dates(self, tz: zoneinfo.ZoneInfo) -> None:
         for moment_field, date_field in self.LOCAL_DATE_FIELDS:
             setattr(self, date_field, local_date(getattr(self, moment_field), tz))
+
+
+class AuditEntry(models.Model):
+    """One change to a seller's settings or programme status, written in the same
+    transaction as the change: who, when, what, before/after, and why."""
+
+    class Action(models.TextChoices):
+        SHIPPING_TEMPLATE = "shipping_template", _("Prime shipping template changed")
+        FULFILMENT = "fulfilment", _("Fulfilment days and cutoffs changed")
+        CARRIER_CREATED = "carrier_created", _("Carrier service added")
+        CARRIER_CHANGED = "carrier_changed", _("Carrier service changed")
+        CARRIER_DELETED = "carrier_deleted", _("Carrier service removed")
+        VOLUME_CONTROL = "volume_control", _("Prime order-volume control changed")
+        API_TOKEN_CREATED = "api_token_created", _("API token created")
+        API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked")
+        STATUS_CHANGED = "status_changed", _("Programme status changed")
+        THRESHOLD_CHANGED = "threshold_changed", _("Threshold changed")
+        PLAN_SUBMITTED = "plan_submitted", _("Plan of action submitted")
+        PLAN_DECIDED = "plan_decided", _("Plan of action decided")
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries")
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("who")
+    )
+    action = models.CharField(_("what"), max_length=40, choices=Action.choices)
+    summary = models.CharField(_("summary"), max_length=300, blank=True)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    reason = models.TextField(_("why"), blank=True)
+    created_at = models.DateTimeField(_("when"), default=django_timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit history")
+        indexes = [models.Index(fields=["seller", "-created_at"], name="audit_entry_seller_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.get_action_display()}"
+
+
+class ApiToken(models.Model):
+    """A bearer token a seller's user creates for ``/api/performance/``.
+
+    Only a SHA-256 hash of the token is stored; the token itself is shown once, at creation.
+    ``prefix`` (the first characters) lets the seller tell tokens apart.
+    """
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="api_tokens")
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=django_timezone.now)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["seller", "-created_at", "-id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
