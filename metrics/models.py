@@ -126,3 +126,77 @@ class SellerEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seller_id} {self.kind} {self.created_at:%Y-%m-%d}"
+
+
+class PlanOfAction(models.Model):
+    """A seller's plan of action to get Prime back (SPEC section 4).
+
+    ``submitted`` -> ``approved`` | ``rejected``. At most one submitted plan per seller
+    (a partial unique constraint); after a rejection the seller may submit a new one.
+    ``failing_items`` is the list of reasons the seller was revoked for, copied at
+    submission so the plan keeps what it answered even after later evaluations.
+    """
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="plans")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.SUBMITTED)
+    failing_items = models.JSONField(_("failing items"), default=list)
+    root_cause = models.TextField(_("root cause analysis"))
+    corrective_actions = models.TextField(_("corrective actions taken"))
+    preventive_measures = models.TextField(_("preventive measures"))
+    timeframe = models.TextField(_("timeframe"))
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("submitted by")
+    )
+    submitted_at = models.DateTimeField(_("submitted at"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    feedback = models.TextField(_("reviewer's feedback"), blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        verbose_name = _("plan of action")
+        verbose_name_plural = _("plans of action")
+        permissions = [("review_plan", _("Can review plans of action and reinstate sellers"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seller"], condition=Q(status="submitted"), name="plan_one_open_per_seller"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(feedback=""), name="plan_rejection_has_feedback"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "submitted_at"], name="plan_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} {self.get_status_display()} {self.submitted_at:%Y-%m-%d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.SUBMITTED
+
+
+class PlanDraft(models.Model):
+    """What a seller has written of a plan so far, kept across sessions until submitted."""
+
+    seller = models.OneToOneField(Seller, on_delete=models.CASCADE, related_name="plan_draft")
+    root_cause = models.TextField(blank=True)
+    corrective_actions = models.TextField(blank=True)
+    preventive_measures = models.TextField(blank=True)
+    timeframe = models.TextField(blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"draft of {self.seller_id}"

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.core.mail import get_connection, send_mass_mail
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.functional import lazy
 
-from metrics.models import SellerEvent
+from metrics.models import PlanOfAction, SellerEvent
 from metrics.reasons import reason_sentence
 from sellers.language import user_language
 from sellers.models import User
+
+lazy_reason_sentence = lazy(reason_sentence, str)
 
 
 def revocation_emails_send(*, event_ids: Sequence[int]) -> int:
@@ -23,17 +27,53 @@ def revocation_emails_send(*, event_ids: Sequence[int]) -> int:
     events = SellerEvent.objects.filter(pk__in=list(event_ids)).select_related("seller").prefetch_related(users)
     messages = []
     for event in events:
+        # Lazy: each sentence is written when rendered, in the recipient's language.
+        reasons = [lazy_reason_sentence(reason) for reason in event.reasons]
+        context = {"seller": event.seller, "event": event, "reasons": reasons}
         for user in event.seller.users.all():
-            # Each user in their own language: reasons and dates are rendered inside it.
-            with translation.override(user_language(user)):
-                context = {
-                    "seller": event.seller,
-                    "event": event,
-                    "reasons": [reason_sentence(r) for r in event.reasons],
-                }
-                subject = render_to_string("metrics/email/revoked_subject.txt", context).strip()
-                body = render_to_string("metrics/email/revoked_body.txt", context)
+            subject, body = _render("revoked", user, context)
             messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]))
     if not messages:
         return 0
     return send_mass_mail(messages, fail_silently=False, connection=get_connection())
+
+
+def _render(template: str, user: User, context: dict) -> tuple[str, str]:
+    with translation.override(user_language(user)):
+        subject = render_to_string(f"metrics/email/{template}_subject.txt", context).strip()
+        body = render_to_string(f"metrics/email/{template}_body.txt", context)
+    return subject, body
+
+
+def plan_reviewers() -> list[User]:
+    """Active accounts allowed to review plans (directly, through a group, or superuser)."""
+    permission = Permission.objects.filter(codename="review_plan", content_type__app_label="metrics").first()
+    allowed = Q(is_superuser=True)
+    if permission:
+        allowed |= Q(user_permissions=permission) | Q(groups__permissions=permission)
+    return list(User.objects.filter(allowed, is_active=True, seller__isnull=True).exclude(email="").distinct())
+
+
+def plan_submitted_emails_send(*, plan_id: int) -> int:
+    """Tell the reviewers a plan of action waits in their queue."""
+    plan = PlanOfAction.objects.select_related("seller").filter(pk=plan_id).first()
+    if plan is None:
+        return 0
+    messages = []
+    for reviewer in plan_reviewers():
+        subject, body = _render("plan_submitted", reviewer, {"plan": plan, "seller": plan.seller})
+        messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [reviewer.email]))
+    return send_mass_mail(messages, fail_silently=False, connection=get_connection()) if messages else 0
+
+
+def plan_decided_emails_send(*, plan_id: int) -> int:
+    """Tell the seller's users the decision on their plan, with the reviewer's feedback."""
+    plan = PlanOfAction.objects.select_related("seller").filter(pk=plan_id).first()
+    if plan is None or plan.is_open:
+        return 0
+    users = plan.seller.users.filter(is_active=True).exclude(email="")
+    messages = []
+    for user in users:
+        subject, body = _render("plan_decided", user, {"plan": plan, "seller": plan.seller})
+        messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]))
+    return send_mass_mail(messages, fail_silently=False, connection=get_connection()) if messages else 0

@@ -11,12 +11,13 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from metrics.definitions import METRIC_DEFINITIONS
-from metrics.models import MetricSnapshot, SellerEvent, Threshold, ThresholdChange
+from metrics.models import MetricSnapshot, PlanDraft, PlanOfAction, SellerEvent, Threshold, ThresholdChange
 from metrics.selectors import metric_counts, requirements_for_sellers, thresholds_current
 from sellers.choices import ProgrammeStatus
-from sellers.models import Seller
+from sellers.models import AuditEntry, Seller, User
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +167,17 @@ def sellers_revoke(*, day: dt.date, reasons: dict[int, list[dict]]) -> list[int]
     events = SellerEvent.objects.bulk_create(
         SellerEvent(seller_id=pk, kind=SellerEvent.Kind.REVOKED, day=day, reasons=reasons[pk]) for pk in revoked
     )
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            seller_id=pk,
+            action=AuditEntry.Action.STATUS_CHANGED,
+            summary=f"Prime eligibility revoked by the evaluation of {day.isoformat()}",
+            before={"status": ProgrammeStatus.ELIGIBLE},
+            after={"status": ProgrammeStatus.NOT_ELIGIBLE, "reasons": reasons[pk]},
+            reason="daily evaluation",
+        )
+        for pk in revoked
+    )
     from metrics.tasks import send_revocation_emails
 
     send_revocation_emails.delay_on_commit([event.pk for event in events])
@@ -227,4 +239,166 @@ def threshold_set(*, metric: str, value: Decimal, changed_by=None) -> Threshold:
     threshold.save()
     if old_value != value:
         ThresholdChange.objects.create(metric=metric, old_value=old_value, new_value=value, changed_by=changed_by)
+        AuditEntry.objects.create(
+            actor=changed_by,
+            action=AuditEntry.Action.THRESHOLD_CHANGED,
+            summary=f"{metric}: {old_value} -> {value}",
+            before={"metric": metric, "threshold": format(Decimal(old_value).normalize(), "f")},
+            after={"metric": metric, "threshold": format(Decimal(value).normalize(), "f")},
+        )
     return threshold
+
+
+# ---------------------------------------------------------------------------------------
+# Plans of action and reinstatement (SPEC section 4)
+# ---------------------------------------------------------------------------------------
+
+PLAN_ANSWERS = ("root_cause", "corrective_actions", "preventive_measures", "timeframe")
+
+
+class PlanError(Exception):
+    """A plan action that cannot be done in the plan's or seller's current state; the
+    message is a sentence for the person who tried."""
+
+
+class PlanAlreadyDecided(PlanError):
+    pass
+
+
+def plan_failing_items(*, seller: Seller) -> list[dict]:
+    """What the seller must answer for: the reasons of its last revocation."""
+    event = SellerEvent.objects.filter(seller=seller, kind=SellerEvent.Kind.REVOKED).order_by("-created_at", "-id")
+    latest = event.values_list("reasons", flat=True).first()
+    return list(latest or [])
+
+
+def can_review_plans(user) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.has_perm("metrics.review_plan"))
+
+
+@transaction.atomic
+def plan_draft_save(*, seller: Seller, user: User, answers: dict[str, str]) -> PlanDraft:
+    """Keep what the seller has written so far, so a lost session loses nothing."""
+    draft, _created = PlanDraft.objects.update_or_create(
+        seller=seller,
+        defaults={name: (answers.get(name) or "") for name in PLAN_ANSWERS} | {"updated_by": user},
+    )
+    return draft
+
+
+@transaction.atomic
+def plan_submit(*, seller: Seller, user: User, merchant_token: str, **answers: str) -> PlanOfAction:
+    """Submit a plan of action for review (SPEC section 4): only while not eligible, only
+    with the seller's own merchant token, and only one open plan at a time."""
+    locked = Seller.objects.select_for_update().get(pk=seller.pk)
+    if locked.status != ProgrammeStatus.NOT_ELIGIBLE:
+        raise PlanError(_("Your account is eligible for Prime: there is nothing to reinstate."))
+    if merchant_token.strip().upper() != locked.merchant_token:
+        raise PlanError(_("The merchant token does not match your account; type it as shown on your dashboard."))
+    if PlanOfAction.objects.filter(seller=locked, status=PlanOfAction.Status.SUBMITTED).exists():
+        raise PlanError(_("A plan of action of yours is already under review; wait for its decision."))
+    now = timezone.now()
+    plan = PlanOfAction.objects.create(
+        seller=locked,
+        failing_items=plan_failing_items(seller=locked),
+        submitted_by=user,
+        submitted_at=now,
+        **{name: answers[name].strip() for name in PLAN_ANSWERS},
+    )
+    PlanDraft.objects.filter(seller=locked).delete()
+    AuditEntry.objects.create(
+        seller=locked,
+        actor=user,
+        action=AuditEntry.Action.PLAN_SUBMITTED,
+        summary=f"Plan of action #{plan.pk} submitted",
+        after={"plan": plan.pk, "status": plan.status, "failing_items": plan.failing_items},
+        created_at=now,
+    )
+    from metrics.tasks import send_plan_submitted_emails
+
+    send_plan_submitted_emails.delay_on_commit(plan.pk)
+    return plan
+
+
+def _plan_decide(*, plan: PlanOfAction, reviewer: User, status: str, feedback: str) -> PlanOfAction:
+    """Compare-and-set: the plan moves from submitted to ``status`` only if it is still
+    submitted. Of two reviewers acting at once, the second UPDATE waits for the first's row
+    lock, then finds the plan decided and changes nothing."""
+    if not can_review_plans(reviewer):
+        raise PlanError(_("Only programme staff with the review permission decide plans of action."))
+    if reviewer.seller_id is not None and reviewer.seller_id == plan.seller_id:
+        raise PlanError(_("You cannot decide a plan of action of your own seller account."))
+    now = timezone.now()
+    updated = PlanOfAction.objects.filter(pk=plan.pk, status=PlanOfAction.Status.SUBMITTED).update(
+        status=status, decided_by=reviewer, decided_at=now, feedback=feedback
+    )
+    if not updated:
+        current = PlanOfAction.objects.filter(pk=plan.pk).values_list("status", flat=True).first()
+        label = PlanOfAction.Status(current).label if current else _("deleted")
+        raise PlanAlreadyDecided(
+            _("This plan was decided by someone else a moment ago (now: %(status)s); nothing was changed.")
+            % {"status": label}
+        )
+    plan.refresh_from_db()
+    AuditEntry.objects.create(
+        seller_id=plan.seller_id,
+        actor=reviewer,
+        action=AuditEntry.Action.PLAN_DECIDED,
+        summary=f"Plan of action #{plan.pk} {status}",
+        before={"plan": plan.pk, "status": PlanOfAction.Status.SUBMITTED},
+        after={"plan": plan.pk, "status": status},
+        reason=feedback,
+        created_at=now,
+    )
+    from metrics.tasks import send_plan_decided_emails
+
+    send_plan_decided_emails.delay_on_commit(plan.pk)
+    return plan
+
+
+@transaction.atomic
+def plan_approve(*, plan: PlanOfAction, reviewer: User, feedback: str = "") -> PlanOfAction:
+    """Approve the plan and reinstate the seller: eligible again, recorded with who and
+    when; the evaluation start becomes the local date of the reinstatement (SPEC section 4)."""
+    plan = _plan_decide(plan=plan, reviewer=reviewer, status=PlanOfAction.Status.APPROVED, feedback=feedback.strip())
+    seller_reinstate(seller=plan.seller, reviewer=reviewer, plan=plan, moment=plan.decided_at)
+    return plan
+
+
+@transaction.atomic
+def plan_reject(*, plan: PlanOfAction, reviewer: User, feedback: str) -> PlanOfAction:
+    """Reject the plan with the reviewer's feedback (required); the seller stays not
+    eligible and may submit a new plan."""
+    feedback = (feedback or "").strip()
+    if not feedback:
+        raise PlanError(_("Write the feedback the seller needs to improve the plan; a rejection requires it."))
+    return _plan_decide(plan=plan, reviewer=reviewer, status=PlanOfAction.Status.REJECTED, feedback=feedback)
+
+
+@transaction.atomic
+def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | None, moment: dt.datetime) -> Seller:
+    seller = Seller.objects.select_for_update().get(pk=seller.pk)
+    before = {"status": seller.status, "reinstated_on": seller.reinstated_on and seller.reinstated_on.isoformat()}
+    seller.status = ProgrammeStatus.ELIGIBLE
+    seller.status_changed_at = moment
+    seller.reinstated_on = seller.local_date(moment)
+    seller.save(update_fields=["status", "status_changed_at", "reinstated_on"])
+    SellerEvent.objects.create(
+        seller=seller,
+        kind=SellerEvent.Kind.REINSTATED,
+        day=seller.reinstated_on,
+        actor=reviewer,
+        reasons=[{"kind": "plan", "plan": plan.pk}] if plan else [],
+    )
+    AuditEntry.objects.create(
+        seller=seller,
+        actor=reviewer,
+        action=AuditEntry.Action.STATUS_CHANGED,
+        summary="Prime eligibility reinstated",
+        before=before,
+        after={"status": seller.status, "reinstated_on": seller.reinstated_on.isoformat()},
+        reason=f"plan of action #{plan.pk} approved" if plan else "",
+        created_at=moment,
+    )
+    logger.info("Reinstated seller %s on %s", seller.pk, seller.reinstated_on)
+    return seller

@@ -8,7 +8,7 @@ import logging
 from celery import group, shared_task
 from django.db import DatabaseError
 
-from metrics.notifications import revocation_emails_send
+from metrics.notifications import plan_decided_emails_send, plan_submitted_emails_send, revocation_emails_send
 from metrics.services import DEFAULT_CHUNK_SIZE, chunk_evaluate, portal_yesterday, seller_id_chunks
 
 logger = logging.getLogger(__name__)
@@ -51,3 +51,13 @@ def evaluate_sellers_chunk(day_iso: str, seller_ids: list[int]) -> dict:
 @shared_task(**RETRYING)
 def send_revocation_emails(event_ids: list[int]) -> int:
     return revocation_emails_send(event_ids=event_ids)
+
+
+@shared_task(**RETRYING)
+def send_plan_submitted_emails(plan_id: int) -> int:
+    return plan_submitted_emails_send(plan_id=plan_id)
+
+
+@shared_task(**RETRYING)
+def send_plan_decided_emails(plan_id: int) -> int:
+    return plan_decided_emails_send(plan_id=plan_id)

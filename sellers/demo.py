@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
@@ -232,7 +233,8 @@ def demo_create(*, today: dt.date | None = None, now: dt.datetime | None = None)
         result.sellers += 1
         result.orders += len(orders)
     orders_classify_prime(seller_ids=seller_ids, since=None)
-    User.objects.create(username=REVIEWER_USERNAME, password=password_hash, is_staff=True)
+    reviewer = User.objects.create(username=REVIEWER_USERNAME, password=password_hash, is_staff=True)
+    reviewer.user_permissions.add(Permission.objects.get(codename="review_plan", content_type__app_label="metrics"))
     User.objects.create(username=ADMIN_USERNAME, password=password_hash, is_staff=True, is_superuser=True)
     return result
 

@@ -34,7 +34,20 @@ def other_seller_user(other_seller):
 
 @pytest.fixture
 def reviewer(db, django_user_model):
-    return django_user_model.objects.create_user(username="reviewer", password="reviewer pass 1", is_staff=True)
+    """Programme staff with the permission to review plans of action."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(
+        username="reviewer", password="reviewer pass 1", is_staff=True, email="reviewer@programme.example"
+    )
+    user.user_permissions.add(Permission.objects.get(codename="review_plan", content_type__app_label="metrics"))
+    return user
+
+
+@pytest.fixture
+def staff_without_review(db, django_user_model):
+    """Programme staff who may use the admin but not review plans."""
+    return django_user_model.objects.create_user(username="staff", password="staff pass 1", is_staff=True)
 
 
 @pytest.fixture

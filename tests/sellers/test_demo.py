@@ -99,6 +99,7 @@ def test_creates_the_demo_sellers_each_with_a_user_who_can_log_in(demo):
 def test_creates_a_staff_reviewer_and_a_superuser(demo):
     reviewer = authenticate(username="reviewer", password=DEMO_PASSWORD)
     assert reviewer.is_staff and not reviewer.is_superuser and reviewer.seller is None
+    assert reviewer.has_perm("metrics.review_plan")
     admin = authenticate(username="admin", password=DEMO_PASSWORD)
     assert admin.is_staff and admin.is_superuser and admin.seller is None
 
