@@ -125,7 +125,7 @@ migrate: install
 seed: install
 	DEBUG=true $(MANAGE) seed_demo
 
-test: install
+test: install vendor
 	$(VENV)/bin/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
