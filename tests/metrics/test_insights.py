@@ -1,0 +1,97 @@
+"""Root causes: defects broken down by carrier, weekday, state, and hour against the cutoff."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from metrics.insights import late_shipments_by_hour, root_causes
+from metrics.models import MetricSnapshot
+from metrics.services import daily_run
+from tests.builders import D, local, order_for
+
+pytestmark = pytest.mark.django_db
+
+FRIDAY = D  # 2026-11-20 is a Friday
+THURSDAY = D - dt.timedelta(days=1)
+
+
+def delivered_late(seller, purchased_at, **fields):
+    """Scanned on the promised ship date but delivered three days after the promise."""
+    order = order_for(seller, purchased_at=purchased_at, **fields)
+    order.delivered_at = purchased_at + dt.timedelta(days=4)
+    order.set_local_dates(seller.zone)
+    return order
+
+
+def shipped_late(seller, purchased_at, **fields):
+    """Scanned two days after the promised ship date, delivered late too."""
+    order = order_for(seller, purchased_at=purchased_at, **fields)
+    order.first_scan_at = purchased_at + dt.timedelta(days=2)
+    order.delivered_at = purchased_at + dt.timedelta(days=4)
+    order.set_local_dates(seller.zone)
+    return order
+
+
+def test_breakdowns_add_up_to_the_defect_units_and_name_the_largest(seller, make_orders):
+    make_orders(
+        delivered_late(seller, local(seller, THURSDAY - dt.timedelta(days=7), 9), carrier="FedEx Home", units=2,
+                       ship_to_state="TX"),
+        delivered_late(seller, local(seller, THURSDAY - dt.timedelta(days=7), 10), carrier="FedEx Home",
+                       ship_to_state="TX"),
+        delivered_late(seller, local(seller, THURSDAY - dt.timedelta(days=8), 10), carrier="UPS Ground",
+                       ship_to_state="CA"),
+        *(order_for(seller, purchased_on=THURSDAY - dt.timedelta(days=7)) for _ in range(6)),
+    )  # fmt: skip
+    daily_run(day=D)
+    causes = root_causes(seller=seller, day=D, window_days=30, metric="on_time_delivery_rate")
+
+    snapshot = MetricSnapshot.objects.get(seller=seller, day=D, window_days=30, metric="on_time_delivery_rate")
+    assert causes.total_units == snapshot.defect_units == 4
+    assert [(s.label, s.units, s.orders) for s in causes.by_carrier] == [("FedEx Home", 3, 2), ("UPS Ground", 1, 1)]
+    assert causes.by_carrier[0].percent == 75.0
+    assert [(s.key, s.units) for s in causes.by_state] == [("TX", 3), ("CA", 1)]
+    assert causes.by_state[0].label == "Texas"
+    assert [(s.label, s.units) for s in causes.by_weekday] == [("Thursday", 3), ("Wednesday", 1)]
+    for breakdown in (causes.by_carrier, causes.by_state, causes.by_weekday):
+        assert sum(share.units for share in breakdown) == causes.total_units
+    assert causes.largest.units == 3
+
+
+def test_the_weekday_is_the_local_one(seller, make_orders):
+    # 23:30 on a Thursday in Los Angeles is already Friday in UTC.
+    make_orders(delivered_late(seller, local(seller, THURSDAY - dt.timedelta(days=7), 23, 30)))
+    daily_run(day=D)
+    causes = root_causes(seller=seller, day=D, window_days=30, metric="on_time_delivery_rate")
+    assert [s.label for s in causes.by_weekday] == ["Thursday"]
+
+
+def test_no_defects_gives_empty_breakdowns(seller, make_orders):
+    make_orders(order_for(seller))
+    causes = root_causes(seller=seller, day=D, window_days=30, metric="on_time_delivery_rate")
+    assert (causes.total_units, causes.by_carrier, causes.largest) == (0, [], None)
+
+
+def test_late_shipments_by_hour_of_purchase_against_the_weekday_cutoff(seller, make_orders):
+    # The default settings: 14:00 cutoff Monday to Friday, 10:30 Saturday, Sunday closed.
+    last_friday = FRIDAY - dt.timedelta(days=7)
+    saturday = FRIDAY - dt.timedelta(days=6)
+    sunday = FRIDAY - dt.timedelta(days=5)
+    make_orders(
+        shipped_late(seller, local(seller, last_friday, 9)),  # before the cutoff
+        shipped_late(seller, local(seller, last_friday, 14, 0), units=2),  # at the cutoff: after it
+        shipped_late(seller, local(seller, last_friday, 15)),
+        shipped_late(seller, local(seller, saturday, 10, 29)),  # before Saturday's 10:30
+        shipped_late(seller, local(seller, sunday, 9)),  # a day not operated
+        order_for(seller, purchased_at=local(seller, last_friday, 16)),  # on time: not counted
+    )
+    hours = late_shipments_by_hour(seller=seller, day=D, window_days=30)
+    assert [(h.label, h.units, h.after_cutoff_units) for h in hours.hours] == [
+        ("09:00", 2, 1),
+        ("10:00", 1, 0),
+        ("14:00", 2, 2),
+        ("15:00", 1, 1),
+    ]
+    assert (hours.total_units, hours.after_cutoff_units) == (6, 4)
+    assert round(hours.after_cutoff_percent, 1) == 66.7
