@@ -9,12 +9,15 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from metrics.definitions import (
     is_cancelled_by_seller,
     is_delivered_late,
     is_no_valid_tracking,
     is_outside_buy_shipping,
+    is_promise_slower_than,
+    is_protected_late,
     is_shipped,
     is_shipped_late,
 )
@@ -25,8 +28,17 @@ def _d(value: dt.date | None) -> str:
     return value.isoformat() if value else "—"
 
 
-def order_explanation(order: Order, day: dt.date) -> list[str]:
-    """One sentence per defect the order has as of D; empty when it has none."""
+# The delivery-speed metrics and the promise (days after purchase) they count as slow.
+PROMISE_METRICS = {"one_day_delivery_speed": 1, "two_day_delivery_speed": 2}
+
+
+def order_explanation(order: Order, day: dt.date, *, metric: str | None = None) -> list[str]:
+    """One sentence per defect the order has as of D; empty when it has none.
+
+    With ``metric``, also what that metric counts beyond the report's flags: a delivery
+    promise slower than the speed metric asks for, or the Buy Shipping protection that
+    excuses a late delivery for eligibility (SPEC section 3).
+    """
     reasons = []
     if is_shipped_late(order, day):
         reasons.append(
@@ -71,4 +83,22 @@ def order_explanation(order: Order, day: dt.date) -> list[str]:
                 )
                 % {"confirmed": _d(order.ship_confirmed_date), "tracking": order.tracking_id, "day": _d(day)}
             )
+    if metric == "on_time_delivery_rate" and is_protected_late(order, day):
+        reasons.append(
+            _("Shipped on a Buy Shipping label: this late delivery does not count against your eligibility.")
+        )
+    if metric in PROMISE_METRICS and is_promise_slower_than(order, PROMISE_METRICS[metric], day):
+        promise_days = (order.promised_delivery_date - order.purchase_date).days
+        reasons.append(
+            ngettext(
+                "Purchased %(purchased)s with delivery promised for %(promised)s, %(days)s day later.",
+                "Purchased %(purchased)s with delivery promised for %(promised)s, %(days)s days later.",
+                promise_days,
+            )
+            % {
+                "purchased": _d(order.purchase_date),
+                "promised": _d(order.promised_delivery_date),
+                "days": promise_days,
+            }
+        )
     return reasons

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from metrics.definitions import (
@@ -22,6 +22,7 @@ from metrics.definitions import (
     REPORT_FLAGS,
     WINDOWS,
     q_protected_late,
+    q_shipped,
 )
 from metrics.models import MetricSnapshot, SellerEvent, Threshold
 from sellers.choices import CONTIGUOUS_REGIONS, WEEKDAYS, WEEKEND_DAYS, Speed
@@ -96,21 +97,91 @@ def metric_counts(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> d
     return result
 
 
-def defect_orders(*, seller: Seller, day: dt.date, window_days: int) -> QuerySet[Order]:
-    """The seller's Prime orders in the window with at least one defect flag as of D,
-    annotated with one boolean per report column (SPEC section 5), oldest first."""
-    flags = {
+def _report_flags(day: dt.date) -> dict[str, Case]:
+    """One boolean per report column (SPEC section 5), from the SQL half of each rule."""
+    return {
         name: Case(When(rule(day), then=Value(True)), default=Value(False))
         for name, (_l, rule, _p) in REPORT_FLAGS.items()
     }
+
+
+def defect_orders(*, seller: Seller, day: dt.date, window_days: int) -> QuerySet[Order]:
+    """The seller's Prime orders in the window with at least one defect flag as of D,
+    annotated with one boolean per report column (SPEC section 5), oldest first."""
     any_flag = Q()
     for _label, rule, _py in REPORT_FLAGS.values():
         any_flag |= rule(day)
     return (
         window_orders(day=day, window_days=window_days, seller_ids=[seller.pk])
         .filter(any_flag)
-        .annotate(**flags)
+        .annotate(**_report_flags(day))
         .order_by("purchased_at", "order_id")
+    )
+
+
+def metric_defect_orders(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> QuerySet[Order]:
+    """The orders behind one metric's defect units (SPEC section 3): the seller's Prime orders
+    in the window in the metric's population and defects as of D, by the same rules of
+    ``METRIC_RULES`` the snapshots are counted with, so their units sum to the snapshot's
+    defect units. Annotated with the report flags (SPEC section 5), oldest first.
+
+    The delivery-speed metrics count orders the report has no column for (a slow promise is
+    not a fulfilment defect), so their orders may carry no flag."""
+    rule = METRIC_RULES[metric]
+    return (
+        window_orders(day=day, window_days=window_days, seller_ids=[seller.pk])
+        .filter(rule.population(day) & rule.defects(day))
+        .annotate(**_report_flags(day))
+        .order_by("purchased_at", "order_id")
+    )
+
+
+def filtered_defect_orders(
+    *, seller: Seller, day: dt.date, window_days: int, flag: str | None = None, metric: str | None = None
+) -> QuerySet[Order]:
+    """The defect view's orders (SPEC section 5): the report's rows, or one metric's defect
+    orders when ``metric`` is given, narrowed to the orders with ``flag`` when given."""
+    if metric is not None:
+        orders = metric_defect_orders(seller=seller, day=day, window_days=window_days, metric=metric)
+    else:
+        orders = defect_orders(seller=seller, day=day, window_days=window_days)
+    if flag is not None:
+        orders = orders.filter(REPORT_FLAGS[flag][1](day))
+    return orders
+
+
+# The report's columns (SPEC section 5) as ``defect_report_values`` selects them.
+REPORT_VALUE_FIELDS = (
+    "order_id",
+    "purchase_date",
+    "units",
+    "promised_ship_date",
+    "report_first_scan_date",
+    "promised_delivery_date",
+    "report_delivery_date",
+    "carrier",
+    "tracking_id",
+    *REPORT_FLAGS,
+)
+
+
+def defect_report_values(*, seller: Seller, day: dt.date, window_days: int) -> QuerySet[tuple]:
+    """The defect report's rows (SPEC section 5) as tuples in column order: the rows of
+    ``defect_orders``, with the first scan and delivery dates empty (NULL) when absent or
+    after D, since a fact after D has not happened yet as of D (SPEC section 3), as the
+    flags judge it."""
+    as_of_day = {
+        "report_first_scan_date": Case(
+            When(q_shipped(day), then=F("first_scan_date")), default=Value(None), output_field=DateField()
+        ),
+        "report_delivery_date": Case(
+            When(delivered_date__lte=day, then=F("delivered_date")), default=Value(None), output_field=DateField()
+        ),
+    }
+    return (
+        defect_orders(seller=seller, day=day, window_days=window_days)
+        .annotate(**as_of_day)
+        .values_list(*REPORT_VALUE_FIELDS)
     )
 
 
@@ -141,6 +212,23 @@ def seller_latest_day(*, seller: Seller) -> dt.date | None:
 
 def seller_events(*, seller: Seller) -> QuerySet[SellerEvent]:
     return SellerEvent.objects.filter(seller=seller).select_related("actor")
+
+
+def seller_latest_revocation(*, seller: Seller) -> SellerEvent | None:
+    """The seller's latest revocation: its reasons say why the badge is off (SPEC section 4)."""
+    revocations = SellerEvent.objects.filter(seller=seller, kind=SellerEvent.Kind.REVOKED)
+    return revocations.order_by("-created_at", "-id").first()
+
+
+TREND_DAYS = 90
+
+
+def seller_trend(*, seller: Seller, day: dt.date, window_days: int, days: int = TREND_DAYS) -> QuerySet[MetricSnapshot]:
+    """Every metric's snapshots of one window over the ``days`` days ending on D (SPEC
+    sections 3 and 6, the dashboard's trend), in one query, by metric then day."""
+    return MetricSnapshot.objects.filter(
+        seller=seller, window_days=window_days, day__range=(day - dt.timedelta(days=days - 1), day)
+    ).order_by("metric", "day")
 
 
 # ---------------------------------------------------------------------------------------
