@@ -1,21 +1,341 @@
+"""The seller's performance pages (SPEC section 6): the dashboard, the defect view and the
+defect report download. Seller-scoped through ``seller_for_user``; every number comes from
+the stored snapshots or the selectors, computed in the database."""
+
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
 
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from metrics import charts, report
+from metrics.definitions import METRIC_DEFINITIONS, METRICS, REPORT_FLAGS, WINDOWS, MetricDefinition
+from metrics.explain import order_explanation
+from metrics.models import MetricSnapshot
+from metrics.reasons import METRIC_ACTIONS, REQUIREMENT_ACTIONS, REQUIREMENT_LABELS, reason_sentence
+from metrics.selectors import (
+    REQUIREMENTS,
+    TREND_DAYS,
+    WARNING_REQUIREMENTS,
+    filtered_defect_orders,
+    seller_latest_day,
+    seller_latest_revocation,
+    seller_requirements,
+    seller_trend,
+)
+from sellers.choices import CONTIGUOUS_REGIONS, Weekday
+from sellers.models import Seller
 from sellers.selectors import seller_for_user
 
+DEFAULT_WINDOW = 30
+DEFECTS_PER_PAGE = 50
 
+# The settings page that fixes each programme requirement (SPEC section 2).
+REQUIREMENT_SETTINGS = {
+    "nationwide_coverage": "sellers:shipping_template",
+    "weekday_cutoff": "sellers:fulfilment",
+    "weekend_cutoff": "sellers:fulfilment",
+    "weekend_operations": "sellers:fulfilment",
+    "weekend_delivery": "sellers:fulfilment",
+    "carrier_pickups": "sellers:carriers",
+}
+
+# The report's flag columns as a seller reads them on screen; the CSV keeps the SPEC's
+# English column names (REPORT_FLAGS), which tools that read the file rely on.
+FLAG_LABELS = {
+    "shipped_late": gettext_lazy("Shipped late"),
+    "delivered_late": gettext_lazy("Delivered late"),
+    "outside_buy_shipping": gettext_lazy("Shipped outside Buy Shipping"),
+    "cancelled_by_seller": gettext_lazy("Cancelled by seller"),
+    "no_valid_tracking": gettext_lazy("No valid tracking"),
+}
+
+# The Create POA form arrives with the plan-of-action pages (SPEC section 4).
+POA_CREATE_PATH = "/performance/poa/new/"
+
+
+def _window(request: HttpRequest) -> tuple[int | None, str]:
+    """The window asked for (7 or 30 days, default 30); None for anything else."""
+    raw = request.GET.get("window", "")
+    if not raw:
+        return DEFAULT_WINDOW, raw
+    return (int(raw) if raw in {str(w) for w in WINDOWS} else None), raw
+
+
+def _unknown_window_notice(raw: str) -> str:
+    return _("There is no “%(window)s” window; showing the last 30 days. Choose 7 or 30 days.") % {"window": raw}
+
+
+# ---------------------------------------------------------------------------------------
+# Dashboard
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class MetricCard:
+    """One metric of one window on D, with its trend."""
+
+    name: str
+    definition: MetricDefinition
+    snapshot: MetricSnapshot | None
+    chart: charts.TrendChart
+    defects_url: str
+
+    @property
+    def label(self) -> str:
+        return self.definition.label
+
+    @property
+    def passing(self) -> bool:
+        return self.snapshot is None or self.snapshot.passing
+
+    @property
+    def no_orders(self) -> bool:
+        return self.snapshot is not None and self.snapshot.population_units == 0
+
+    @property
+    def value_percent(self):
+        return charts.as_percent(self.snapshot.exact_rate) if self.snapshot else None
+
+    @property
+    def eligibility_percent(self):
+        if self.snapshot is None or self.snapshot.population_units == 0:
+            return None
+        rate = self.definition.eligibility_rate(
+            population=self.snapshot.population_units,
+            defects=self.snapshot.defect_units,
+            protected=self.snapshot.protected_units,
+        )
+        return charts.as_percent(rate)
+
+    @property
+    def threshold_percent(self):
+        return charts.as_percent(self.snapshot.threshold) if self.snapshot else None
+
+    @property
+    def action(self) -> str:
+        return "" if self.passing else str(METRIC_ACTIONS[self.name])
+
+
+def _metric_cards(
+    snapshots: list[MetricSnapshot], *, day: dt.date, window_days: int
+) -> tuple[list[MetricCard], dt.datetime | None]:
+    """A card per metric from the window's trend snapshots (the last of each is D's), and
+    the moment D's snapshots were computed."""
+    by_metric: dict[str, list[MetricSnapshot]] = defaultdict(list)
+    for snapshot in snapshots:
+        by_metric[snapshot.metric].append(snapshot)
+    first_day = day - dt.timedelta(days=TREND_DAYS - 1)
+    defects_url = reverse("metrics:defects")
+    cards, computed_at = [], None
+    for name in METRICS:
+        history = by_metric.get(name, [])
+        current = history[-1] if history and history[-1].day == day else None
+        if current is not None:
+            computed_at = max(computed_at, current.computed_at) if computed_at else current.computed_at
+        points = [charts.TrendPoint(s.day, s.exact_rate, s.threshold) for s in history]
+        cards.append(
+            MetricCard(
+                name=name,
+                definition=METRIC_DEFINITIONS[name],
+                snapshot=current,
+                chart=charts.trend_chart(points, first_day=first_day, last_day=day),
+                defects_url=f"{defects_url}?window={window_days}&metric={name}",
+            )
+        )
+    return cards, computed_at
+
+
+@dataclass
+class RequirementCheck:
+    name: str
+    label: str
+    passing: bool
+    warning: bool
+    action: str
+    settings_url: str
+    detail: str
+
+
+def _weekday_names(days: list[int]) -> str:
+    return ", ".join(str(Weekday(day).label) for day in days)
+
+
+def _requirement_checks(seller: Seller):
+    requirements = seller_requirements(seller=seller)
+    details = {
+        "nationwide_coverage": _("%(covered)s of %(total)s contiguous regions offer Prime.")
+        % {"covered": requirements.covered_regions, "total": len(CONTIGUOUS_REGIONS)},
+        "weekday_cutoff": _("Cutoff before 14:00 on: %(days)s.")
+        % {"days": _weekday_names(requirements.early_weekday_cutoffs)}
+        if requirements.early_weekday_cutoffs
+        else "",
+        "weekend_cutoff": _("Cutoff before 10:30 on: %(days)s.")
+        % {"days": _weekday_names(requirements.early_weekend_cutoffs)}
+        if requirements.early_weekend_cutoffs
+        else "",
+        "carrier_pickups": _("No carrier pickup at or after the cutoff on: %(days)s.")
+        % {"days": _weekday_names(requirements.days_without_pickup)}
+        if requirements.days_without_pickup
+        else "",
+    }
+    checks = [
+        RequirementCheck(
+            name=name,
+            label=str(REQUIREMENT_LABELS[name]),
+            passing=requirements.passing[name],
+            warning=name in WARNING_REQUIREMENTS and not requirements.passing[name],
+            action=str(REQUIREMENT_ACTIONS[name]),
+            settings_url=reverse(REQUIREMENT_SETTINGS[name]),
+            detail=details.get(name, ""),
+        )
+        for name in REQUIREMENTS
+    ]
+    return checks, requirements
+
+
+@require_GET
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """SPEC section 6: status, metrics with trends, requirement checks, volume controls.
+    Reads snapshots and settings only, never the orders."""
     seller = seller_for_user(request.user)
-    return render(request, "metrics/dashboard.html", {"seller": seller})
+    window_days, raw_window = _window(request)
+    notice = ""
+    if window_days is None:
+        window_days, notice = DEFAULT_WINDOW, _unknown_window_notice(raw_window)
+    day = seller_latest_day(seller=seller)
+    cards, computed_at = [], None
+    if day is not None:
+        cards, computed_at = _metric_cards(
+            list(seller_trend(seller=seller, day=day, window_days=window_days)), day=day, window_days=window_days
+        )
+    revocation = None if seller.is_eligible else seller_latest_revocation(seller=seller)
+    now = timezone.now()
+    control = seller.volume_control_at(now)
+    requirement_checks, requirements = _requirement_checks(seller)
+    return render(
+        request,
+        "metrics/dashboard.html",
+        {
+            "seller": seller,
+            "notice": notice,
+            "window_days": window_days,
+            "windows": WINDOWS,
+            "day": day,
+            "computed_at": computed_at,
+            "cards": cards,
+            "trend_days": TREND_DAYS,
+            "revocation": revocation,
+            "revocation_reasons": [reason_sentence(reason) for reason in revocation.reasons] if revocation else [],
+            "status_since": seller.status_changed_at or (revocation.created_at if revocation else None),
+            "badge_active": seller.prime_badge_active(now),
+            "volume_control": control,
+            "paused": bool(control and control.is_paused_at(now)),
+            "requirement_checks": requirement_checks,
+            "requirements": requirements,
+            "regions_total": len(CONTIGUOUS_REGIONS),
+            "poa_create_path": POA_CREATE_PATH,
+        },
+    )
 
 
-def _not_built_yet(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-    # Placeholder while the defect report views are written.
-    raise Http404("This page is not built yet.")
+# ---------------------------------------------------------------------------------------
+# Defects
+# ---------------------------------------------------------------------------------------
 
 
-defects = defects_csv = _not_built_yet
+@require_GET
+@login_required
+def defects(request: HttpRequest) -> HttpResponse:
+    """SPEC section 5 on screen: the report's rows, filterable by flag or by metric, each
+    order explained in words, 50 a page."""
+    seller = seller_for_user(request.user)
+    window_days, raw_window = _window(request)
+    notice = ""
+    if window_days is None:
+        window_days, notice = DEFAULT_WINDOW, _unknown_window_notice(raw_window)
+    flag = request.GET.get("flag") or None
+    metric = request.GET.get("metric") or None
+    context = {
+        "seller": seller,
+        "notice": notice,
+        "window_days": window_days,
+        "windows": WINDOWS,
+        "flag": flag,
+        "metric": metric,
+        "flag_choices": list(FLAG_LABELS.items()),
+        "metric_choices": [(name, d.label) for name, d in METRIC_DEFINITIONS.items()],
+        "errors": [],
+    }
+    if flag is not None and flag not in REPORT_FLAGS:
+        context["errors"].append(
+            _("“%(flag)s” is not a defect of the report; choose one of: %(choices)s.")
+            % {"flag": flag, "choices": ", ".join(REPORT_FLAGS)}
+        )
+    if metric is not None and metric not in METRIC_DEFINITIONS:
+        context["errors"].append(
+            _("“%(metric)s” is not a metric; choose one of: %(choices)s.")
+            % {"metric": metric, "choices": ", ".join(METRICS)}
+        )
+    if context["errors"]:
+        return render(request, "metrics/defects.html", context, status=400)
+    day = seller_latest_day(seller=seller)
+    context["day"] = day
+    if day is None:
+        return render(request, "metrics/defects.html", context, status=404)
+    orders = filtered_defect_orders(seller=seller, day=day, window_days=window_days, flag=flag, metric=metric)
+    page = Paginator(orders, DEFECTS_PER_PAGE).get_page(request.GET.get("page"))
+    context.update(
+        {
+            "page": page,
+            "total_units": orders.aggregate(units=Sum("units"))["units"] or 0,
+            "rows": [
+                (
+                    order,
+                    [label for name, label in FLAG_LABELS.items() if getattr(order, name)],
+                    order_explanation(order, day, metric=metric),
+                )
+                for order in page
+            ],
+            "flag_label": FLAG_LABELS[flag] if flag else "",
+            "metric_label": METRIC_DEFINITIONS[metric].label if metric else "",
+        }
+    )
+    return render(request, "metrics/defects.html", context)
+
+
+@require_GET
+@login_required
+def defects_csv(request: HttpRequest) -> HttpResponse:
+    """The defect report download (SPEC section 5), streamed."""
+    seller = seller_for_user(request.user)
+    window_days, _raw = _window(request)
+    if window_days is None:
+        return HttpResponseBadRequest(
+            _("The window must be 7 or 30 days, e.g. ?window=30."), content_type="text/plain; charset=utf-8"
+        )
+    day = seller_latest_day(seller=seller)
+    if day is None:
+        return HttpResponseNotFound(
+            _("There is no defect report yet: it is available after the first daily run computes your metrics."),
+            content_type="text/plain; charset=utf-8",
+        )
+    response = StreamingHttpResponse(
+        report.defect_report_chunks(seller=seller, day=day, window_days=window_days),
+        content_type="text/csv; charset=utf-8",
+    )
+    filename = report.report_filename(seller=seller, day=day, window_days=window_days)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
