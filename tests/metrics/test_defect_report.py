@@ -1,0 +1,566 @@
+"""The defect report (SPEC section 5): the streamed CSV download and the defect view on
+screen, their agreement with the dashboard's defect units, and who may see them."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+
+import pytest
+from django.db import transaction
+from django.db.models import Sum
+from django.db.models.sql import compiler
+from django.http import StreamingHttpResponse
+from django.test import Client
+from django.urls import reverse
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from metrics import report
+from metrics.definitions import METRICS, WINDOWS
+from metrics.explain import order_explanation
+from metrics.selectors import metric_defect_orders
+from metrics.services import daily_run, snapshots_compute
+from sellers.choices import CancelledBy
+from sellers.services import seller_user_create
+from tests import factories
+from tests.builders import D, local, order_for
+from tests.metrics.test_reference_property import DAYS, sellers
+
+pytestmark = pytest.mark.django_db
+
+CSV_URL = reverse("metrics:defects_csv")
+HTML_URL = reverse("metrics:defects")
+DASHBOARD_URL = reverse("metrics:dashboard")
+HEADER_LINE = (
+    "order_id,purchase_date,units,promised_ship_date,first_scan_date,promised_delivery_date,delivery_date,"
+    "carrier,tracking_id,Shipped late,Delivered late,Shipped outside Buy Shipping,Cancelled by seller,"
+    "No valid tracking"
+)
+FLAG_COLUMNS = (
+    "Shipped late",
+    "Delivered late",
+    "Shipped outside Buy Shipping",
+    "Cancelled by seller",
+    "No valid tracking",
+)
+NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def fixed_now(monkeypatch):
+    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
+
+
+# --- Orders with one defect each ---------------------------------------------------------
+
+
+def moved(order, seller, **moments):
+    for name, value in moments.items():
+        setattr(order, name, value)
+    order.set_local_dates(seller.zone)
+    return order
+
+
+def shipped_late(seller, **fields):
+    """First scanned the day after its promised ship date, delivered on its promise."""
+    order = order_for(seller, **fields)
+    return moved(order, seller, first_scan_at=order.purchased_at + dt.timedelta(days=1))
+
+
+def delivered_late(seller, **fields):
+    order = order_for(seller, **fields)
+    return moved(order, seller, delivered_at=order.purchased_at + dt.timedelta(days=3))
+
+
+def late_both(seller, **fields):
+    order = order_for(seller, **fields)
+    return moved(
+        order,
+        seller,
+        first_scan_at=order.purchased_at + dt.timedelta(days=1),
+        delivered_at=order.purchased_at + dt.timedelta(days=4),
+    )
+
+
+def outside_buy_shipping(seller, **fields):
+    return order_for(seller, buy_shipping=False, **fields)
+
+
+def cancelled_by_seller(seller, **fields):
+    order = order_for(seller, first_scan_at=None, delivered_at=None, ship_confirmed_at=None, **fields)
+    return moved(
+        order, seller, cancelled_at=order.purchased_at + dt.timedelta(hours=3), cancelled_by=CancelledBy.SELLER
+    )
+
+
+def no_valid_tracking(seller, **fields):
+    return order_for(seller, tracking_id="", **fields)
+
+
+def slow_promise(seller, **fields):
+    """On time, but promised three days after purchase: a defect of both delivery speeds."""
+    order = order_for(seller, **fields)
+    order.promised_delivery_date = order.purchase_date + dt.timedelta(days=3)
+    return order
+
+
+ONE_FLAG_EACH = {
+    "Shipped late": shipped_late,
+    "Delivered late": delivered_late,
+    "Shipped outside Buy Shipping": outside_buy_shipping,
+    "Cancelled by seller": cancelled_by_seller,
+    "No valid tracking": no_valid_tracking,
+}
+
+
+def download(client, **query) -> tuple[StreamingHttpResponse, list[dict[str, str]]]:
+    response = client.get(CSV_URL, query or {"window": 30})
+    text = b"".join(response.streaming_content).decode("utf-8")
+    return response, list(csv.DictReader(io.StringIO(text)))
+
+
+def flagged_units(rows, *columns) -> int:
+    return sum(int(row["units"]) for row in rows if all(row[column] == "X" for column in columns))
+
+
+@pytest.fixture
+def mixed(seller, make_orders):
+    """Every kind of defect, some of more units, a late pair, slow promises and clean orders."""
+    make_orders(
+        *(order_for(seller, units=2) for _ in range(6)),
+        shipped_late(seller, units=3),
+        delivered_late(seller, units=2),
+        late_both(seller, units=4),
+        late_both(seller, purchased_on=D - dt.timedelta(days=20)),
+        outside_buy_shipping(seller, units=2),
+        cancelled_by_seller(seller),
+        no_valid_tracking(seller, units=5),
+        slow_promise(seller, units=2),
+        slow_promise(seller, purchased_on=D - dt.timedelta(days=15)),
+    )
+    daily_run(day=D)
+    return seller
+
+
+# --- The CSV ----------------------------------------------------------------------------
+
+
+def test_csv_starts_with_the_exact_header_of_the_spec(client, seller_user, mixed):
+    client.force_login(seller_user)
+    response = client.get(CSV_URL, {"window": 30})
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.split("\r\n")[0] == HEADER_LINE
+    assert tuple(HEADER_LINE.split(",")) == report.HEADER
+
+
+@pytest.mark.parametrize("column", FLAG_COLUMNS)
+def test_each_defect_sets_exactly_its_own_column(client, seller_user, seller, make_orders, column):
+    defect, _clean = make_orders(ONE_FLAG_EACH[column](seller, units=3), order_for(seller))
+    daily_run(day=D)
+    client.force_login(seller_user)
+    _response, rows = download(client)
+    assert [row["order_id"] for row in rows] == [defect.order_id]
+    (row,) = rows
+    assert {c: row[c] for c in FLAG_COLUMNS} == {c: "X" if c == column else "" for c in FLAG_COLUMNS}
+    assert row["units"] == "3"
+
+
+def test_a_row_holds_the_orders_facts_as_local_iso_dates(client, seller_user, seller, make_orders):
+    (order,) = make_orders(late_both(seller, purchased_on=dt.date(2026, 11, 11), carrier="USPS", tracking_id="9400"))
+    daily_run(day=D)
+    client.force_login(seller_user)
+    _response, rows = download(client)
+    assert rows == [
+        {
+            "order_id": order.order_id,
+            "purchase_date": "2026-11-11",
+            "units": "1",
+            "promised_ship_date": "2026-11-11",
+            "first_scan_date": "2026-11-12",
+            "promised_delivery_date": "2026-11-12",
+            "delivery_date": "2026-11-15",
+            "carrier": "USPS",
+            "tracking_id": "9400",
+            "Shipped late": "X",
+            "Delivered late": "X",
+            "Shipped outside Buy Shipping": "",
+            "Cancelled by seller": "",
+            "No valid tracking": "",
+        }
+    ]
+
+
+def test_dates_are_local_to_each_sellers_time_zone(client, seller, seller_user, make_orders):
+    saigon = factories.SellerFactory(merchant_token="SAIGON01", timezone="Asia/Ho_Chi_Minh")
+    saigon_user = seller_user_create(seller=saigon, username="saigon", password="correct horse battery 3")
+    moments = {
+        "purchased_at": dt.datetime(2026, 11, 15, 3, 0, tzinfo=dt.UTC),  # LA Nov 14 19:00, Saigon Nov 15 10:00
+        "first_scan_at": dt.datetime(2026, 11, 16, 20, 0, tzinfo=dt.UTC),  # LA Nov 16, Saigon Nov 17 03:00
+        "ship_confirmed_at": dt.datetime(2026, 11, 16, 19, 0, tzinfo=dt.UTC),
+        "delivered_at": dt.datetime(2026, 11, 18, 6, 30, tzinfo=dt.UTC),  # LA Nov 17 22:30, Saigon Nov 18
+    }
+    make_orders(order_for(seller, buy_shipping=False, **moments), order_for(saigon, buy_shipping=False, **moments))
+    daily_run(day=D)
+    expected = {
+        "SELLER01": ("2026-11-14", "2026-11-16", "2026-11-17"),
+        "SAIGON01": ("2026-11-15", "2026-11-17", "2026-11-18"),
+    }
+    for user, token in ((seller_user, "SELLER01"), (saigon_user, "SAIGON01")):
+        client.force_login(user)
+        _response, (row,) = download(client)
+        assert (row["purchase_date"], row["first_scan_date"], row["delivery_date"]) == expected[token]
+        assert row["promised_ship_date"] == expected[token][0]
+
+
+def test_facts_after_d_leave_their_dates_empty_as_the_flags_do(client, seller_user, seller, make_orders):
+    order = order_for(seller, purchased_on=D - dt.timedelta(days=3))
+    after_d = {
+        "first_scan_at": local(seller, D + dt.timedelta(days=1), 8),
+        "delivered_at": local(seller, D + dt.timedelta(days=2), 12),
+    }
+    make_orders(moved(order, seller, **after_d))
+    daily_run(day=D)
+    client.force_login(seller_user)
+    _response, (row,) = download(client)
+    assert row["first_scan_date"] == "" and row["delivery_date"] == ""
+    assert row["promised_delivery_date"] == (D - dt.timedelta(days=2)).isoformat()
+    # Not scanned by the end of D: not shipped late, not outside Buy Shipping, but due and not
+    # delivered, and confirmed without a carrier scan.
+    assert {c: row[c] for c in FLAG_COLUMNS} == {
+        "Shipped late": "",
+        "Delivered late": "X",
+        "Shipped outside Buy Shipping": "",
+        "Cancelled by seller": "",
+        "No valid tracking": "X",
+    }
+
+
+def test_a_delivery_after_d_of_an_order_scanned_by_d_shows_only_the_scan(client, seller_user, seller, make_orders):
+    order = order_for(seller, purchased_on=D - dt.timedelta(days=1), buy_shipping=False)
+    make_orders(moved(order, seller, delivered_at=local(seller, D + dt.timedelta(days=1), 12)))
+    daily_run(day=D)
+    client.force_login(seller_user)
+    _response, (row,) = download(client)
+    assert row["first_scan_date"] == (D - dt.timedelta(days=1)).isoformat() and row["delivery_date"] == ""
+
+
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r"])
+def test_text_cells_starting_a_formula_are_escaped(client, seller_user, seller, make_orders, prefix):
+    make_orders(
+        outside_buy_shipping(
+            seller, order_id=f"{prefix}SUM(A1)", carrier=f"{prefix}cmd|' /C calc'!A0", tracking_id=f"{prefix}1Z"
+        )
+    )
+    daily_run(day=D)
+    client.force_login(seller_user)
+    _response, (row,) = download(client)
+    assert row["order_id"] == f"'{prefix}SUM(A1)"
+    assert row["carrier"] == f"'{prefix}cmd|' /C calc'!A0"
+    assert row["tracking_id"] == f"'{prefix}1Z"
+
+
+def test_safe_text_is_left_alone():
+    assert report.escape_cell("A-1=2") == "A-1=2"
+    assert report.escape_cell("") == ""
+    assert report.escape_cell("-5") == "'-5"
+
+
+def test_the_download_is_utf8_streamed_and_named_for_seller_window_and_day(client, seller_user, seller, make_orders):
+    make_orders(outside_buy_shipping(seller, carrier="Giao Hàng Nhanh · Đà Nẵng"))
+    daily_run(day=D)
+    client.force_login(seller_user)
+    for window in WINDOWS:
+        response, (row,) = download(client, window=window)
+        assert isinstance(response, StreamingHttpResponse)
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        assert response["Content-Disposition"] == f'attachment; filename="defects-SELLER01-{window}d-2026-11-20.csv"'
+        assert row["carrier"] == "Giao Hàng Nhanh · Đà Nẵng"
+
+
+def test_an_empty_report_is_the_header_alone(client, seller_user, seller, make_orders):
+    make_orders(order_for(seller))
+    daily_run(day=D)
+    client.force_login(seller_user)
+    response = client.get(CSV_URL)
+    assert b"".join(response.streaming_content).decode() == HEADER_LINE + "\r\n"
+
+
+def test_the_window_decides_the_rows(client, seller_user, mixed):
+    client.force_login(seller_user)
+    _r, rows7 = download(client, window=7)
+    _r, rows30 = download(client, window=30)
+    assert len(rows30) == len(rows7) + 1  # the late pair of D-20
+    assert {row["order_id"] for row in rows7} < {row["order_id"] for row in rows30}
+
+
+@pytest.fixture
+def count_fetched_rows(monkeypatch):
+    """Counts the rows Django fetches from database cursors, once switched on."""
+    fetched = {"rows": 0, "on": False}
+    original = compiler.cursor_iter
+
+    def counting_cursor_iter(*args, **kwargs):
+        for rows in original(*args, **kwargs):
+            if fetched["on"]:
+                fetched["rows"] += len(rows)
+            yield rows
+
+    monkeypatch.setattr(compiler, "cursor_iter", counting_cursor_iter)
+    return fetched
+
+
+def test_a_large_report_is_fetched_and_sent_a_chunk_at_a_time(
+    client, seller_user, seller, make_orders, monkeypatch, count_fetched_rows
+):
+    make_orders(*(outside_buy_shipping(seller, order_id=f"B{n:04d}") for n in range(300)))
+    daily_run(day=D)
+    monkeypatch.setattr(report, "FETCH_ROWS", 20)
+    monkeypatch.setattr(report, "ROWS_PER_CHUNK", 20)
+    client.force_login(seller_user)
+    response = client.get(CSV_URL)
+    count_fetched_rows["on"] = True
+    chunks = iter(response.streaming_content)
+    assert next(chunks).decode() == HEADER_LINE + "\r\n"
+    first_rows = next(chunks).decode().splitlines()
+    assert len(first_rows) == 20 and first_rows[0].startswith("B0000,")
+    # Had the rows been read whole (list() instead of a cursor), all 300 would be in memory.
+    assert count_fetched_rows["rows"] <= 40
+    rest = b"".join(chunks).decode().splitlines()
+    assert len(first_rows) + len(rest) == 300
+    assert count_fetched_rows["rows"] == 300
+
+
+def test_no_snapshot_yet_is_a_clear_404(client, seller_user, seller, make_orders):
+    make_orders(outside_buy_shipping(seller))
+    client.force_login(seller_user)
+    response = client.get(CSV_URL)
+    assert response.status_code == 404
+    assert "after the first daily run" in response.content.decode()
+
+
+@pytest.mark.parametrize("window", ["14", "x", "0"])
+def test_an_unknown_window_is_a_clear_400(client, seller_user, mixed, window):
+    client.force_login(seller_user)
+    response = client.get(CSV_URL, {"window": window})
+    assert response.status_code == 400 and "must be 7 or 30" in response.content.decode()
+
+
+# --- The report agrees with the dashboard -----------------------------------------------
+
+# SPEC section 5: the flag columns whose X's make up each metric's defect units.
+METRIC_FLAG_COLUMNS = {
+    "on_time_shipment_rate": ("Shipped late", "Delivered late"),
+    "on_time_delivery_rate": ("Delivered late",),
+    "buy_shipping_rate": ("Shipped outside Buy Shipping",),
+    "cancellation_rate": ("Cancelled by seller",),
+    "valid_tracking_rate": ("No valid tracking",),
+}
+
+
+def _dashboard_defect_units(client, window) -> dict[str, int]:
+    response = client.get(DASHBOARD_URL, {"window": window})
+    return {card.name: card.snapshot.defect_units for card in response.context["cards"]}
+
+
+def _assert_report_matches_dashboard(client, seller, day) -> dict[str, int]:
+    for window in WINDOWS:
+        on_dashboard = _dashboard_defect_units(client, window)
+        _response, rows = download(client, window=window)
+        assert len({row["order_id"] for row in rows}) == len(rows)
+        for metric, columns in METRIC_FLAG_COLUMNS.items():
+            assert flagged_units(rows, *columns) == on_dashboard[metric], (window, metric)
+        for metric in METRICS:
+            listed = client.get(HTML_URL, {"window": window, "metric": metric}).context["total_units"]
+            assert listed == on_dashboard[metric], (window, metric)
+    return on_dashboard
+
+
+def test_flagged_units_add_up_to_each_cards_defect_units(client, seller_user, mixed):
+    client.force_login(seller_user)
+    on_dashboard = _assert_report_matches_dashboard(client, mixed, D)
+    # 30 days: the late pairs (4 + 1 units), not the 3 units only shipped late.
+    assert on_dashboard["on_time_shipment_rate"] == 5
+    assert on_dashboard["one_day_delivery_speed"] == 3 and on_dashboard["two_day_delivery_speed"] == 3
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=int(os.environ.get("DEFECT_REPORT_PROPERTY_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_report_and_dashboard_agree_on_random_orders(data):
+    """Random sellers and orders (time zones, DST, facts after D, volume controls) from the
+    metrics property test: the report's flagged units always equal the dashboard's."""
+    day = data.draw(st.sampled_from(DAYS), label="day")
+    drawn = data.draw(sellers(day), label="seller")
+    with transaction.atomic():
+        try:
+            seller = factories.SellerFactory(
+                timezone=drawn["timezone"], enrolled_on=drawn["enrolled_on"], reinstated_on=drawn["reinstated_on"]
+            )
+            for control in drawn["controls"]:
+                factories.VolumeControlChangeFactory(seller=seller, **control)
+            factories.make_orders(seller, drawn["orders"])
+            snapshots_compute(day=day, seller_ids=[seller.pk])
+            user = seller_user_create(seller=seller, username=f"property{seller.pk}", password="a long password 1")
+            client = Client()
+            client.force_login(user)
+            on_dashboard = _assert_report_matches_dashboard(client, seller, day)
+            for metric, units in on_dashboard.items():
+                if units:
+                    event(f"defects in {metric}")
+        finally:
+            transaction.set_rollback(True)
+
+
+# --- The defect view --------------------------------------------------------------------
+
+
+def test_defect_view_lists_the_reports_rows_with_explanations(client, seller_user, mixed):
+    client.force_login(seller_user)
+    response = client.get(HTML_URL, {"window": 30})
+    assert response.status_code == 200
+    orders = [order for order, _flags, _why in response.context["rows"]]
+    _r, rows = download(client, window=30)
+    assert [o.order_id for o in orders] == [row["order_id"] for row in rows]
+    assert response.context["total_units"] == sum(int(row["units"]) for row in rows)
+    html = response.content.decode()
+    late = next(o for o in orders if o.units == 4)
+    for sentence in order_explanation(late, D):
+        assert sentence in html
+    assert "First scanned 2026-11-16, promised ship date 2026-11-15." in html
+    assert "Delivered 2026-11-19, promised 2026-11-16." in html
+    assert f'href="{CSV_URL}?window=30" download' in html
+    assert f'Units in total: <strong class="portal-total-units">{response.context["total_units"]}</strong>' in html
+
+
+@pytest.mark.parametrize(
+    ("flag", "column"),
+    [
+        ("shipped_late", "Shipped late"),
+        ("delivered_late", "Delivered late"),
+        ("outside_buy_shipping", "Shipped outside Buy Shipping"),
+        ("cancelled_by_seller", "Cancelled by seller"),
+        ("no_valid_tracking", "No valid tracking"),
+    ],
+)
+def test_defect_view_filters_by_flag(client, seller_user, mixed, flag, column):
+    client.force_login(seller_user)
+    response = client.get(HTML_URL, {"window": 30, "flag": flag})
+    _r, rows = download(client, window=30)
+    expected = [row["order_id"] for row in rows if row[column] == "X"]
+    assert expected
+    assert [order.order_id for order, _f, _w in response.context["rows"]] == expected
+    assert response.context["total_units"] == flagged_units(rows, column)
+    assert all(column in flags for _o, flags, _w in response.context["rows"])
+
+
+def test_defect_view_by_metric_lists_the_orders_behind_the_card(client, seller_user, mixed):
+    client.force_login(seller_user)
+    response = client.get(HTML_URL, {"window": 30, "metric": "on_time_shipment_rate"})
+    orders = [order for order, _f, _w in response.context["rows"]]
+    assert sorted(o.units for o in orders) == [1, 4]  # the late pairs, not the shipped-late-only order
+    snapshot = mixed.metric_snapshots.get(day=D, window_days=30, metric="on_time_shipment_rate")
+    assert response.context["total_units"] == snapshot.defect_units == 5
+
+
+def test_defect_view_explains_a_slow_promise_and_a_protected_late_delivery(client, seller_user, mixed):
+    client.force_login(seller_user)
+    html = client.get(HTML_URL, {"window": 30, "metric": "one_day_delivery_speed"}).content.decode()
+    assert "with delivery promised for 2026-11-18, 3 days later." in html
+    html = client.get(HTML_URL, {"window": 30, "metric": "on_time_delivery_rate"}).content.decode()
+    assert "Shipped on a Buy Shipping label: this late delivery does not count against your eligibility." in html
+
+
+def test_defect_view_combines_flag_and_metric(client, seller_user, mixed):
+    client.force_login(seller_user)
+    response = client.get(HTML_URL, {"window": 30, "metric": "on_time_delivery_rate", "flag": "shipped_late"})
+    assert sorted(o.units for o, _f, _w in response.context["rows"]) == [1, 4]
+
+
+def test_defect_view_pages_fifty_orders_and_keeps_the_filters(client, seller_user, seller, make_orders):
+    make_orders(*(outside_buy_shipping(seller, order_id=f"P{n:03d}", units=2) for n in range(120)))
+    daily_run(day=D)
+    client.force_login(seller_user)
+    first = client.get(HTML_URL, {"window": 30, "flag": "outside_buy_shipping"})
+    assert len(first.context["rows"]) == 50 and first.context["page"].paginator.num_pages == 3
+    assert first.context["total_units"] == 240
+    html = first.content.decode()
+    assert 'href="?window=30&amp;flag=outside_buy_shipping&amp;page=2"' in html
+    assert "Page 1 of 3" in html
+    last = client.get(HTML_URL, {"window": 30, "flag": "outside_buy_shipping", "page": 3})
+    assert [o.order_id for o, _f, _w in last.context["rows"]] == [f"P{n:03d}" for n in range(100, 120)]
+    assert client.get(HTML_URL, {"window": 30, "page": "999"}).context["page"].number == 3
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"flag": "late"}, "“late” is not a defect of the report; choose one of: shipped_late"),
+        ({"metric": "speed"}, "“speed” is not a metric; choose one of: on_time_shipment_rate"),
+    ],
+)
+def test_defect_view_refuses_unknown_filters_with_a_clear_400(client, seller_user, mixed, query, message):
+    client.force_login(seller_user)
+    response = client.get(HTML_URL, {"window": 30, **query})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert "portal-defect" not in response.content.decode().replace("portal-defect-filter", "")
+
+
+def test_defect_view_falls_back_to_thirty_days_for_an_unknown_window(client, seller_user, mixed):
+    client.force_login(seller_user)
+    response = client.get(HTML_URL, {"window": "90"})
+    assert response.status_code == 200 and response.context["window_days"] == 30
+    assert "There is no “90” window" in response.content.decode()
+
+
+def test_defect_view_before_the_first_run_says_so(client, seller_user, seller):
+    client.force_login(seller_user)
+    response = client.get(HTML_URL)
+    assert response.status_code == 404
+    assert "appear after the first daily run" in response.content.decode()
+
+
+def test_metric_defect_orders_is_one_query_for_the_page(seller, mixed, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1):
+        units = metric_defect_orders(seller=mixed, day=D, window_days=7, metric="buy_shipping_rate").aggregate(
+            units=Sum("units")
+        )
+    assert units == {"units": 2}
+
+
+# --- Access -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [CSV_URL, HTML_URL])
+def test_anonymous_visitor_is_sent_to_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"] == f"{reverse('login')}?next={url}"
+
+
+@pytest.mark.parametrize("url", [CSV_URL, HTML_URL])
+@pytest.mark.parametrize("account", ["reviewer", "outsider"])
+def test_accounts_without_a_seller_get_404(client, request, mixed, url, account):
+    client.force_login(request.getfixturevalue(account))
+    assert client.get(url).status_code == 404
+
+
+def test_another_seller_never_sees_this_sellers_orders(client, other_seller, other_seller_user, mixed, make_orders):
+    (theirs,) = make_orders(outside_buy_shipping(other_seller, order_id="THEIRS-1"))
+    daily_run(day=D)
+    mine = set(mixed.orders.values_list("order_id", flat=True))
+    client.force_login(other_seller_user)
+    response, rows = download(client)
+    assert [row["order_id"] for row in rows] == ["THEIRS-1"]
+    assert "SELLER02" in response["Content-Disposition"]
+    html = client.get(HTML_URL, {"window": 30}).content.decode()
+    assert "THEIRS-1" in html and not any(f"<code>{order_id}</code>" in html for order_id in mine)
+    for metric in METRICS:
+        listed = client.get(HTML_URL, {"window": 30, "metric": metric}).context["rows"]
+        assert all(order.seller_id == theirs.seller_id for order, _f, _w in listed)
