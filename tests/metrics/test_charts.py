@@ -1,0 +1,101 @@
+"""The dashboard's trend charts: SVG path data and the figures shown beside them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from metrics.charts import TrendPoint, as_percent, svg_path, trend_chart
+
+D = dt.date(2026, 11, 20)
+
+
+def test_a_path_moves_to_the_first_point_and_draws_lines_to_the_rest():
+    assert svg_path([(0, 10), (5.25, 2.5), (10, 0)]) == "M0.0 10.0 L5.2 2.5 L10.0 0.0"
+
+
+def test_a_gap_breaks_the_line_and_a_lone_point_is_a_dot():
+    assert svg_path([(0, 1), (1, 1), None, (3, 2), None, None, (6, 4), (7, 5)]) == (
+        "M0.0 1.0 L1.0 1.0 M3.0 2.0 l0 0 M6.0 4.0 L7.0 5.0"
+    )
+    assert svg_path([None, None]) == ""
+    assert svg_path([]) == ""
+
+
+def test_chart_spans_the_days_and_scales_values_between_its_range():
+    points = [
+        TrendPoint(D - dt.timedelta(days=2), Fraction(98, 100), Decimal("0.99")),
+        TrendPoint(D - dt.timedelta(days=1), Fraction(99, 100), Decimal("0.99")),
+        TrendPoint(D, Fraction(1), Decimal("0.99")),
+    ]
+    chart = trend_chart(points, first_day=D - dt.timedelta(days=2), last_day=D, width=104, height=24, padding=2)
+    # Values 98 %..100 %, a tenth of the span as margin on each side, shifted down to end at 100 %.
+    assert (chart.low, chart.high) == (Fraction(976, 1000), Fraction(1))
+    assert chart.value_path == "M2.0 18.7 L52.0 10.3 L102.0 2.0"
+    assert chart.threshold_path == "M2.0 10.3 L52.0 10.3 L102.0 10.3"
+    assert (chart.minimum_percent, chart.maximum_percent, chart.latest_percent) == (98, 100, 100)
+    assert chart.days_with_value == 3
+
+
+def test_days_without_a_value_or_snapshot_leave_gaps_and_do_not_count():
+    points = [
+        TrendPoint(D - dt.timedelta(days=4), Fraction(1, 2), Decimal("0.5")),
+        TrendPoint(D - dt.timedelta(days=3), None, Decimal("0.5")),  # population 0
+        TrendPoint(D - dt.timedelta(days=1), Fraction(3, 4), Decimal("0.5")),
+        TrendPoint(D, Fraction(1, 4), Decimal("0.5")),
+    ]
+    chart = trend_chart(points, first_day=D - dt.timedelta(days=4), last_day=D)
+    assert chart.value_path.count("M") == 2 and "l0 0" in chart.value_path
+    assert chart.threshold_path.count("M") == 2  # no snapshot on D-2
+    assert chart.days_with_value == 3
+    assert (chart.minimum, chart.maximum, chart.latest) == (Fraction(1, 4), Fraction(3, 4), Fraction(1, 4))
+
+
+def test_a_flat_line_is_drawn_in_the_middle_of_a_one_point_range():
+    points = [TrendPoint(D - dt.timedelta(days=n), Fraction(1, 2), Decimal("0.5")) for n in range(5)]
+    chart = trend_chart(points, first_day=D - dt.timedelta(days=4), last_day=D, height=90, padding=4)
+    assert chart.high - chart.low == Fraction(12, 1000)  # 1 point widened by a tenth each side
+    assert {segment.split()[1] for segment in chart.value_path.split("L")} == {"45.0"}
+
+
+def test_points_outside_the_days_are_left_out():
+    points = [TrendPoint(D - dt.timedelta(days=100), Fraction(0), Decimal("0.99")), TrendPoint(D, Fraction(1), 1)]
+    chart = trend_chart(points, first_day=D - dt.timedelta(days=89), last_day=D)
+    assert chart.days_with_value == 1 and chart.minimum == 1
+
+
+def test_a_chart_without_values_has_no_line_and_no_figures():
+    chart = trend_chart([], first_day=D - dt.timedelta(days=89), last_day=D)
+    assert chart.value_path == "" and chart.threshold_path == ""
+    assert chart.latest is None and chart.latest_percent is None and chart.days_with_value == 0
+
+
+def test_as_percent_is_exact():
+    assert as_percent(Fraction(2, 3)).quantize(Decimal("0.0001")) == Decimal("66.6667")
+    assert as_percent(Decimal("0.935")) == Decimal("93.5")
+    assert as_percent(None) is None
+
+
+shares = st.fractions(min_value=0, max_value=1, max_denominator=1000)
+
+
+@given(
+    values=st.lists(st.one_of(st.none(), shares), min_size=1, max_size=90),
+    threshold=shares,
+)
+def test_every_drawn_point_stays_inside_the_frame(values, threshold):
+    first_day = D - dt.timedelta(days=len(values) - 1)
+    points = [TrendPoint(first_day + dt.timedelta(days=n), value, threshold) for n, value in enumerate(values)]
+    chart = trend_chart(points, first_day=first_day, last_day=D, width=320, height=90, padding=4)
+    assert 0 <= chart.low < chart.high <= 1
+    for path in (chart.value_path, chart.threshold_path):
+        numbers = [float(n) for n in path.replace("M", " ").replace("L", " ").replace("l", " ").split()]
+        xs, ys = numbers[0::2], numbers[1::2]
+        assert all(0 <= x <= 320 for x in xs) and all(0 <= y <= 90 for y in ys)
+    present = [v for v in values if v is not None]
+    assert chart.days_with_value == len(present)
+    assert chart.latest == (present[-1] if present else None)
