@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from metrics.definitions import METRICS, WINDOWS
 from metrics.selectors import WARNING_REQUIREMENTS, seller_latest_day, seller_requirements, seller_snapshots
+from sellers.auth import BearerTokenError, bearer_authenticate
 from sellers.models import Seller
 
 
@@ -58,14 +59,34 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
     }
 
 
-@require_GET
-def performance(request: HttpRequest) -> JsonResponse:
+def _unauthorized(message: str) -> JsonResponse:
+    response = _error(401, message)
+    response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def _request_seller(request: HttpRequest) -> Seller | JsonResponse:
+    """The seller a request acts for: its bearer token's when it sends one, else the
+    logged-in session's; or the JSON error to answer with."""
+    try:
+        bearer = bearer_authenticate(request)
+    except BearerTokenError as exc:
+        return _unauthorized(str(exc))
+    if bearer is not None:
+        return bearer.seller
     user = request.user
     if not user.is_authenticated:
-        return _error(401, "Log in, or send Authorization: Bearer <token> with a token from your settings.")
+        return _unauthorized("Log in, or send Authorization: Bearer <token> with a token from your settings.")
     if user.seller_id is None:
         return _error(404, "This account does not belong to a seller.")
-    seller = user.seller
+    return user.seller
+
+
+@require_GET
+def performance(request: HttpRequest) -> JsonResponse:
+    seller = _request_seller(request)
+    if isinstance(seller, JsonResponse):
+        return seller
     try:
         window_days = int(request.GET.get("window", "30"))
     except ValueError:

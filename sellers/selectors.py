@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Max, Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from sellers.models import Seller, User
+from sellers.choices import STATES, Speed, Weekday
+from sellers.models import (
+    ApiToken,
+    AuditEntry,
+    CarrierPickup,
+    CarrierService,
+    CarrierZone,
+    OperatingDay,
+    PrimeRegion,
+    Seller,
+    User,
+    VolumeControlChange,
+)
 
 M = TypeVar("M", bound=Model)
 
@@ -27,3 +41,114 @@ def seller_object_or_404(user: User, queryset: QuerySet[M], *, seller_field: str
     """
     seller = seller_for_user(user)
     return get_object_or_404(queryset, **{seller_field: seller}, **lookup)
+
+
+# ---------------------------------------------------------------------------------------
+# Settings, as the settings pages read them (SPEC section 1)
+# ---------------------------------------------------------------------------------------
+
+TRANSIT_DAYS_SPEED = {1: Speed.ONE_DAY, 2: Speed.TWO_DAY}
+
+
+@dataclass(frozen=True)
+class DerivedRegion:
+    """What region automation chose for one state, and why: the carrier services that
+    reach it at that speed (none: no service reaches it, so Prime is not offered)."""
+
+    state: str
+    speed: str
+    carrier_services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LateCutoff:
+    """An operated day whose order cutoff is after the last carrier pickup (None: no pickup)."""
+
+    weekday: int
+    cutoff: dt.time
+    last_pickup: dt.time | None
+
+
+def seller_prime_speeds(*, seller: Seller) -> dict[str, str]:
+    """Each of the 50 states and DC with its template speed; a missing row is not offered."""
+    speeds = dict.fromkeys(STATES, Speed.NOT_OFFERED.value)
+    speeds.update(PrimeRegion.objects.filter(seller=seller).values_list("state", "speed"))
+    return speeds
+
+
+def prime_template_derived(*, seller: Seller) -> dict[str, DerivedRegion]:
+    """The template region automation derives (SPEC section 1): each state gets the fastest
+    speed any of the seller's carrier services offers there, with the services that give it."""
+    zones = (
+        CarrierZone.objects.filter(carrier_service__seller=seller)
+        .values_list("state", "transit_days", "carrier_service__name")
+        .order_by("state", "transit_days", "carrier_service__name")
+    )
+    fastest: dict[str, tuple[int, list[str]]] = {}
+    for state, transit_days, service in zones:  # at most 51 rows a carrier service
+        days, services = fastest.setdefault(state, (transit_days, []))
+        if transit_days == days:
+            services.append(service)
+    return {
+        state: DerivedRegion(state, TRANSIT_DAYS_SPEED[fastest[state][0]], tuple(fastest[state][1]))
+        if state in fastest
+        else DerivedRegion(state, Speed.NOT_OFFERED.value)
+        for state in STATES
+    }
+
+
+def seller_operating_days(*, seller: Seller) -> dict[int, OperatingDay]:
+    """Monday to Sunday; a weekday with no row is a closed day (unsaved)."""
+    days = {day.weekday: day for day in OperatingDay.objects.filter(seller=seller)}
+    return {
+        weekday: days.get(weekday) or OperatingDay(seller=seller, weekday=weekday, operated=False)
+        for weekday in Weekday.values
+    }
+
+
+def seller_carrier_services(*, seller: Seller) -> QuerySet[CarrierService]:
+    return CarrierService.objects.filter(seller=seller).prefetch_related("pickups", "zones").order_by("name")
+
+
+def seller_last_pickups(*, seller: Seller) -> dict[int, dt.time]:
+    """The latest pickup of any of the seller's carrier services, per weekday that has one."""
+    rows = (
+        CarrierPickup.objects.filter(carrier_service__seller=seller)
+        .values("weekday")
+        .annotate(last=Max("pickup_time"))
+        .values_list("weekday", "last")
+        .order_by()
+    )
+    return dict(rows)
+
+
+def seller_late_cutoffs(*, seller: Seller) -> list[LateCutoff]:
+    """Operated days whose cutoff is after that day's last carrier pickup across services.
+
+    The same rule as the *carrier pickups* check of SPEC section 2 (a pickup at or after the
+    cutoff), kept here to name the day and the times; tests hold the two in agreement.
+    """
+    last_pickups = seller_last_pickups(seller=seller)
+    late = []
+    for weekday, day in seller_operating_days(seller=seller).items():
+        if not day.operated or day.cutoff is None:
+            continue
+        last = last_pickups.get(weekday)
+        if last is None or last < day.cutoff:
+            late.append(LateCutoff(weekday, day.cutoff, last))
+    return late
+
+
+def seller_volume_control_history(*, seller: Seller) -> QuerySet[VolumeControlChange]:
+    return (
+        VolumeControlChange.objects.filter(seller=seller).select_related("changed_by").order_by("-effective_at", "-id")
+    )
+
+
+def seller_audit_entries(*, seller: Seller) -> QuerySet[AuditEntry]:
+    """The seller's own audit history, newest first."""
+    return AuditEntry.objects.filter(seller=seller).select_related("actor").order_by("-created_at", "-id")
+
+
+def seller_api_tokens(*, seller: Seller) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(seller=seller).select_related("created_by").order_by("-created_at", "-id")

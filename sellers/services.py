@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from sellers.choices import CONTIGUOUS_REGIONS, STATES, Speed, Weekday
+from sellers.auth import api_token_generate
+from sellers.choices import CONTIGUOUS_REGIONS, STATE_NAMES, STATES, Speed, Weekday
 from sellers.models import (
+    ApiToken,
+    AuditEntry,
     CarrierPickup,
     CarrierService,
     CarrierZone,
@@ -19,6 +24,7 @@ from sellers.models import (
     User,
     VolumeControlChange,
 )
+from sellers.selectors import prime_template_derived, seller_operating_days, seller_prime_speeds
 
 # A new seller's settings meet every programme requirement (SPEC section 1).
 DEFAULT_WEEKDAY_CUTOFF = dt.time(14, 0)
@@ -188,3 +194,454 @@ def _true() -> str:
 
 def _false() -> str:
     return "FALSE" if connection.vendor == "postgresql" else "0"
+
+
+# ---------------------------------------------------------------------------------------
+# Settings editors (SPEC section 1), each change audited in its own transaction
+# ---------------------------------------------------------------------------------------
+
+AuditSide = dict[str, object]
+
+
+def audit_entry_create(
+    *,
+    seller: Seller | None,
+    actor: User | None,
+    action: str,
+    summary: str,
+    before: AuditSide | None,
+    after: AuditSide | None,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> AuditEntry:
+    """Record one change. Call it inside the transaction that makes the change, so the
+    history never shows a change that was rolled back, nor misses one that was kept.
+
+    The summary is written in the actor's language, as they read it when they acted."""
+    return AuditEntry.objects.create(
+        seller=seller,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        summary=summary[:300],
+        before=before,
+        after=after,
+        reason=reason,
+        created_at=now or timezone.now(),
+    )
+
+
+def _changed_sides(before: AuditSide, after: AuditSide) -> tuple[AuditSide, AuditSide]:
+    """Both sides restricted to the keys whose values differ; empty when nothing changed."""
+    keys = [key for key in dict.fromkeys([*before, *after]) if before.get(key) != after.get(key)]
+    return {key: before.get(key) for key in keys}, {key: after.get(key) for key in keys}
+
+
+def _seller_lock(seller: Seller) -> Seller:
+    """The seller's row, locked until the transaction ends, so two editors of the same
+    settings take turns and each audit entry's "before" is what the change replaced."""
+    return Seller.objects.select_for_update().get(pk=seller.pk)
+
+
+def _clock(moment: dt.time | None) -> str | None:
+    return moment.strftime("%H:%M") if moment is not None else None
+
+
+def _weekday_key(weekday: int) -> str:
+    return Weekday(weekday).name.lower()
+
+
+def _prime_speeds_write(*, seller: Seller, speeds: Mapping[str, str]) -> None:
+    """Store the given states' speeds: at most one update per speed, and rows for states
+    the seller has none for yet."""
+    existing = set(PrimeRegion.objects.filter(seller=seller, state__in=list(speeds)).values_list("state", flat=True))
+    for speed in Speed.values:
+        states = [state for state, value in speeds.items() if value == speed and state in existing]
+        if states:
+            PrimeRegion.objects.filter(seller=seller, state__in=states).update(speed=speed)
+    PrimeRegion.objects.bulk_create(
+        PrimeRegion(seller=seller, state=state, speed=speed) for state, speed in speeds.items() if state not in existing
+    )
+
+
+def _template_summary(before: AuditSide, after: AuditSide, *, automated: bool) -> str:
+    parts = []
+    if "region_automation" in after:
+        parts.append(
+            _("Region automation turned on") if after["region_automation"] else _("Region automation turned off")
+        )
+    states = [key for key in after if key in STATE_NAMES]
+    if states:
+        changes = ", ".join(
+            f"{state} {Speed(before[state]).label} → {Speed(after[state]).label}" for state in states[:5]
+        )
+        if len(states) > 5:
+            changes += ", …"
+        count = ngettext("%(count)d state changed", "%(count)d states changed", len(states)) % {"count": len(states)}
+        parts.append(f"{count}: {changes}")
+    if automated:
+        parts.insert(0, _("Region automation followed a carrier service change"))
+    return "; ".join(parts)
+
+
+def _prime_template_apply(
+    *, seller: Seller, actor: User | None, region_automation: bool, speeds: Mapping[str, str], automated: bool = False
+) -> AuditEntry | None:
+    before_speeds = seller_prime_speeds(seller=seller)
+    if region_automation:
+        after_speeds = {state: region.speed for state, region in prime_template_derived(seller=seller).items()}
+    else:
+        after_speeds = {**before_speeds, **speeds}
+    before, after = _changed_sides(
+        {"region_automation": seller.region_automation, **before_speeds},
+        {"region_automation": region_automation, **after_speeds},
+    )
+    if not after:
+        return None
+    if "region_automation" in after:
+        seller.region_automation = region_automation
+        seller.save(update_fields=["region_automation"])
+    _prime_speeds_write(seller=seller, speeds={state: after[state] for state in after if state in STATE_NAMES})
+    return audit_entry_create(
+        seller=seller,
+        actor=actor,
+        action=AuditEntry.Action.SHIPPING_TEMPLATE,
+        summary=_template_summary(before, after, automated=automated),
+        before=before,
+        after=after,
+    )
+
+
+@transaction.atomic
+def shipping_template_update(
+    *, seller: Seller, actor: User | None, region_automation: bool, speeds: Mapping[str, str] | None = None
+) -> AuditEntry | None:
+    """Edit the Prime shipping template by hand, or switch region automation (SPEC section 1).
+
+    With automation on, ``speeds`` is ignored: each state gets the fastest speed any carrier
+    service offers there. Turning automation off keeps the derived speeds as the starting
+    point for editing. Returns the audit entry, or None when nothing changed.
+    """
+    speeds = dict(speeds or {})
+    unknown = {state for state in speeds if state not in STATE_NAMES} | {
+        value for value in speeds.values() if value not in Speed.values
+    }
+    if unknown:
+        raise ValueError(f"Not a state or speed of the Prime template: {sorted(unknown)}")
+    locked = _seller_lock(seller)
+    entry = _prime_template_apply(seller=locked, actor=actor, region_automation=region_automation, speeds=speeds)
+    seller.region_automation = locked.region_automation
+    return entry
+
+
+@transaction.atomic
+def prime_template_automate(*, seller: Seller, actor: User | None) -> AuditEntry | None:
+    """Re-derive the template from the carrier services when region automation is on; the
+    carrier services' editors call it after every change. None when automation is off or
+    the derived template is unchanged."""
+    locked = _seller_lock(seller)
+    if not locked.region_automation:
+        return None
+    return _prime_template_apply(seller=locked, actor=actor, region_automation=True, speeds={}, automated=True)
+
+
+def _fulfilment_side(days: Mapping[int, tuple[bool, dt.time | None]], weekend_delivery: bool) -> AuditSide:
+    side: AuditSide = {}
+    for weekday, (operated, cutoff) in sorted(days.items()):
+        side[f"{_weekday_key(weekday)}_operated"] = operated
+        side[f"{_weekday_key(weekday)}_cutoff"] = _clock(cutoff)
+    side["weekend_delivery"] = weekend_delivery
+    return side
+
+
+@transaction.atomic
+def fulfilment_update(
+    *,
+    seller: Seller,
+    actor: User | None,
+    days: Mapping[int, tuple[bool, dt.time | None]],
+    weekend_delivery: bool,
+) -> AuditEntry | None:
+    """Store which weekdays the seller operates with their cutoffs, and six-day delivery
+    (SPEC section 1). A closed day keeps no cutoff. The settings form has refused cutoffs the
+    programme would revoke (SPEC section 2). Returns the audit entry, or None for a no-op."""
+    if set(days) - set(Weekday.values):
+        raise ValueError(f"Weekdays are 0 (Monday) to 6 (Sunday), not {sorted(set(days) - set(Weekday.values))}")
+    locked = _seller_lock(seller)
+    current = seller_operating_days(seller=locked)
+    wanted = {weekday: (operated, cutoff if operated else None) for weekday, (operated, cutoff) in days.items()}
+    before, after = _changed_sides(
+        _fulfilment_side({d: (current[d].operated, current[d].cutoff) for d in wanted}, locked.weekend_delivery),
+        _fulfilment_side(wanted, weekend_delivery),
+    )
+    if not after:
+        return None
+    for weekday, (operated, cutoff) in wanted.items():
+        OperatingDay.objects.update_or_create(
+            seller=locked, weekday=weekday, defaults={"operated": operated, "cutoff": cutoff}
+        )
+    if locked.weekend_delivery != weekend_delivery:
+        locked.weekend_delivery = seller.weekend_delivery = weekend_delivery
+        locked.save(update_fields=["weekend_delivery"])
+    changed_days = sorted({key.rsplit("_", 1)[0] for key in after if key != "weekend_delivery"})
+    parts = [", ".join(str(Weekday[name.upper()].label) for name in changed_days)] if changed_days else []
+    if "weekend_delivery" in after:
+        parts.append(_("six-day delivery on") if weekend_delivery else _("six-day delivery off"))
+    return audit_entry_create(
+        seller=locked,
+        actor=actor,
+        action=AuditEntry.Action.FULFILMENT,
+        summary=_("Fulfilment changed: %(what)s") % {"what": "; ".join(parts)},
+        before=before,
+        after=after,
+    )
+
+
+def _carrier_side(
+    *,
+    name: str,
+    pickups: Mapping[int, dt.time | None],
+    one_day_states: Collection[str],
+    two_day_states: Collection[str],
+) -> AuditSide:
+    side: AuditSide = {"name": name}
+    for weekday in Weekday.values:
+        side[f"{_weekday_key(weekday)}_pickup"] = _clock(pickups.get(weekday))
+    side["one_day_states"] = sorted(one_day_states)
+    side["two_day_states"] = sorted(two_day_states)
+    return side
+
+
+def _carrier_current(carrier_service: CarrierService) -> AuditSide:
+    zones = list(carrier_service.zones.values_list("state", "transit_days"))
+    return _carrier_side(
+        name=carrier_service.name,
+        pickups=dict(carrier_service.pickups.values_list("weekday", "pickup_time")),
+        one_day_states=[state for state, days in zones if days == 1],
+        two_day_states=[state for state, days in zones if days == 2],
+    )
+
+
+def _carrier_write(
+    *,
+    carrier_service: CarrierService,
+    pickups: Mapping[int, dt.time | None],
+    one_day_states: Collection[str],
+    two_day_states: Collection[str],
+) -> None:
+    both = set(one_day_states) & set(two_day_states)
+    if both:
+        raise ValueError(f"A state is reached in one day or in two, not both: {sorted(both)}")
+    unknown = (set(one_day_states) | set(two_day_states)) - set(STATES)
+    if unknown:
+        raise ValueError(f"Not states of the Prime template: {sorted(unknown)}")
+    carrier_service.pickups.all().delete()
+    CarrierPickup.objects.bulk_create(
+        CarrierPickup(carrier_service=carrier_service, weekday=weekday, pickup_time=moment)
+        for weekday, moment in sorted(pickups.items())
+        if moment is not None
+    )
+    carrier_service.zones.all().delete()
+    CarrierZone.objects.bulk_create(
+        [CarrierZone(carrier_service=carrier_service, state=state, transit_days=1) for state in sorted(one_day_states)]
+        + [
+            CarrierZone(carrier_service=carrier_service, state=state, transit_days=2)
+            for state in sorted(two_day_states)
+        ]
+    )
+
+
+@transaction.atomic
+def carrier_service_create(
+    *,
+    seller: Seller,
+    actor: User | None,
+    name: str,
+    pickups: Mapping[int, dt.time | None],
+    one_day_states: Collection[str],
+    two_day_states: Collection[str],
+) -> CarrierService:
+    """Add a carrier service with its pickups and delivery zones (SPEC section 1); with
+    region automation on, the Prime template follows."""
+    locked = _seller_lock(seller)
+    carrier_service = CarrierService.objects.create(seller=locked, name=name)
+    _carrier_write(
+        carrier_service=carrier_service, pickups=pickups, one_day_states=one_day_states, two_day_states=two_day_states
+    )
+    audit_entry_create(
+        seller=locked,
+        actor=actor,
+        action=AuditEntry.Action.CARRIER_CREATED,
+        summary=_("Carrier service %(name)s added") % {"name": name},
+        before={},
+        after=_carrier_side(name=name, pickups=pickups, one_day_states=one_day_states, two_day_states=two_day_states),
+    )
+    prime_template_automate(seller=locked, actor=actor)
+    return carrier_service
+
+
+@transaction.atomic
+def carrier_service_update(
+    *,
+    carrier_service: CarrierService,
+    actor: User | None,
+    name: str,
+    pickups: Mapping[int, dt.time | None],
+    one_day_states: Collection[str],
+    two_day_states: Collection[str],
+) -> AuditEntry | None:
+    """Change a carrier service; None when nothing changed. With region automation on, the
+    Prime template follows."""
+    locked = _seller_lock(carrier_service.seller)
+    carrier_service = CarrierService.objects.select_for_update().get(pk=carrier_service.pk)
+    before, after = _changed_sides(
+        _carrier_current(carrier_service),
+        _carrier_side(name=name, pickups=pickups, one_day_states=one_day_states, two_day_states=two_day_states),
+    )
+    if not after:
+        return None
+    if carrier_service.name != name:
+        carrier_service.name = name
+        carrier_service.save(update_fields=["name"])
+    _carrier_write(
+        carrier_service=carrier_service, pickups=pickups, one_day_states=one_day_states, two_day_states=two_day_states
+    )
+    entry = audit_entry_create(
+        seller=locked,
+        actor=actor,
+        action=AuditEntry.Action.CARRIER_CHANGED,
+        summary=_("Carrier service %(name)s changed") % {"name": name},
+        before=before,
+        after=after,
+    )
+    prime_template_automate(seller=locked, actor=actor)
+    return entry
+
+
+@transaction.atomic
+def carrier_service_delete(*, carrier_service: CarrierService, actor: User | None) -> AuditEntry:
+    """Remove a carrier service with its pickups and zones; with region automation on, the
+    Prime template follows."""
+    locked = _seller_lock(carrier_service.seller)
+    before = _carrier_current(carrier_service)
+    carrier_service.delete()
+    entry = audit_entry_create(
+        seller=locked,
+        actor=actor,
+        action=AuditEntry.Action.CARRIER_DELETED,
+        summary=_("Carrier service %(name)s removed") % {"name": before["name"]},
+        before=before,
+        after={},
+    )
+    prime_template_automate(seller=locked, actor=actor)
+    return entry
+
+
+def _volume_control_side(control: VolumeControlChange | None, moment: dt.datetime) -> AuditSide:
+    """The control as it acts at ``moment``: a pause that has ended is no pause."""
+    paused = bool(control and control.is_paused_at(moment))
+    return {
+        "daily_cap": control.daily_cap if control else None,
+        "paused": paused,
+        "paused_until": control.paused_until.isoformat() if paused and control.paused_until else None,
+    }
+
+
+@transaction.atomic
+def volume_control_update(
+    *,
+    seller: Seller,
+    actor: User | None,
+    daily_cap: int | None,
+    paused: bool,
+    paused_until: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> VolumeControlChange | None:
+    """Change the Prime order-volume control from ``now`` (SPEC sections 1 and 3), audited.
+
+    Compared with the control in force at ``now``; an unchanged control records nothing.
+    """
+    now = now or timezone.now()
+    if daily_cap is not None and daily_cap < 0:
+        raise ValueError("A daily cap is a number of orders, 0 or more.")
+    if paused and paused_until is not None and paused_until <= now:
+        raise ValueError("A pause must end in the future.")
+    locked = _seller_lock(seller)
+    before = _volume_control_side(locked.volume_control_at(now), now)
+    after = {
+        "daily_cap": daily_cap,
+        "paused": paused,
+        "paused_until": paused_until.isoformat() if paused and paused_until else None,
+    }
+    before, after = _changed_sides(before, after)
+    if not after:
+        return None
+    change = volume_control_change(
+        seller=locked,
+        daily_cap=daily_cap,
+        paused=paused,
+        paused_until=paused_until,
+        changed_by=actor if actor is not None and actor.is_authenticated else None,
+        effective_at=now,
+    )
+    cap = _("no cap") if daily_cap is None else str(daily_cap)
+    badge = _("Prime badge paused") if paused else _("Prime badge on")
+    audit_entry_create(
+        seller=locked,
+        actor=actor,
+        action=AuditEntry.Action.VOLUME_CONTROL,
+        summary=_("Volume control from %(moment)s: daily cap %(cap)s, %(badge)s")
+        % {"moment": now.astimezone(locked.zone).strftime("%Y-%m-%d %H:%M %Z"), "cap": cap, "badge": badge},
+        before={**before, "effective_at": None},
+        after={**after, "effective_at": change.effective_at.isoformat()},
+        now=now,
+    )
+    return change
+
+
+@transaction.atomic
+def api_token_create(
+    *, seller: Seller, actor: User | None, name: str, now: dt.datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new bearer token for ``/api/performance/``. Returns the stored token (its hash and
+    prefix only) and the token itself, which the caller shows once and never stores."""
+    locked = _seller_lock(seller)
+    raw, prefix, key_hash = api_token_generate()
+    token = ApiToken.objects.create(
+        seller=locked,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        name=name,
+        prefix=prefix,
+        key_hash=key_hash,
+        created_at=now or timezone.now(),
+    )
+    audit_entry_create(
+        seller=locked,
+        actor=actor,
+        action=AuditEntry.Action.API_TOKEN_CREATED,
+        summary=_("API token %(name)s (%(prefix)s…) created") % {"name": name, "prefix": prefix},
+        before={},
+        after={"name": name, "prefix": prefix},
+        now=now,
+    )
+    return token, raw
+
+
+@transaction.atomic
+def api_token_revoke(*, api_token: ApiToken, actor: User | None, now: dt.datetime | None = None) -> AuditEntry | None:
+    """Revoke a token from ``now`` on; None when it was already revoked."""
+    now = now or timezone.now()
+    locked = _seller_lock(api_token.seller)
+    token = ApiToken.objects.select_for_update().get(pk=api_token.pk)
+    if token.revoked_at is not None:
+        return None
+    token.revoked_at = api_token.revoked_at = now
+    token.save(update_fields=["revoked_at"])
+    return audit_entry_create(
+        seller=locked,
+        actor=actor,
+        action=AuditEntry.Action.API_TOKEN_REVOKED,
+        summary=_("API token %(name)s (%(prefix)s…) revoked") % {"name": token.name, "prefix": token.prefix},
+        before={"name": token.name, "prefix": token.prefix, "revoked_at": None},
+        after={"name": token.name, "prefix": token.prefix, "revoked_at": now.isoformat()},
+        now=now,
+    )
