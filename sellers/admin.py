@@ -7,6 +7,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from sellers.models import (
+    ApiToken,
+    AuditEntry,
     CarrierPickup,
     CarrierService,
     CarrierZone,
@@ -17,7 +19,7 @@ from sellers.models import (
     User,
     VolumeControlChange,
 )
-from sellers.services import orders_classify_prime, seller_defaults_create
+from sellers.services import api_token_revoke, orders_classify_prime, seller_defaults_create
 
 
 class PrimeRegionInline(admin.TabularInline):
@@ -112,3 +114,54 @@ class UserAdmin(DjangoUserAdmin):
     raw_id_fields = ["seller"]
     fieldsets = [*DjangoUserAdmin.fieldsets, (_("Seller"), {"fields": ["seller"]})]
     add_fieldsets = [*DjangoUserAdmin.add_fieldsets, (_("Seller"), {"fields": ["seller"]})]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit history is evidence: staff read it, nobody edits or deletes it."""
+
+    list_display = ["created_at", "seller", "action", "actor", "summary"]
+    list_filter = ["action"]
+    list_select_related = ["seller", "actor"]
+    search_fields = ["seller__merchant_token", "seller__name", "actor__username", "summary"]
+    date_hierarchy = "created_at"
+    fields = ["created_at", "seller", "actor", "action", "summary", "before", "after", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created by sellers in their settings (the token is shown to them once);
+    staff see them without their hash and may revoke them."""
+
+    list_display = ["name", "prefix", "seller", "created_by", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["seller", "created_by"]
+    search_fields = ["seller__merchant_token", "name", "prefix"]
+    fields = ["seller", "name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Revoked, not deleted: the seller's history names the token.
+        return False
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        revoked = sum(
+            api_token_revoke(api_token=token, actor=request.user) is not None
+            for token in queryset.select_related("seller")
+        )
+        self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked})

@@ -1,9 +1,57 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.core.paginator import Paginator
+from django.db import IntegrityError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from metrics.reasons import REQUIREMENT_ACTIONS, REQUIREMENT_LABELS
+from metrics.selectors import WARNING_REQUIREMENTS, Requirements, seller_requirements
+from sellers.choices import CONTIGUOUS_REGIONS, Speed, Weekday
+from sellers.forms import (
+    ApiTokenForm,
+    CarrierServiceForm,
+    FulfilmentForm,
+    ShippingTemplateForm,
+    VolumeControlForm,
+)
+from sellers.models import ApiToken, CarrierService, Seller
+from sellers.selectors import (
+    prime_template_derived,
+    seller_api_tokens,
+    seller_audit_entries,
+    seller_carrier_services,
+    seller_for_user,
+    seller_last_pickups,
+    seller_late_cutoffs,
+    seller_object_or_404,
+    seller_operating_days,
+    seller_prime_speeds,
+    seller_volume_control_history,
+)
+from sellers.services import (
+    api_token_create,
+    carrier_service_create,
+    carrier_service_delete,
+    carrier_service_update,
+    fulfilment_update,
+    shipping_template_update,
+    volume_control_update,
+)
+from sellers.services import api_token_revoke as api_token_revoke_service
+
+# Which requirement checks of SPEC section 2 each settings page answers for.
+TEMPLATE_REQUIREMENTS = ("nationwide_coverage",)
+FULFILMENT_REQUIREMENTS = ("weekday_cutoff", "weekend_cutoff", "weekend_operations", "weekend_delivery")
+CARRIER_REQUIREMENTS = ("carrier_pickups",)
+HISTORY_PAGE_SIZE = 25
 
 
 @login_required
@@ -21,10 +69,314 @@ def home(request: HttpRequest) -> HttpResponse:
     raise PermissionDenied("This account belongs to no seller: ask programme staff to link it to your seller.")
 
 
-def _not_built_yet(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-    # Placeholder while the settings editors are written; replaced view by view.
-    raise Http404("This settings page is not built yet.")
+def _requirement_rows(requirements: Requirements, names: tuple[str, ...]) -> list[dict]:
+    return [
+        {
+            "name": name,
+            "label": REQUIREMENT_LABELS[name],
+            "passing": requirements.passing[name],
+            "warning": name in WARNING_REQUIREMENTS,
+            "action": REQUIREMENT_ACTIONS[name],
+        }
+        for name in names
+    ]
 
 
-settings_overview = shipping_template = fulfilment = carriers = carrier_create = carrier_edit = _not_built_yet
-carrier_delete = volume_control = api_tokens = api_token_revoke = history = _not_built_yet
+def _saved(request: HttpRequest, changed: bool, what: str) -> None:
+    if changed:
+        messages.success(request, _("%(what)s saved.") % {"what": what})
+    else:
+        messages.info(request, _("Nothing changed: %(what)s are as they were.") % {"what": what})
+
+
+def _warn_late_cutoffs(request: HttpRequest, seller: Seller) -> None:
+    """After a change to cutoffs or pickups: name each operated day whose cutoff is after
+    its last carrier pickup (a warning, not a refusal: SPEC section 2)."""
+    for late in seller_late_cutoffs(seller=seller):
+        day = Weekday(late.weekday).label
+        if late.last_pickup is None:
+            message = _(
+                "%(day)s: you operate that day but no carrier service picks up; orders wait until the next pickup. "
+                "Add a pickup on %(day)s to a carrier service, or stop operating that day."
+            ) % {"day": day}
+        else:
+            message = _(
+                "%(day)s: the cutoff %(cutoff)s is after the last carrier pickup at %(pickup)s; orders placed in "
+                "between wait until the next pickup. Move the cutoff to %(pickup)s or earlier, or add a later pickup."
+            ) % {"day": day, "cutoff": late.cutoff.strftime("%H:%M"), "pickup": late.last_pickup.strftime("%H:%M")}
+        messages.warning(request, message)
+
+
+def _warn_failing(request: HttpRequest, seller: Seller, names: tuple[str, ...]) -> None:
+    requirements = seller_requirements(seller=seller)
+    for name in names:
+        if not requirements.passing[name]:
+            messages.warning(
+                request,
+                _("%(check)s requirement is not met. %(action)s")
+                % {"check": REQUIREMENT_LABELS[name], "action": REQUIREMENT_ACTIONS[name]},
+            )
+
+
+@login_required
+def settings_overview(request: HttpRequest) -> HttpResponse:
+    seller = seller_for_user(request.user)
+    now = timezone.now()
+    requirements = seller_requirements(seller=seller)
+    days = seller_operating_days(seller=seller)
+    carrier_services = list(seller_carrier_services(seller=seller))
+    control = seller.volume_control_at(now)
+    tokens = seller_api_tokens(seller=seller)
+    return render(
+        request,
+        "sellers/settings_overview.html",
+        {
+            "seller": seller,
+            "requirements": requirements,
+            "template_requirements": _requirement_rows(requirements, TEMPLATE_REQUIREMENTS),
+            "fulfilment_requirements": _requirement_rows(requirements, FULFILMENT_REQUIREMENTS),
+            "carrier_requirements": _requirement_rows(requirements, CARRIER_REQUIREMENTS),
+            "contiguous_count": len(CONTIGUOUS_REGIONS),
+            "operated_days": [day for day in days.values() if day.operated],
+            "carrier_services": carrier_services,
+            "control": control,
+            "paused": bool(control and control.is_paused_at(now)),
+            "active_tokens": sum(1 for token in tokens if token.is_active),
+            "last_entry": seller_audit_entries(seller=seller).first(),
+        },
+    )
+
+
+@login_required
+def shipping_template(request: HttpRequest) -> HttpResponse:
+    seller = seller_for_user(request.user)
+    form = ShippingTemplateForm(
+        request.POST if request.method == "POST" else None,
+        speeds=seller_prime_speeds(seller=seller),
+        region_automation=seller.region_automation,
+    )
+    if form.is_bound and form.is_valid():
+        entry = shipping_template_update(
+            seller=seller,
+            actor=request.user,
+            region_automation=form.cleaned_data["region_automation"],
+            speeds=form.speeds(),
+        )
+        _saved(request, entry is not None, _("Prime shipping template"))
+        _warn_failing(request, seller, TEMPLATE_REQUIREMENTS)
+        return redirect("sellers:shipping_template")
+    requirements = seller_requirements(seller=seller)
+    derived = prime_template_derived(seller=seller) if seller.region_automation else None
+    rows = [
+        {
+            "state": state,
+            "field": field,
+            "contiguous": state in CONTIGUOUS_REGIONS,
+            "derived": (derived or {}).get(state),
+        }
+        for state, field in form.speed_fields()
+    ]
+    return render(
+        request,
+        "sellers/shipping_template.html",
+        {
+            "seller": seller,
+            "form": form,
+            "rows": rows,
+            "requirements": requirements,
+            "requirement_rows": _requirement_rows(requirements, TEMPLATE_REQUIREMENTS),
+            "contiguous_count": len(CONTIGUOUS_REGIONS),
+            "speeds": Speed,
+        },
+    )
+
+
+@login_required
+def fulfilment(request: HttpRequest) -> HttpResponse:
+    seller = seller_for_user(request.user)
+    form = FulfilmentForm(
+        request.POST if request.method == "POST" else None,
+        days=seller_operating_days(seller=seller),
+        weekend_delivery=seller.weekend_delivery,
+    )
+    if form.is_bound and form.is_valid():
+        entry = fulfilment_update(
+            seller=seller,
+            actor=request.user,
+            days=form.days(),
+            weekend_delivery=form.cleaned_data["weekend_delivery"],
+        )
+        _saved(request, entry is not None, _("Fulfilment settings"))
+        _warn_late_cutoffs(request, seller)
+        _warn_failing(request, seller, ("weekend_operations", "weekend_delivery"))
+        return redirect("sellers:fulfilment")
+    requirements = seller_requirements(seller=seller)
+    return render(
+        request,
+        "sellers/fulfilment.html",
+        {
+            "seller": seller,
+            "form": form,
+            "last_pickups": seller_last_pickups(seller=seller),
+            "late_cutoffs": seller_late_cutoffs(seller=seller),
+            "requirement_rows": _requirement_rows(requirements, (*FULFILMENT_REQUIREMENTS, *CARRIER_REQUIREMENTS)),
+        },
+    )
+
+
+@login_required
+def carriers(request: HttpRequest) -> HttpResponse:
+    seller = seller_for_user(request.user)
+    requirements = seller_requirements(seller=seller)
+    return render(
+        request,
+        "sellers/carriers.html",
+        {
+            "seller": seller,
+            "carrier_services": seller_carrier_services(seller=seller),
+            "weekdays": Weekday,
+            "operating_days": seller_operating_days(seller=seller),
+            "last_pickups": seller_last_pickups(seller=seller),
+            "late_cutoffs": seller_late_cutoffs(seller=seller),
+            "requirement_rows": _requirement_rows(requirements, CARRIER_REQUIREMENTS),
+        },
+    )
+
+
+def _carrier_form_page(request: HttpRequest, *, carrier_service: CarrierService | None) -> HttpResponse:
+    seller = seller_for_user(request.user)
+    form = CarrierServiceForm(
+        request.POST if request.method == "POST" else None, seller=seller, carrier_service=carrier_service
+    )
+    if form.is_bound and form.is_valid():
+        settings = {
+            "actor": request.user,
+            "name": form.cleaned_data["name"],
+            "pickups": form.pickups(),
+            "one_day_states": form.cleaned_data["one_day_states"],
+            "two_day_states": form.cleaned_data["two_day_states"],
+        }
+        try:
+            if carrier_service is None:
+                carrier_service_create(seller=seller, **settings)
+                changed = True
+            else:
+                changed = carrier_service_update(carrier_service=carrier_service, **settings) is not None
+        except IntegrityError:
+            # Another request added the same name since the form checked it.
+            form.add_error(
+                "name",
+                _("You already have a carrier service named %(name)s; choose another name or edit that one.")
+                % {"name": settings["name"]},
+            )
+        else:
+            _saved(request, changed, _("Carrier service %(name)s") % {"name": settings["name"]})
+            _warn_late_cutoffs(request, seller)
+            return redirect("sellers:carriers")
+    return render(
+        request,
+        "sellers/carrier_form.html",
+        {"seller": seller, "form": form, "carrier_service": carrier_service},
+    )
+
+
+@login_required
+def carrier_create(request: HttpRequest) -> HttpResponse:
+    return _carrier_form_page(request, carrier_service=None)
+
+
+@login_required
+def carrier_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    carrier_service = seller_object_or_404(
+        request.user, CarrierService.objects.prefetch_related("pickups", "zones"), pk=pk
+    )
+    return _carrier_form_page(request, carrier_service=carrier_service)
+
+
+@login_required
+@require_POST
+def carrier_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    carrier_service = seller_object_or_404(request.user, CarrierService.objects.all(), pk=pk)
+    seller = carrier_service.seller
+    carrier_service_delete(carrier_service=carrier_service, actor=request.user)
+    messages.success(request, _("Carrier service %(name)s removed.") % {"name": carrier_service.name})
+    if not seller_carrier_services(seller=seller).exists():
+        messages.warning(
+            request,
+            _(
+                "You have no carrier service left, so no operated day has a carrier pickup and the carrier "
+                "pickups check fails. Add the carrier service you ship with."
+            ),
+        )
+    else:
+        _warn_late_cutoffs(request, seller)
+    return redirect("sellers:carriers")
+
+
+@login_required
+def volume_control(request: HttpRequest) -> HttpResponse:
+    seller = seller_for_user(request.user)
+    now = timezone.now()
+    control = seller.volume_control_at(now)
+    form = VolumeControlForm(
+        request.POST if request.method == "POST" else None, seller=seller, control=control, now=now
+    )
+    if form.is_bound and form.is_valid():
+        change = volume_control_update(
+            seller=seller,
+            actor=request.user,
+            daily_cap=form.cleaned_data["daily_cap"],
+            paused=form.cleaned_data["paused"],
+            paused_until=form.cleaned_data["paused_until"],
+            now=now,
+        )
+        _saved(request, change is not None, _("Prime order-volume control"))
+        return redirect("sellers:volume_control")
+    return render(
+        request,
+        "sellers/volume_control.html",
+        {
+            "seller": seller,
+            "form": form,
+            "control": control,
+            "paused": bool(control and control.is_paused_at(now)),
+            "history": seller_volume_control_history(seller=seller),
+        },
+    )
+
+
+@never_cache
+@login_required
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """List and create tokens. A new token is shown in this response only: it is neither
+    put in a redirect nor kept in the session, and only its hash is stored."""
+    seller = seller_for_user(request.user)
+    form = ApiTokenForm(request.POST if request.method == "POST" else None)
+    new_token = None
+    if form.is_bound and form.is_valid():
+        token, raw = api_token_create(seller=seller, actor=request.user, name=form.cleaned_data["name"])
+        new_token = {"token": token, "raw": raw}
+        form = ApiTokenForm()
+    return render(
+        request,
+        "sellers/api_tokens.html",
+        {"seller": seller, "form": form, "tokens": seller_api_tokens(seller=seller), "new_token": new_token},
+    )
+
+
+@login_required
+@require_POST
+def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = seller_object_or_404(request.user, ApiToken.objects.all(), pk=pk)
+    if api_token_revoke_service(api_token=token, actor=request.user) is None:
+        messages.info(request, _("API token %(name)s was already revoked.") % {"name": token.name})
+    else:
+        messages.success(request, _("API token %(name)s revoked; it no longer works.") % {"name": token.name})
+    return redirect("sellers:api_tokens")
+
+
+@login_required
+def history(request: HttpRequest) -> HttpResponse:
+    seller = seller_for_user(request.user)
+    page = Paginator(seller_audit_entries(seller=seller), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "sellers/history.html", {"seller": seller, "page": page})

@@ -1,0 +1,295 @@
+"""Forms of the seller's settings editors: they validate and convert, the services act.
+
+Each refusal is a sentence that names the day or state and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+
+from django import forms
+from django.forms import BoundField
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy as _
+
+from metrics.selectors import WEEKDAY_MIN_CUTOFF, WEEKEND_MIN_CUTOFF
+from sellers.choices import STATE_CHOICES, STATE_NAMES, STATES, WEEKDAYS, Speed, Weekday
+from sellers.models import CarrierService, OperatingDay, Seller, VolumeControlChange
+
+# A cap of 0 would hide every order's Prime badge while the badge still shows as on:
+# pausing says that plainly, so a cap is at least one order.
+DAILY_CAP_MIN = 1
+DAILY_CAP_MAX = 10_000_000
+
+
+def _clock(moment: dt.time) -> str:
+    return moment.strftime("%H:%M")
+
+
+def _time_input() -> forms.TimeInput:
+    # These fields are laid out by hand in tables, so they carry Bootstrap's classes themselves.
+    return forms.TimeInput(attrs={"type": "time", "class": "form-control form-control-sm"}, format="%H:%M")
+
+
+class ShippingTemplateForm(forms.Form):
+    """The speed of each of the 50 states and DC, and the region-automation switch.
+
+    While automation is on the speed fields are disabled: a posted speed is ignored and the
+    derived one kept, so the manual template cannot be edited behind automation's back.
+    """
+
+    region_automation = forms.BooleanField(
+        label=_("Region automation"),
+        required=False,
+        help_text=_(
+            "Derive the template from your carrier services: each state gets the fastest speed any of them offers."
+        ),
+    )
+
+    def __init__(self, *args, speeds: Mapping[str, str], region_automation: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region_automation"].initial = region_automation
+        for state in STATES:
+            self.fields[f"speed_{state}"] = forms.ChoiceField(
+                label=STATE_NAMES[state],
+                choices=Speed.choices,
+                initial=speeds.get(state, Speed.NOT_OFFERED),
+                widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+                disabled=region_automation,
+            )
+
+    def speed_fields(self) -> Iterator[tuple[str, BoundField]]:
+        for state in STATES:
+            yield state, self[f"speed_{state}"]
+
+    def speeds(self) -> dict[str, str]:
+        return {state: self.cleaned_data[f"speed_{state}"] for state in STATES}
+
+
+class FulfilmentForm(forms.Form):
+    """Per weekday: operated and the order cutoff; and six-day delivery (SPEC section 1).
+
+    Refuses a weekday cutoff before 14:00 and a weekend cutoff before 10:30, which the
+    programme would revoke (SPEC section 2), and an operated day without a cutoff.
+    """
+
+    weekend_delivery = forms.BooleanField(
+        label=_("Six-day delivery"),
+        required=False,
+        help_text=_("Your carrier services pick up and deliver on Saturday."),
+    )
+
+    def __init__(self, *args, days: Mapping[int, OperatingDay], weekend_delivery: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["weekend_delivery"].initial = weekend_delivery
+        for weekday in Weekday:
+            day = days.get(weekday)
+            self.fields[f"operated_{weekday}"] = forms.BooleanField(
+                label=_("%(day)s operated") % {"day": weekday.label},
+                required=False,
+                initial=bool(day and day.operated),
+                widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+            )
+            self.fields[f"cutoff_{weekday}"] = forms.TimeField(
+                label=_("%(day)s order cutoff") % {"day": weekday.label},
+                required=False,
+                initial=day.cutoff if day else None,
+                widget=_time_input(),
+                error_messages={"invalid": _("Enter the cutoff as hours and minutes, e.g. 14:00.")},
+            )
+
+    def weekday_rows(self) -> Iterator[tuple[Weekday, BoundField, BoundField]]:
+        for weekday in Weekday:
+            yield weekday, self[f"operated_{weekday}"], self[f"cutoff_{weekday}"]
+
+    def clean(self):
+        cleaned = super().clean()
+        for weekday in Weekday:
+            field = f"cutoff_{weekday}"
+            if field in self.errors or not cleaned.get(f"operated_{weekday}"):
+                continue
+            cutoff = cleaned.get(field)
+            weekday_rule = weekday in WEEKDAYS
+            minimum = WEEKDAY_MIN_CUTOFF if weekday_rule else WEEKEND_MIN_CUTOFF
+            params = {"day": weekday.label, "minimum": _clock(minimum)}
+            if cutoff is None:
+                self.add_error(
+                    field,
+                    _("%(day)s: an operated day needs an order cutoff. Set %(minimum)s or later, or untick operated.")
+                    % params,
+                )
+            elif cutoff < minimum:
+                params["cutoff"] = _clock(cutoff)
+                message = (
+                    _(
+                        "%(day)s: the cutoff %(cutoff)s is before %(minimum)s; the programme revokes Prime for "
+                        "weekday cutoffs before %(minimum)s. Set %(minimum)s or later."
+                    )
+                    if weekday_rule
+                    else _(
+                        "%(day)s: the cutoff %(cutoff)s is before %(minimum)s; the programme revokes Prime for "
+                        "weekend cutoffs before %(minimum)s. Set %(minimum)s or later."
+                    )
+                )
+                self.add_error(field, message % params)
+        return cleaned
+
+    def days(self) -> dict[int, tuple[bool, dt.time | None]]:
+        return {
+            int(weekday): (self.cleaned_data[f"operated_{weekday}"], self.cleaned_data[f"cutoff_{weekday}"])
+            for weekday in Weekday
+        }
+
+
+class CarrierServiceForm(forms.Form):
+    """A carrier service: its name, a pickup time per weekday, and the states it reaches in
+    one day and in two days from the seller's warehouse (SPEC section 1)."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("As you know the service, e.g. UPS Ground."),
+    )
+    one_day_states = forms.MultipleChoiceField(
+        label=_("States reached in one day"),
+        choices=STATE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    two_day_states = forms.MultipleChoiceField(
+        label=_("States reached in two days"),
+        choices=STATE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, seller: Seller, carrier_service: CarrierService | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seller = seller
+        self.carrier_service = carrier_service
+        pickups: dict[int, dt.time] = {}
+        if carrier_service is not None:
+            pickups = {pickup.weekday: pickup.pickup_time for pickup in carrier_service.pickups.all()}
+            zones = list(carrier_service.zones.all())
+            self.fields["name"].initial = carrier_service.name
+            self.fields["one_day_states"].initial = [zone.state for zone in zones if zone.transit_days == 1]
+            self.fields["two_day_states"].initial = [zone.state for zone in zones if zone.transit_days == 2]
+        for weekday in Weekday:
+            self.fields[f"pickup_{weekday}"] = forms.TimeField(
+                label=weekday.label,
+                required=False,
+                initial=pickups.get(weekday),
+                widget=_time_input(),
+                error_messages={"invalid": _("Enter the pickup time as hours and minutes, e.g. 17:00.")},
+            )
+
+    def pickup_fields(self) -> Iterator[BoundField]:
+        for weekday in Weekday:
+            yield self[f"pickup_{weekday}"]
+
+    def zone_fields(self) -> tuple[BoundField, BoundField]:
+        return self["one_day_states"], self["two_day_states"]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        others = CarrierService.objects.filter(seller=self.seller, name__iexact=name)
+        if self.carrier_service is not None:
+            others = others.exclude(pk=self.carrier_service.pk)
+        if others.exists():
+            raise forms.ValidationError(
+                _("You already have a carrier service named %(name)s; choose another name or edit that one."),
+                code="duplicate",
+                params={"name": name},
+            )
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        both = sorted(set(cleaned.get("one_day_states", [])) & set(cleaned.get("two_day_states", [])))
+        if both:
+            self.add_error(
+                "two_day_states",
+                forms.ValidationError(
+                    _(
+                        "A state is reached in one day or in two, not both: %(states)s. "
+                        "Untick each of them in one of the two lists."
+                    ),
+                    code="both_speeds",
+                    params={"states": ", ".join(both)},
+                ),
+            )
+        return cleaned
+
+    def pickups(self) -> dict[int, dt.time | None]:
+        return {int(weekday): self.cleaned_data[f"pickup_{weekday}"] for weekday in Weekday}
+
+
+class VolumeControlForm(forms.Form):
+    """Pause the Prime badge (optionally until a moment in the seller's time zone) and cap
+    the Prime orders a day (SPEC section 1)."""
+
+    paused = forms.BooleanField(label=_("Pause the Prime badge"), required=False)
+    paused_until = forms.DateTimeField(
+        label=_("Paused until"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={"invalid": _("Enter a date and time, e.g. 2026-12-24 18:00.")},
+    )
+    daily_cap = forms.IntegerField(
+        label=_("Maximum Prime orders per day"),
+        required=False,
+        min_value=DAILY_CAP_MIN,
+        max_value=DAILY_CAP_MAX,
+        help_text=_("Empty: no cap. Orders beyond the cap on a day are not Prime orders and count nowhere."),
+        error_messages={
+            "invalid": _("Enter the cap as a whole number of orders, e.g. 200, or leave it empty for no cap."),
+            "min_value": _(
+                "A daily cap is at least 1 order. To take no Prime orders at all, pause the Prime badge instead; "
+                "leave the cap empty for no cap."
+            ),
+        },
+    )
+
+    def __init__(self, *args, seller: Seller, control: VolumeControlChange | None, now: dt.datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seller = seller
+        self.now = now
+        paused = bool(control and control.is_paused_at(now))
+        self.fields["paused"].initial = paused
+        self.fields["daily_cap"].initial = control.daily_cap if control else None
+        if paused and control.paused_until:
+            # Shown as the seller's wall-clock time: the input has no time zone of its own.
+            self.fields["paused_until"].initial = control.paused_until.astimezone(seller.zone).replace(tzinfo=None)
+        self.fields["paused_until"].help_text = _(
+            "In your time zone, %(zone)s. Empty: paused until you switch the badge back on."
+        ) % {"zone": seller.timezone}
+
+    def full_clean(self) -> None:
+        # The end of a pause is typed as the seller's wall-clock time.
+        with timezone.override(self.seller.zone):
+            super().full_clean()
+
+    def clean(self):
+        cleaned = super().clean()
+        paused, until = cleaned.get("paused"), cleaned.get("paused_until")
+        if until is not None and not paused:
+            self.add_error(
+                "paused_until",
+                _("An end only applies to a pause. Tick 'Pause the Prime badge', or clear the end."),
+            )
+        elif until is not None and until <= self.now:
+            self.add_error(
+                "paused_until",
+                _("The pause must end in the future; %(moment)s has passed. Choose a later moment, or clear it.")
+                % {"moment": formats.date_format(until.astimezone(self.seller.zone), "Y-m-d H:i")},
+            )
+        return cleaned
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=100,
+        help_text=_("What the token is for, e.g. 'Warehouse dashboard', so you know which one to revoke."),
+    )
