@@ -19,7 +19,7 @@ from sellers.models import (
     User,
     VolumeControlChange,
 )
-from sellers.services import api_token_revoke, orders_classify_prime, seller_defaults_create
+from sellers.services import api_token_revoke, orders_classify_prime, prime_template_automate, seller_defaults_create
 
 
 class PrimeRegionInline(admin.TabularInline):
@@ -57,6 +57,11 @@ class SellerAdmin(admin.ModelAdmin):
         if not change:
             seller_defaults_create(seller=obj)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # With region automation on, the template follows the carriers, whatever the inlines said.
+        prime_template_automate(seller=form.instance, actor=request.user)
+
 
 class CarrierPickupInline(admin.TabularInline):
     model = CarrierPickup
@@ -75,6 +80,22 @@ class CarrierServiceAdmin(admin.ModelAdmin):
     search_fields = ["name", "seller__merchant_token"]
     list_select_related = ["seller"]
     inlines = [CarrierPickupInline, CarrierZoneInline]
+
+    # Region automation follows carrier changes made here too (SPEC section 1).
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        prime_template_automate(seller=form.instance.seller, actor=request.user)
+
+    def delete_model(self, request, obj):
+        seller = obj.seller
+        super().delete_model(request, obj)
+        prime_template_automate(seller=seller, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        sellers = list({service.seller for service in queryset.select_related("seller")})
+        super().delete_queryset(request, queryset)
+        for seller in sellers:
+            prime_template_automate(seller=seller, actor=request.user)
 
 
 @admin.register(VolumeControlChange)

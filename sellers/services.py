@@ -566,7 +566,8 @@ def volume_control_update(
     if paused and paused_until is not None and paused_until <= now:
         raise ValueError("A pause must end in the future.")
     locked = _seller_lock(seller)
-    before = _volume_control_side(locked.volume_control_at(now), now)
+    current = locked.volume_control_at(now)
+    before = _volume_control_side(current, now)
     after = {
         "daily_cap": daily_cap,
         "paused": paused,
@@ -591,7 +592,7 @@ def volume_control_update(
         action=AuditEntry.Action.VOLUME_CONTROL,
         summary=_("Volume control from %(moment)s: daily cap %(cap)s, %(badge)s")
         % {"moment": now.astimezone(locked.zone).strftime("%Y-%m-%d %H:%M %Z"), "cap": cap, "badge": badge},
-        before={**before, "effective_at": None},
+        before={**before, "effective_at": current.effective_at.isoformat() if current else None},
         after={**after, "effective_at": change.effective_at.isoformat()},
         now=now,
     )

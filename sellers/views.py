@@ -86,7 +86,7 @@ def _saved(request: HttpRequest, changed: bool, what: str) -> None:
     if changed:
         messages.success(request, _("%(what)s saved.") % {"what": what})
     else:
-        messages.info(request, _("Nothing changed: %(what)s are as they were.") % {"what": what})
+        messages.info(request, _("%(what)s: nothing changed, so nothing was saved.") % {"what": what})
 
 
 def _warn_late_cutoffs(request: HttpRequest, seller: Seller) -> None:

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from sellers import services
 from sellers.choices import CONTIGUOUS_REGIONS, Speed
-from sellers.models import ApiToken, AuditEntry, OperatingDay
+from sellers.models import ApiToken, AuditEntry, OperatingDay, PrimeRegion
 from sellers.services import (
     api_token_create,
     api_token_revoke,
@@ -130,7 +130,7 @@ def test_volume_control_change_is_audited_with_its_moment(seller, seller_user):
         seller=seller, actor=seller_user, daily_cap=50, paused=True, paused_until=until, now=NOW + dt.timedelta(hours=1)
     )
     latest = AuditEntry.objects.filter(seller=seller).first()
-    assert latest.before == {"paused": False, "paused_until": None, "effective_at": None}
+    assert latest.before == {"paused": False, "paused_until": None, "effective_at": NOW.isoformat()}
     assert latest.after["paused"] is True and latest.after["paused_until"] == until.isoformat()
 
 
@@ -283,3 +283,13 @@ def test_admin_shows_tokens_without_their_hash_and_revokes_them(admin_client_log
     assert token.revoked_at is not None
     entry = AuditEntry.objects.get(action=AuditEntry.Action.API_TOKEN_REVOKED)
     assert entry.actor.username == "boss" and entry.seller == seller
+
+
+def test_admin_carrier_edits_keep_an_automated_template_in_step(admin_client_logged_in, seller, seller_user):
+    shipping_template_update(seller=seller, actor=seller_user, region_automation=True)
+    ups = seller.carrier_services.get()
+    admin_client_logged_in.post(reverse("admin:sellers_carrierservice_delete", args=[ups.pk]), {"post": "yes"})
+    assert not seller.carrier_services.exists()
+    assert set(PrimeRegion.objects.filter(seller=seller).values_list("speed", flat=True)) == {Speed.NOT_OFFERED}
+    entry = AuditEntry.objects.filter(seller=seller).first()
+    assert entry.action == AuditEntry.Action.SHIPPING_TEMPLATE and entry.actor.username == "boss"

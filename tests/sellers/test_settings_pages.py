@@ -163,7 +163,7 @@ def test_overview_summarises_each_setting_with_its_requirement_checks(seller_cli
     PrimeRegion.objects.filter(seller=seller, state="TX").update(speed=Speed.NOT_OFFERED)
     PrimeRegion.objects.filter(seller=seller, state="CA").update(speed=Speed.ONE_DAY)
     html = seller_client.get(reverse("sellers:settings")).content.decode()
-    assert "Prime in 48 of the 49 contiguous regions: 1 one-day, 47 two-day." in html
+    assert "Prime in 48 of the 49 regions nationwide coverage needs: 1 one-day, 47 two-day." in html
     assert 'data-requirement="nationwide_coverage"' in html
     assert "Offer Prime in all 48 contiguous states" in html  # the failing check's action
     assert "Monday 14:00" in html and "Saturday 10:30" in html and "Six-day delivery on." in html
@@ -399,7 +399,7 @@ def test_saving_shows_the_weekend_requirements_that_would_fail(seller_client, se
 
 def test_a_no_op_save_says_nothing_changed(seller_client, seller):
     response = seller_client.post(reverse("sellers:fulfilment"), fulfilment_data(seller), follow=True)
-    assert "Nothing changed: Fulfilment settings are as they were." in messages_of(response)
+    assert "Fulfilment settings: nothing changed, so nothing was saved." in messages_of(response)
 
 
 @pytest.mark.parametrize(
@@ -617,7 +617,7 @@ def test_an_unchanged_volume_control_records_nothing(seller_client, seller, fixe
     seller_client.post(reverse("sellers:volume_control"), {"daily_cap": "100"})
     response = seller_client.post(reverse("sellers:volume_control"), {"daily_cap": "100"}, follow=True)
     assert VolumeControlChange.objects.filter(seller=seller).count() == 1
-    assert "Nothing changed: Prime order-volume control are as they were." in messages_of(response)
+    assert "Prime order-volume control: nothing changed, so nothing was saved." in messages_of(response)
 
 
 # --- CSRF ----------------------------------------------------------------------------------
