@@ -37,11 +37,6 @@ ROWS_PER_CHUNK = 500
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-_TEXT_COLUMNS = frozenset(
-    index for index, name in enumerate(REPORT_VALUE_FIELDS) if name in {"order_id", "carrier", "tracking_id"}
-)
-_FLAG_COLUMNS = frozenset(index for index, name in enumerate(REPORT_VALUE_FIELDS) if name in REPORT_FLAGS)
-
 
 def escape_cell(text: str) -> str:
     """A text cell a spreadsheet shows as text: a leading formula character is quoted with
@@ -49,22 +44,26 @@ def escape_cell(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
 
 
-def report_cells(values: tuple) -> list[str]:
+def _flag(value: bool) -> str:
+    return "X" if value else ""
+
+
+def _as_is(value):
+    # csv.writer writes None as an empty cell, a date as its ISO form, a number as digits.
+    return value
+
+
+# How each column of ``REPORT_VALUE_FIELDS`` becomes a cell, decided once, not per row.
+_CELL_FORMATS = tuple(
+    escape_cell if name in {"order_id", "carrier", "tracking_id"} else _flag if name in REPORT_FLAGS else _as_is
+    for name in REPORT_VALUE_FIELDS
+)
+
+
+def report_cells(values: tuple) -> list:
     """One report row as CSV cells: ISO dates (empty when absent), ``X`` for a flag,
     escaped text."""
-    cells = []
-    for index, value in enumerate(values):
-        if index in _FLAG_COLUMNS:
-            cells.append("X" if value else "")
-        elif value is None:
-            cells.append("")
-        elif index in _TEXT_COLUMNS:
-            cells.append(escape_cell(value))
-        elif isinstance(value, dt.date):
-            cells.append(value.isoformat())
-        else:
-            cells.append(str(value))
-    return cells
+    return [cell(value) for cell, value in zip(_CELL_FORMATS, values, strict=True)]
 
 
 class _Echo:
