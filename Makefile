@@ -41,11 +41,12 @@ BOOTSTRAP_DIR := static/vendor/bootstrap-$(BOOTSTRAP_VERSION)
 POPPER_DIR := static/vendor/popper-$(POPPER_VERSION)
 BOOTSTRAP_CSS := $(BOOTSTRAP_DIR)/bootstrap.min.css
 
-.PHONY: help install vendor run migrate seed test lint fmt worker beat bench clean
+.PHONY: help install vendor locale messages run migrate seed test lint fmt worker beat bench clean
 
 help:
 	@echo "make run      install, migrate, seed the demo data and serve on http://$(HOST):$(PORT)"
 	@echo "make test     run the test suite (PYTEST_ARGS='...' passes options to pytest)"
+	@echo "make messages refresh the German and Vietnamese catalogues (locale/) from the code (needs GNU gettext)"
 	@echo "make lint     ruff check and ruff format --check"
 	@echo "make fmt      format and fix with ruff"
 	@echo "make migrate  apply database migrations (DATABASE_URL, default the SQLite file db.sqlite3)"
@@ -112,8 +113,23 @@ $(BOOTSTRAP_CSS):
 	$$py -m pip download --disable-pip-version-check --quiet --no-deps -d var/vendor bootstrap-flask==$(BOOTSTRAP_FLASK_VERSION) && \
 	$$py -c "$$VENDOR_PY"
 
+# Translations (English, German, Vietnamese): locale/*/LC_MESSAGES/django.po are committed;
+# the compiled .mo files are build output, made with polib so no system gettext is needed.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+locale: $(MO_FILES)
+
+%.mo: %.po $(INSTALLED)
+	$(PY) -c "import sys, polib; polib.pofile(sys.argv[1]).save_as_mofile(sys.argv[2])" $< $@
+
+# Refresh the catalogues from the code and templates after changing user-facing text.
+# Needs GNU gettext (xgettext; Debian's gettext package): for developers only.
+messages: install
+	DEBUG=true $(MANAGE) makemessages --locale de --locale vi --no-obsolete --ignore '.venv/*' --ignore 'var/*' --ignore 'staticfiles/*'
+
 # DEBUG=true: a development server with the development secret key and static serving.
-run: install vendor
+run: install vendor locale
 	DEBUG=true $(MANAGE) migrate --noinput
 	DEBUG=true $(MANAGE) seed_demo --skip-if-not-empty
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
@@ -125,7 +141,7 @@ migrate: install
 seed: install
 	DEBUG=true $(MANAGE) seed_demo
 
-test: install vendor
+test: install vendor locale
 	$(VENV)/bin/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
@@ -153,4 +169,5 @@ bench: install
 # Keeps db.sqlite3 (your data); delete it by hand for a fresh demo.
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles static/vendor var/vendor
+	rm -f $(MO_FILES)
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

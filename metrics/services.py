@@ -18,6 +18,7 @@ from metrics.models import MetricSnapshot, PlanDraft, PlanOfAction, SellerEvent,
 from metrics.selectors import metric_counts, requirements_for_sellers, thresholds_current
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, Seller, User
+from sellers.services import audit_entry_create
 
 logger = logging.getLogger(__name__)
 
@@ -239,7 +240,8 @@ def threshold_set(*, metric: str, value: Decimal, changed_by=None) -> Threshold:
     threshold.save()
     if old_value != value:
         ThresholdChange.objects.create(metric=metric, old_value=old_value, new_value=value, changed_by=changed_by)
-        AuditEntry.objects.create(
+        audit_entry_create(
+            seller=None,
             actor=changed_by,
             action=AuditEntry.Action.THRESHOLD_CHANGED,
             summary=f"{metric}: {old_value} -> {value}",
@@ -306,13 +308,14 @@ def plan_submit(*, seller: Seller, user: User, merchant_token: str, **answers: s
         **{name: answers[name].strip() for name in PLAN_ANSWERS},
     )
     PlanDraft.objects.filter(seller=locked).delete()
-    AuditEntry.objects.create(
+    audit_entry_create(
         seller=locked,
         actor=user,
         action=AuditEntry.Action.PLAN_SUBMITTED,
         summary=f"Plan of action #{plan.pk} submitted",
+        before=None,
         after={"plan": plan.pk, "status": plan.status, "failing_items": plan.failing_items},
-        created_at=now,
+        now=now,
     )
     from metrics.tasks import send_plan_submitted_emails
 
@@ -340,15 +343,15 @@ def _plan_decide(*, plan: PlanOfAction, reviewer: User, status: str, feedback: s
             % {"status": label}
         )
     plan.refresh_from_db()
-    AuditEntry.objects.create(
-        seller_id=plan.seller_id,
+    audit_entry_create(
+        seller=plan.seller,
         actor=reviewer,
         action=AuditEntry.Action.PLAN_DECIDED,
         summary=f"Plan of action #{plan.pk} {status}",
         before={"plan": plan.pk, "status": PlanOfAction.Status.SUBMITTED},
         after={"plan": plan.pk, "status": status},
         reason=feedback,
-        created_at=now,
+        now=now,
     )
     from metrics.tasks import send_plan_decided_emails
 
@@ -390,7 +393,7 @@ def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | Non
         actor=reviewer,
         reasons=[{"kind": "plan", "plan": plan.pk}] if plan else [],
     )
-    AuditEntry.objects.create(
+    audit_entry_create(
         seller=seller,
         actor=reviewer,
         action=AuditEntry.Action.STATUS_CHANGED,
@@ -398,7 +401,7 @@ def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | Non
         before=before,
         after={"status": seller.status, "reinstated_on": seller.reinstated_on.isoformat()},
         reason=f"plan of action #{plan.pk} approved" if plan else "",
-        created_at=moment,
+        now=moment,
     )
     logger.info("Reinstated seller %s on %s", seller.pk, seller.reinstated_on)
     return seller
