@@ -15,7 +15,7 @@ from django.db.models.sql import compiler
 from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, given, settings, target
 from hypothesis import strategies as st
 
 from metrics import report
@@ -388,7 +388,7 @@ def test_flagged_units_add_up_to_each_cards_defect_units(client, seller_user, mi
 
 @pytest.mark.django_db
 @settings(
-    max_examples=int(os.environ.get("DEFECT_REPORT_PROPERTY_EXAMPLES", "25")),
+    max_examples=int(os.environ.get("DEFECT_REPORT_PROPERTY_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -414,6 +414,7 @@ def test_report_and_dashboard_agree_on_random_orders(data):
             for metric, units in on_dashboard.items():
                 if units:
                     event(f"defects in {metric}")
+            target(float(sum(on_dashboard.values())), label="defect units")
         finally:
             transaction.set_rollback(True)
 
