@@ -59,3 +59,13 @@ def outsider(db, django_user_model):
 def make_orders(db):
     """Save orders and decide which are Prime, as the import does."""
     return save_orders
+
+
+@pytest.fixture(autouse=True)
+def english_by_default():
+    """Each test starts in the portal's default language: a request made in German by an
+    earlier test must not leave German active for the next one in the same process."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
