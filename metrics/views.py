@@ -136,7 +136,10 @@ def _metric_cards(
     by_metric: dict[str, list[MetricSnapshot]] = defaultdict(list)
     for snapshot in snapshots:
         by_metric[snapshot.metric].append(snapshot)
-    first_day = day - dt.timedelta(days=TREND_DAYS - 1)
+    # The chart spans the days that have snapshots (at most TREND_DAYS, at least a week), so
+    # a seller with two weeks of history sees two weeks, not a line squeezed to one edge.
+    earliest = min((s.day for s in snapshots), default=day)
+    first_day = max(day - dt.timedelta(days=TREND_DAYS - 1), min(earliest, day - dt.timedelta(days=6)))
     defects_url = reverse("metrics:defects")
     cards, computed_at = [], None
     for name in METRICS:
