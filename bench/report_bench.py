@@ -131,7 +131,7 @@ def stream_through_view(token: str, window_days: int = 30, *, stop_after_chunks:
     """GET the CSV through the real view as the seller's user; consume the stream."""
     from django.test import RequestFactory
 
-    from metrics.views import defects_csv
+    from metrics.views.performance import defects_csv
     from sellers.models import User
 
     request = RequestFactory().get("/performance/defects.csv", {"window": window_days})
@@ -181,7 +181,7 @@ def server_side_cursor_open(token: str) -> bool:
     from django.db import connection
     from django.test import RequestFactory
 
-    from metrics.views import defects_csv
+    from metrics.views.performance import defects_csv
     from sellers.models import User
 
     request = RequestFactory().get("/performance/defects.csv", {"window": 30})

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, ExtractMinute
+from django.utils.translation import gettext_lazy
 
 from metrics.definitions import METRIC_RULES, q_shipped_late
 from metrics.selectors import window_orders
@@ -37,6 +38,7 @@ class Share:
     units: int
     orders: int
     total_units: int
+    dimension: str = ""
 
     @property
     def percent(self) -> float:
@@ -61,9 +63,24 @@ class RootCauses:
         return max(candidates, key=lambda share: share.units, default=None)
 
 
+DIMENSIONS = {
+    "carrier": gettext_lazy("carrier service"),
+    "local_weekday": gettext_lazy("weekday of purchase"),
+    "ship_to_state": gettext_lazy("destination state"),
+}
+
+
 def _shares(rows, *, key: str, label, total: int) -> list[Share]:
+    dimension = str(DIMENSIONS.get(key, ""))
     return [
-        Share(key=str(row[key]), label=label(row[key]), units=row["units"], orders=row["orders"], total_units=total)
+        Share(
+            key=str(row[key]),
+            label=label(row[key]),
+            units=row["units"],
+            orders=row["orders"],
+            total_units=total,
+            dimension=dimension,
+        )
         for row in rows
     ]
 

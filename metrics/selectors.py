@@ -24,7 +24,7 @@ from metrics.definitions import (
     q_protected_late,
     q_shipped,
 )
-from metrics.models import MetricSnapshot, SellerEvent, Threshold
+from metrics.models import MetricSnapshot, PlanOfAction, SellerEvent, Threshold
 from sellers.choices import CONTIGUOUS_REGIONS, WEEKDAYS, WEEKEND_DAYS, Speed
 from sellers.models import CarrierPickup, OperatingDay, Order, PrimeRegion, Seller
 
@@ -331,3 +331,40 @@ def requirements_for_sellers(*, seller_ids: Sequence[int] | None = None) -> dict
 
 def seller_requirements(*, seller: Seller) -> Requirements:
     return requirements_for_sellers(seller_ids=[seller.pk])[seller.pk]
+
+
+# ---------------------------------------------------------------------------------------
+# Plans of action (SPEC section 4)
+# ---------------------------------------------------------------------------------------
+
+
+def seller_open_plan(*, seller: Seller) -> PlanOfAction | None:
+    """The seller's plan under review, if any (at most one, by constraint)."""
+    return PlanOfAction.objects.filter(seller=seller, status=PlanOfAction.Status.SUBMITTED).first()
+
+
+def seller_plans(*, seller: Seller) -> QuerySet[PlanOfAction]:
+    return PlanOfAction.objects.filter(seller=seller).select_related("submitted_by", "decided_by")
+
+
+def plans_review_queue() -> QuerySet[PlanOfAction]:
+    """Submitted plans, oldest first: the reviewers' queue."""
+    return (
+        PlanOfAction.objects.filter(status=PlanOfAction.Status.SUBMITTED)
+        .select_related("seller", "submitted_by")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def seller_latest_snapshots(*, seller: Seller) -> dict[int, list[MetricSnapshot]]:
+    """The seller's snapshots of its latest computed D, by window, in metric order."""
+    day = seller_latest_day(seller=seller)
+    by_window: dict[int, list[MetricSnapshot]] = {w: [] for w in WINDOWS}
+    if day is None:
+        return by_window
+    order = {name: i for i, name in enumerate(METRICS)}
+    for snapshot in MetricSnapshot.objects.filter(seller=seller, day=day):
+        by_window[snapshot.window_days].append(snapshot)
+    for snapshots in by_window.values():
+        snapshots.sort(key=lambda s: order[s.metric])
+    return by_window

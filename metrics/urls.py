@@ -1,12 +1,20 @@
 from django.urls import path
 
-from metrics import api, views
+from metrics import api
+from metrics.views import performance, plans, review
 
 app_name = "metrics"
 
 urlpatterns = [
-    path("performance/", views.dashboard, name="dashboard"),
-    path("performance/defects/", views.defects, name="defects"),
-    path("performance/defects.csv", views.defects_csv, name="defects_csv"),
+    path("performance/", performance.dashboard, name="dashboard"),
+    path("performance/defects/", performance.defects, name="defects"),
+    path("performance/defects.csv", performance.defects_csv, name="defects_csv"),
+    path("performance/poa/", plans.poa_list, name="poa_list"),
+    path("performance/poa/new/", plans.poa_create, name="poa_create"),
+    path("performance/poa/draft/", plans.poa_draft, name="poa_draft"),
+    path("review/", review.queue, name="review_queue"),
+    path("review/plans/<int:pk>/", review.plan_detail, name="review_plan"),
+    path("review/plans/<int:pk>/decide/", review.plan_decide, name="review_decide"),
+    path("review/sellers/<int:pk>/", review.seller_detail, name="review_seller"),
     path("api/performance/", api.performance, name="api_performance"),
 ]

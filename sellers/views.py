@@ -56,7 +56,8 @@ HISTORY_PAGE_SIZE = 25
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Send a seller's user to their dashboard and programme staff to the admin.
+    """Send a seller's user to their dashboard, plan reviewers to the review queue and
+    other programme staff to the admin.
 
     An account that is neither (no seller, not staff) has nothing to see: it gets a 403
     that says so rather than a dashboard that would 404.
@@ -64,6 +65,8 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.seller_id is not None:
         return redirect("metrics:dashboard")
+    if user.has_perm("metrics.review_plan"):
+        return redirect("metrics:review_queue")
     if user.is_staff:
         return redirect("admin:index")
     raise PermissionDenied("This account belongs to no seller: ask programme staff to link it to your seller.")

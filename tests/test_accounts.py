@@ -43,7 +43,14 @@ def test_anonymous_visitor_is_sent_to_login(client, path):
     assert response["Location"] == f"{LOGIN_URL}?next={path}"
 
 
-def test_staff_are_sent_to_the_admin(client, reviewer):
+def test_plan_reviewers_are_sent_to_the_review_queue(client, reviewer):
+    client.force_login(reviewer)
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == reverse("metrics:review_queue")
+
+
+def test_staff_are_sent_to_the_admin(client, staff_without_review):
+    reviewer = staff_without_review
     client.force_login(reviewer)
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == reverse("admin:index")

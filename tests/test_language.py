@@ -46,4 +46,3 @@ def test_user_language_falls_back_to_the_portal_default(seller_user):
     assert user_language(seller_user) == "en"
     seller_user.language = "de"
     assert user_language(seller_user) == "de"
-

@@ -9,7 +9,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from sellers.choices import STATE_NAMES, Speed, Weekday
+from sellers.choices import STATE_NAMES, ProgrammeStatus, Speed, Weekday
 from sellers.models import AuditEntry
 
 register = template.Library()
@@ -26,6 +26,13 @@ FIELD_LABELS = {
     "effective_at": gettext_lazy("Effective from"),
     "prefix": gettext_lazy("Prefix"),
     "revoked_at": gettext_lazy("Revoked at"),
+    "status": gettext_lazy("Status"),
+    "reasons": gettext_lazy("Why"),
+    "failing_items": gettext_lazy("Failing items"),
+    "plan": gettext_lazy("Plan of action"),
+    "reinstated_on": gettext_lazy("Evaluation start"),
+    "metric": gettext_lazy("Metric"),
+    "threshold": gettext_lazy("Threshold"),
 }
 DAY_FIELD_LABELS = {
     "operated": gettext_lazy("operated"),
@@ -45,9 +52,30 @@ def audit_field_label(key: str) -> str:
     return str(FIELD_LABELS.get(key, key))
 
 
+def _status_label(value: str) -> str:
+    from metrics.models import PlanOfAction
+
+    for choices in (ProgrammeStatus, PlanOfAction.Status):
+        if value in choices.values:
+            return str(choices(value).label)
+    return value
+
+
 def audit_value_text(key: str, value: object) -> str:
     if value is None or value == []:
         return "—"
+    if key in ("reasons", "failing_items") and isinstance(value, list):
+        from metrics.reasons import reason_sentence
+
+        return " ".join(reason_sentence(item) for item in value if isinstance(item, dict))
+    if key == "status" and isinstance(value, str):
+        return _status_label(value)
+    if key == "plan":
+        return f"#{value}"
+    if key == "metric" and isinstance(value, str):
+        from metrics.definitions import METRIC_DEFINITIONS
+
+        return str(METRIC_DEFINITIONS[value].label) if value in METRIC_DEFINITIONS else value
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list):

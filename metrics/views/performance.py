@@ -31,6 +31,7 @@ from metrics.selectors import (
     filtered_defect_orders,
     seller_latest_day,
     seller_latest_revocation,
+    seller_open_plan,
     seller_requirements,
     seller_trend,
 )
@@ -60,9 +61,6 @@ FLAG_LABELS = {
     "cancelled_by_seller": gettext_lazy("Cancelled by seller"),
     "no_valid_tracking": gettext_lazy("No valid tracking"),
 }
-
-# The Create POA form arrives with the plan-of-action pages (SPEC section 4).
-POA_CREATE_PATH = "/performance/poa/new/"
 
 
 def _window(request: HttpRequest) -> tuple[int | None, str]:
@@ -249,7 +247,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "requirement_checks": requirement_checks,
             "requirements": requirements,
             "regions_total": len(CONTIGUOUS_REGIONS),
-            "poa_create_path": POA_CREATE_PATH,
+            "open_plan": seller_open_plan(seller=seller),
         },
     )
 

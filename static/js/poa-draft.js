@@ -1,0 +1,41 @@
+// Keeps a draft of the Create POA form on the server while the seller writes, so a lost
+// session or a closed tab loses nothing. Without JavaScript the "Save draft" button does it.
+(function () {
+  "use strict";
+  var form = document.getElementById("poa-form");
+  if (!form || !window.fetch) {
+    return;
+  }
+  var status = document.getElementById("poa-autosave-status");
+  var fields = ["root_cause", "corrective_actions", "preventive_measures", "timeframe"];
+  var dirty = false;
+
+  form.addEventListener("input", function () {
+    dirty = true;
+  });
+
+  function save() {
+    if (!dirty) {
+      return;
+    }
+    dirty = false;
+    var body = new FormData();
+    body.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
+    fields.forEach(function (name) {
+      var field = form.querySelector("[name=" + name + "]");
+      body.append(name, field ? field.value : "");
+    });
+    fetch(form.dataset.draftUrl, { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (response) {
+        if (status && response.ok) {
+          status.textContent = status.dataset.saved;
+        }
+      })
+      .catch(function () {
+        dirty = true;  // try again next time
+      });
+  }
+
+  window.setInterval(save, 10000);
+  window.addEventListener("beforeunload", save);
+})();
