@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -67,9 +68,13 @@ METRIC_ACTIONS = {
 
 
 def percent(value: float | Decimal | None) -> str:
+    """A share as a percentage with two decimals in the active language's number format
+    ("93.33 %" in English, "93,33 %" in German and Vietnamese)."""
     if value is None:
         return "—"
-    return f"{float(value) * 100:.2f} %"
+    # Rounded here, because number_format cuts surplus decimals off instead of rounding.
+    rounded = Decimal(f"{float(value) * 100:.2f}")
+    return f"{formats.number_format(rounded, decimal_pos=2)} %"
 
 
 def reason_sentence(reason: dict) -> str:
