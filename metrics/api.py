@@ -8,6 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from metrics.definitions import METRICS, WINDOWS
+from metrics.insights import Insights, Share, seller_insights
 from metrics.selectors import WARNING_REQUIREMENTS, seller_latest_day, seller_requirements, seller_snapshots
 from sellers.auth import BearerTokenError, bearer_authenticate
 from sellers.models import Seller
@@ -56,6 +57,81 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
             "paused": bool(control and control.is_paused_at(dt.datetime.now(dt.UTC))),
             "paused_until": control.paused_until.isoformat() if control and control.paused_until else None,
         },
+        "insights": insights_payload(
+            seller_insights(seller=seller, day=day, window_days=window_days, snapshots=snapshots)
+        ),
+    }
+
+
+def _shares(shares: list[Share]) -> list[dict]:
+    return [
+        {"key": share.key, "label": share.label, "units": share.units, "percent": round(share.percent, 2)}
+        for share in shares
+    ]
+
+
+def insights_payload(insights: Insights) -> dict:
+    """The ``insights`` of the JSON status for the requested window (``metrics.insights``):
+    headroom per metric (an integer, negative when failing, null without orders), the orders
+    at risk now (the first 50) with the projected rates, the root causes of the weakest
+    metric, and the settings that predict defects."""
+    at_risk = insights.at_risk
+    summary = insights.root_causes
+    root_causes = None
+    if summary is not None:
+        causes = summary.causes
+        total = causes.total_units
+        root_causes = {
+            "metric": summary.metric,
+            "window_days": summary.window_days,
+            "defect_units": total,
+            "by_carrier": _shares(causes.by_carrier),
+            "by_weekday": _shares(causes.by_weekday),
+            "by_hour": [
+                {
+                    "key": str(hour.hour),
+                    "label": hour.label,
+                    "units": hour.units,
+                    "percent": round(100 * hour.units / total, 2) if total else 0.0,
+                    "after_cutoff_units": hour.after_cutoff_units,
+                }
+                for hour in summary.cutoff.hours
+            ],
+            "after_cutoff_by_weekday": _shares(summary.cutoff.after_cutoff_by_weekday),
+            "by_state": _shares(causes.by_state),
+            "largest": summary.largest_sentence,
+            "after_cutoff": summary.after_cutoff_sentence,
+        }
+    return {
+        "headroom": {name: (h.units if (h := insights.headroom.get(name)) else None) for name in METRICS},
+        "at_risk": {
+            "today": at_risk.today.isoformat(),
+            "orders": [
+                {
+                    "order_id": order.order_id,
+                    "kind": order.kind,
+                    "units": order.units,
+                    "purchased_at": order.purchased_at.isoformat(),
+                    "promised_ship_date": order.promised_ship_date.isoformat(),
+                    "promised_delivery_date": order.promised_delivery_date.isoformat(),
+                    "deadline": order.deadline.isoformat(),
+                    "deadline_is_pickup": order.deadline_is_pickup,
+                    "metrics": list(order.metrics),
+                }
+                for order in at_risk.orders
+            ],
+            "count": at_risk.count,
+            "units": at_risk.units,
+            "projected": {
+                name: {"rate": None if p.rate is None else float(p.rate), "passing": p.passing}
+                for name, p in at_risk.projected.items()
+            },
+        },
+        "root_causes": root_causes,
+        "settings_risks": [
+            {"kind": r.kind, "detail": r.detail, "orders": r.orders, "units": r.units, "fix_url": r.fix_url}
+            for r in insights.settings_risks
+        ],
     }
 
 

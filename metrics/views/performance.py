@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 from metrics import charts, report
 from metrics.definitions import METRIC_DEFINITIONS, METRICS, REPORT_FLAGS, WINDOWS, MetricDefinition
 from metrics.explain import order_explanation
+from metrics.insights import metric_population_orders, population_csv_chunks, seller_insights
 from metrics.models import MetricSnapshot
 from metrics.reasons import METRIC_ACTIONS, REQUIREMENT_ACTIONS, REQUIREMENT_LABELS, reason_sentence
 from metrics.selectors import (
@@ -89,6 +90,7 @@ class MetricCard:
     snapshot: MetricSnapshot | None
     chart: charts.TrendChart
     defects_url: str
+    population_url: str = ""
 
     @property
     def label(self) -> str:
@@ -139,6 +141,7 @@ def _metric_cards(
     earliest = min((s.day for s in snapshots), default=day)
     first_day = max(day - dt.timedelta(days=TREND_DAYS - 1), min(earliest, day - dt.timedelta(days=6)))
     defects_url = reverse("metrics:defects")
+    population_url = reverse("metrics:population")
     cards, computed_at = [], None
     for name in METRICS:
         history = by_metric.get(name, [])
@@ -153,6 +156,7 @@ def _metric_cards(
                 snapshot=current,
                 chart=charts.trend_chart(points, first_day=first_day, last_day=day),
                 defects_url=f"{defects_url}?window={window_days}&metric={name}",
+                population_url=f"{population_url}?window={window_days}&metric={name}",
             )
         )
     return cards, computed_at
@@ -209,21 +213,30 @@ def _requirement_checks(seller: Seller):
 @require_GET
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """SPEC section 6: status, metrics with trends, requirement checks, volume controls.
-    Reads snapshots and settings only, never the orders."""
+    """SPEC section 6: status, metrics with trends, requirement checks, volume controls;
+    and the insights beyond pass or fail (``metrics.insights``): headroom from the snapshots,
+    orders at risk, root causes and settings risks from a bounded number of indexed queries
+    on this seller's orders of the window."""
     seller = seller_for_user(request.user)
     window_days, raw_window = _window(request)
     notice = ""
     if window_days is None:
         window_days, notice = DEFAULT_WINDOW, _unknown_window_notice(raw_window)
     day = seller_latest_day(seller=seller)
-    cards, computed_at = [], None
+    now = timezone.now()
+    cards, computed_at, insights = [], None, None
     if day is not None:
         cards, computed_at = _metric_cards(
             list(seller_trend(seller=seller, day=day, window_days=window_days)), day=day, window_days=window_days
         )
+        insights = seller_insights(
+            seller=seller,
+            day=day,
+            window_days=window_days,
+            snapshots={card.name: card.snapshot for card in cards if card.snapshot is not None},
+            now=now,
+        )
     revocation = None if seller.is_eligible else seller_latest_revocation(seller=seller)
-    now = timezone.now()
     control = seller.volume_control_at(now)
     requirement_checks, requirements = _requirement_checks(seller)
     return render(
@@ -248,6 +261,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "requirements": requirements,
             "regions_total": len(CONTIGUOUS_REGIONS),
             "open_plan": seller_open_plan(seller=seller),
+            "insights": insights,
         },
     )
 
@@ -338,5 +352,94 @@ def defects_csv(request: HttpRequest) -> HttpResponse:
         content_type="text/csv; charset=utf-8",
     )
     filename = report.report_filename(seller=seller, day=day, window_days=window_days)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# ---------------------------------------------------------------------------------------
+# Population: the orders behind a card's population units
+# ---------------------------------------------------------------------------------------
+
+
+def _metric_param(request: HttpRequest) -> tuple[str | None, str]:
+    """The metric asked for, and the sentence to answer with when it is missing or unknown."""
+    metric = request.GET.get("metric") or None
+    if metric in METRIC_DEFINITIONS:
+        return metric, ""
+    choices = ", ".join(METRICS)
+    if metric is None:
+        return None, _("Choose a metric, e.g. ?metric=on_time_shipment_rate; one of: %(choices)s.") % {
+            "choices": choices
+        }
+    return None, _("“%(metric)s” is not a metric; choose one of: %(choices)s.") % {"metric": metric, "choices": choices}
+
+
+@require_GET
+@login_required
+def population(request: HttpRequest) -> HttpResponse:
+    """The orders behind one metric's population units on D (SPEC section 3), 50 a page,
+    each marked when it is one of the metric's defect units: the dashboard's population
+    figure, order by order."""
+    seller = seller_for_user(request.user)
+    window_days, raw_window = _window(request)
+    notice = ""
+    if window_days is None:
+        window_days, notice = DEFAULT_WINDOW, _unknown_window_notice(raw_window)
+    metric, error = _metric_param(request)
+    context = {
+        "seller": seller,
+        "notice": notice,
+        "window_days": window_days,
+        "windows": WINDOWS,
+        "metric": metric,
+        "metric_choices": [(name, d.label) for name, d in METRIC_DEFINITIONS.items()],
+        "errors": [error] if error else [],
+    }
+    if error:
+        return render(request, "metrics/population.html", context, status=400)
+    definition = METRIC_DEFINITIONS[metric]
+    day = seller_latest_day(seller=seller)
+    context.update({"day": day, "definition": definition})
+    if day is None:
+        return render(request, "metrics/population.html", context, status=404)
+    orders = metric_population_orders(seller=seller, day=day, window_days=window_days, metric=metric)
+    totals = orders.aggregate(
+        population_units=Sum("units", default=0), defect_units=Sum("units", filter=Q(is_defect=True), default=0)
+    )
+    context.update(
+        {
+            "page": Paginator(orders, DEFECTS_PER_PAGE).get_page(request.GET.get("page")),
+            "total_units": totals["population_units"],
+            "defect_units": totals["defect_units"],
+            "defects_url": f"{reverse('metrics:defects')}?window={window_days}&metric={metric}",
+        }
+    )
+    return render(request, "metrics/population.html", context)
+
+
+@require_GET
+@login_required
+def population_csv(request: HttpRequest) -> HttpResponse:
+    """The population orders of one metric as CSV, streamed like the defect report."""
+    seller = seller_for_user(request.user)
+    window_days, _raw = _window(request)
+    if window_days is None:
+        return HttpResponseBadRequest(
+            _("The window must be 7 or 30 days, e.g. ?window=30."), content_type="text/plain; charset=utf-8"
+        )
+    metric, error = _metric_param(request)
+    if error:
+        return HttpResponseBadRequest(error, content_type="text/plain; charset=utf-8")
+    day = seller_latest_day(seller=seller)
+    if day is None:
+        return HttpResponseNotFound(
+            _("There are no metrics yet: they are available after the first daily run computes them."),
+            content_type="text/plain; charset=utf-8",
+        )
+    response = StreamingHttpResponse(
+        population_csv_chunks(seller=seller, day=day, window_days=window_days, metric=metric),
+        content_type="text/csv; charset=utf-8",
+    )
+    filename = f"orders-{seller.merchant_token}-{metric}-{window_days}d-{day.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
