@@ -131,3 +131,95 @@ def test_staff_without_a_seller_gets_404(client, reviewer, computed):
 def test_post_is_not_allowed(client, seller_user, computed):
     client.force_login(seller_user)
     assert client.post(URL).status_code == 405
+
+
+# --- insights (metrics.insights) ---------------------------------------------------------
+
+NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)  # 07:00 on Nov. 21 in Los Angeles
+
+
+@pytest.fixture
+def fixed_now(monkeypatch):
+    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
+
+
+def test_insights_give_exact_headroom_and_the_root_causes_of_the_weakest_metric(
+    client, seller_user, computed, fixed_now
+):
+    client.force_login(seller_user)
+    body = client.get(URL, {"window": 30}).json()
+    insights = body["insights"]
+    assert set(insights) == {"headroom", "at_risk", "root_causes", "settings_risks"}
+    # 40 units each; 2 delivered late (1 protected); 1 shipped outside Buy Shipping.
+    assert insights["headroom"] == {
+        "on_time_shipment_rate": 0,  # floor(0.01 * 40) - 0
+        "on_time_delivery_rate": 1,  # floor(0.065 * 40) - (2 - 1)
+        "buy_shipping_rate": -1,  # floor(0.01 * 40) - 1: failing by one unit
+        "cancellation_rate": 0,  # floor(0.005 * 40) - 0
+        "valid_tracking_rate": 0,
+        "one_day_delivery_speed": 28,  # floor(0.7 * 40) - 0
+        "two_day_delivery_speed": 10,  # floor(0.26 * 40) - 0
+    }
+    causes = insights["root_causes"]
+    assert causes["metric"] == "buy_shipping_rate" and causes["defect_units"] == 1
+    assert causes["by_carrier"] == [{"key": "UPS Ground", "label": "UPS Ground", "units": 1, "percent": 100.0}]
+    assert causes["by_state"] == [{"key": "CA", "label": "California", "units": 1, "percent": 100.0}]
+    # Bought at 09:00 on Sunday, Nov. 15, a day the default settings do not operate.
+    assert causes["by_hour"] == [{"key": "9", "label": "09:00", "units": 1, "percent": 100.0, "after_cutoff_units": 1}]
+    assert causes["largest"] == "UPS Ground carried 100 % of your shipments outside Buy Shipping."
+    assert (
+        causes["after_cutoff"]
+        == "100 % of your shipments outside Buy Shipping were ordered on Sunday, a day you do not ship."
+    )
+    assert insights["at_risk"] == {"today": "2026-11-21", "orders": [], "count": 0, "units": 0, "projected": {}}
+    assert insights["settings_risks"] == []
+
+
+def test_insights_headroom_is_null_without_orders(client, seller_user, seller, fixed_now):
+    daily_run(day=D)
+    client.force_login(seller_user)
+    insights = client.get(URL, {"window": 7}).json()["insights"]
+    assert set(insights["headroom"].values()) == {None}
+    assert insights["root_causes"] is None
+
+
+def test_insights_list_orders_at_risk_and_settings_risks(
+    client, seller_user, seller, other_seller, make_orders, fixed_now
+):
+    from sellers.models import CarrierPickup
+
+    at_risk = order_for(seller, purchased_on=dt.date(2026, 11, 21), units=2)
+    at_risk.first_scan_at = at_risk.ship_confirmed_at = at_risk.delivered_at = None
+    at_risk.set_local_dates(seller.zone)
+    theirs = order_for(other_seller, purchased_on=dt.date(2026, 11, 21))
+    theirs.first_scan_at = theirs.ship_confirmed_at = theirs.delivered_at = None
+    theirs.set_local_dates(other_seller.zone)
+    make_orders(at_risk, theirs, *(order_for(seller) for _ in range(8)))
+    CarrierPickup.objects.filter(carrier_service__seller=seller, weekday=5).delete()  # Saturday
+    daily_run(day=D)
+    client.force_login(seller_user)
+    insights = client.get(URL, {"window": 7}).json()["insights"]
+    [order] = insights["at_risk"]["orders"]
+    assert order == {
+        "order_id": at_risk.order_id,
+        "kind": "not_scanned_ship_today",
+        "units": 2,
+        "purchased_at": "2026-11-21T09:00:00-08:00",
+        "promised_ship_date": "2026-11-21",
+        "promised_delivery_date": "2026-11-22",
+        "deadline": "2026-11-21T23:59:59-08:00",  # no pickup on Saturday any more: end of day
+        "deadline_is_pickup": False,
+        "metrics": ["on_time_shipment_rate", "on_time_delivery_rate"],
+    }
+    assert (insights["at_risk"]["count"], insights["at_risk"]["units"]) == (1, 2)
+    # The snapshot's 8 shipped units plus the 2 at risk, all of them late.
+    assert insights["at_risk"]["projected"]["on_time_shipment_rate"] == {"rate": 0.8, "passing": False}
+    assert insights["at_risk"]["projected"]["on_time_delivery_rate"] == {"rate": 0.8, "passing": False}
+    [risk] = insights["settings_risks"]
+    assert risk == {
+        "kind": "weekend_without_pickup",
+        "detail": "You ship on Saturday, but no carrier picks up that day: its orders wait for the next pickup.",
+        "orders": 0,
+        "units": 0,
+        "fix_url": "/settings/carriers/",
+    }

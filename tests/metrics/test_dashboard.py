@@ -258,7 +258,17 @@ def test_trend_draws_the_snapshots_of_the_window_with_the_threshold(client, sell
     assert "From 11/14/2026 to 11/20/2026, scale" in section
 
 
-def test_trend_is_one_query_over_the_snapshots_and_nothing_reads_orders(client, seller_user, revoked):
+def test_trend_is_one_query_over_the_snapshots_and_orders_are_read_boundedly_for_one_seller(
+    client, seller_user, revoked, other_seller, make_orders
+):
+    # Every insight has something to read: an order at risk (not scanned, due to ship on
+    # the local today, Nov. 21) and a settings risk (Saturday operated without a pickup).
+    # Another seller's orders, at risk too, must stay out of every query's reach.
+    at_risk = order_for(revoked, purchased_on=D + dt.timedelta(days=1))
+    at_risk.first_scan_at = at_risk.ship_confirmed_at = at_risk.delivered_at = None
+    at_risk.set_local_dates(revoked.zone)
+    make_orders(at_risk, *(order_for(other_seller, purchased_on=D) for _ in range(3)))
+    CarrierPickup.objects.filter(carrier_service__seller=revoked, weekday=Weekday.SATURDAY).delete()
     for back in range(1, 5):
         daily_run(day=D - dt.timedelta(days=back))
     client.force_login(seller_user)
@@ -267,10 +277,23 @@ def test_trend_is_one_query_over_the_snapshots_and_nothing_reads_orders(client, 
         response = client.get(URL)
     assert response.status_code == 200
     sql = [query["sql"] for query in queries.captured_queries]
-    assert not [s for s in sql if "sellers_order" in s]
     snapshot_queries = [s for s in sql if "metrics_metricsnapshot" in s]
     assert len(snapshot_queries) == 2, snapshot_queries  # the latest day, then the whole trend
-    assert len(sql) <= 12, sql  # session, user, seller, 2 snapshots, event, control, 4 requirements
+    # The cards and the headroom read the snapshots only. The insights read this seller's
+    # orders: orders at risk (one aggregate, one limited list), root causes (one total and
+    # four grouped queries) and settings risks (one aggregate). Each is bounded by the seller
+    # and a purchase-date range, the (seller, purchase_date) index, so the page costs the
+    # same whatever the seller's history and never reads another seller's orders.
+    order_queries = [s for s in sql if '"sellers_order"' in s]
+    assert len(order_queries) == 8, order_queries
+    assert response.context["insights"].at_risk.count == 1 and response.context["insights"].settings_risks
+    for query in order_queries:
+        where = query.split(" WHERE ", 1)[1]
+        assert re.search(rf'"sellers_order"\."seller_id" (= {revoked.pk}\b|IN \({revoked.pk}\))', where), query
+        assert '"sellers_order"."purchase_date"' in where, query
+    # session, user, seller, 2 snapshots, 8 orders, settings for the insights (pickups,
+    # cutoffs, one-day regions: 5), event, control, 4 requirements, open plan, 2 permissions
+    assert len(sql) <= 27, sql
     assert card(response, "on_time_shipment_rate").chart.days_with_value == 5
 
 
