@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import zoneinfo
+from email.utils import parseaddr
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -44,11 +45,33 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number: set it to e.g. {default}.") from None
 
 
+def env_int_at_least(name: str, default: int, *, minimum: int) -> int:
+    value = env_int(name, default)
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} is too small: set it to {minimum} or more, e.g. {default}.")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_addresses(name: str) -> list[tuple[str, str]]:
+    """Comma-separated email addresses, each ``address`` or ``Name <address>``, as the
+    (name, address) pairs Django's ADMINS and MANAGERS take."""
+    addresses = []
+    for item in env_list(name, []):
+        real_name, address = parseaddr(item)
+        if "@" not in address:
+            raise ImproperlyConfigured(
+                f"{name} has {item!r}, which is not an email address: "
+                "use e.g. ops@example.com or Ops <ops@example.com>, separated by commas."
+            )
+        addresses.append((real_name or address, address))
+    return addresses
 
 
 def env_timezone(name: str, default: str) -> str:

@@ -7,13 +7,14 @@ SECRET_KEY and ALLOWED_HOSTS, and uses ``portal.settings_production`` on top of 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_int, env_list, env_str, env_timezone
+from portal.env import env_bool, env_int, env_int_at_least, env_list, env_str, env_timezone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "axes",
     "sellers",
     "metrics",
 ]
@@ -54,6 +56,8 @@ MIDDLEWARE = [
     "sellers.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -98,6 +102,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Axes first: it refuses a locked-out username and address before any password is checked.
+# The standalone backend has no get_user, so force_login and sessions use ModelBackend.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Login throttling (django-axes): AXES_FAILURE_LIMIT failed logins for one username from one
+# address lock that pair out for AXES_COOLOFF_MINUTES; another user, or the same user from
+# elsewhere, can still log in. A successful login clears the count. Staff unlock an account
+# by deleting its access attempt in the admin (or `manage.py axes_reset_username USERNAME`).
+AXES_FAILURE_LIMIT = env_int_at_least("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int_at_least("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# The client's address is REMOTE_ADDR unless AXES_IPWARE_PROXY_COUNT is set: a client can
+# write any X-Forwarded-For, so it is read only when a proxy we run is known to set it. The
+# count is how many proxy addresses follow the client's in that header (0 when the one proxy
+# in front sets it to the client's address); a header of another length is not trusted.
+if env_str("AXES_IPWARE_PROXY_COUNT"):
+    AXES_IPWARE_PROXY_COUNT = env_int_at_least("AXES_IPWARE_PROXY_COUNT", 0, minimum=0)
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -113,6 +141,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Request limits. No page takes a file upload (orders come in by the import_orders command),
+# so Django's 2.5 MB defaults are kept, written out so a change is a decision. The largest
+# form, a carrier service with every state ticked in both lists, posts about 110 fields.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

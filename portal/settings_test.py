@@ -20,3 +20,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Login throttling off: tests call authenticate() without a request, which django-axes
+# refuses, and need not record every login. tests/test_hardening.py turns it on to test it.
+AXES_ENABLED = False
