@@ -243,6 +243,7 @@ PAGES = {
             "70.00 %",
             "of 10 shipped units",
             ">Plans of action<",
+            ">Insights<",
         ],
         "de": [
             "Nicht für Prime berechtigt: Das Prime-Logo ist deaktiviert",
@@ -256,6 +257,7 @@ PAGES = {
             "Mängelbericht herunterladen (30 Tage, CSV)",
             "Programmanforderungen",
             ">Maßnahmenpläne<",
+            ">Einblicke<",
         ],
         "vi": [
             "Không đủ điều kiện tham gia Prime: huy hiệu Prime đã bị vô hiệu hóa",
@@ -268,6 +270,7 @@ PAGES = {
             "Tải xuống báo cáo lỗi (30 ngày, CSV)",
             "Yêu cầu của chương trình",
             ">Kế hoạch hành động<",
+            ">Phân tích chuyên sâu<",
         ],
     },
     "/performance/defects/": {
