@@ -17,7 +17,6 @@ date, the (seller, purchase_date) index.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -58,7 +57,7 @@ from metrics.definitions import (
     q_shipped_late,
 )
 from metrics.models import MetricSnapshot
-from metrics.report import escape_cell
+from metrics.report import FETCH_ROWS, csv_chunks, escape_cell
 from metrics.selectors import window_orders, window_start
 from sellers.choices import STATE_NAMES, WEEKEND_DAYS, Speed, Weekday
 from sellers.models import CarrierZone, OperatingDay, Order, PrimeRegion, Seller
@@ -1006,30 +1005,19 @@ _POPULATION_FIELDS = (
 _TEXT_FIELDS = {"order_id", "carrier", "tracking_id"}
 
 
-class _Echo:
-    def write(self, text: str) -> str:
-        return text
+def _population_cells(row: tuple) -> list:
+    return [
+        escape_cell(value) if name in _TEXT_FIELDS else ("X" if value else "") if name == "is_defect" else value
+        for name, value in zip(_POPULATION_FIELDS, row, strict=True)
+    ]
 
 
 def population_csv_chunks(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> Iterator[str]:
     """The population orders as CSV, streamed like the defect report (``metrics.report``):
     a server-side cursor, 500 lines a chunk; ``X`` in ``defect`` for the metric's defect units."""
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    yield writer.writerow(POPULATION_HEADER)
     rows = (
         metric_population_orders(seller=seller, day=day, window_days=window_days, metric=metric)
         .values_list(*_POPULATION_FIELDS)
-        .iterator(chunk_size=2000)
+        .iterator(chunk_size=FETCH_ROWS)
     )
-    chunk: list[str] = []
-    for row in rows:
-        cells = [
-            escape_cell(value) if name in _TEXT_FIELDS else ("X" if value else "") if name == "is_defect" else value
-            for name, value in zip(_POPULATION_FIELDS, row, strict=True)
-        ]
-        chunk.append(writer.writerow(cells))
-        if len(chunk) >= 500:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
+    return csv_chunks(rows, header=POPULATION_HEADER, cells=_population_cells)

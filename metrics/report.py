@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from metrics.definitions import REPORT_FLAGS
 from metrics.selectors import REPORT_VALUE_FIELDS, defect_report_values
@@ -73,13 +73,16 @@ class _Echo:
         return text
 
 
-def csv_chunks(rows: Iterable[tuple]) -> Iterator[str]:
-    """The header, then the rows as CSV text in chunks of ``ROWS_PER_CHUNK`` lines."""
+def csv_chunks(
+    rows: Iterable[tuple], *, header: Sequence[str] = HEADER, cells: Callable[[tuple], list] = report_cells
+) -> Iterator[str]:
+    """The header, then the rows as CSV text in chunks of ``ROWS_PER_CHUNK`` lines; ``cells``
+    turns one database row into its CSV cells (the defect report's by default)."""
     writer = csv.writer(_Echo(), lineterminator="\r\n")
-    yield writer.writerow(HEADER)
+    yield writer.writerow(header)
     chunk: list[str] = []
     for row in rows:
-        chunk.append(writer.writerow(report_cells(row)))
+        chunk.append(writer.writerow(cells(row)))
         if len(chunk) >= ROWS_PER_CHUNK:
             yield "".join(chunk)
             chunk = []
