@@ -172,10 +172,10 @@ def sellers_revoke(*, day: dt.date, reasons: dict[int, list[dict]]) -> list[int]
         AuditEntry(
             seller_id=pk,
             action=AuditEntry.Action.STATUS_CHANGED,
-            summary=f"Prime eligibility revoked by the evaluation of {day.isoformat()}",
+            # No stored sentence: the action, the evaluation day and the reasons are shown in
+            # the reader's language when the history is displayed.
             before={"status": ProgrammeStatus.ELIGIBLE},
-            after={"status": ProgrammeStatus.NOT_ELIGIBLE, "reasons": reasons[pk]},
-            reason="daily evaluation",
+            after={"status": ProgrammeStatus.NOT_ELIGIBLE, "day": day.isoformat(), "reasons": reasons[pk]},
         )
         for pk in revoked
     )
@@ -244,7 +244,7 @@ def threshold_set(*, metric: str, value: Decimal, changed_by=None) -> Threshold:
             seller=None,
             actor=changed_by,
             action=AuditEntry.Action.THRESHOLD_CHANGED,
-            summary=f"{metric}: {old_value} -> {value}",
+            summary="",
             before={"metric": metric, "threshold": format(Decimal(old_value).normalize(), "f")},
             after={"metric": metric, "threshold": format(Decimal(value).normalize(), "f")},
         )
@@ -312,7 +312,7 @@ def plan_submit(*, seller: Seller, user: User, merchant_token: str, **answers: s
         seller=locked,
         actor=user,
         action=AuditEntry.Action.PLAN_SUBMITTED,
-        summary=f"Plan of action #{plan.pk} submitted",
+        summary="",
         before=None,
         after={"plan": plan.pk, "status": plan.status, "failing_items": plan.failing_items},
         now=now,
@@ -347,7 +347,7 @@ def _plan_decide(*, plan: PlanOfAction, reviewer: User, status: str, feedback: s
         seller=plan.seller,
         actor=reviewer,
         action=AuditEntry.Action.PLAN_DECIDED,
-        summary=f"Plan of action #{plan.pk} {status}",
+        summary="",
         before={"plan": plan.pk, "status": PlanOfAction.Status.SUBMITTED},
         after={"plan": plan.pk, "status": status},
         reason=feedback,
@@ -397,10 +397,13 @@ def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | Non
         seller=seller,
         actor=reviewer,
         action=AuditEntry.Action.STATUS_CHANGED,
-        summary="Prime eligibility reinstated",
+        summary="",
         before=before,
-        after={"status": seller.status, "reinstated_on": seller.reinstated_on.isoformat()},
-        reason=f"plan of action #{plan.pk} approved" if plan else "",
+        after={
+            "status": seller.status,
+            "reinstated_on": seller.reinstated_on.isoformat(),
+            **({"plan": plan.pk} if plan else {}),
+        },
         now=moment,
     )
     logger.info("Reinstated seller %s on %s", seller.pk, seller.reinstated_on)

@@ -31,6 +31,7 @@ FIELD_LABELS = {
     "failing_items": gettext_lazy("Failing items"),
     "plan": gettext_lazy("Plan of action"),
     "reinstated_on": gettext_lazy("Evaluation start"),
+    "day": gettext_lazy("Evaluation date"),
     "metric": gettext_lazy("Metric"),
     "threshold": gettext_lazy("Threshold"),
 }

@@ -294,3 +294,14 @@ def test_the_whole_journey_through_the_pages(seller_client, revoked, reviewer_cl
     result = daily_run(day=reinstated)
     seller.refresh_from_db()
     assert result.revoked == [] and seller.status == ProgrammeStatus.ELIGIBLE
+
+
+def test_the_history_reads_in_the_sellers_language(seller_client, revoked, seller_user):
+    """Status and plan entries store no sentence: they are written out in the reader's
+    language when the history is shown."""
+    plan_submit(seller=revoked, user=seller_user, merchant_token="SELLER01", **ANSWERS)
+    seller_client.cookies["django_language"] = "de"
+    html = seller_client.get("/settings/history/").content.decode()
+    assert "Programmstatus geändert" in html and "Maßnahmenplan eingereicht" in html
+    assert "Programme status changed" not in html and "Prime eligibility revoked by" not in html
+    assert "Rate pünktlicher Übergaben" in html  # the revocation reason, as a German sentence
