@@ -120,8 +120,10 @@ MO_FILES := $(PO_FILES:.po=.mo)
 
 locale: $(MO_FILES)
 
-%.mo: %.po $(INSTALLED)
-	$(PY) -c "import sys, polib; polib.pofile(sys.argv[1]).save_as_mofile(sys.argv[2])" $< $@
+# Needs only polib (in requirements.txt), so a production box without the dev tools can compile.
+%.mo: %.po
+	@py=$$([ -x $(PY) ] && echo $(PY) || echo $(PYTHON)); \
+	$$py -c "import sys, polib; polib.pofile(sys.argv[1]).save_as_mofile(sys.argv[2])" $< $@ && echo "compiled $@"
 
 # Refresh the catalogues from the code and templates after changing user-facing text.
 # Needs GNU gettext (xgettext; Debian's gettext package): for developers only.
