@@ -26,7 +26,7 @@ INSTALLED := $(VENV)/.installed
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
-ROWS ?= 1000000
+SCALE ?= small
 PYTEST_ARGS ?=
 # Two or more CPUs: spread the suite over them (pytest-xdist; on PostgreSQL it halves the
 # run even on two), a test file per worker so module fixtures are built once.
@@ -52,7 +52,7 @@ help:
 	@echo "make migrate  apply database migrations (DATABASE_URL, default the SQLite file db.sqlite3)"
 	@echo "make worker   a Celery worker (needs CELERY_BROKER_URL)"
 	@echo "make beat     the Celery beat scheduler (needs CELERY_BROKER_URL)"
-	@echo "make bench    the order import benchmark (ROWS=$(ROWS), needs DATABASE_URL on PostgreSQL)"
+	@echo "make bench    the portal against the database's floor (SCALE=small|full, PostgreSQL and Redis on 127.0.0.1)"
 	@echo "make clean    remove the virtualenv, caches and vendored files (keeps db.sqlite3)"
 
 install: $(INSTALLED)
@@ -161,12 +161,10 @@ beat: install
 	@mkdir -p var
 	$(VENV)/bin/celery -A portal beat -l info --schedule var/celerybeat-schedule
 
+# The portal against the database's own floor, every figure in one run (docs/performance.md):
+# SCALE=small (a few minutes) or full. Creates and drops its own database, bench_portal.
 bench: install
-	@if [ -f bench/import_bench.py ]; then \
-		$(PY) -m bench.import_bench --rows $(ROWS); \
-	else \
-		echo "bench/import_bench.py is not there yet: nothing to run."; \
-	fi
+	$(PY) -m bench.run --scale $(SCALE)
 
 # Keeps db.sqlite3 (your data); delete it by hand for a fresh demo.
 clean:

@@ -196,9 +196,9 @@ def server_side_cursor_open(token: str) -> bool:
     return open_cursors > 0
 
 
-def memory_probe(token: str) -> dict:
+def memory_probe(token: str, database: str = BENCH_DB) -> dict:
     """Run in a fresh process: the memory of serving one seller's 30-day download."""
-    setup_django(with_database(admin_url(), BENCH_DB))
+    setup_django(with_database(admin_url(), database))
     # Warm up: imports, the connection and the code paths of a download, first chunks only.
     stream_through_view(token, stop_after_chunks=3)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -219,9 +219,9 @@ def memory_probe(token: str) -> dict:
     }
 
 
-def probe_in_subprocess(token: str) -> dict:
+def probe_in_subprocess(token: str, database: str = BENCH_DB) -> dict:
     output = subprocess.run(
-        [sys.executable, "-m", "bench.report_bench", "--memory-probe", token],
+        [sys.executable, "-m", "bench.report_bench", "--memory-probe", token, "--database", database],
         check=True,
         capture_output=True,
         text=True,
@@ -300,9 +300,10 @@ def main() -> None:
     parser.add_argument("--small-rows", type=int, default=50_000, help="defect orders of the small seller")
     parser.add_argument("--repeat", type=int, default=3, help="measured runs; the median is reported")
     parser.add_argument("--memory-probe", metavar="TOKEN", help=argparse.SUPPRESS)
+    parser.add_argument("--database", default=BENCH_DB, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_probe:
-        print(json.dumps(memory_probe(args.memory_probe)))
+        print(json.dumps(memory_probe(args.memory_probe, args.database)))
         return
     print(json.dumps({"bench": {"report": run(args)}}))
 

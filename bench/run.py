@@ -1,0 +1,625 @@
+"""The portal against the database's own floor, every figure in one run on one database.
+
+    make bench SCALE=small            # a few minutes
+    make bench SCALE=full             # 10,000 sellers, 3,000,000 orders, 1,000,000-row import
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.run --scale small
+
+Creates (and at the end drops, unless --keep) a database ``bench_portal`` on the server of
+DATABASE_URL, never the dev or test databases, fills it with sellers and orders over 60
+days skewed by a power law (bench.daily_bench.ORDERS_SQL) plus the two defect-heavy sellers
+of the report benchmark (bench.report_bench.ORDERS_SQL), then measures, each side by side
+with its floor in the same run:
+
+  1. daily    ``daily_run`` for every seller vs one hand-written SQL query computing the same
+              snapshot numbers (checked equal); the naive query per seller, sampled;
+  2. workers  the Celery fan-out (``metrics.tasks.daily_evaluation``) with 1 and 2 real
+              workers on Redis, until every snapshot of D is written;
+  3. dashboard p50/p95 of /performance/ of the largest seller under concurrent load on
+              gunicorn (DEBUG off) vs the same server's /healthz;
+  4. report   the largest seller's 30-day defect CSV through the view vs ``COPY ... TO
+              STDOUT``; peak memory of a small and a large download, each in a fresh process;
+  5. import   ``import_orders`` of a file vs ``psql \\copy`` of it into a table of text.
+
+Prints a table and ends with one JSON line ``{"bench": {...}}``. Timings on a shared machine
+are noisy: every ratio is of figures taken in the same run, medians of repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import logging
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+
+from bench import daily_bench, import_bench, report_bench
+from bench.orders_csv import seller_token, seller_zone, write_orders_csv
+
+BENCH_DB = "bench_portal"
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "var" / "bench"
+DAY = dt.date.fromisoformat(daily_bench.DAY)
+SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+SCALES = {
+    "small": {
+        "sellers": 200,
+        "orders": 100_000,
+        "import_rows": 100_000,
+        "import_sellers": 100,
+        "report_rows": 40_000,
+        "report_small_rows": 10_000,
+        "repeat": 3,
+        "naive_sample": 50,
+        "chunk_size": 25,
+        "requests": 150,
+        "concurrency": 4,
+    },
+    "full": {
+        "sellers": 10_000,
+        "orders": 3_000_000,
+        "import_rows": 1_000_000,
+        "import_sellers": 100,
+        "report_rows": 200_000,
+        "report_small_rows": 50_000,
+        "repeat": 3,
+        "naive_sample": 300,
+        "chunk_size": 1000,
+        "requests": 120,
+        "concurrency": 4,
+    },
+}
+TARGETS = {
+    "import_ratio": 3.0,
+    "daily_ratio": 1.5,
+    "dashboard_p95_ratio": 3.0,
+    "dashboard_errors": 0,
+    "csv_ratio": 3.0,
+    "csv_memory_growth": 0.10,
+}
+
+
+# The server's maintenance database, read once: setup_django points DATABASE_URL at the bench.
+ADMIN_URL = daily_bench.admin_url()
+
+
+def bench_url() -> str:
+    return daily_bench.with_database(ADMIN_URL, BENCH_DB)
+
+
+def fresh_database() -> str:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    return bench_url()
+
+
+def drop_database() -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """The environment of the processes the runner starts: production-like, DEBUG off,
+    the bench database, tasks in-process unless a broker is given in ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")}
+    env.update(
+        DATABASE_URL=bench_url(),
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        DEBUG="false",
+        SECRET_KEY=SECRET_KEY,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+    )
+    env.update(extra)
+    return env
+
+
+def setup_django() -> None:
+    os.environ.update(server_env())
+    for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
+        os.environ.pop(name, None)
+    import django
+
+    django.setup()
+    logging.disable(logging.WARNING)  # revocation notices are not the subject
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------
+
+
+def generate(scale: dict, results: dict) -> None:
+    from django.db import connection
+
+    from sellers.models import Order
+    from sellers.services import seller_create
+
+    start = time.perf_counter()
+    daily_bench.generate(scale["sellers"], scale["orders"], results)
+    report_bench.generate(scale["report_rows"], scale["report_small_rows"], results)
+    for index in range(1, scale["import_sellers"] + 1):
+        seller_create(
+            merchant_token=seller_token(index),
+            name=f"Bench import seller {index}",
+            timezone_name=seller_zone(index),
+            enrolled_on=dt.date(2026, 1, 1),
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    results["orders"] = Order.objects.count()
+    results["generate_s"] = round(time.perf_counter() - start, 1)
+
+
+def reset_evaluation() -> None:
+    """Every measured run starts from the same state: no snapshots, everyone eligible."""
+    from django.db import connection
+
+    from metrics.models import MetricSnapshot, SellerEvent
+    from sellers.choices import ProgrammeStatus
+    from sellers.models import AuditEntry, Seller
+
+    MetricSnapshot.objects.all().delete()
+    SellerEvent.objects.all().delete()
+    AuditEntry.objects.all().delete()
+    Seller.objects.update(status=ProgrammeStatus.ELIGIBLE)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE metrics_metricsnapshot")
+
+
+# ---------------------------------------------------------------------------------------
+# 1. Daily evaluation
+# ---------------------------------------------------------------------------------------
+
+
+def measure_daily(scale: dict, results: dict) -> None:
+    from django.db import connection
+
+    from metrics.selectors import metric_counts
+    from metrics.services import daily_run
+    from sellers.models import Seller
+
+    params = {"d": DAY, "d7": DAY - dt.timedelta(days=6), "d30": DAY - dt.timedelta(days=29)}
+    sql, keys = daily_bench.floor_sql()
+    runs, floors = [], []
+    for attempt in range(scale["repeat"]):
+        reset_evaluation()
+        start = time.perf_counter()
+        outcome = daily_run(day=DAY)
+        runs.append(time.perf_counter() - start)
+        with connection.cursor() as cursor:
+            start = time.perf_counter()
+            cursor.execute(sql, params)
+            floor_rows = cursor.fetchall()
+            floors.append(time.perf_counter() - start)
+        say(f"  daily run {attempt + 1}: run_daily {runs[-1]:.3f} s, floor query {floors[-1]:.3f} s")
+    results["daily_s"] = round(statistics.median(runs), 3)
+    results["daily_floor_s"] = round(statistics.median(floors), 3)
+    results["daily_ratio"] = round(results["daily_s"] / results["daily_floor_s"], 2)
+    results["snapshots"] = outcome.snapshots
+    results["revoked"] = len(outcome.revoked)
+
+    # The floor computes the same numbers as the portal: checked before the ratio is trusted.
+    portal = metric_counts(day=DAY)
+    for row in floor_rows:
+        seller_id, values = row[0], row[1:]
+        for (window, name, kind), value in zip(keys, values, strict=True):
+            assert getattr(portal[(seller_id, window)][name], kind) == value, (seller_id, window, name, kind)
+    results["daily_floor_matches"] = True
+
+    sample = list(Seller.objects.order_by("?").values_list("pk", flat=True)[: scale["naive_sample"]])
+    start = time.perf_counter()
+    for seller_id in sample:
+        metric_counts(day=DAY, seller_ids=[seller_id])
+    per_seller = (time.perf_counter() - start) / max(len(sample), 1)
+    results["naive_daily_s"] = round(per_seller * Seller.objects.count(), 3)
+    results["naive_daily_ratio"] = round(results["naive_daily_s"] / results["daily_floor_s"], 1)
+    say(f"  naive, a query per seller ({len(sample)} sampled, extrapolated): {results['naive_daily_s']:.3f} s")
+
+
+# ---------------------------------------------------------------------------------------
+# 2. Celery workers
+# ---------------------------------------------------------------------------------------
+
+
+def start_workers(count: int, broker: str, queue: str, log: Path) -> list[subprocess.Popen]:
+    env = server_env(CELERY_BROKER_URL=broker, CELERY_TASK_DEFAULT_QUEUE=queue)
+    workers = []
+    for n in range(count):
+        out = open(log.with_suffix(f".{n}.log"), "w")  # noqa: SIM115 - closed with the process
+        workers.append(
+            subprocess.Popen(
+                [
+                    str(ROOT / ".venv" / "bin" / "celery"),
+                    "-A",
+                    "portal",
+                    "worker",
+                    "-c",
+                    "1",
+                    "-Q",
+                    queue,
+                    "-n",
+                    f"bench{n}-{os.getpid()}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-l",
+                    "info",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    deadline = time.monotonic() + 60
+    for n in range(count):
+        path = log.with_suffix(f".{n}.log")
+        while "ready." not in path.read_text(errors="replace"):
+            if time.monotonic() > deadline or workers[n].poll() is not None:
+                stop_processes(workers)
+                sys.exit(f"Celery worker {n} did not start: see {path}")
+            time.sleep(0.2)
+    return workers
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def measure_workers(scale: dict, results: dict) -> None:
+    from celery import Celery
+    from django.db import connection
+
+    from metrics.definitions import METRICS, WINDOWS
+    from sellers.models import Seller
+
+    broker = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+    expected = Seller.objects.count() * len(WINDOWS) * len(METRICS)
+    chunks = -(-Seller.objects.count() // scale["chunk_size"])
+    results["worker_chunks"] = chunks
+    for count in (1, 2):
+        queue = f"bench-portal-{os.getpid()}-{count}"
+        reset_evaluation()
+        workers = start_workers(count, broker, queue, BENCH_DIR / f"worker-{count}")
+        client = Celery("bench", broker=broker)
+        try:
+            start = time.perf_counter()
+            client.send_task("metrics.tasks.daily_evaluation", args=[DAY.isoformat(), scale["chunk_size"]], queue=queue)
+            deadline = time.monotonic() + 1800
+            with connection.cursor() as cursor:
+                while True:
+                    cursor.execute("SELECT count(*) FROM metrics_metricsnapshot WHERE day = %s", [DAY])
+                    if cursor.fetchone()[0] >= expected:
+                        break
+                    if time.monotonic() > deadline:
+                        sys.exit(f"The {count}-worker run did not finish in 30 minutes: see {BENCH_DIR}/worker-*.log")
+                    time.sleep(0.05)
+            elapsed = time.perf_counter() - start
+        finally:
+            stop_processes(workers)
+            with client.connection_for_write() as conn:
+                conn.default_channel.client.delete(queue)
+            client.close()
+        results[f"workers_{count}_s"] = round(elapsed, 3)
+        say(f"  {count} Celery worker(s), {chunks} chunks of {scale['chunk_size']} sellers: {elapsed:.3f} s")
+    results["worker_speedup"] = round(results["workers_1_s"] / results["workers_2_s"], 2)
+
+
+# ---------------------------------------------------------------------------------------
+# 3. Dashboard under load
+# ---------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def largest_seller_session() -> tuple[str, str, int]:
+    """The seller with the most orders, a user of theirs, and a session cookie for it."""
+    from django.conf import settings
+    from django.db.models import Count
+    from django.test import Client
+
+    from sellers.models import Order, Seller, User
+    from sellers.services import seller_user_create
+
+    top = Order.objects.values("seller_id").annotate(n=Count("id")).order_by("-n").first()
+    seller = Seller.objects.get(pk=top["seller_id"])
+    user = User.objects.filter(seller=seller).first() or seller_user_create(
+        seller=seller, username=f"bench-{seller.pk}", password="bench password 0123"
+    )
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return seller.merchant_token, client.cookies[settings.SESSION_COOKIE_NAME].value, top["n"]
+
+
+def load(port: int, path: str, cookie: str, requests: int, concurrency: int, seconds: float = 120) -> dict:
+    """``requests`` GETs of ``path`` by ``concurrency`` threads, a connection each (gunicorn's
+    sync workers close after every response); stops early after ``seconds``."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    remaining = [requests]
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if remaining[0] <= 0 or time.monotonic() > deadline:
+                    return
+                remaining[0] -= 1
+            start = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                conn.request("GET", path, headers={"Cookie": f"sessionid={cookie}", "Host": "127.0.0.1"})
+                response = conn.getresponse()
+                response.read()
+                conn.close()
+                ok = response.status == 200
+            except OSError as error:
+                ok, response = False, error
+            elapsed = time.perf_counter() - start
+            with lock:
+                if ok:
+                    latencies.append(elapsed)
+                else:
+                    errors.append(str(getattr(response, "status", response)))
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
+
+    return {"ok": len(latencies), "errors": len(errors), "p50_ms": pct(0.50), "p95_ms": pct(0.95)}
+
+
+def measure_dashboard(scale: dict, results: dict) -> None:
+    token, cookie, orders = largest_seller_session()
+    results["dashboard_seller"] = token
+    results["dashboard_seller_orders"] = orders
+    port = free_port()
+    log = open(BENCH_DIR / "gunicorn.log", "w")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=server_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                sys.exit(f"gunicorn did not start: see {BENCH_DIR / 'gunicorn.log'}")
+            time.sleep(0.2)
+        # Warm-up: imports, template compilation, connections of both workers.
+        for path in ("/healthz", "/performance/"):
+            warm = load(port, path, cookie, 20, scale["concurrency"])
+            if warm["errors"]:
+                sys.exit(f"GET {path} failed during warm-up: see {BENCH_DIR / 'gunicorn.log'}")
+        floor_runs, page_runs = [], []
+        for attempt in range(scale["repeat"]):
+            floor_runs.append(load(port, "/healthz", cookie, scale["requests"], scale["concurrency"]))
+            page_runs.append(load(port, "/performance/", cookie, scale["requests"], scale["concurrency"]))
+            say(
+                f"  dashboard run {attempt + 1}: /performance/ p50 {page_runs[-1]['p50_ms']:.1f} ms"
+                f" p95 {page_runs[-1]['p95_ms']:.1f} ms ({page_runs[-1]['errors']} errors);"
+                f" /healthz p50 {floor_runs[-1]['p50_ms']:.1f} ms p95 {floor_runs[-1]['p95_ms']:.1f} ms"
+            )
+    finally:
+        stop_processes([server])
+        log.close()
+    for label, runs in (("dashboard", page_runs), ("healthz", floor_runs)):
+        for key in ("p50_ms", "p95_ms"):
+            results[f"{label}_{key}"] = round(statistics.median(run[key] for run in runs), 1)
+    results["dashboard_requests"] = sum(run["ok"] + run["errors"] for run in page_runs)
+    results["dashboard_errors"] = sum(run["errors"] for run in page_runs) + sum(run["errors"] for run in floor_runs)
+    results["dashboard_p95_ratio"] = round(results["dashboard_p95_ms"] / results["healthz_p95_ms"], 2)
+
+
+# ---------------------------------------------------------------------------------------
+# 4. Defect report CSV
+# ---------------------------------------------------------------------------------------
+
+
+def measure_report(scale: dict, results: dict) -> None:
+    views, floors = [], []
+    for attempt in range(scale["repeat"]):
+        start = time.perf_counter()
+        streamed = report_bench.stream_through_view(report_bench.LARGE_TOKEN)
+        views.append(time.perf_counter() - start)
+        floor = report_bench.copy_floor(report_bench.LARGE_TOKEN)
+        floors.append(floor["seconds"])
+        assert streamed["rows"] == floor["rows"], (streamed, floor)
+        say(f"  report run {attempt + 1}: view {views[-1]:.3f} s, COPY {floors[-1]:.3f} s ({streamed['rows']} rows)")
+    results["csv_rows"] = streamed["rows"]
+    results["csv_mb"] = round(streamed["bytes"] / 1e6, 1)
+    results["csv_s"] = round(statistics.median(views), 3)
+    results["csv_floor_s"] = round(statistics.median(floors), 3)
+    results["csv_ratio"] = round(results["csv_s"] / results["csv_floor_s"], 2)
+    small = report_bench.probe_in_subprocess(report_bench.SMALL_TOKEN, database=BENCH_DB)
+    large = report_bench.probe_in_subprocess(report_bench.LARGE_TOKEN, database=BENCH_DB)
+    results["csv_memory_rows"] = [small["rows"], large["rows"]]
+    results["csv_peak_kb"] = [small["tracemalloc_peak_kb"], large["tracemalloc_peak_kb"]]
+    results["csv_maxrss_growth_kb"] = [
+        small["maxrss_after_kb"] - small["maxrss_before_kb"],
+        large["maxrss_after_kb"] - large["maxrss_before_kb"],
+    ]
+    results["csv_memory_growth"] = round(large["tracemalloc_peak_kb"] / small["tracemalloc_peak_kb"] - 1, 3)
+    say(
+        f"  report memory: peak {small['tracemalloc_peak_kb']} kB at {small['rows']} rows,"
+        f" {large['tracemalloc_peak_kb']} kB at {large['rows']} rows"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# 5. Import
+# ---------------------------------------------------------------------------------------
+
+
+def measure_import(scale: dict, results: dict) -> None:
+    from sellers.models import Order
+
+    rows, sellers = scale["import_rows"], scale["import_sellers"]
+    path = BENCH_DIR / f"orders-{rows}-{sellers}-42.csv"
+    if not path.exists():
+        say(f"  writing {path} ...")
+        write_orders_csv(path, rows=rows, sellers=sellers, seed=42)
+    before = Order.objects.count()
+    elapsed, output = import_bench.timed_import(path)
+    assert Order.objects.count() == before + rows, "every row of the file is a new order"
+    floor = import_bench.timed_copy(bench_url(), path)
+    results["import_rows"] = rows
+    results["import_s"] = round(elapsed, 2)
+    results["import_floor_s"] = round(floor, 2)
+    results["import_ratio"] = round(elapsed / floor, 2)
+    say(f"  import_orders {elapsed:.2f} s ({output.splitlines()[-1]}), psql \\copy {floor:.2f} s")
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    with psycopg.connect(ADMIN_URL) as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0]
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    memory_kb = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gb": round(memory_kb / 1024 / 1024, 1),
+        "postgresql": version,
+        "python": platform.python_version(),
+        "date": dt.date.today().isoformat(),
+    }
+
+
+def verdict(name: str, value: float) -> str:
+    if name not in TARGETS:
+        return ""
+    return "meets" if value <= TARGETS[name] else "MISSES"
+
+
+def print_table(results: dict) -> None:
+    r = results
+    rows = [
+        ("daily run, all sellers", f"{r['daily_s']:.3f} s", f"{r['daily_floor_s']:.3f} s", "daily_ratio", "<= 1.5x"),
+        ("naive, query per seller", f"{r['naive_daily_s']:.3f} s", f"{r['daily_floor_s']:.3f} s",
+         "naive_daily_ratio", ""),
+        ("dashboard p95 (p50)", f"{r['dashboard_p95_ms']:.1f} ms ({r['dashboard_p50_ms']:.1f})",
+         f"{r['healthz_p95_ms']:.1f} ms ({r['healthz_p50_ms']:.1f})", "dashboard_p95_ratio", "<= 3x"),
+        ("defect CSV, largest seller", f"{r['csv_s']:.3f} s", f"{r['csv_floor_s']:.3f} s", "csv_ratio", "<= 3x"),
+        ("import_orders", f"{r['import_s']:.2f} s", f"{r['import_floor_s']:.2f} s", "import_ratio", "<= 3x"),
+    ]  # fmt: skip
+    say()
+    say(f"{'measurement':<28} {'portal':>22} {'floor':>22} {'ratio':>8}  target")
+    for label, portal, floor, key, target in rows:
+        say(f"{label:<28} {portal:>22} {floor:>22} {r[key]:>7}x  {target} {verdict(key, r[key])}")
+    say(f"{'dashboard errors':<28} {r['dashboard_errors']:>22} of {r['dashboard_requests']} requests   target 0")
+    say(
+        f"{'CSV peak memory':<28} {r['csv_peak_kb'][0]:>10} kB / {r['csv_peak_kb'][1]} kB at"
+        f" {r['csv_memory_rows'][0]} / {r['csv_memory_rows'][1]} rows: growth {r['csv_memory_growth']:+.1%}"
+        f" (target within 10 %) {verdict('csv_memory_growth', r['csv_memory_growth'])}"
+    )
+    say(
+        f"{'Celery workers':<28} 1: {r['workers_1_s']:.3f} s, 2: {r['workers_2_s']:.3f} s,"
+        f" speedup {r['worker_speedup']}x ({r['worker_chunks']} chunks)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=sorted(SCALES), default="small")
+    parser.add_argument("--sellers", type=int, help="override the scale's number of sellers")
+    parser.add_argument("--orders", type=int, help="override the scale's number of generated orders")
+    parser.add_argument("--import-rows", type=int, help="override the scale's import file rows")
+    parser.add_argument("--repeat", type=int, help="measured repeats (medians are reported)")
+    parser.add_argument(
+        "--only",
+        default="daily,workers,dashboard,report,import",
+        help="comma-separated subset of daily,workers,dashboard,report,import",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the bench_portal database afterwards")
+    args = parser.parse_args()
+    scale = dict(SCALES[args.scale])
+    for key in ("sellers", "orders", "import_rows", "repeat"):
+        if getattr(args, key) is not None:
+            scale[key] = getattr(args, key)
+    only = set(args.only.split(","))
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+
+    results: dict = {"scale": args.scale, "machine": machine(), "day": DAY.isoformat()}
+    results.update({k: scale[k] for k in ("sellers", "orders", "import_rows", "report_rows", "report_small_rows")})
+    fresh_database()
+    setup_django()
+    started = time.perf_counter()
+    try:
+        say(f"Generating {scale['sellers']} sellers and {scale['orders']} orders (plus the report sellers) ...")
+        generate(scale, results)
+        from sellers.models import Seller
+
+        results["sellers"] = Seller.objects.count()
+        say(f"  {results['sellers']} sellers, {results['orders']} orders in {results['generate_s']} s")
+        steps = (
+            ("daily", "1. Daily evaluation", measure_daily),
+            ("workers", "2. Celery workers", measure_workers),
+            ("dashboard", "3. Dashboard under load", measure_dashboard),
+            ("report", "4. Defect report CSV", measure_report),
+            ("import", "5. Import", measure_import),
+        )
+        for key, title, measure in steps:
+            if key in only:
+                say(title)
+                measure(scale, results)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            drop_database()
+    results["total_s"] = round(time.perf_counter() - started, 1)
+    if only >= {"daily", "workers", "dashboard", "report", "import"}:
+        print_table(results)
+    print(json.dumps({"bench": results}))
+
+
+if __name__ == "__main__":
+    main()
