@@ -578,7 +578,9 @@ def main() -> None:
         help="comma-separated subset of daily,workers,dashboard,report,import",
     )
     parser.add_argument("--keep", action="store_true", help="keep the bench_portal database afterwards")
+    parser.add_argument("--database", default="bench_portal", help="the database to create and drop")
     args = parser.parse_args()
+    globals()["BENCH_DB"] = args.database
     scale = dict(SCALES[args.scale])
     for key in ("sellers", "orders", "import_rows", "repeat"):
         if getattr(args, key) is not None:

@@ -60,25 +60,38 @@ def _units(condition: Q) -> Coalesce:
     return Coalesce(Sum("units", filter=condition), Value(0))
 
 
-def metric_counts(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> dict[tuple[int, int], dict[str, Counts]]:
-    """Population, defect and protected units of every metric, for both windows, for every
-    requested seller (all sellers when ``seller_ids`` is None): one aggregate query whose
-    conditional sums PostgreSQL runs as ``SUM(...) FILTER (WHERE ...)``."""
+def count_column(metric: str, window_days: int, kind: str) -> str:
+    """The name ``metric_count_rows`` gives one count: kind is population, defects or protected."""
+    return f"{metric}__{window_days}__{kind}"
+
+
+def metric_count_rows(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> QuerySet:
+    """One row per seller with orders in the longest window: the population, defect and
+    protected units of every metric for both windows (columns named by ``count_column``),
+    as one aggregate query whose conditional sums PostgreSQL runs as ``SUM(...) FILTER``."""
     longest = max(WINDOWS)
     annotations = {}
     for window_days in WINDOWS:
         in_window = Q(purchase_date__gte=window_start(day, window_days))
         for name, rule in METRIC_RULES.items():
             population = in_window & rule.population(day)
-            annotations[f"{name}__{window_days}__population"] = _units(population)
-            annotations[f"{name}__{window_days}__defects"] = _units(population & rule.defects(day))
-        annotations[f"on_time_delivery_rate__{window_days}__protected"] = _units(in_window & q_protected_late(day))
-    rows = (
+            annotations[count_column(name, window_days, "population")] = _units(population)
+            annotations[count_column(name, window_days, "defects")] = _units(population & rule.defects(day))
+        annotations[count_column("on_time_delivery_rate", window_days, "protected")] = _units(
+            in_window & q_protected_late(day)
+        )
+    return (
         window_orders(day=day, window_days=longest, seller_ids=seller_ids)
         .values("seller_id")
         .annotate(**annotations)
         .order_by()
     )
+
+
+def metric_counts(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> dict[tuple[int, int], dict[str, Counts]]:
+    """Population, defect and protected units of every metric, for both windows, for every
+    requested seller (all sellers when ``seller_ids`` is None), from ``metric_count_rows``."""
+    rows = metric_count_rows(day=day, seller_ids=seller_ids)
     if seller_ids is None:
         seller_ids = list(Seller.objects.values_list("pk", flat=True))
     result: dict[tuple[int, int], dict[str, Counts]] = {
@@ -88,9 +101,9 @@ def metric_counts(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> d
         for window_days in WINDOWS:
             result[(row["seller_id"], window_days)] = {
                 name: Counts(
-                    population=row[f"{name}__{window_days}__population"],
-                    defects=row[f"{name}__{window_days}__defects"],
-                    protected=row.get(f"{name}__{window_days}__protected", 0),
+                    population=row[count_column(name, window_days, "population")],
+                    defects=row[count_column(name, window_days, "defects")],
+                    protected=row.get(count_column(name, window_days, "protected"), 0),
                 )
                 for name in METRICS
             }

@@ -13,9 +13,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from metrics.definitions import METRIC_DEFINITIONS
+from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
 from metrics.models import MetricSnapshot, PlanDraft, PlanOfAction, SellerEvent, Threshold, ThresholdChange
-from metrics.selectors import metric_counts, requirements_for_sellers, thresholds_current
+from metrics.selectors import (
+    count_column,
+    metric_count_rows,
+    metric_counts,
+    requirements_for_sellers,
+    thresholds_current,
+)
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, Seller, User
 from sellers.services import audit_entry_create
@@ -37,9 +43,12 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
 
     One aggregate query for the counts, then an upsert on (seller, day, window, metric),
     so a rerun, or two runs at once, leave exactly one row per key. Returns rows written.
+    On PostgreSQL both are one statement: the counts never leave the database.
     """
-    counts = metric_counts(day=day, seller_ids=seller_ids)
     thresholds = thresholds_current()
+    if connection.vendor == "postgresql":
+        return _snapshots_upsert_sql(day=day, seller_ids=seller_ids, thresholds=thresholds)
+    counts = metric_counts(day=day, seller_ids=seller_ids)
     rows = []
     for (seller_id, window_days), metrics in counts.items():
         for name, c in metrics.items():
@@ -48,42 +57,82 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
                 population=c.population, defects=c.defects, protected=c.protected, threshold=threshold
             )
             rows.append((seller_id, day, window_days, name, c.population, c.defects, c.protected, threshold, passing))
-    if connection.vendor == "postgresql":
-        _snapshots_upsert_copy(rows)
-    else:
-        MetricSnapshot.objects.bulk_create(
-            (MetricSnapshot(**dict(zip(SNAPSHOT_COLUMNS, row, strict=True))) for row in rows),
-            batch_size=500,
-            update_conflicts=True,
-            unique_fields=["seller", "day", "window_days", "metric"],
-            update_fields=[*SNAPSHOT_FIELDS, "computed_at"],
-        )
+    MetricSnapshot.objects.bulk_create(
+        (MetricSnapshot(**dict(zip(SNAPSHOT_COLUMNS, row, strict=True))) for row in rows),
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["seller", "day", "window_days", "metric"],
+        update_fields=[*SNAPSHOT_FIELDS, "computed_at"],
+    )
     return len(rows)
 
 
-def _snapshots_upsert_copy(rows: list[tuple]) -> None:
-    """PostgreSQL: COPY the rows into a temporary table and merge them in one statement.
+# The SQL half of ``MetricDefinition.passes`` (metrics/definitions.py), for the upsert that
+# judges in the database: population 0 passes, else the eligibility rate (protected units
+# excused) against the threshold, exactly, in NUMERIC (a rate equal to its threshold
+# passes). tests/metrics/test_snapshot_sql.py holds it against the Python half.
+PASSES_SQL = (
+    "({population} = 0 OR CASE WHEN {higher_is_better}"
+    " THEN ({population} - ({defects} - {protected}))::numeric >= {threshold} * {population}"
+    " ELSE ({defects} - {protected})::numeric <= {threshold} * {population} END)"
+)
 
-    Merged in key order so concurrent runs take row locks in the same order (no deadlock).
+
+def _snapshots_upsert_sql(*, day: dt.date, seller_ids: Sequence[int] | None, thresholds: dict) -> int:
+    """PostgreSQL: the counts into a temporary table, then one INSERT ... SELECT ... ON
+    CONFLICT that unpivots them into a row per (seller, window, metric), judges each and
+    upserts it. Nothing goes through Python.
+
+    Two statements, not one, because PostgreSQL never runs a data-modifying statement's
+    query in parallel, while CREATE TABLE AS may: the aggregate over the orders is the cost,
+    and it keeps its parallel workers. Sellers without orders in the window get their rows
+    of zeros. Merged in key order so concurrent runs take row locks in the same order (no
+    deadlock).
     """
+    counts_sql, counts_params = metric_count_rows(day=day, seller_ids=seller_ids).query.sql_with_params()
+    values, threshold_params = [], []
+    for window_days in WINDOWS:
+        for name, definition in METRIC_DEFINITIONS.items():
+            protected = count_column(name, window_days, "protected")
+            protected_sql = f'c."{protected}"' if name == "on_time_delivery_rate" else "0"
+            values.append(
+                f"({window_days}, '{name}', "
+                f'coalesce(c."{count_column(name, window_days, "population")}", 0), '
+                f'coalesce(c."{count_column(name, window_days, "defects")}", 0), '
+                f"coalesce({protected_sql}, 0), %s::numeric, {'TRUE' if definition.higher_is_better else 'FALSE'})"
+            )
+            threshold_params.append(thresholds[name])
+    passing = PASSES_SQL.format(
+        population="m.population",
+        defects="m.defects",
+        protected="m.protected",
+        threshold="m.threshold",
+        higher_is_better="m.higher_is_better",
+    )
     table = MetricSnapshot._meta.db_table
     columns = ", ".join(SNAPSHOT_COLUMNS)
-    now = timezone.now()
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*SNAPSHOT_FIELDS, "computed_at"))
+    sellers_filter, sellers_params = "", []
+    if seller_ids is not None:
+        sellers_filter, sellers_params = "WHERE s.id = ANY(%s)", [list(seller_ids)]
+    sql = (
+        f"INSERT INTO {table} ({columns}, computed_at) "
+        "SELECT s.id, %s::date, m.window_days, m.metric, m.population, m.defects, m.protected, m.threshold, "
+        f"{passing}, %s "
+        f"FROM {Seller._meta.db_table} s LEFT JOIN snapshot_counts c ON c.seller_id = s.id "
+        f"CROSS JOIN LATERAL (VALUES {', '.join(values)}) "
+        "AS m (window_days, metric, population, defects, protected, threshold, higher_is_better) "
+        f"{sellers_filter} "
+        "ORDER BY s.id, m.window_days, m.metric "
+        f"ON CONFLICT (seller_id, day, window_days, metric) DO UPDATE SET {updates}"
+    )
+    params = [day, timezone.now(), *threshold_params, *sellers_params]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS snapshot_staging ON COMMIT DELETE ROWS AS "
-            f"SELECT {columns}, computed_at FROM {table} WITH NO DATA"
-        )
-        cursor.execute("TRUNCATE snapshot_staging")
-        with cursor.cursor.copy(f"COPY snapshot_staging ({columns}, computed_at) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((*row, now))
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*SNAPSHOT_FIELDS, "computed_at"))
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}, computed_at) "
-            f"SELECT {columns}, computed_at FROM snapshot_staging ORDER BY seller_id, window_days, metric "
-            f"ON CONFLICT (seller_id, day, window_days, metric) DO UPDATE SET {updates}"
-        )
+        # Dropped at commit; dropped first too, for a second call in the same transaction.
+        cursor.execute("DROP TABLE IF EXISTS snapshot_counts")
+        cursor.execute(f"CREATE TEMP TABLE snapshot_counts ON COMMIT DROP AS {counts_sql}", counts_params)
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def revocation_reason(
