@@ -231,6 +231,17 @@ def test_daily_evaluation_history_revokes_exactly_the_failing_sellers(demo):
     assert SellerEvent.objects.filter(kind=SellerEvent.Kind.REVOKED).count() == 3
 
 
+def test_replayed_revocations_carry_the_moment_the_scheduled_run_made_them(demo):
+    from sellers.models import AuditEntry
+
+    for event in SellerEvent.objects.filter(kind=SellerEvent.Kind.REVOKED).select_related("seller"):
+        expected = dt.datetime.combine(event.day + dt.timedelta(days=1), dt.time(2, 30), tzinfo=NOW.tzinfo)
+        assert event.created_at == expected < NOW
+        assert event.seller.status_changed_at == expected
+        audit = AuditEntry.objects.get(seller=event.seller, action=AuditEntry.Action.STATUS_CHANGED)
+        assert audit.created_at == expected and audit.after["day"] == event.day.isoformat()
+
+
 def test_second_run_changes_nothing_and_still_prints_the_logins(demo):
     def state():
         return (

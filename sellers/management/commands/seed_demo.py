@@ -4,18 +4,34 @@ and an admin, then the logins (SPEC section 6). The data itself is built in ``se
 from __future__ import annotations
 
 import datetime as dt
-import io
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from metrics.models import SellerEvent
+from metrics.services import daily_run
 from sellers.demo import DEMO_SELLERS, database_empty, demo_create, demo_logins, demo_present
-from sellers.models import Seller
+from sellers.models import AuditEntry, Seller
 
 # Daily evaluations replayed after seeding, so the dashboard has a recent history.
 EVALUATED_DAYS = 14
+
+
+def _date_revocations(seller_ids: list[int], day: dt.date) -> None:
+    """A replayed revocation carries the moment the scheduled run would have made it (02:30
+    the day after D, portal time), not the moment the demo was seeded, so "not eligible
+    since" reads true."""
+    if not seller_ids:
+        return
+    moment = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(2, 30)))
+    Seller.objects.filter(pk__in=seller_ids).update(status_changed_at=moment)
+    SellerEvent.objects.filter(seller_id__in=seller_ids, day=day, kind=SellerEvent.Kind.REVOKED).update(
+        created_at=moment
+    )
+    AuditEntry.objects.filter(
+        seller_id__in=seller_ids, action=AuditEntry.Action.STATUS_CHANGED, after__day=day.isoformat()
+    ).update(created_at=moment)
 
 
 class Command(BaseCommand):
@@ -57,7 +73,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Replaying the daily evaluation for the last {EVALUATED_DAYS} days...")
             for offset in range(EVALUATED_DAYS, 0, -1):
                 day = today - dt.timedelta(days=offset)
-                call_command("run_daily", date=day.isoformat(), stdout=io.StringIO(), stderr=io.StringIO())
+                result = daily_run(day=day)
+                _date_revocations(result.revoked, day)
         for seller in Seller.objects.filter(merchant_token__in=[s.merchant_token for s in DEMO_SELLERS]):
             self.stdout.write(f"  {seller.merchant_token:<12} {seller.name:<26} {seller.get_status_display()}")
 
