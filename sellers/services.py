@@ -136,6 +136,29 @@ def orders_classify_prime(*, seller_ids: Iterable[int], since: dt.date | None = 
         return 0
     # Whole local days only: an order's decision depends on every earlier order that day.
     date_filter = "AND o.purchase_date >= %s" if since else ""
+    changed = 0
+    with connection.cursor() as cursor:
+        # A seller that never paused nor capped has only Prime orders: no window to compute
+        # (an import of a million orders of such sellers spent a second here for nothing).
+        placeholders = ", ".join(["%s"] * len(seller_ids))
+        cursor.execute(
+            f"SELECT DISTINCT seller_id FROM sellers_volumecontrolchange "
+            f"WHERE seller_id IN ({placeholders}) AND (paused = {_true()} OR daily_cap IS NOT NULL)",
+            seller_ids,
+        )
+        controlled = {seller_id for (seller_id,) in cursor.fetchall()}
+        unrestricted = [seller_id for seller_id in seller_ids if seller_id not in controlled]
+        if unrestricted:
+            placeholders = ", ".join(["%s"] * len(unrestricted))
+            cursor.execute(
+                f"UPDATE sellers_order SET is_prime = {_true()} "
+                f"WHERE seller_id IN ({placeholders}) {date_filter.replace('o.', '')} AND is_prime = {_false()}",
+                [*unrestricted, *([since] if since else [])],
+            )
+            changed += cursor.rowcount
+    seller_ids = [seller_id for seller_id in seller_ids if seller_id in controlled]
+    if not seller_ids:
+        return changed
     placeholders = ", ".join(["%s"] * len(seller_ids))
     params: list[object] = [*seller_ids]
     if since:
@@ -180,7 +203,7 @@ def orders_classify_prime(*, seller_ids: Iterable[int], since: dt.date | None = 
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        return changed + cursor.rowcount
 
 
 def _bool(expression: str) -> str:
