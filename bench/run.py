@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -76,7 +77,7 @@ SCALES = {
         "repeat": 3,
         "naive_sample": 300,
         "chunk_size": 1000,
-        "requests": 120,
+        "requests": 40,
         "concurrency": 4,
     },
 }
@@ -586,6 +587,8 @@ def main() -> None:
         if getattr(args, key) is not None:
             scale[key] = getattr(args, key)
     only = set(args.only.split(","))
+    # Stopped with SIGTERM: unwind, so the servers and workers it started stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
 
     results: dict = {"scale": args.scale, "machine": machine(), "day": DAY.isoformat()}

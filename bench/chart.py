@@ -1,0 +1,97 @@
+"""The daily run's cost against data size: portal and floor at three sizes, as a PNG.
+
+    .venv/bin/python -m bench.chart                      # measure three sizes, then draw
+    .venv/bin/python -m bench.chart --points var/bench/daily-sizes.json   # redraw only
+
+Each size is a fresh ``bench.run --only daily`` on its own database (bench_portal_chart),
+so the portal and its floor are measured side by side in the same run. The points are kept
+in var/bench/daily-sizes.json; the chart goes to docs/performance-daily.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+POINTS = ROOT / "var" / "bench" / "daily-sizes.json"
+CHART = ROOT / "docs" / "performance-daily.png"
+# (sellers, generated orders): a tenth, a third and the whole of the full scale.
+SIZES = ((1_000, 300_000), (3_300, 1_000_000), (10_000, 3_000_000))
+
+
+def measure(sizes) -> list[dict]:
+    points = []
+    for sellers, orders in sizes:
+        print(f"daily run at {sellers} sellers, {orders} orders ...", flush=True)
+        output = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.run",
+                "--scale",
+                "full",
+                "--only",
+                "daily",
+                "--sellers",
+                str(sellers),
+                "--orders",
+                str(orders),
+                "--database",
+                "bench_portal_chart",
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        figures = json.loads(output.strip().splitlines()[-1])["bench"]
+        points.append({k: figures[k] for k in ("sellers", "orders", "daily_s", "daily_floor_s", "daily_ratio")})
+        print(f"  {points[-1]}", flush=True)
+    return points
+
+
+def draw(points: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    orders = [p["orders"] / 1e6 for p in points]
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
+    ax.plot(orders, [p["daily_s"] for p in points], "o-", label="run_daily (portal)")
+    ax.plot(orders, [p["daily_floor_s"] for p in points], "s--", label="one SQL query (floor)")
+    for x, p in zip(orders, points, strict=True):
+        ax.annotate(f"{p['daily_ratio']}x", (x, p["daily_s"]), textcoords="offset points", xytext=(4, 6), fontsize=8)
+    ax.set_xlabel("orders in the database (millions); sellers grow with them")
+    ax.set_ylabel("seconds")
+    ax.set_title("Daily evaluation: time against data size")
+    ax.set_ylim(bottom=0)
+    ax.set_xlim(left=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    print(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--points", type=Path, help="draw from these points instead of measuring")
+    parser.add_argument("--out", type=Path, default=CHART)
+    args = parser.parse_args()
+    if args.points:
+        points = json.loads(args.points.read_text())
+    else:
+        points = measure(SIZES)
+        POINTS.parent.mkdir(parents=True, exist_ok=True)
+        POINTS.write_text(json.dumps(points, indent=1))
+    draw(points, args.out)
+
+
+if __name__ == "__main__":
+    main()
