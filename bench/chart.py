@@ -83,11 +83,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--points", type=Path, help="draw from these points instead of measuring")
     parser.add_argument("--out", type=Path, default=CHART)
+    parser.add_argument(
+        "--full-run",
+        type=Path,
+        help="the output of a full-scale bench.run: its daily figures are the largest point (not re-measured)",
+    )
     args = parser.parse_args()
     if args.points:
         points = json.loads(args.points.read_text())
     else:
-        points = measure(SIZES)
+        sizes = SIZES[:-1] if args.full_run else SIZES
+        points = measure(sizes)
+        if args.full_run:
+            figures = json.loads(args.full_run.read_text().strip().splitlines()[-1])["bench"]
+            points.append({k: figures[k] for k in ("sellers", "orders", "daily_s", "daily_floor_s", "daily_ratio")})
         POINTS.parent.mkdir(parents=True, exist_ok=True)
         POINTS.write_text(json.dumps(points, indent=1))
     draw(points, args.out)
