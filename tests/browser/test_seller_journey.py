@@ -4,8 +4,11 @@ One test walks the whole journey of the failing demo seller on the seed_demo dat
 takes seconds and ``transactional_db`` empties the database after every test, so the steps
 share one seeding rather than each paying for it): the dashboard's 7/30-day window, the
 defect report download checked against the dashboard's count, the defect view behind that
-count, a Friday cutoff the fulfilment settings refuse, and the dashboard again. Full-page
-screenshots land in var/screenshots/ for a person to look at (dashboard.png is CI's artifact).
+count, a Friday cutoff the fulfilment settings refuse, and the dashboard again; then the
+plan of action (issue 5): the seller writes one (a first attempt refused), the demo reviewer
+approves it from the review queue, and the seller finds the Prime badge back. Full-page
+screenshots land in var/screenshots/ for a person to look at (dashboard.png, the reinstated
+dashboard, is CI's artifact; dashboard-not-eligible.png is the dashboard before the plan).
 """
 
 from __future__ import annotations
@@ -15,17 +18,21 @@ import datetime as dt
 import io
 import re
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from sellers.demo import DEMO_PASSWORD
-from sellers.models import OperatingDay
+from metrics.models import PlanDraft, PlanOfAction
+from sellers.choices import ProgrammeStatus
+from sellers.demo import DEMO_PASSWORD, REVIEWER_USERNAME
+from sellers.models import OperatingDay, Seller
 from tests.browser.support import SCREENSHOTS, VIEWPORT, playwright_sync_api
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Locator, Page
+    from playwright.sync_api import Locator, Page, Route
 
 expect = playwright_sync_api().expect
 
@@ -49,6 +56,27 @@ SHIPPED_UNITS = re.compile(r"(\d[\d,]*)\s+of\s+(\d[\d,]*)\s+shipped units")
 ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 # blueridge's Friday cutoff in seed_demo, which a 12:00 cutoff must not replace.
 SEEDED_FRIDAY_CUTOFF = "17:00"
+
+SELLER_NAME = "Blue Ridge Kitchenware"
+DRAFT_AUTOSAVE = "**/performance/poa/draft/"
+# The plan's answers, each longer than metrics.forms.MIN_LENGTHS asks.
+PLAN_ANSWERS = {
+    "Root cause analysis": (
+        "Orders bought after the 14:00 pickup on Fridays waited for Monday's pickup, so they were scanned "
+        "late and most of them were delivered late too."
+    ),
+    "Corrective actions taken": (
+        "Since last week the warehouse packs Friday orders until 17:00 and the carrier collects a second "
+        "time at 17:30 on Fridays."
+    ),
+    "Preventive measures": (
+        "Every Monday the shift lead compares first scan dates with promised ship dates and escalates any gap."
+    ),
+    "Timeframe": "Second Friday pickup since the 14th; weekly check from next Monday.",
+}
+# A root cause that says nothing: shorter than the 80 characters the form asks for.
+SHORT_ROOT_CAUSE = "The carrier was late."
+REVIEW_FEEDBACK = "The second Friday pickup addresses the late scans. Approved."
 
 
 def login(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
@@ -87,6 +115,54 @@ def click_and_load(page: Page, target: Locator) -> None:
     """Click a link and wait until the page it leads to has loaded."""
     with page.expect_navigation():
         target.click()
+
+
+def logout(page: Page) -> None:
+    """Log out through the navbar's button (a POST form) and land on the login page."""
+    click_and_load(page, page.get_by_role("navigation").get_by_role("button", name="Log out", exact=True))
+    expect(page).to_have_url(re.compile(r"/accounts/login/$"))
+    expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+
+
+def form_field(page: Page, label: str) -> Locator:
+    """A text field of a crispy form by its label. Crispy puts a required field's "*" inside
+    the <label>, so the accessible name is "Root cause analysis*": matched as a role's name
+    (trimmed), since get_by_label's regex sees the label's untrimmed text."""
+    return page.get_by_role("textbox", name=re.compile(rf"^{re.escape(label)}\*?$"))
+
+
+@contextmanager
+def autosave_held_back(page: Page) -> Iterator[None]:
+    """Submit the Create POA form without the draft autosave racing it.
+
+    static/js/poa-draft.js posts the draft on ``beforeunload``, which the form's own submit
+    fires, so that fetch reaches the server together with the form's POST. On the SQLite test
+    database one of the two then fails with "database table is locked" (the page is a 500),
+    or the navigation aborts the fetch (net::ERR_ABORTED); on PostgreSQL both pass, but an
+    autosave landing after the submission would recreate the draft it deleted. Until the
+    script leaves its own submit alone, the browser aborts the autosaves sent meanwhile, and
+    only those are dropped from ``page.broken``.
+    """
+    blocked: list[str] = []
+
+    def abort(route: Route) -> None:
+        blocked.append(route.request.url)
+        route.abort()
+
+    page.route(DRAFT_AUTOSAVE, abort)
+    try:
+        yield
+    finally:
+        page.unroute(DRAFT_AUTOSAVE, abort)
+        page.broken[:] = [
+            failure
+            for failure in page.broken
+            if not (failure.split(" ", 1)[0] in blocked and re.search(r" \(net::ERR_\w+\)$", failure))
+        ]
+
+
+def nav_link(page: Page, name: str) -> Locator:
+    return page.get_by_role("navigation").get_by_role("link", name=name, exact=True)
 
 
 def metric_card(page: Page, label: str) -> Locator:
@@ -213,7 +289,150 @@ def refuse_early_friday_cutoff(page: Page) -> None:
     assert (saved.operated, saved.cutoff) == (True, dt.time(17)), saved
 
 
-def test_failing_seller_walks_dashboard_report_defects_and_settings(page, demo):
+def submit_plan_of_action(page: Page) -> None:
+    """Step 6: Create POA from the dashboard's banner. A first attempt with a root cause too
+    short and someone else's merchant token is refused with both errors and submits nothing;
+    the corrected plan is submitted and waits for review, which the banner then says."""
+    click_and_load(page, page.get_by_role("alert").get_by_role("link", name="Create POA", exact=True))
+    expect(page).to_have_url(re.compile(r"/performance/poa/new/$"))
+    expect(page.get_by_role("heading", name="Plan of action", exact=True)).to_be_visible()
+    # The failing items are sentences to answer for, not fields to edit.
+    failing = page.get_by_role("listitem").filter(has_text=re.compile(rf"^{ON_TIME_SHIPMENT} over \d+ days was "))
+    expect(failing.first).to_be_visible()
+    expect(failing.get_by_role("textbox")).to_have_count(0)
+
+    for label, answer in PLAN_ANSWERS.items():
+        form_field(page, label).fill(answer)
+    root_cause = form_field(page, "Root cause analysis")
+    root_cause.fill(SHORT_ROOT_CAUSE)
+    token = form_field(page, "Merchant token")
+    token.fill("BLUERIDGE01")
+    submit = page.get_by_role("button", name="Submit plan of action", exact=True)
+    with autosave_held_back(page):
+        click_and_load(page, submit)
+
+    expect(page).to_have_url(re.compile(r"/performance/poa/new/$"))
+    too_short = f"This answer is too short ({len(SHORT_ROOT_CAUSE)} of at least 80 characters)."
+    not_yours = f"This is not your merchant token. Type {MERCHANT_TOKEN} exactly as shown"
+    expect(page.get_by_text(too_short)).to_be_visible()
+    expect(page.get_by_text(not_yours)).to_be_visible()
+    # Each error belongs to its field (aria-describedby), and only those two fields are wrong.
+    expect(root_cause).to_have_accessible_description(re.compile(re.escape(too_short)))
+    expect(token).to_have_accessible_description(re.compile(re.escape(not_yours)))
+    expect(page.locator("[aria-invalid=true]")).to_have_count(2)
+    expect(root_cause).to_have_value(SHORT_ROOT_CAUSE)  # kept, to correct it
+    expect(form_field(page, "Timeframe")).to_have_value(PLAN_ANSWERS["Timeframe"])
+    assert not PlanOfAction.objects.filter(seller__merchant_token=MERCHANT_TOKEN).exists(), "a refused plan was saved"
+    assert_styled(page)
+
+    root_cause.fill(PLAN_ANSWERS["Root cause analysis"])
+    token.fill(MERCHANT_TOKEN)
+    with autosave_held_back(page):
+        click_and_load(page, submit)
+
+    expect(page).to_have_url(re.compile(r"/performance/poa/$"))
+    expect(page.get_by_role("alert").filter(has_text="Your plan of action was submitted.")).to_be_visible()
+    plan = page.get_by_role("article").filter(has_text=re.compile(r"Submitted .* by blueridge"))
+    expect(plan).to_have_count(1)
+    expect(plan.get_by_text("Waiting for review by programme staff.")).to_be_visible()
+    expect(plan.get_by_text("Submitted", exact=True)).to_be_visible()  # its status badge
+    submitted = PlanOfAction.objects.get(seller__merchant_token=MERCHANT_TOKEN)
+    assert submitted.status == PlanOfAction.Status.SUBMITTED, submitted.status
+    assert submitted.root_cause == PLAN_ANSWERS["Root cause analysis"], submitted.root_cause
+    # The refused attempt kept a draft; the submission removed it.
+    assert not PlanDraft.objects.filter(seller__merchant_token=MERCHANT_TOKEN).exists(), "the draft outlived the plan"
+    assert_styled(page)
+
+    click_and_load(page, nav_link(page, "Performance"))
+    banner = page.get_by_role("alert").filter(has_text="Not eligible for Prime")
+    expect(banner.get_by_text("Plan of action under review", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Create POA")).to_have_count(0)
+    assert_styled(page)
+    screenshot(page, "poa-submitted")
+
+
+def approve_plan_of_action(page: Page, defect_units: int) -> None:
+    """Step 7: the demo reviewer finds the plan in the review queue, reads the seller's
+    answers beside the defects behind the failing metric, and approves it."""
+    logout(page)
+    login(page, REVIEWER_USERNAME)
+    expect(page).to_have_url(re.compile(r"/review/$"))
+    expect(page.get_by_role("heading", name="Plans of action to review")).to_be_visible()
+    expect(nav_link(page, "Review queue")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text=SELLER_NAME)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(MERCHANT_TOKEN)
+    expect(row).to_contain_text(ON_TIME_SHIPMENT)
+    assert_styled(page)
+
+    click_and_load(page, row.get_by_role("link", name="Review", exact=True))
+    expect(page).to_have_url(re.compile(r"/review/plans/\d+/$"))
+    expect(page.get_by_role("heading", name=f"Plan of action of {SELLER_NAME}")).to_be_visible()
+    for label, answer in PLAN_ANSWERS.items():
+        expect(page.get_by_role("term").filter(has_text=re.compile(rf"^{label}$"))).to_be_visible()
+        expect(page.get_by_role("definition").filter(has_text=answer)).to_be_visible()
+    # The seller's metrics as staff see them: the dashboard's 30-day count of on-time shipment defects.
+    metrics_row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=ON_TIME_SHIPMENT, exact=True))
+    expect(metrics_row.get_by_role("cell").nth(2)).to_contain_text(f"({defect_units}/")
+    # The facts' card has a plain title (no heading); the facts themselves are headed sections,
+    # one per failing metric, of the window its first failing item names.
+    expect(page.get_by_text("Defects behind the failing metrics", exact=True)).to_be_visible()
+    facts = page.get_by_role("heading", name=re.compile(rf"^{ON_TIME_SHIPMENT}, (7|30) days: \d+ defect units$"))
+    expect(facts).to_have_count(1)
+    match = re.fullmatch(r".*, (7|30) days: (\d+) defect units", facts.inner_text())
+    assert match, facts.inner_text()
+    window_cell = metrics_row.get_by_role("cell").nth(1 if match[1] == "7" else 2)
+    expect(window_cell).to_contain_text(f"({match[2]}/")  # the facts count what the table counts
+    expect(page.get_by_text(re.compile(r"^Largest contributor: .+, \d+ % of the defect units\.$"))).to_be_visible()
+    expect(page.get_by_role("table", name="By carrier service")).to_be_visible()
+    assert_styled(page)
+    screenshot(page, "review-plan")
+
+    page.get_by_label("Feedback to the seller").fill(REVIEW_FEEDBACK)
+    click_and_load(page, page.get_by_role("button", name="Approve and reinstate", exact=True))
+    expect(
+        page.get_by_role("alert").filter(has_text=f"Plan approved: {SELLER_NAME} is eligible for Prime again.")
+    ).to_be_visible()
+    expect(page.get_by_role("button", name="Approve and reinstate")).to_have_count(0)
+    # The decision in place of the form ("Approved" alone is also a cell of the history table).
+    decided = page.get_by_text(re.compile(rf"Approved on {ISO_DATE} \d\d:\d\d UTC by {REVIEWER_USERNAME}\."))
+    expect(decided).to_be_visible()
+    expect(decided).to_contain_text(REVIEW_FEEDBACK)
+    approved = PlanOfAction.objects.select_related("decided_by").get(seller__merchant_token=MERCHANT_TOKEN)
+    assert (approved.status, approved.decided_by.username) == (PlanOfAction.Status.APPROVED, REVIEWER_USERNAME)
+    assert_styled(page)
+
+
+def find_prime_badge_back(page: Page) -> None:
+    """Step 8: the seller, logged in again, is eligible with the Prime badge on, and the plan
+    shows approved with the reviewer's feedback."""
+    logout(page)
+    login(page, "blueridge")
+    expect(page).to_have_url(re.compile(r"/performance/$"))
+    status = page.get_by_role("status").filter(has_text="Eligible for Prime")
+    expect(status.get_by_role("heading", name="Eligible for Prime", exact=True)).to_be_visible()
+    expect(status.get_by_text("Prime badge active", exact=True)).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text(re.compile(r"not eligible", re.IGNORECASE))
+    assert Seller.objects.get(merchant_token=MERCHANT_TOKEN).status == ProgrammeStatus.ELIGIBLE
+
+    click_and_load(page, nav_link(page, "Plans of action"))
+    expect(page).to_have_url(re.compile(r"/performance/poa/$"))
+    plan = page.get_by_role("article")
+    expect(plan).to_have_count(1)
+    expect(plan.get_by_text("Approved", exact=True)).to_be_visible()
+    expect(plan.get_by_text(re.compile(r"^Decided .+\.$"))).to_be_visible()
+    expect(plan).to_contain_text(REVIEW_FEEDBACK)
+    expect(plan.get_by_text("Waiting for review by programme staff.")).to_have_count(0)
+    expect(page.get_by_role("link", name="Create POA")).to_have_count(0)
+    assert_styled(page)
+
+    click_and_load(page, nav_link(page, "Performance"))
+    expect(page.get_by_role("heading", name="Eligible for Prime", exact=True)).to_be_visible()
+    assert_styled(page)
+    screenshot(page, "dashboard")
+
+
+def test_failing_seller_walks_dashboard_report_defects_settings_and_plan_of_action(page, demo):
     login(page, "blueridge")
     expect(page).to_have_url(re.compile(r"/performance/$"))
     body = page.locator("body")
@@ -227,11 +446,15 @@ def test_failing_seller_walks_dashboard_report_defects_and_settings(page, demo):
     refuse_early_friday_cutoff(page)
 
     # Step 5: back on the dashboard, unchanged by the refused cutoff.
-    click_and_load(page, page.get_by_role("navigation").get_by_role("link", name="Performance", exact=True))
+    click_and_load(page, nav_link(page, "Performance"))
     expect(page).to_have_url(re.compile(r"/performance/$"))
     expect(page.get_by_role("heading", name="Performance over the last 30 days")).to_be_visible()
     expect(body).to_contain_text(re.compile(r"not eligible", re.IGNORECASE))
     expect(page.get_by_text("Cutoff before 14:00 on")).to_have_count(0)
     assert shipped_units(metric_card(page, ON_TIME_SHIPMENT))[0] == defect_units
     assert_styled(page)
-    screenshot(page, "dashboard")
+    screenshot(page, "dashboard-not-eligible")
+
+    submit_plan_of_action(page)
+    approve_plan_of_action(page, defect_units)
+    find_prime_badge_back(page)
