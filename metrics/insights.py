@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
+from django.core.cache import cache
 from django.db import models
 from django.db.models import (
     BooleanField,
@@ -42,8 +43,8 @@ from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, ExtractMi
 from django.urls import reverse
 from django.utils import formats
 from django.utils import timezone as django_timezone
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 
 from metrics import charts
 from metrics.definitions import (
@@ -60,7 +61,7 @@ from metrics.models import MetricSnapshot
 from metrics.report import FETCH_ROWS, csv_chunks, escape_cell
 from metrics.selectors import window_orders, window_start
 from sellers.choices import STATE_NAMES, WEEKEND_DAYS, Speed, Weekday
-from sellers.models import CarrierZone, OperatingDay, Order, PrimeRegion, Seller
+from sellers.models import AuditEntry, CarrierZone, OperatingDay, Order, PrimeRegion, Seller
 from sellers.selectors import seller_last_pickups, seller_late_cutoffs
 
 
@@ -923,6 +924,23 @@ class Insights:
     settings_risks: list[SettingsRisk]
 
 
+# Insights read the seller's orders (six grouped queries, seconds for the largest sellers),
+# so they are kept this long, per seller, D, window, snapshot moment, language and latest
+# settings change: a new daily run or a settings change shows at once, orders at risk at
+# most this late.
+INSIGHTS_CACHE_SECONDS = 300
+
+
+def _insights_cache_key(
+    *, seller: Seller, day: dt.date, window_days: int, snapshots: Mapping[str, MetricSnapshot], now: dt.datetime
+) -> str:
+    computed = max((s.computed_at for s in snapshots.values()), default=None)
+    settings_change = AuditEntry.objects.filter(seller=seller).values_list("pk", flat=True).order_by("-pk").first()
+    bucket = int(now.timestamp()) // INSIGHTS_CACHE_SECONDS
+    stamp = computed.timestamp() if computed else 0
+    return f"insights:{seller.pk}:{day.isoformat()}:{window_days}:{stamp}:{get_language()}:{settings_change}:{bucket}"
+
+
 def seller_insights(
     *,
     seller: Seller,
@@ -933,10 +951,16 @@ def seller_insights(
 ) -> Insights:
     """Headroom from D's snapshots of the window; orders at risk now; the root causes of
     the weakest metric; the settings that predict defects. Bounded queries for one seller:
-    at-risk 3 (2 on orders), root causes 6 (5 on orders), settings risks 4 (1 on orders)."""
+    at-risk 3 (2 on orders), root causes 6 (5 on orders), settings risks 4 (1 on orders);
+    then served from the cache (``INSIGHTS_CACHE_SECONDS``) until something they show changes."""
+    now = now or django_timezone.now()
+    key = _insights_cache_key(seller=seller, day=day, window_days=window_days, snapshots=snapshots, now=now)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     headroom = {name: snapshot_headroom(snapshots[name]) for name in METRICS if name in snapshots}
     weakest = weakest_metric(headroom)
-    return Insights(
+    insights = Insights(
         day=day,
         window_days=window_days,
         headroom=headroom,
@@ -946,6 +970,8 @@ def seller_insights(
         else None,
         settings_risks=settings_risks(seller=seller, day=day, window_days=window_days),
     )
+    cache.set(key, insights, INSIGHTS_CACHE_SECONDS)
+    return insights
 
 
 # ---------------------------------------------------------------------------------------

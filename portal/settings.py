@@ -152,6 +152,17 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# Cache (the dashboard's insights): in-process by default; production shares one in Redis,
+# e.g. CACHE_URL=redis://redis.internal:6379/1.
+_cache_url = env_str("CACHE_URL") or None
+if _cache_url and not _cache_url.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"CACHE_URL={_cache_url!r} is not a Redis URL: use e.g. redis://HOST:6379/1.")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+    if _cache_url
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 # Email: console by default so nothing leaves a development machine.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -24,3 +24,7 @@ STORAGES = {
 # Login throttling off: tests call authenticate() without a request, which django-axes
 # refuses, and need not record every login. tests/test_hardening.py turns it on to test it.
 AXES_ENABLED = False
+
+# No cache between requests of a test: each test sees what it just wrote. The insights
+# cache is tested with a local-memory cache switched on where it is tested.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
