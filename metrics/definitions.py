@@ -50,6 +50,16 @@ class MetricDefinition:
             return (population - counted) * denominator >= numerator * population
         return counted * denominator <= numerator * population  # counted/population <= n/d
 
+    # The SQL half of ``passes``, for the daily run's upsert that judges in the database:
+    # population 0 passes, else the eligibility rate (protected units excused) against the
+    # threshold, exactly, in NUMERIC (a rate equal to its threshold passes).
+    # tests/metrics/test_snapshot_sql.py holds the two halves against each other.
+    PASSES_SQL = (
+        "({population} = 0 OR CASE WHEN {higher_is_better}"
+        " THEN ({population} - ({defects} - {protected}))::numeric >= {threshold} * {population}"
+        " ELSE ({defects} - {protected})::numeric <= {threshold} * {population} END)"
+    )
+
     def rate(self, *, population: int, defects: int) -> Fraction | None:
         """The rate shown to the seller: every defect counts, protection aside."""
         if population == 0:
@@ -96,6 +106,7 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
     )
 }  # fmt: skip
 METRICS: tuple[str, ...] = tuple(METRIC_DEFINITIONS)
+PASSES_SQL = MetricDefinition.PASSES_SQL
 
 
 class DaysBetween(Func):

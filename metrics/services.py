@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
+from metrics.definitions import METRIC_DEFINITIONS, PASSES_SQL, WINDOWS
 from metrics.models import MetricSnapshot, PlanDraft, PlanOfAction, SellerEvent, Threshold, ThresholdChange
 from metrics.selectors import (
     count_column,
@@ -65,17 +65,6 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
         update_fields=[*SNAPSHOT_FIELDS, "computed_at"],
     )
     return len(rows)
-
-
-# The SQL half of ``MetricDefinition.passes`` (metrics/definitions.py), for the upsert that
-# judges in the database: population 0 passes, else the eligibility rate (protected units
-# excused) against the threshold, exactly, in NUMERIC (a rate equal to its threshold
-# passes). tests/metrics/test_snapshot_sql.py holds it against the Python half.
-PASSES_SQL = (
-    "({population} = 0 OR CASE WHEN {higher_is_better}"
-    " THEN ({population} - ({defects} - {protected}))::numeric >= {threshold} * {population}"
-    " ELSE ({defects} - {protected})::numeric <= {threshold} * {population} END)"
-)
 
 
 def _snapshots_upsert_sql(*, day: dt.date, seller_ids: Sequence[int] | None, thresholds: dict) -> int:

@@ -11,9 +11,9 @@ from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metrics.definitions import METRIC_DEFINITIONS, METRICS, WINDOWS
+from metrics.definitions import METRIC_DEFINITIONS, METRICS, PASSES_SQL, WINDOWS
 from metrics.models import MetricSnapshot
-from metrics.services import PASSES_SQL, snapshots_compute
+from metrics.services import snapshots_compute
 
 pytestmark = pytest.mark.django_db
 
