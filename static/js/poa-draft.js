@@ -9,23 +9,34 @@
   var status = document.getElementById("poa-autosave-status");
   var fields = ["root_cause", "corrective_actions", "preventive_measures", "timeframe"];
   var dirty = false;
+  var submitting = false;
 
   form.addEventListener("input", function () {
     dirty = true;
   });
-
-  function save() {
-    if (!dirty) {
-      return;
-    }
+  // The form's own submit saves or submits everything: no autosave may race it (it could
+  // recreate the draft the submission deletes).
+  form.addEventListener("submit", function () {
+    submitting = true;
     dirty = false;
+  });
+
+  function draftBody() {
     var body = new FormData();
     body.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
     fields.forEach(function (name) {
       var field = form.querySelector("[name=" + name + "]");
       body.append(name, field ? field.value : "");
     });
-    fetch(form.dataset.draftUrl, { method: "POST", body: body, credentials: "same-origin" })
+    return body;
+  }
+
+  function save() {
+    if (!dirty || submitting) {
+      return;
+    }
+    dirty = false;
+    fetch(form.dataset.draftUrl, { method: "POST", body: draftBody(), credentials: "same-origin" })
       .then(function (response) {
         if (status && response.ok) {
           status.textContent = status.dataset.saved;
@@ -37,5 +48,10 @@
   }
 
   window.setInterval(save, 10000);
-  window.addEventListener("beforeunload", save);
+  // Leaving the page without submitting: hand the draft to the browser to deliver.
+  window.addEventListener("pagehide", function () {
+    if (dirty && !submitting && navigator.sendBeacon) {
+      navigator.sendBeacon(form.dataset.draftUrl, draftBody());
+    }
+  });
 })();

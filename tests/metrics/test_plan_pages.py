@@ -305,3 +305,17 @@ def test_the_history_reads_in_the_sellers_language(seller_client, revoked, selle
     assert "Programmstatus geändert" in html and "Maßnahmenplan eingereicht" in html
     assert "Programme status changed" not in html and "Prime eligibility revoked by" not in html
     assert "Rate pünktlicher Übergaben" in html  # the revocation reason, as a German sentence
+
+
+def test_after_reinstatement_the_dashboard_says_its_numbers_predate_it(seller_client, revoked, seller_user, reviewer):
+    from metrics.services import plan_approve
+
+    plan = plan_submit(seller=revoked, user=seller_user, merchant_token="SELLER01", **ANSWERS)
+    plan_approve(plan=plan, reviewer=reviewer)
+    revoked.refresh_from_db()
+    assert revoked.reinstated_on > D  # the latest snapshot (D) predates the reinstatement
+    html = seller_client.get("/performance/").content.decode()
+    assert "before Prime was reinstated on" in html and "only orders purchased since" in html
+    daily_run(day=revoked.reinstated_on)
+    html = seller_client.get("/performance/").content.decode()
+    assert "before Prime was reinstated on" not in html
