@@ -44,9 +44,15 @@ def window_start(day: dt.date, window_days: int) -> dt.date:
 
 def window_orders(*, day: dt.date, window_days: int, seller_ids: Sequence[int] | None = None) -> QuerySet[Order]:
     """Prime orders whose local purchase date is in [D-W+1, D] and on or after their seller's
-    evaluation start, the later of enrolment and last reinstatement (SPEC sections 3, 4)."""
+    evaluation start, the later of enrolment and last reinstatement (SPEC sections 3, 4).
+
+    A reinstatement after D has not happened as of D (SPEC section 3: facts after D count
+    as not yet happened), so D's numbers, and the report behind them, stay the same when
+    they are recomputed or viewed after a reinstatement."""
     orders = Order.objects.filter(
-        Q(seller__reinstated_on__isnull=True) | Q(purchase_date__gte=F("seller__reinstated_on")),
+        Q(seller__reinstated_on__isnull=True)
+        | Q(seller__reinstated_on__gt=day)
+        | Q(purchase_date__gte=F("seller__reinstated_on")),
         is_prime=True,
         purchase_date__range=(window_start(day, window_days), day),
         purchase_date__gte=F("seller__enrolled_on"),

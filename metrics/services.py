@@ -161,7 +161,9 @@ class EvaluationResult:
     revoked: list[int] = field(default_factory=list)
 
 
-def sellers_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> EvaluationResult:
+def sellers_evaluate(
+    *, day: dt.date, seller_ids: Sequence[int] | None = None, snapshots_from: dt.datetime | None = None
+) -> EvaluationResult:
     """SPEC section 4: an eligible seller with any failing metric in either window on D, or a
     failing requirement (warnings aside), becomes not eligible. A not-eligible seller stays
     so until staff reinstate it. Reads D's snapshots, which must be computed first."""
@@ -180,13 +182,21 @@ def sellers_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None = None) -
         if seller_id in eligible:
             reasons[seller_id].extend({"kind": "requirement", "requirement": name} for name in checks.failing)
     result = EvaluationResult(evaluated=len(requirements))
-    result.revoked = sellers_revoke(day=day, reasons={pk: r for pk, r in reasons.items() if r})
+    result.revoked = sellers_revoke(
+        day=day, reasons={pk: r for pk, r in reasons.items() if r}, snapshots_from=snapshots_from
+    )
     return result
 
 
 @transaction.atomic
-def sellers_revoke(*, day: dt.date, reasons: dict[int, list[dict]]) -> list[int]:
+def sellers_revoke(
+    *, day: dt.date, reasons: dict[int, list[dict]], snapshots_from: dt.datetime | None = None
+) -> list[int]:
     """Revoke the Prime eligibility of those sellers that are still eligible; returns their ids.
+
+    Never on numbers that predate a reinstatement: a seller reinstated after D, or whose
+    status changed after D's snapshots were computed (``snapshots_from``: a reviewer
+    approved between the counting and the evaluation), is judged again the next day.
 
     A compare-and-set for the whole chunk: the rows are locked and re-read, so of two
     evaluations at once the second finds them already not eligible, and each seller is
@@ -197,6 +207,8 @@ def sellers_revoke(*, day: dt.date, reasons: dict[int, list[dict]]) -> list[int]
     revoked = list(
         Seller.objects.select_for_update()
         .filter(pk__in=list(reasons), status=ProgrammeStatus.ELIGIBLE)
+        .exclude(reinstated_on__gt=day)
+        .exclude(status_changed_at__gte=snapshots_from or timezone.now())
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -234,8 +246,9 @@ class DailyRunResult:
 
 def chunk_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None) -> DailyRunResult:
     """Snapshots then evaluation for one chunk of sellers: the unit of work of a worker."""
+    started = timezone.now()
     written = snapshots_compute(day=day, seller_ids=seller_ids)
-    evaluation = sellers_evaluate(day=day, seller_ids=seller_ids)
+    evaluation = sellers_evaluate(day=day, seller_ids=seller_ids, snapshots_from=started)
     return DailyRunResult(day=day, evaluated=evaluation.evaluated, snapshots=written, revoked=evaluation.revoked)
 
 

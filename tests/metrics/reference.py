@@ -60,10 +60,10 @@ class Seller:
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
-    @property
-    def evaluation_start(self) -> dt.date:
-        """SPEC section 4: the later of enrolment and the last reinstatement."""
-        if self.reinstated_on is None:
+    def evaluation_start(self, day: dt.date) -> dt.date:
+        """SPEC section 4: the later of enrolment and the last reinstatement, as of D: a
+        reinstatement after D has not happened yet (SPEC section 3)."""
+        if self.reinstated_on is None or self.reinstated_on > day:
             return self.enrolled_on
         return max(self.enrolled_on, self.reinstated_on)
 
@@ -160,7 +160,7 @@ def window_orders(seller: Seller, orders: Iterable[Order], day: dt.date, window_
     seller's evaluation start."""
     orders = list(orders)
     prime = prime_order_ids(seller, orders)
-    first = max(day - dt.timedelta(days=window_days - 1), seller.evaluation_start)
+    first = max(day - dt.timedelta(days=window_days - 1), seller.evaluation_start(day))
     return [
         order for order in orders if order.order_id in prime and first <= local_date(order.purchased_at, seller) <= day
     ]

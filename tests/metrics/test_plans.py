@@ -307,3 +307,42 @@ def test_two_reviewers_at_once_make_exactly_one_decision(seller, seller_user, re
     assert SellerEvent.objects.filter(seller=seller, kind=SellerEvent.Kind.REINSTATED).count() == (
         1 if expected == ProgrammeStatus.ELIGIBLE else 0
     )
+
+
+def test_an_approval_between_counting_and_judging_is_not_undone(revoked_seller, seller_user, reviewer):
+    """A reviewer approves while the daily run is between D's snapshots and the evaluation:
+    the snapshots counted the orders before the reinstatement, so they cannot revoke."""
+    from django.utils import timezone
+
+    from metrics.services import sellers_evaluate, snapshots_compute
+
+    plan = submit(revoked_seller, seller_user)
+    started = timezone.now()
+    snapshots_compute(day=D, seller_ids=[revoked_seller.pk])
+    plan_approve(plan=plan, reviewer=reviewer)
+    result = sellers_evaluate(day=D, seller_ids=[revoked_seller.pk], snapshots_from=started)
+    revoked_seller.refresh_from_db()
+    assert result.revoked == [] and revoked_seller.status == ProgrammeStatus.ELIGIBLE
+    assert SellerEvent.objects.filter(seller=revoked_seller, kind=SellerEvent.Kind.REVOKED).count() == 1
+
+
+def test_a_day_before_the_reinstatement_keeps_its_numbers_and_revokes_nobody(revoked_seller, seller_user, reviewer):
+    """Recomputing D after a reinstatement on D+4 gives D's numbers again (the reinstatement
+    had not happened as of D) and does not revoke the reinstated seller on them."""
+    from unittest import mock
+
+    from metrics.models import MetricSnapshot
+    from metrics.report import defect_report_chunks
+
+    before = MetricSnapshot.objects.get(seller=revoked_seller, day=D, window_days=30, metric="on_time_shipment_rate")
+    plan = submit(revoked_seller, seller_user)
+    with mock.patch("metrics.services.timezone.now", return_value=local(revoked_seller, D + dt.timedelta(days=4))):
+        plan_approve(plan=plan, reviewer=reviewer)
+    result = daily_run(day=D)
+    revoked_seller.refresh_from_db()
+    assert result.revoked == [] and revoked_seller.status == ProgrammeStatus.ELIGIBLE
+    after = MetricSnapshot.objects.get(seller=revoked_seller, day=D, window_days=30, metric="on_time_shipment_rate")
+    assert (after.population_units, after.defect_units) == (before.population_units, before.defect_units) == (10, 1)
+    # The defect report of D still lists the order behind that defect unit.
+    lines = "".join(defect_report_chunks(seller=revoked_seller, day=D, window_days=30)).splitlines()
+    assert len(lines) == 2
