@@ -134,7 +134,11 @@ def _after_cutoff(seller: Seller, days: Iterable[OperatingDay] | None = None) ->
     seller does not operate), else 0: built from the seller's seven settings rows (read
     here unless the caller has them already)."""
     whens = []
-    for operating_day in OperatingDay.objects.filter(seller=seller) if days is None else days:
+    days = list(OperatingDay.objects.filter(seller=seller) if days is None else days)
+    # A weekday without a settings row is a day not operated, as everywhere else.
+    for missing in sorted(set(range(7)) - {day.weekday for day in days}):
+        whens.append(When(local_weekday=missing + 1, then=Value(1)))
+    for operating_day in days:
         iso_weekday = operating_day.weekday + 1
         if not operating_day.operated or operating_day.cutoff is None:
             whens.append(When(local_weekday=iso_weekday, then=Value(1)))

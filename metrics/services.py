@@ -326,7 +326,11 @@ def plan_failing_items(*, seller: Seller) -> list[dict]:
 
 
 def can_review_plans(user) -> bool:
-    return bool(user.is_authenticated and user.is_active and user.has_perm("metrics.review_plan"))
+    """Programme staff with the review permission; a seller's account never reviews, even
+    with the permission (the same rule ``plan_reviewers`` mails by)."""
+    return bool(
+        user.is_authenticated and user.is_active and user.seller_id is None and user.has_perm("metrics.review_plan")
+    )
 
 
 @transaction.atomic

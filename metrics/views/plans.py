@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -119,7 +120,13 @@ def poa_draft(request: HttpRequest) -> JsonResponse:
     form = PlanDraftForm(request.POST)
     if seller.status != ProgrammeStatus.NOT_ELIGIBLE or not form.is_valid():
         return JsonResponse({"saved": False}, status=400)
-    draft = plan_draft_save(seller=seller, user=request.user, answers=form.cleaned_data)
+    if seller_open_plan(seller=seller):
+        # A late autosave after the submission must not bring back the draft it removed.
+        return JsonResponse({"saved": False, "reason": "submitted"}, status=409)
+    try:
+        draft = plan_draft_save(seller=seller, user=request.user, answers=form.cleaned_data)
+    except IntegrityError:  # two first saves at once: the other one made the draft
+        draft = plan_draft_save(seller=seller, user=request.user, answers=form.cleaned_data)
     return JsonResponse({"saved": True, "updated_at": draft.updated_at.isoformat()})
 
 

@@ -95,3 +95,13 @@ def test_late_shipments_by_hour_of_purchase_against_the_weekday_cutoff(seller, m
     ]
     assert (hours.total_units, hours.after_cutoff_units) == (6, 4)
     assert round(hours.after_cutoff_percent, 1) == 66.7
+
+
+def test_a_weekday_without_a_settings_row_counts_as_not_operated(seller, make_orders):
+    from sellers.models import OperatingDay
+
+    last_friday = FRIDAY - dt.timedelta(days=7)
+    make_orders(shipped_late(seller, local(seller, last_friday, 9)))  # before Friday's 14:00 cutoff
+    assert late_shipments_by_hour(seller=seller, day=D, window_days=30).after_cutoff_units == 0
+    OperatingDay.objects.filter(seller=seller, weekday=4).delete()  # data from elsewhere: no Friday row
+    assert late_shipments_by_hour(seller=seller, day=D, window_days=30).after_cutoff_units == 1

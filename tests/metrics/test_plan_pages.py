@@ -319,3 +319,10 @@ def test_after_reinstatement_the_dashboard_says_its_numbers_predate_it(seller_cl
     daily_run(day=revoked.reinstated_on)
     html = seller_client.get("/performance/").content.decode()
     assert "before Prime was reinstated on" not in html
+
+
+def test_a_late_autosave_after_submitting_does_not_bring_the_draft_back(seller_client, revoked):
+    submit_form(seller_client)
+    response = seller_client.post("/performance/poa/draft/", {"root_cause": "typed just before submitting"})
+    assert response.status_code == 409
+    assert not PlanDraft.objects.filter(seller=revoked).exists()
