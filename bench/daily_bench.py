@@ -17,29 +17,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import time
 from contextlib import contextmanager
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
+from bench.common import admin_url, setup_django, with_database
+
 BENCH_DB = "bench_daily"
 DAY = "2026-11-20"
-
-
-def admin_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    if not url.startswith("postgres"):
-        sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://USER@HOST:PORT/postgres.")
-    return url
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 @contextmanager
@@ -60,15 +47,6 @@ def prepare_database(url: str, reuse: bool) -> bool:
             conn.execute(f"DROP DATABASE {BENCH_DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {BENCH_DB}")
     return False
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = with_database(url, BENCH_DB)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
-    import django
-
-    django.setup()
 
 
 def generate(sellers: int, orders: int, results: dict) -> None:
@@ -213,7 +191,7 @@ def run(args) -> dict:
     url = admin_url()
     results: dict = {"sellers": args.sellers, "orders": args.orders}
     reused = prepare_database(url, args.reuse)
-    setup_django(url)
+    setup_django(with_database(url, BENCH_DB))
     from django.db import connection
 
     from metrics.models import MetricSnapshot, SellerEvent

@@ -18,46 +18,17 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
+from bench.common import admin_url, fresh_database, setup_django
 from bench.orders_csv import COLUMNS, seller_token, seller_zone, write_orders_csv
 
 BENCH_DB = "bench_import"
 BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
-
-
-def admin_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    if not url.startswith("postgres"):
-        sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://USER@HOST:PORT/postgres.")
-    return url
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def fresh_database(url: str) -> str:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    return with_database(url, BENCH_DB)
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
-    import django
-
-    django.setup()
 
 
 def timed_import(path: Path) -> tuple[float, str]:
@@ -93,7 +64,7 @@ def timed_copy(url: str, path: Path) -> float:
 
 
 def run(args) -> dict:
-    url = fresh_database(admin_url())
+    url = fresh_database(admin_url(), BENCH_DB)
     setup_django(url)
     from django.core.management import call_command
 

@@ -28,42 +28,14 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
+from bench.common import admin_url, fresh_database, setup_django, with_database
 
 BENCH_DB = "bench_report"
 DAY = "2026-11-20"
 LARGE_TOKEN = "BENCHLARGE"
 SMALL_TOKEN = "BENCHSMALL"
 TIMEZONE = "America/Los_Angeles"
-
-
-def admin_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    if not url.startswith("postgres"):
-        sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://USER@HOST:PORT/postgres.")
-    return url
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def fresh_database(url: str) -> str:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    return with_database(url, BENCH_DB)
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
-    import django
-
-    django.setup()
 
 
 # Defect orders purchased over the 30 days ending on D at local times spread over the day.
@@ -232,7 +204,7 @@ def probe_in_subprocess(token: str, database: str = BENCH_DB) -> dict:
 
 def run(args) -> dict:
     admin = admin_url()
-    setup_django(fresh_database(admin))
+    setup_django(fresh_database(admin, BENCH_DB))
     logging.disable(logging.WARNING)  # the daily run's revocation notices are not the subject
     import datetime as dt
 

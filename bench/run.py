@@ -45,6 +45,7 @@ from pathlib import Path
 import psycopg
 
 from bench import daily_bench, import_bench, report_bench
+from bench.common import admin_url, with_database
 from bench.orders_csv import seller_token, seller_zone, write_orders_csv
 
 BENCH_DB = "bench_portal"
@@ -92,11 +93,11 @@ TARGETS = {
 
 
 # The server's maintenance database, read once: setup_django points DATABASE_URL at the bench.
-ADMIN_URL = daily_bench.admin_url()
+ADMIN_URL = admin_url()
 
 
 def bench_url() -> str:
-    return daily_bench.with_database(ADMIN_URL, BENCH_DB)
+    return with_database(ADMIN_URL, BENCH_DB)
 
 
 def fresh_database() -> str:

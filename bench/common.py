@@ -1,0 +1,42 @@
+"""What every benchmark needs: the PostgreSQL server to run on, a database of its own on
+it, and Django pointed at that database. Benchmarks never touch the dev or test databases."""
+
+from __future__ import annotations
+
+import os
+import sys
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+BENCH_SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+
+def admin_url() -> str:
+    """The server's maintenance database (``DATABASE_URL``), from which bench databases are made."""
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    if not url.startswith("postgres"):
+        sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://USER@HOST:PORT/postgres.")
+    return url
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def fresh_database(url: str, name: str) -> str:
+    """Drop and create database ``name`` on the server of ``url``; its URL."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return with_database(url, name)
+
+
+def setup_django(url: str) -> None:
+    """Django on the database at ``url``, with the portal's settings."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("SECRET_KEY", BENCH_SECRET_KEY)
+    import django
+
+    django.setup()
