@@ -157,6 +157,23 @@ def is_shipped(order, day: dt.date) -> bool:
     return _py_happened(order.first_scan_date, day)
 
 
+def q_not_shipped(day: dt.date) -> Q:
+    return _not_happened("first_scan_date", day)
+
+
+# delivered: the carrier delivered it (as of D).
+def q_delivered(day: dt.date) -> Q:
+    return _happened("delivered_date", day)
+
+
+def q_not_delivered(day: dt.date) -> Q:
+    return _not_happened("delivered_date", day)
+
+
+def is_delivered(order, day: dt.date) -> bool:
+    return _py_happened(order.delivered_date, day)
+
+
 # shipped late: shipped and local date of first scan > promised ship date.
 def q_shipped_late(day: dt.date) -> Q:
     return q_shipped(day) & Q(first_scan_date__gt=F("promised_ship_date"))
@@ -190,14 +207,13 @@ def is_due(order, day: dt.date) -> bool:
 
 # delivered late: due, and not delivered as of D or delivered after the promised date.
 def q_delivered_late(day: dt.date) -> Q:
-    return q_due(day) & (_not_happened("delivered_date", day) | Q(delivered_date__gt=F("promised_delivery_date")))
+    return q_due(day) & (q_not_delivered(day) | Q(delivered_date__gt=F("promised_delivery_date")))
 
 
 def is_delivered_late(order, day: dt.date) -> bool:
     if not is_due(order, day):
         return False
-    delivered = _py_happened(order.delivered_date, day)
-    return not delivered or order.delivered_date > order.promised_delivery_date
+    return not is_delivered(order, day) or order.delivered_date > order.promised_delivery_date
 
 
 # outside Buy Shipping: shipped and the label was not bought through Buy Shipping.
@@ -229,7 +245,7 @@ def is_confirmed(order, day: dt.date) -> bool:
 
 # no valid tracking: confirmed, and no tracking id or the carrier has not scanned it.
 def q_no_valid_tracking(day: dt.date) -> Q:
-    return q_confirmed(day) & (Q(tracking_id="") | _not_happened("first_scan_date", day))
+    return q_confirmed(day) & (Q(tracking_id="") | q_not_shipped(day))
 
 
 def is_no_valid_tracking(order, day: dt.date) -> bool:
@@ -262,6 +278,11 @@ def is_promise_slower_than(order, days: int, day: dt.date) -> bool:
     return not is_cancelled(order, day) and (order.promised_delivery_date - order.purchase_date).days > days
 
 
+# The delivery-speed metrics and the promise, in days after the purchase date, beyond which
+# a unit counts against them (SPEC section 3).
+PROMISE_SPEED_DAYS = {"one_day_delivery_speed": 1, "two_day_delivery_speed": 2}
+
+
 @dataclass(frozen=True)
 class MetricRule:
     """Which orders make up a metric's population and which of them are defects."""
@@ -291,18 +312,15 @@ METRIC_RULES: dict[str, MetricRule] = {
     "buy_shipping_rate": MetricRule(q_shipped, q_outside_buy_shipping, is_shipped, is_outside_buy_shipping),
     "cancellation_rate": MetricRule(_all, q_cancelled_by_seller, _py_all, is_cancelled_by_seller),
     "valid_tracking_rate": MetricRule(q_confirmed, q_no_valid_tracking, is_confirmed, is_no_valid_tracking),
-    "one_day_delivery_speed": MetricRule(
-        q_not_cancelled,
-        lambda day: q_promise_slower_than(1, day),
-        lambda o, day: not is_cancelled(o, day),
-        lambda o, day: is_promise_slower_than(o, 1, day),
-    ),
-    "two_day_delivery_speed": MetricRule(
-        q_not_cancelled,
-        lambda day: q_promise_slower_than(2, day),
-        lambda o, day: not is_cancelled(o, day),
-        lambda o, day: is_promise_slower_than(o, 2, day),
-    ),
+    **{
+        name: MetricRule(
+            q_not_cancelled,
+            lambda day, days=days: q_promise_slower_than(days, day),
+            lambda o, day: not is_cancelled(o, day),
+            lambda o, day, days=days: is_promise_slower_than(o, days, day),
+        )
+        for name, days in PROMISE_SPEED_DAYS.items()
+    },
 }
 
 # The defect report's flag columns (SPEC section 5), in report order, with their rules.

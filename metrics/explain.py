@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from metrics.definitions import (
+    PROMISE_SPEED_DAYS,
     is_cancelled_by_seller,
     is_delivered_late,
     is_no_valid_tracking,
@@ -26,10 +27,6 @@ from sellers.models import Order
 
 def _d(value: dt.date | None) -> str:
     return value.isoformat() if value else "—"
-
-
-# The delivery-speed metrics and the promise (days after purchase) they count as slow.
-PROMISE_METRICS = {"one_day_delivery_speed": 1, "two_day_delivery_speed": 2}
 
 
 def order_explanation(order: Order, day: dt.date, *, metric: str | None = None) -> list[str]:
@@ -87,7 +84,7 @@ def order_explanation(order: Order, day: dt.date, *, metric: str | None = None) 
         reasons.append(
             _("Shipped on a Buy Shipping label: this late delivery does not count against your eligibility.")
         )
-    if metric in PROMISE_METRICS and is_promise_slower_than(order, PROMISE_METRICS[metric], day):
+    if metric in PROMISE_SPEED_DAYS and is_promise_slower_than(order, PROMISE_SPEED_DAYS[metric], day):
         promise_days = (order.promised_delivery_date - order.purchase_date).days
         reasons.append(
             ngettext(

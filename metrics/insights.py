@@ -18,7 +18,7 @@ date, the (seller, purchase_date) index.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -30,8 +30,6 @@ from django.db.models import (
     Case,
     CharField,
     Count,
-    DateField,
-    F,
     IntegerField,
     Q,
     QuerySet,
@@ -53,23 +51,27 @@ from metrics.definitions import (
     METRICS,
     MetricDefinition,
     q_delivered_late,
+    q_not_cancelled,
+    q_not_delivered,
+    q_not_shipped,
     q_protected_late,
     q_shipped,
     q_shipped_late,
 )
 from metrics.models import MetricSnapshot
 from metrics.report import FETCH_ROWS, csv_chunks, escape_cell
-from metrics.selectors import window_orders, window_start
+from metrics.selectors import dates_as_of, metric_defects, window_orders
 from sellers.choices import STATE_NAMES, WEEKEND_DAYS, Speed, Weekday
 from sellers.models import AuditEntry, CarrierZone, OperatingDay, Order, PrimeRegion, Seller
-from sellers.selectors import seller_last_pickups, seller_late_cutoffs
+from sellers.selectors import seller_last_pickups, seller_late_cutoffs, seller_operating_days
 
 
-def metric_defect_queryset(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> QuerySet[Order]:
-    """The seller's orders that count as defect units of ``metric`` in the window (SPEC 3)."""
-    rule = METRIC_RULES[metric]
-    return window_orders(day=day, window_days=window_days, seller_ids=[seller.pk]).filter(
-        rule.population(day) & rule.defects(day)
+def _with_local_purchase_time(orders: QuerySet[Order], zone) -> QuerySet[Order]:
+    """The local ISO weekday, hour and minute of purchase in the seller's time zone."""
+    return orders.annotate(
+        local_weekday=ExtractIsoWeekDay("purchased_at", tzinfo=zone),
+        local_hour=ExtractHour("purchased_at", tzinfo=zone),
+        local_minute=ExtractMinute("purchased_at", tzinfo=zone),
     )
 
 
@@ -129,33 +131,27 @@ def _shares(rows, *, key: str, label, total: int) -> list[Share]:
     ]
 
 
-def _after_cutoff(seller: Seller, days: Iterable[OperatingDay] | None = None) -> Case:
-    """1 when the order was bought after the cutoff of its local weekday (or on a day the
-    seller does not operate), else 0: built from the seller's seven settings rows (read
-    here unless the caller has them already)."""
-    whens = []
-    days = list(OperatingDay.objects.filter(seller=seller) if days is None else days)
-    # A weekday without a settings row is a day not operated, as everywhere else.
-    for missing in sorted(set(range(7)) - {day.weekday for day in days}):
-        whens.append(When(local_weekday=missing + 1, then=Value(1)))
-    for operating_day in days:
-        iso_weekday = operating_day.weekday + 1
-        if not operating_day.operated or operating_day.cutoff is None:
-            whens.append(When(local_weekday=iso_weekday, then=Value(1)))
-            continue
-        cutoff = operating_day.cutoff
-        later = Q(local_hour__gt=cutoff.hour) | Q(local_hour=cutoff.hour, local_minute__gte=cutoff.minute)
-        whens.append(When(Q(local_weekday=iso_weekday) & later, then=Value(1)))
+def _days_not_operated(days: Mapping[int, OperatingDay]) -> frozenset[int]:
+    """The ISO weekdays the seller does not ship on (closed, or operated without a cutoff)."""
+    return frozenset(weekday + 1 for weekday, day in days.items() if not day.operated or day.cutoff is None)
+
+
+def _after_cutoff(days: Mapping[int, OperatingDay]) -> Case:
+    """1 when the order was bought at or after the cutoff of its local weekday, or on a day
+    the seller does not ship, else 0: from the seven days of ``seller_operating_days`` (a
+    weekday without a settings row is a day not operated, as everywhere else)."""
+    closed = _days_not_operated(days)
+    whens = [When(local_weekday__in=sorted(closed), then=Value(1))] if closed else []
+    for weekday, day in days.items():
+        if weekday + 1 not in closed:
+            whens.append(When(Q(local_weekday=weekday + 1) & _at_or_after(day.cutoff), then=Value(1)))
     return Case(*whens, default=Value(0), output_field=IntegerField())
 
 
 def root_causes(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> RootCauses:
     """Where the defect units of ``metric`` come from, in four grouped queries."""
-    zone = seller.zone
-    defects = metric_defect_queryset(seller=seller, day=day, window_days=window_days, metric=metric).annotate(
-        local_weekday=ExtractIsoWeekDay("purchased_at", tzinfo=zone),
-        local_hour=ExtractHour("purchased_at", tzinfo=zone),
-        local_minute=ExtractMinute("purchased_at", tzinfo=zone),
+    defects = _with_local_purchase_time(
+        metric_defects(seller=seller, day=day, window_days=window_days, metric=metric), seller.zone
     )
     totals = defects.aggregate(units=Sum("units", default=0), orders=Count("pk"))
     result = RootCauses(
@@ -207,31 +203,37 @@ class LateShipmentsByHour:
         return 100.0 * self.after_cutoff_units / self.total_units if self.total_units else 0.0
 
 
+def _units_against_cutoff(orders: QuerySet[Order], *, seller: Seller, days: Mapping[int, OperatingDay]):
+    """``orders``' units by local weekday and hour of purchase, with the units bought after
+    that weekday's cutoff (``_after_cutoff``): one grouped query, at most 7 x 24 rows."""
+    return (
+        _with_local_purchase_time(orders, seller.zone)
+        .annotate(after_cutoff=_after_cutoff(days))
+        .values("local_weekday", "local_hour")
+        .annotate(group_units=Sum("units"), after=Sum("units", filter=Q(after_cutoff=1), default=0))
+        .order_by("local_weekday", "local_hour")
+    )
+
+
+def _by_hour(rows) -> list[HourOfPurchase]:
+    hours: dict[int, list[int]] = {}
+    for row in rows:
+        units = hours.setdefault(row["local_hour"], [0, 0])
+        units[0] += row["group_units"]
+        units[1] += row["after"]
+    return [HourOfPurchase(hour=h, units=u, after_cutoff_units=a) for h, (u, a) in sorted(hours.items())]
+
+
 def late_shipments_by_hour(*, seller: Seller, day: dt.date, window_days: int) -> LateShipmentsByHour:
     """Shipped-late units (SPEC section 3) by local hour of purchase against the cutoff,
     in one grouped query."""
-    zone = seller.zone
-    rows = (
-        window_orders(day=day, window_days=window_days, seller_ids=[seller.pk])
-        .filter(q_shipped_late(day))
-        .annotate(
-            local_weekday=ExtractIsoWeekDay("purchased_at", tzinfo=zone),
-            local_hour=ExtractHour("purchased_at", tzinfo=zone),
-            local_minute=ExtractMinute("purchased_at", tzinfo=zone),
-        )
-        .annotate(after_cutoff=_after_cutoff(seller))
-        .values("local_hour")
-        .annotate(late_units=Sum("units"), after=Sum("units", filter=Q(after_cutoff=1), default=0))
-        .order_by("local_hour")
+    late = window_orders(day=day, window_days=window_days, seller_ids=[seller.pk]).filter(q_shipped_late(day))
+    hours = _by_hour(_units_against_cutoff(late, seller=seller, days=seller_operating_days(seller=seller)))
+    return LateShipmentsByHour(
+        hours=hours,
+        total_units=sum(hour.units for hour in hours),
+        after_cutoff_units=sum(hour.after_cutoff_units for hour in hours),
     )
-    result = LateShipmentsByHour()
-    for row in rows:
-        result.hours.append(
-            HourOfPurchase(hour=row["local_hour"], units=row["late_units"], after_cutoff_units=row["after"])
-        )
-        result.total_units += row["late_units"]
-        result.after_cutoff_units += row["after"]
-    return result
 
 
 # ---------------------------------------------------------------------------------------
@@ -398,15 +400,10 @@ def _risk(today: dt.date) -> Case:
     when it has none: decided already (cancelled, delivered, or its promised delivery date
     passed, so it is late already) or not close to a defect. The first kind that applies wins,
     so each order is listed once."""
-    undecided = (
-        (Q(cancelled_date__isnull=True) | Q(cancelled_date__gt=today))
-        & (Q(delivered_date__isnull=True) | Q(delivered_date__gt=today))
-        & Q(promised_delivery_date__gte=today)
-    )
-    scanned = Q(first_scan_date__lte=today)
-    not_scanned = Q(first_scan_date__isnull=True) | Q(first_scan_date__gt=today)
+    undecided = q_not_cancelled(today) & q_not_delivered(today) & Q(promised_delivery_date__gte=today)
+    not_scanned = q_not_shipped(today)
     kinds = (
-        (RiskKind.SHIPPED_LATE_IN_TRANSIT, scanned & Q(first_scan_date__gt=F("promised_ship_date"))),
+        (RiskKind.SHIPPED_LATE_IN_TRANSIT, q_shipped_late(today)),
         (RiskKind.NOT_SCANNED_OVERDUE, not_scanned & Q(promised_ship_date__lt=today)),
         (RiskKind.NOT_SCANNED_SHIP_TODAY, not_scanned & Q(promised_ship_date=today)),
         (RiskKind.DUE_TODAY, Q(promised_delivery_date=today)),
@@ -423,11 +420,7 @@ def at_risk_orders(*, seller: Seller, today: dt.date, window_days: int) -> Query
     """The seller's Prime orders purchased in the window ending today (and since the
     evaluation start) that run a risk, annotated with ``risk``, soonest deadline first."""
     return (
-        Order.objects.filter(
-            seller=seller,
-            is_prime=True,
-            purchase_date__range=(max(window_start(today, window_days), seller.evaluation_start), today),
-        )
+        window_orders(day=today, window_days=window_days, seller_ids=[seller.pk])
         .annotate(risk=_risk(today))
         .exclude(risk="")
     )
@@ -571,7 +564,7 @@ def orders_at_risk(
         shipment_defects=units(Q(risk__in=SHIPMENT_RISKS, shipment_defect_d=0)),
         delivery_population=units(Q(delivery_population_d=0)),
         delivery_defects=units(Q(delivery_defect_d=0)),
-        delivery_protected=units(Q(delivery_protected_d=0, buy_shipping=True, first_scan_date__lte=today)),
+        delivery_protected=units(Q(delivery_protected_d=0, buy_shipping=True) & q_shipped(today)),
         **kinds,
     )
     result.count, result.units = totals["orders"], totals["total_units"]
@@ -649,41 +642,23 @@ class CutoffBreakdown:
 def defects_by_hour_against_cutoff(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> CutoffBreakdown:
     """The defect units of ``metric`` by local hour and weekday of purchase against that
     weekday's cutoff (SPEC section 4's facts for a root cause), in one grouped query."""
-    zone = seller.zone
-    operating_days = list(OperatingDay.objects.filter(seller=seller))
-    not_operated = {d.weekday + 1 for d in operating_days if not d.operated or d.cutoff is None}
-    not_operated |= set(range(1, 8)) - {d.weekday + 1 for d in operating_days}
-    rows = (
-        metric_defect_queryset(seller=seller, day=day, window_days=window_days, metric=metric)
-        .annotate(
-            local_weekday=ExtractIsoWeekDay("purchased_at", tzinfo=zone),
-            local_hour=ExtractHour("purchased_at", tzinfo=zone),
-            local_minute=ExtractMinute("purchased_at", tzinfo=zone),
-        )
-        .annotate(after_cutoff=_after_cutoff(seller, operating_days))
-        .values("local_weekday", "local_hour")
-        .annotate(defect_units=Sum("units"), after=Sum("units", filter=Q(after_cutoff=1), default=0))
-        .order_by("local_weekday", "local_hour")
-    )
-    by_hour: dict[int, list[int]] = {}
-    after_by_weekday: dict[int, list[int]] = {}
-    total = 0
-    for row in rows:  # at most 7 x 24 groups
-        hour = by_hour.setdefault(row["local_hour"], [0, 0])
-        hour[0] += row["defect_units"]
-        hour[1] += row["after"]
-        total += row["defect_units"]
+    days = seller_operating_days(seller=seller)
+    defects = metric_defects(seller=seller, day=day, window_days=window_days, metric=metric)
+    rows = list(_units_against_cutoff(defects, seller=seller, days=days))
+    total = sum(row["group_units"] for row in rows)
+    after_by_weekday: dict[int, int] = {}
+    for row in rows:
         if row["after"]:
-            after_by_weekday.setdefault(row["local_weekday"], []).append(row["after"])
+            after_by_weekday[row["local_weekday"]] = after_by_weekday.get(row["local_weekday"], 0) + row["after"]
     weekday_names = {d.value + 1: str(d.label) for d in Weekday}
     return CutoffBreakdown(
-        hours=[HourOfPurchase(hour=h, units=u, after_cutoff_units=a) for h, (u, a) in sorted(by_hour.items())],
+        hours=_by_hour(rows),
         after_cutoff_by_weekday=sorted(
             (
                 Share(
                     key=str(weekday),
                     label=weekday_names[weekday],
-                    units=sum(units),
+                    units=units,
                     orders=0,
                     total_units=total,
                     dimension=str(gettext_lazy("bought after the cutoff")),
@@ -692,7 +667,7 @@ def defects_by_hour_against_cutoff(*, seller: Seller, day: dt.date, window_days:
             ),
             key=lambda share: (-share.units, int(share.key)),
         ),
-        days_not_operated=frozenset(not_operated),
+        days_not_operated=_days_not_operated(days),
     )
 
 
@@ -720,12 +695,10 @@ class RootCauseSummary:
     @property
     def largest_sentence(self) -> str | None:
         """The largest single contributor (carrier, weekday or state) in a sentence."""
-        candidates = [
-            (shares[0], dimension) for dimension, _title, shares in self.breakdowns if shares
-        ]  # the first of equals wins, as ``RootCauses.largest``
-        if not candidates:
+        share = self.causes.largest
+        if share is None:
             return None
-        share, dimension = max(candidates, key=lambda candidate: candidate[0].units)
+        dimension = next(key for key, _title, shares in self.breakdowns if shares and shares[0] is share)
         values = {
             "label": share.label,
             "percent": _percent_of(share.units, self.causes.total_units),
@@ -886,20 +859,13 @@ def settings_risks(*, seller: Seller, day: dt.date, window_days: int) -> list[Se
         )
     if not found:
         return []
-    zone = seller.zone
     sums = {}
     for index, (_kind, _detail, _cost, condition) in enumerate(found):
         sums[f"r{index}_orders"] = Count("pk", filter=condition)
         sums[f"r{index}_units"] = Sum("units", filter=condition, default=0)
-    costs = (
-        window_orders(day=day, window_days=window_days, seller_ids=[seller.pk])
-        .annotate(
-            local_weekday=ExtractIsoWeekDay("purchased_at", tzinfo=zone),
-            local_hour=ExtractHour("purchased_at", tzinfo=zone),
-            local_minute=ExtractMinute("purchased_at", tzinfo=zone),
-        )
-        .aggregate(**sums)
-    )
+    costs = _with_local_purchase_time(
+        window_orders(day=day, window_days=window_days, seller_ids=[seller.pk]), seller.zone
+    ).aggregate(**sums)
     return [
         SettingsRisk(
             kind=kind.value,
@@ -997,12 +963,7 @@ def metric_population_orders(*, seller: Seller, day: dt.date, window_days: int, 
             is_defect=Case(
                 When(rule.defects(day), then=Value(True)), default=Value(False), output_field=BooleanField()
             ),
-            scan_date_as_of_d=Case(
-                When(q_shipped(day), then=F("first_scan_date")), default=Value(None), output_field=DateField()
-            ),
-            delivery_date_as_of_d=Case(
-                When(delivered_date__lte=day, then=F("delivered_date")), default=Value(None), output_field=DateField()
-            ),
+            **dates_as_of(day, first_scan="scan_date_as_of_d", delivery="delivery_date_as_of_d"),
         )
         .order_by("purchased_at", "order_id")
     )

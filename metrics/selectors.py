@@ -21,6 +21,7 @@ from metrics.definitions import (
     METRICS,
     REPORT_FLAGS,
     WINDOWS,
+    q_delivered,
     q_protected_late,
     q_shipped,
 )
@@ -146,12 +147,19 @@ def metric_defect_orders(*, seller: Seller, day: dt.date, window_days: int, metr
 
     The delivery-speed metrics count orders the report has no column for (a slow promise is
     not a fulfilment defect), so their orders may carry no flag."""
-    rule = METRIC_RULES[metric]
     return (
-        window_orders(day=day, window_days=window_days, seller_ids=[seller.pk])
-        .filter(rule.population(day) & rule.defects(day))
+        metric_defects(seller=seller, day=day, window_days=window_days, metric=metric)
         .annotate(**_report_flags(day))
         .order_by("purchased_at", "order_id")
+    )
+
+
+def metric_defects(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> QuerySet[Order]:
+    """The seller's orders that are defect units of ``metric`` in the window as of D (SPEC
+    section 3), unordered and unannotated: the base the drill-downs and breakdowns group."""
+    rule = METRIC_RULES[metric]
+    return window_orders(day=day, window_days=window_days, seller_ids=[seller.pk]).filter(
+        rule.population(day) & rule.defects(day)
     )
 
 
@@ -189,19 +197,22 @@ def defect_report_values(*, seller: Seller, day: dt.date, window_days: int) -> Q
     ``defect_orders``, with the first scan and delivery dates empty (NULL) when absent or
     after D, since a fact after D has not happened yet as of D (SPEC section 3), as the
     flags judge it."""
-    as_of_day = {
-        "report_first_scan_date": Case(
-            When(q_shipped(day), then=F("first_scan_date")), default=Value(None), output_field=DateField()
-        ),
-        "report_delivery_date": Case(
-            When(delivered_date__lte=day, then=F("delivered_date")), default=Value(None), output_field=DateField()
-        ),
-    }
     return (
         defect_orders(seller=seller, day=day, window_days=window_days)
-        .annotate(**as_of_day)
+        .annotate(**dates_as_of(day, first_scan="report_first_scan_date", delivery="report_delivery_date"))
         .values_list(*REPORT_VALUE_FIELDS)
     )
+
+
+def dates_as_of(day: dt.date, *, first_scan: str, delivery: str) -> dict[str, Case]:
+    """Annotations of an order's first scan and delivery dates as known at the end of D:
+    empty (NULL) when absent or after D (SPEC section 3), as the flags judge them."""
+    return {
+        first_scan: Case(
+            When(q_shipped(day), then=F("first_scan_date")), default=Value(None), output_field=DateField()
+        ),
+        delivery: Case(When(q_delivered(day), then=F("delivered_date")), default=Value(None), output_field=DateField()),
+    }
 
 
 def defect_report_rows(*, seller: Seller, day: dt.date, window_days: int) -> Iterable[dict]:
