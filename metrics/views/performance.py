@@ -72,8 +72,19 @@ def _window(request: HttpRequest) -> tuple[int | None, str]:
     return (int(raw) if raw in {str(w) for w in WINDOWS} else None), raw
 
 
-def _unknown_window_notice(raw: str) -> str:
-    return _("There is no “%(window)s” window; showing the last 30 days. Choose 7 or 30 days.") % {"window": raw}
+def _window_or_default(request: HttpRequest) -> tuple[int, str]:
+    """The window asked for, or 30 days with a notice saying the asked one does not exist."""
+    window_days, raw = _window(request)
+    if window_days is not None:
+        return window_days, ""
+    notice = _("There is no “%(window)s” window; showing the last 30 days. Choose 7 or 30 days.") % {"window": raw}
+    return DEFAULT_WINDOW, notice
+
+
+def _streamed_csv(chunks, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 # ---------------------------------------------------------------------------------------
@@ -218,10 +229,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     orders at risk, root causes and settings risks from a bounded number of indexed queries
     on this seller's orders of the window."""
     seller = seller_for_user(request.user)
-    window_days, raw_window = _window(request)
-    notice = ""
-    if window_days is None:
-        window_days, notice = DEFAULT_WINDOW, _unknown_window_notice(raw_window)
+    window_days, notice = _window_or_default(request)
     day = seller_latest_day(seller=seller)
     now = timezone.now()
     cards, computed_at, insights = [], None, None
@@ -277,10 +285,7 @@ def defects(request: HttpRequest) -> HttpResponse:
     """SPEC section 5 on screen: the report's rows, filterable by flag or by metric, each
     order explained in words, 50 a page."""
     seller = seller_for_user(request.user)
-    window_days, raw_window = _window(request)
-    notice = ""
-    if window_days is None:
-        window_days, notice = DEFAULT_WINDOW, _unknown_window_notice(raw_window)
+    window_days, notice = _window_or_default(request)
     flag = request.GET.get("flag") or None
     metric = request.GET.get("metric") or None
     context = {
@@ -347,13 +352,10 @@ def defects_csv(request: HttpRequest) -> HttpResponse:
             _("There is no defect report yet: it is available after the first daily run computes your metrics."),
             content_type="text/plain; charset=utf-8",
         )
-    response = StreamingHttpResponse(
+    return _streamed_csv(
         report.defect_report_chunks(seller=seller, day=day, window_days=window_days),
-        content_type="text/csv; charset=utf-8",
+        report.report_filename(seller=seller, day=day, window_days=window_days),
     )
-    filename = report.report_filename(seller=seller, day=day, window_days=window_days)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 # ---------------------------------------------------------------------------------------
@@ -381,10 +383,7 @@ def population(request: HttpRequest) -> HttpResponse:
     each marked when it is one of the metric's defect units: the dashboard's population
     figure, order by order."""
     seller = seller_for_user(request.user)
-    window_days, raw_window = _window(request)
-    notice = ""
-    if window_days is None:
-        window_days, notice = DEFAULT_WINDOW, _unknown_window_notice(raw_window)
+    window_days, notice = _window_or_default(request)
     metric, error = _metric_param(request)
     context = {
         "seller": seller,
@@ -436,10 +435,7 @@ def population_csv(request: HttpRequest) -> HttpResponse:
             _("There are no metrics yet: they are available after the first daily run computes them."),
             content_type="text/plain; charset=utf-8",
         )
-    response = StreamingHttpResponse(
+    return _streamed_csv(
         population_csv_chunks(seller=seller, day=day, window_days=window_days, metric=metric),
-        content_type="text/csv; charset=utf-8",
+        f"orders-{seller.merchant_token}-{metric}-{window_days}d-{day.isoformat()}.csv",
     )
-    filename = f"orders-{seller.merchant_token}-{metric}-{window_days}d-{day.isoformat()}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
