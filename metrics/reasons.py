@@ -6,6 +6,7 @@ The actions follow the programme's own table of revocation reasons and actions
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.utils import formats
@@ -103,3 +104,20 @@ def reason_sentence(reason: dict) -> str:
         "population": reason["population_units"],
         "population_label": definition.population,
     }
+
+
+def requirement_rows(passing: dict[str, bool], names: Iterable[str]) -> list[dict]:
+    """The requirement checks ``names`` (SPEC section 2) as the pages show them: label,
+    pass/fail, whether a failure is only a warning, and the action that fixes it."""
+    from metrics.selectors import WARNING_REQUIREMENTS
+
+    return [
+        {
+            "name": name,
+            "label": REQUIREMENT_LABELS[name],
+            "passing": passing[name],
+            "warning": name in WARNING_REQUIREMENTS,
+            "action": REQUIREMENT_ACTIONS[name],
+        }
+        for name in names
+    ]

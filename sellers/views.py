@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from metrics.reasons import REQUIREMENT_ACTIONS, REQUIREMENT_LABELS
-from metrics.selectors import WARNING_REQUIREMENTS, Requirements, seller_requirements
+from metrics.reasons import REQUIREMENT_ACTIONS, REQUIREMENT_LABELS, requirement_rows
+from metrics.selectors import Requirements, seller_requirements
 from sellers.choices import CONTIGUOUS_REGIONS, Speed, Weekday
 from sellers.forms import (
     ApiTokenForm,
@@ -73,16 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _requirement_rows(requirements: Requirements, names: tuple[str, ...]) -> list[dict]:
-    return [
-        {
-            "name": name,
-            "label": REQUIREMENT_LABELS[name],
-            "passing": requirements.passing[name],
-            "warning": name in WARNING_REQUIREMENTS,
-            "action": REQUIREMENT_ACTIONS[name],
-        }
-        for name in names
-    ]
+    return requirement_rows(requirements.passing, names)
 
 
 def _saved(request: HttpRequest, changed: bool, what: str) -> None:

@@ -22,9 +22,8 @@ from metrics import charts
 from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
 from metrics.forms import PlanDecisionForm
 from metrics.models import MetricSnapshot, PlanOfAction
-from metrics.reasons import REQUIREMENT_LABELS
+from metrics.reasons import requirement_rows
 from metrics.selectors import (
-    WARNING_REQUIREMENTS,
     plans_review_queue,
     seller_latest_snapshots,
     seller_plans,
@@ -99,15 +98,7 @@ def _seller_context(seller: Seller) -> dict:
         "seller": seller,
         "day": day,
         "metric_rows": _metric_rows(snapshots) if day else [],
-        "requirement_rows": [
-            {
-                "name": name,
-                "label": REQUIREMENT_LABELS[name],
-                "passing": passing,
-                "warning": name in WARNING_REQUIREMENTS,
-            }
-            for name, passing in requirements.passing.items()
-        ],
+        "requirement_rows": requirement_rows(requirements.passing, requirements.passing),
         "history": seller_audit_entries(seller=seller).select_related("actor")[:HISTORY_PAGE_SIZE],
     }
 
