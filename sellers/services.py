@@ -134,8 +134,11 @@ def orders_classify_prime(*, seller_ids: Iterable[int], since: dt.date | None = 
     seller_ids = list(seller_ids)
     if not seller_ids:
         return 0
+
     # Whole local days only: an order's decision depends on every earlier order that day.
-    date_filter = "AND o.purchase_date >= %s" if since else ""
+    def since_filter(alias: str = "") -> str:
+        return f"AND {alias}purchase_date >= %s" if since else ""
+
     changed = 0
     with connection.cursor() as cursor:
         # A seller that never paused nor capped has only Prime orders: no window to compute
@@ -152,7 +155,7 @@ def orders_classify_prime(*, seller_ids: Iterable[int], since: dt.date | None = 
             placeholders = ", ".join(["%s"] * len(unrestricted))
             cursor.execute(
                 f"UPDATE sellers_order SET is_prime = {_true()} "
-                f"WHERE seller_id IN ({placeholders}) {date_filter.replace('o.', '')} AND is_prime = {_false()}",
+                f"WHERE seller_id IN ({placeholders}) {since_filter()} AND is_prime = {_false()}",
                 [*unrestricted, *([since] if since else [])],
             )
             changed += cursor.rowcount
@@ -180,7 +183,7 @@ def orders_classify_prime(*, seller_ids: Iterable[int], since: dt.date | None = 
                        ORDER BY v.effective_at DESC, v.id DESC LIMIT 1
                    ) AS daily_cap
             FROM sellers_order o
-            WHERE o.seller_id IN ({placeholders}) {date_filter}
+            WHERE o.seller_id IN ({placeholders}) {since_filter("o.")}
         ),
         ranked AS (
             SELECT id, is_prime, paused, daily_cap,
@@ -226,6 +229,11 @@ def _false() -> str:
 AuditSide = dict[str, object]
 
 
+def _known(actor: User | None) -> User | None:
+    """The acting account to record, or None for the portal itself or an anonymous request."""
+    return actor if actor is not None and actor.is_authenticated else None
+
+
 def audit_entry_create(
     *,
     seller: Seller | None,
@@ -243,7 +251,7 @@ def audit_entry_create(
     The summary is written in the actor's language, as they read it when they acted."""
     return AuditEntry.objects.create(
         seller=seller,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=_known(actor),
         action=action,
         summary=summary[:300],
         before=before,
@@ -604,7 +612,7 @@ def volume_control_update(
         daily_cap=daily_cap,
         paused=paused,
         paused_until=paused_until,
-        changed_by=actor if actor is not None and actor.is_authenticated else None,
+        changed_by=_known(actor),
         effective_at=now,
     )
     cap = _("no cap") if daily_cap is None else str(daily_cap)
@@ -632,7 +640,7 @@ def api_token_create(
     raw, prefix, key_hash = api_token_generate()
     token = ApiToken.objects.create(
         seller=locked,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by=_known(actor),
         name=name,
         prefix=prefix,
         key_hash=key_hash,
