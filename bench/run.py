@@ -169,70 +169,15 @@ def generate(scale: dict, results: dict) -> None:
     results["generate_s"] = round(time.perf_counter() - start, 1)
 
 
-def reset_evaluation() -> None:
-    """Every measured run starts from the same state: no snapshots, everyone eligible."""
-    from django.db import connection
-
-    from metrics.models import MetricSnapshot, SellerEvent
-    from sellers.choices import ProgrammeStatus
-    from sellers.models import AuditEntry, Seller
-
-    MetricSnapshot.objects.all().delete()
-    SellerEvent.objects.all().delete()
-    AuditEntry.objects.all().delete()
-    Seller.objects.update(status=ProgrammeStatus.ELIGIBLE)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE metrics_metricsnapshot")
-
-
 # ---------------------------------------------------------------------------------------
 # 1. Daily evaluation
 # ---------------------------------------------------------------------------------------
 
 
 def measure_daily(scale: dict, results: dict) -> None:
-    from django.db import connection
-
-    from metrics.selectors import metric_counts
-    from metrics.services import daily_run
-    from sellers.models import Seller
-
-    params = {"d": DAY, "d7": DAY - dt.timedelta(days=6), "d30": DAY - dt.timedelta(days=29)}
-    sql, keys = daily_bench.floor_sql()
-    runs, floors = [], []
-    for attempt in range(scale["repeat"]):
-        reset_evaluation()
-        start = time.perf_counter()
-        outcome = daily_run(day=DAY)
-        runs.append(time.perf_counter() - start)
-        with connection.cursor() as cursor:
-            start = time.perf_counter()
-            cursor.execute(sql, params)
-            floor_rows = cursor.fetchall()
-            floors.append(time.perf_counter() - start)
-        say(f"  daily run {attempt + 1}: run_daily {runs[-1]:.3f} s, floor query {floors[-1]:.3f} s")
-    results["daily_s"] = round(statistics.median(runs), 3)
-    results["daily_floor_s"] = round(statistics.median(floors), 3)
-    results["daily_ratio"] = round(results["daily_s"] / results["daily_floor_s"], 2)
-    results["snapshots"] = outcome.snapshots
-    results["revoked"] = len(outcome.revoked)
-
-    # The floor computes the same numbers as the portal: checked before the ratio is trusted.
-    portal = metric_counts(day=DAY)
-    for row in floor_rows:
-        seller_id, values = row[0], row[1:]
-        for (window, name, kind), value in zip(keys, values, strict=True):
-            assert getattr(portal[(seller_id, window)][name], kind) == value, (seller_id, window, name, kind)
-    results["daily_floor_matches"] = True
-
-    sample = list(Seller.objects.order_by("?").values_list("pk", flat=True)[: scale["naive_sample"]])
-    start = time.perf_counter()
-    for seller_id in sample:
-        metric_counts(day=DAY, seller_ids=[seller_id])
-    per_seller = (time.perf_counter() - start) / max(len(sample), 1)
-    results["naive_daily_s"] = round(per_seller * Seller.objects.count(), 3)
-    results["naive_daily_ratio"] = round(results["naive_daily_s"] / results["daily_floor_s"], 1)
-    say(f"  naive, a query per seller ({len(sample)} sampled, extrapolated): {results['naive_daily_s']:.3f} s")
+    daily_bench.measure_daily(
+        day=DAY, repeat=scale["repeat"], naive_sample=scale["naive_sample"], results=results, say=say
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -306,7 +251,7 @@ def measure_workers(scale: dict, results: dict) -> None:
     results["worker_chunks"] = chunks
     for count in (1, 2):
         queue = f"bench-portal-{os.getpid()}-{count}"
-        reset_evaluation()
+        daily_bench.reset_evaluation()
         workers = start_workers(count, broker, queue, BENCH_DIR / f"worker-{count}")
         client = Celery("bench", broker=broker)
         try:
