@@ -59,7 +59,7 @@ from metrics.definitions import (
     q_shipped_late,
 )
 from metrics.models import MetricSnapshot
-from metrics.report import FETCH_ROWS, csv_chunks, escape_cell
+from metrics.report import FETCH_ROWS, ORDER_COLUMNS, csv_chunks, escape_cell
 from metrics.selectors import dates_as_of, metric_defects, window_orders
 from sellers.choices import STATE_NAMES, WEEKEND_DAYS, Speed, Weekday
 from sellers.models import AuditEntry, CarrierZone, OperatingDay, Order, PrimeRegion, Seller
@@ -969,18 +969,7 @@ def metric_population_orders(*, seller: Seller, day: dt.date, window_days: int, 
     )
 
 
-POPULATION_HEADER = (
-    "order_id",
-    "purchase_date",
-    "units",
-    "promised_ship_date",
-    "first_scan_date",
-    "promised_delivery_date",
-    "delivery_date",
-    "carrier",
-    "tracking_id",
-    "defect",
-)
+POPULATION_HEADER = (*ORDER_COLUMNS, "defect")
 _POPULATION_FIELDS = (
     "order_id",
     "purchase_date",

@@ -16,7 +16,9 @@ from metrics.definitions import REPORT_FLAGS
 from metrics.selectors import REPORT_VALUE_FIELDS, defect_report_values
 from sellers.models import Seller
 
-HEADER: tuple[str, ...] = (
+# The columns that describe an order (SPEC section 5), before the report's flag columns;
+# the orders-behind-a-metric download shares them.
+ORDER_COLUMNS: tuple[str, ...] = (
     "order_id",
     "purchase_date",
     "units",
@@ -26,8 +28,8 @@ HEADER: tuple[str, ...] = (
     "delivery_date",
     "carrier",
     "tracking_id",
-    *(label for label, _rule, _py in REPORT_FLAGS.values()),
 )
+HEADER: tuple[str, ...] = (*ORDER_COLUMNS, *(label for label, _rule, _py in REPORT_FLAGS.values()))
 
 # Rows fetched from the database cursor at a time, and rows written per chunk of the
 # response: both bound the memory of a download, whatever its size.
