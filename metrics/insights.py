@@ -59,7 +59,7 @@ from metrics.definitions import (
     q_shipped_late,
 )
 from metrics.models import MetricSnapshot
-from metrics.report import FETCH_ROWS, ORDER_COLUMNS, csv_chunks, escape_cell
+from metrics.report import DATE, FLAG, NUMBER, ORDER_COLUMNS, TEXT, csv_chunks
 from metrics.selectors import dates_as_of, metric_defects, window_orders
 from sellers.choices import STATE_NAMES, WEEKEND_DAYS, Speed, Weekday
 from sellers.models import AuditEntry, CarrierZone, OperatingDay, Order, PrimeRegion, Seller
@@ -970,34 +970,22 @@ def metric_population_orders(*, seller: Seller, day: dt.date, window_days: int, 
 
 
 POPULATION_HEADER = (*ORDER_COLUMNS, "defect")
-_POPULATION_FIELDS = (
-    "order_id",
-    "purchase_date",
-    "units",
-    "promised_ship_date",
-    "scan_date_as_of_d",
-    "promised_delivery_date",
-    "delivery_date_as_of_d",
-    "carrier",
-    "tracking_id",
-    "is_defect",
+_POPULATION_CELLS = (
+    ("order_id", TEXT),
+    ("purchase_date", DATE),
+    ("units", NUMBER),
+    ("promised_ship_date", DATE),
+    ("scan_date_as_of_d", DATE),
+    ("promised_delivery_date", DATE),
+    ("delivery_date_as_of_d", DATE),
+    ("carrier", TEXT),
+    ("tracking_id", TEXT),
+    ("is_defect", FLAG),
 )
-_TEXT_FIELDS = {"order_id", "carrier", "tracking_id"}
-
-
-def _population_cells(row: tuple) -> list:
-    return [
-        escape_cell(value) if name in _TEXT_FIELDS else ("X" if value else "") if name == "is_defect" else value
-        for name, value in zip(_POPULATION_FIELDS, row, strict=True)
-    ]
 
 
 def population_csv_chunks(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> Iterator[str]:
-    """The population orders as CSV, streamed like the defect report (``metrics.report``):
-    a server-side cursor, 500 lines a chunk; ``X`` in ``defect`` for the metric's defect units."""
-    rows = (
-        metric_population_orders(seller=seller, day=day, window_days=window_days, metric=metric)
-        .values_list(*_POPULATION_FIELDS)
-        .iterator(chunk_size=FETCH_ROWS)
-    )
-    return csv_chunks(rows, header=POPULATION_HEADER, cells=_population_cells)
+    """The population orders as CSV, written and streamed like the defect report
+    (``metrics.report``); ``X`` in ``defect`` for the metric's defect units."""
+    rows = metric_population_orders(seller=seller, day=day, window_days=window_days, metric=metric)
+    return csv_chunks(rows, _POPULATION_CELLS, header=POPULATION_HEADER)

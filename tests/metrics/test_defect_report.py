@@ -11,7 +11,6 @@ import os
 import pytest
 from django.db import transaction
 from django.db.models import Sum
-from django.db.models.sql import compiler
 from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
@@ -26,7 +25,7 @@ from metrics.services import daily_run, snapshots_compute
 from sellers.choices import CancelledBy
 from sellers.services import seller_user_create
 from tests import factories
-from tests.builders import D, local, order_for
+from tests.builders import D, local, order_for, save_orders
 from tests.metrics.test_reference_property import DAYS, sellers
 
 pytestmark = pytest.mark.django_db
@@ -298,17 +297,17 @@ def test_the_window_decides_the_rows(client, seller_user, mixed):
 
 @pytest.fixture
 def count_fetched_rows(monkeypatch):
-    """Counts the rows Django fetches from database cursors, once switched on."""
+    """Counts the lines the report fetches from its database cursor, once switched on."""
     fetched = {"rows": 0, "on": False}
-    original = compiler.cursor_iter
+    original = report.fetch_batches
 
-    def counting_cursor_iter(*args, **kwargs):
-        for rows in original(*args, **kwargs):
+    def counting_fetch_batches(cursor):
+        for batch in original(cursor):
             if fetched["on"]:
-                fetched["rows"] += len(rows)
-            yield rows
+                fetched["rows"] += len(batch)
+            yield batch
 
-    monkeypatch.setattr(compiler, "cursor_iter", counting_cursor_iter)
+    monkeypatch.setattr(report, "fetch_batches", counting_fetch_batches)
     return fetched
 
 
@@ -318,7 +317,6 @@ def test_a_large_report_is_fetched_and_sent_a_chunk_at_a_time(
     make_orders(*(outside_buy_shipping(seller, order_id=f"B{n:04d}") for n in range(300)))
     daily_run(day=D)
     monkeypatch.setattr(report, "FETCH_ROWS", 20)
-    monkeypatch.setattr(report, "ROWS_PER_CHUNK", 20)
     client.force_login(seller_user)
     response = client.get(CSV_URL)
     count_fetched_rows["on"] = True
@@ -326,11 +324,72 @@ def test_a_large_report_is_fetched_and_sent_a_chunk_at_a_time(
     assert next(chunks).decode() == HEADER_LINE + "\r\n"
     first_rows = next(chunks).decode().splitlines()
     assert len(first_rows) == 20 and first_rows[0].startswith("B0000,")
-    # Had the rows been read whole (list() instead of a cursor), all 300 would be in memory.
-    assert count_fetched_rows["rows"] <= 40
+    # Had the rows been read whole (fetchall instead of batches), all 300 would be in memory.
+    assert count_fetched_rows["rows"] == 20
     rest = b"".join(chunks).decode().splitlines()
     assert len(first_rows) + len(rest) == 300
+    assert [row.split(",")[0] for row in first_rows + rest] == [f"B{n:04d}" for n in range(300)]
     assert count_fetched_rows["rows"] == 300
+
+
+def python_csv_line(values: tuple) -> str:
+    """The reference for the database's CSV lines: a report row written by csv.writer, with
+    text escaped (``escape_cell``), ``X`` for a flag and empty cells for NULL."""
+    cells = [
+        report.escape_cell(value)
+        if kind == report.TEXT
+        else ("X" if value else "")
+        if kind == report.FLAG
+        else value
+        for (_name, kind), value in zip(report.REPORT_CELLS, values, strict=True)
+    ]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(cells)
+    return out.getvalue()
+
+
+# Any text a database cell can hold: commas, quotes, line breaks, formula characters, accents.
+awkward_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from([",", '"', "\r", "\n", "=", "+", "-", "@", "\t", "'", " ", ";"]),
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    ),
+    max_size=12,
+)
+
+
+@pytest.mark.django_db
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    texts=st.lists(
+        st.tuples(awkward_text.filter(bool), awkward_text, awkward_text, st.booleans()),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda t: t[0],
+    )
+)
+def test_the_database_writes_each_line_as_csv_writer_would(texts):
+    """The lines the database writes equal Python's csv.writer on the same row, whatever
+    the text cells hold, on SQLite and on PostgreSQL."""
+    with transaction.atomic():
+        try:
+            seller = factories.SellerFactory(enrolled_on=dt.date(2026, 1, 1))
+            save_orders(
+                *(
+                    (outside_buy_shipping if shipped else cancelled_by_seller)(
+                        seller, order_id=order_id, carrier=carrier, tracking_id=tracking_id
+                    )
+                    for order_id, carrier, tracking_id, shipped in texts
+                )
+            )
+            rows = report.defect_report_values(seller=seller, day=D, window_days=30)
+            expected = "".join(python_csv_line(values) for values in rows)
+            assert len(rows) == len(texts)
+            chunks = report.defect_report_chunks(seller=seller, day=D, window_days=30)
+            assert next(chunks) == HEADER_LINE + "\r\n"
+            assert "".join(chunks) == expected
+        finally:
+            transaction.set_rollback(True)
 
 
 def test_no_snapshot_yet_is_a_clear_404(client, seller_user, seller, make_orders):
