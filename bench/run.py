@@ -526,6 +526,11 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the bench_portal database afterwards")
     parser.add_argument("--database", default="bench_portal", help="the database to create and drop")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the data a --keep run left in the database instead of generating it again (implies --keep)",
+    )
     args = parser.parse_args()
     globals()["BENCH_DB"] = args.database
     scale = dict(SCALES[args.scale])
@@ -539,13 +544,20 @@ def main() -> None:
 
     results: dict = {"scale": args.scale, "machine": machine(), "day": DAY.isoformat()}
     results.update({k: scale[k] for k in ("sellers", "orders", "import_rows", "report_rows", "report_small_rows")})
-    fresh_database()
+    if not args.reuse:
+        fresh_database()
     setup_django()
     started = time.perf_counter()
     try:
-        say(f"Generating {scale['sellers']} sellers and {scale['orders']} orders (plus the report sellers) ...")
-        generate(scale, results)
-        from sellers.models import Seller
+        from sellers.models import Order, Seller
+
+        if args.reuse and Seller.objects.exists():
+            results["orders"] = Order.objects.count()
+            results["generate_s"] = 0
+            say(f"Reusing the data in {BENCH_DB}.")
+        else:
+            say(f"Generating {scale['sellers']} sellers and {scale['orders']} orders (plus the report sellers) ...")
+            generate(scale, results)
 
         results["sellers"] = Seller.objects.count()
         say(f"  {results['sellers']} sellers, {results['orders']} orders in {results['generate_s']} s")
@@ -564,7 +576,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             drop_database()
     results["total_s"] = round(time.perf_counter() - started, 1)
     if only >= {"daily", "workers", "dashboard", "report", "import"}:
