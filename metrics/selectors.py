@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Case, Count, DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, DateField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from metrics.definitions import (
@@ -27,7 +27,7 @@ from metrics.definitions import (
 )
 from metrics.models import MetricSnapshot, PlanOfAction, SellerEvent, Threshold
 from sellers.choices import CONTIGUOUS_REGIONS, WEEKDAYS, WEEKEND_DAYS, Speed
-from sellers.models import CarrierPickup, OperatingDay, Order, PrimeRegion, Seller
+from sellers.models import AuditEntry, CarrierPickup, OperatingDay, Order, PrimeRegion, Seller
 
 WEEKDAY_MIN_CUTOFF = dt.time(14, 0)
 WEEKEND_MIN_CUTOFF = dt.time(10, 30)
@@ -238,6 +238,28 @@ def seller_snapshots(*, seller: Seller, day: dt.date, window_days: int) -> Query
 
 def seller_latest_day(*, seller: Seller) -> dt.date | None:
     return MetricSnapshot.objects.filter(seller=seller).order_by("-day").values_list("day", flat=True).first()
+
+
+class DashboardState(NamedTuple):
+    """What decides the seller's dashboard besides the seller row and the clock."""
+
+    day: dt.date | None  # the latest evaluated day
+    computed_at: dt.datetime | None  # the latest moment any of the seller's snapshots was written
+    audit_entry: int | None  # the latest audit entry: settings, status and plan changes
+
+
+def seller_dashboard_state(*, seller: Seller) -> DashboardState:
+    """One indexed query: the latest day, snapshot moment and audit entry of the seller."""
+    snapshots = MetricSnapshot.objects.filter(seller=OuterRef("pk")).order_by()
+    return DashboardState(
+        *Seller.objects.filter(pk=seller.pk)
+        .values_list(
+            Subquery(snapshots.order_by("-day").values("day")[:1]),
+            Subquery(snapshots.order_by("-computed_at").values("computed_at")[:1]),
+            Subquery(AuditEntry.objects.filter(seller=OuterRef("pk")).order_by("-pk").values("pk")[:1]),
+        )
+        .get()
+    )
 
 
 def seller_events(*, seller: Seller) -> QuerySet[SellerEvent]:

@@ -5,31 +5,42 @@ the stored snapshots or the selectors, computed in the database."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Q, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound, StreamingHttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from metrics import charts, report
 from metrics.definitions import METRIC_DEFINITIONS, METRICS, REPORT_FLAGS, WINDOWS, MetricDefinition
 from metrics.explain import order_explanation
-from metrics.insights import metric_population_orders, population_csv_chunks, seller_insights
+from metrics.insights import (
+    INSIGHTS_CACHE_SECONDS,
+    metric_population_orders,
+    population_csv_chunks,
+    seller_insights,
+)
 from metrics.models import MetricSnapshot
 from metrics.reasons import METRIC_ACTIONS, REQUIREMENT_ACTIONS, REQUIREMENT_LABELS, reason_sentence
 from metrics.selectors import (
     REQUIREMENTS,
     TREND_DAYS,
     WARNING_REQUIREMENTS,
+    DashboardState,
     filtered_defect_orders,
+    seller_dashboard_state,
     seller_latest_day,
     seller_latest_revocation,
     seller_open_plan,
@@ -221,17 +232,64 @@ def _requirement_checks(seller: Seller):
     return checks, requirements
 
 
+# The dashboard's content is kept this long in the cache, under a key of everything it
+# shows (``_dashboard_cache_key``): a new daily run, any settings, status or plan change,
+# the volume control in force, the window or the language shows at once; the orders at
+# risk (their time left) at most this late, as in the insights.
+DASHBOARD_CACHE_SECONDS = INSIGHTS_CACHE_SECONDS
+
+
+def _dashboard_cache_key(
+    *, seller: Seller, state: DashboardState, window_days: int, raw_window: str | None, control, now: dt.datetime
+) -> str:
+    parts = (
+        tuple(getattr(seller, field.attname) for field in Seller._meta.concrete_fields),
+        state,
+        window_days,
+        raw_window,
+        (control.pk, control.is_paused_at(now)) if control else None,
+        get_language(),
+        int(now.timestamp()) // DASHBOARD_CACHE_SECONDS,
+    )
+    return f"dashboard:{seller.pk}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
+
+
 @require_GET
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """SPEC section 6: status, metrics with trends, requirement checks, volume controls;
     and the insights beyond pass or fail (``metrics.insights``): headroom from the snapshots,
     orders at risk, root causes and settings risks from a bounded number of indexed queries
-    on this seller's orders of the window."""
+    on this seller's orders of the window.
+
+    The content is rendered once per state of the seller (``_dashboard_cache_key``): after
+    that a view costs four indexed queries (session, account, state, volume control)."""
     seller = seller_for_user(request.user)
     window_days, notice = _window_or_default(request)
-    day = seller_latest_day(seller=seller)
     now = timezone.now()
+    state = seller_dashboard_state(seller=seller)
+    control = seller.volume_control_at(now)
+    key = _dashboard_cache_key(
+        seller=seller,
+        state=state,
+        window_days=window_days,
+        raw_window=request.GET.get("window"),
+        control=control,
+        now=now,
+    )
+    content = cache.get(key)
+    if content is None:
+        content = _dashboard_content(
+            request, seller=seller, day=state.day, window_days=window_days, notice=notice, control=control, now=now
+        )
+        cache.set(key, content, DASHBOARD_CACHE_SECONDS)
+    # The content was rendered (and escaped) by our own template above, not taken from input.
+    return render(request, "metrics/dashboard.html", {"seller": seller, "content": mark_safe(content)})
+
+
+def _dashboard_content(
+    request: HttpRequest, *, seller: Seller, day: dt.date | None, window_days: int, notice, control, now: dt.datetime
+) -> str:
     cards, computed_at, insights = [], None, None
     if day is not None:
         cards, computed_at = _metric_cards(
@@ -245,11 +303,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             now=now,
         )
     revocation = None if seller.is_eligible else seller_latest_revocation(seller=seller)
-    control = seller.volume_control_at(now)
     requirement_checks, requirements = _requirement_checks(seller)
-    return render(
-        request,
-        "metrics/dashboard.html",
+    paused = bool(control and control.is_paused_at(now))
+    return render_to_string(
+        "metrics/_dashboard_content.html",
         {
             "seller": seller,
             "notice": notice,
@@ -262,15 +319,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "revocation": revocation,
             "revocation_reasons": [reason_sentence(reason) for reason in revocation.reasons] if revocation else [],
             "status_since": seller.status_changed_at or (revocation.created_at if revocation else None),
-            "badge_active": seller.prime_badge_active(now),
+            "badge_active": seller.is_eligible and not paused,  # Seller.prime_badge_active, with this control
             "volume_control": control,
-            "paused": bool(control and control.is_paused_at(now)),
+            "paused": paused,
             "requirement_checks": requirement_checks,
             "requirements": requirements,
             "regions_total": len(CONTIGUOUS_REGIONS),
             "open_plan": seller_open_plan(seller=seller),
             "insights": insights,
         },
+        request,
     )
 
 

@@ -336,11 +336,7 @@ def python_csv_line(values: tuple) -> str:
     """The reference for the database's CSV lines: a report row written by csv.writer, with
     text escaped (``escape_cell``), ``X`` for a flag and empty cells for NULL."""
     cells = [
-        report.escape_cell(value)
-        if kind == report.TEXT
-        else ("X" if value else "")
-        if kind == report.FLAG
-        else value
+        report.escape_cell(value) if kind == report.TEXT else ("X" if value else "") if kind == report.FLAG else value
         for (_name, kind), value in zip(report.REPORT_CELLS, values, strict=True)
     ]
     out = io.StringIO()

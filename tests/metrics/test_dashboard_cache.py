@@ -1,0 +1,159 @@
+"""The dashboard's content is rendered once per state of the seller and then served from
+the cache: a repeated view costs a handful of indexed queries, and anything the page shows
+(a daily run, a settings, status or plan change, the volume control in force, the window,
+the language, the time) gives a fresh page at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from metrics.services import daily_run
+from metrics.views.performance import DASHBOARD_CACHE_SECONDS
+from sellers.choices import CONTIGUOUS_REGIONS, Speed
+from sellers.services import seller_create, seller_user_create, shipping_template_update, volume_control_update
+from tests.builders import D, order_for
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("metrics:dashboard")
+NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
+LOCAL_MEMORY_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dashboard"}}
+
+
+@pytest.fixture(autouse=True)
+def cached(settings):
+    settings.CACHES = LOCAL_MEMORY_CACHE
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The time the portal sees; tests move it."""
+    now = {"value": NOW}
+    monkeypatch.setattr("django.utils.timezone.now", lambda: now["value"])
+    return now
+
+
+def view(client, **query) -> tuple[str, list[str]]:
+    """The page's HTML and the SQL it ran."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(URL, query)
+    assert response.status_code == 200
+    return response.content.decode(), [q["sql"] for q in queries.captured_queries]
+
+
+def unmasked(html: str) -> str:
+    """The page without its CSRF tokens, which are masked afresh for every response."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+
+def rendered(queries: list[str]) -> bool:
+    """Whether the content was rendered (it reads the snapshots' trend) or came from the cache."""
+    return any('FROM "metrics_metricsnapshot"' in sql and "LIMIT" not in sql for sql in queries)
+
+
+@pytest.fixture
+def page(client, seller, seller_user, make_orders, clock):
+    make_orders(*(order_for(seller) for _ in range(5)))
+    daily_run(day=D)
+    client.force_login(seller_user)
+    html, queries = view(client)
+    assert rendered(queries)
+    return html
+
+
+def test_a_repeated_view_is_the_same_page_from_a_handful_of_queries(client, page):
+    html, queries = view(client)
+    assert unmasked(html) == unmasked(page)
+    assert not rendered(queries)
+    # session, account, the seller's state (latest day, snapshot moment, audit entry), volume control
+    assert len(queries) <= 5, queries
+    assert not any('"sellers_order"' in sql for sql in queries)
+
+
+def test_a_new_daily_run_shows_at_once(client, seller, page, clock):
+    clock["value"] = NOW + dt.timedelta(seconds=30)
+    daily_run(day=D + dt.timedelta(days=1))
+    html, queries = view(client)
+    assert rendered(queries)
+    assert 'datetime="2026-11-21"' in html and 'datetime="2026-11-21"' not in page
+
+
+def test_a_settings_change_shows_at_once(client, seller, seller_user, page):
+    """A change of the shipping template touches no column of the seller: its audit entry
+    is what tells the cache."""
+    covered = f"{len(CONTIGUOUS_REGIONS)} of {len(CONTIGUOUS_REGIONS)} contiguous regions offer Prime."
+    assert covered in page
+    shipping_template_update(
+        seller=seller, actor=seller_user, region_automation=False, speeds={"CA": Speed.NOT_OFFERED}
+    )
+    html, queries = view(client)
+    assert rendered(queries)
+    assert covered not in html
+
+
+def test_a_revocation_shows_at_once(client, seller, page, make_orders, clock):
+    assert "portal-status-not-eligible" not in page
+    make_orders(
+        *(
+            order_for(seller, buy_shipping=False, purchased_on=D - dt.timedelta(days=1), order_id=f"L{n}")
+            for n in range(10)
+        )
+    )
+    daily_run(day=D)
+    html, queries = view(client)
+    assert rendered(queries)
+    assert "portal-status-not-eligible" in html
+
+
+def test_a_pause_shows_the_moment_it_takes_effect(client, seller, seller_user, page, clock):
+    volume_control_update(
+        seller=seller,
+        actor=seller_user,
+        daily_cap=None,
+        paused=True,
+        paused_until=NOW + dt.timedelta(days=2),
+        now=NOW + dt.timedelta(seconds=60),
+    )
+    html, _queries = view(client)
+    assert "Paused until" not in html  # not yet in force
+    clock["value"] = NOW + dt.timedelta(seconds=61)
+    html, queries = view(client)
+    assert rendered(queries)
+    assert "Paused until" in html
+
+
+def test_each_window_and_language_has_its_own_page(client, page):
+    html7, queries = view(client, window=7)
+    assert rendered(queries) and html7 != page
+    again, queries = view(client, window=7)
+    assert not rendered(queries) and unmasked(again) == unmasked(html7)
+    client.cookies["django_language"] = "de"
+    german, queries = view(client)
+    assert rendered(queries)
+    assert "Leistung" in german and german != page
+
+
+def test_orders_at_risk_are_at_most_the_cache_lifetime_old(client, page, clock):
+    clock["value"] = NOW + dt.timedelta(seconds=DASHBOARD_CACHE_SECONDS)
+    _html, queries = view(client)
+    assert rendered(queries)
+
+
+def test_another_seller_in_the_same_state_never_gets_this_page(client, seller, page, make_orders):
+    other = seller_create(merchant_token="OTHER01", name="Other Seller", enrolled_on=seller.enrolled_on)
+    make_orders(*(order_for(other) for _ in range(5)))
+    daily_run(day=D)
+    client.force_login(seller_user_create(seller=other, username="other1", password="correct horse battery 2"))
+    html, queries = view(client)
+    assert rendered(queries)
+    assert "Other Seller" in html and "First Seller" not in html
