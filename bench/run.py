@@ -15,7 +15,8 @@ with its floor in the same run:
   2. workers  the Celery fan-out (``metrics.tasks.daily_evaluation``) with 1 and 2 real
               workers on Redis, until every snapshot of D is written;
   3. dashboard p50/p95 of /performance/ of the largest seller under concurrent load on
-              gunicorn (DEBUG off) vs the same server's /healthz;
+              gunicorn (DEBUG off, the cache in Redis as in production) vs the same
+              server's /healthz; and the first view, on an empty cache;
   4. report   the largest seller's 30-day defect CSV through the view vs ``COPY ... TO
               STDOUT``; peak memory of a small and a large download, each in a fresh process;
   5. import   ``import_orders`` of a file vs ``psql \\copy`` of it into a table of text.
