@@ -59,8 +59,8 @@ from metrics.definitions import (
     q_shipped_late,
 )
 from metrics.models import MetricSnapshot
-from metrics.report import DATE, FLAG, NUMBER, ORDER_COLUMNS, TEXT, csv_chunks
-from metrics.selectors import dates_as_of, metric_defects, window_orders
+from metrics.report import ORDER_COLUMNS, csv_chunks
+from metrics.selectors import ORDER_VALUE_FIELDS, dates_as_of, metric_defects, window_orders
 from sellers.choices import STATE_NAMES, WEEKEND_DAYS, Speed, Weekday
 from sellers.models import AuditEntry, CarrierZone, OperatingDay, Order, PrimeRegion, Seller
 from sellers.selectors import seller_last_pickups, seller_late_cutoffs, seller_operating_days
@@ -963,29 +963,18 @@ def metric_population_orders(*, seller: Seller, day: dt.date, window_days: int, 
             is_defect=Case(
                 When(rule.defects(day), then=Value(True)), default=Value(False), output_field=BooleanField()
             ),
-            **dates_as_of(day, first_scan="scan_date_as_of_d", delivery="delivery_date_as_of_d"),
+            **dates_as_of(day),
         )
         .order_by("purchased_at", "order_id")
     )
 
 
 POPULATION_HEADER = (*ORDER_COLUMNS, "defect")
-_POPULATION_CELLS = (
-    ("order_id", TEXT),
-    ("purchase_date", DATE),
-    ("units", NUMBER),
-    ("promised_ship_date", DATE),
-    ("scan_date_as_of_d", DATE),
-    ("promised_delivery_date", DATE),
-    ("delivery_date_as_of_d", DATE),
-    ("carrier", TEXT),
-    ("tracking_id", TEXT),
-    ("is_defect", FLAG),
-)
+_POPULATION_FIELDS = (*ORDER_VALUE_FIELDS, "is_defect")
 
 
 def population_csv_chunks(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> Iterator[str]:
     """The population orders as CSV, written and streamed like the defect report
     (``metrics.report``); ``X`` in ``defect`` for the metric's defect units."""
     rows = metric_population_orders(seller=seller, day=day, window_days=window_days, metric=metric)
-    return csv_chunks(rows, _POPULATION_CELLS, header=POPULATION_HEADER)
+    return csv_chunks(rows, _POPULATION_FIELDS, header=POPULATION_HEADER)

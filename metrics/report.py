@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import F, QuerySet
 
 from metrics.definitions import REPORT_FLAGS
-from metrics.selectors import REPORT_VALUE_FIELDS, defect_report_values
+from metrics.selectors import DELIVERY_AS_OF_D, FIRST_SCAN_AS_OF_D, REPORT_VALUE_FIELDS, defect_report_values
 from sellers.models import Seller
 
 # The columns that describe an order (SPEC section 5), before the report's flag columns;
@@ -49,6 +49,21 @@ LINE_END = "\r\n"
 
 # How a column becomes a cell: escaped and quoted text, ``X`` or empty, an ISO date, digits.
 TEXT, FLAG, DATE, NUMBER = "text", "flag", "date", "number"
+# The kind of every field the downloads write (``ORDER_VALUE_FIELDS``, the report's flags,
+# the population's ``is_defect``).
+CELL_KINDS: dict[str, str] = {
+    "order_id": TEXT,
+    "purchase_date": DATE,
+    "units": NUMBER,
+    "promised_ship_date": DATE,
+    FIRST_SCAN_AS_OF_D: DATE,
+    "promised_delivery_date": DATE,
+    DELIVERY_AS_OF_D: DATE,
+    "carrier": TEXT,
+    "tracking_id": TEXT,
+    "is_defect": FLAG,
+    **dict.fromkeys(REPORT_FLAGS, FLAG),
+}
 
 
 def escape_cell(text: str) -> str:
@@ -63,7 +78,7 @@ def _char(code: str) -> str:
 
 def _literal(text: str) -> str:
     """An SQL string literal of ``text``; control characters through chr()/char()."""
-    return _char(text) if text in "\t\r\n" else "'" + text.replace("'", "''") + "'"
+    return _char(text) if text in ("\t", "\r", "\n") else "'" + text.replace("'", "''") + "'"
 
 
 def _cell_sql(column: str, kind: str) -> str:
@@ -85,16 +100,16 @@ def _cell_sql(column: str, kind: str) -> str:
     return f"""CASE WHEN {needs_quotes} THEN '"' || replace({escaped}, '"', '""') || '"' ELSE {escaped} END"""
 
 
-def csv_lines_sql(rows: QuerySet, kinds: Sequence[tuple[str, str]]) -> tuple[str, tuple]:
+def csv_lines_sql(rows: QuerySet, fields: Sequence[str]) -> tuple[str, tuple]:
     """SQL (and its parameters) selecting one column: each row of ``rows`` as its CSV line,
-    in the order of ``rows``. ``kinds`` names each cell's field of ``rows`` (model fields or
-    annotations) and its kind (TEXT, FLAG, DATE, NUMBER), in column order."""
+    in the order of ``rows``; a cell per name of ``fields`` (model fields or annotations of
+    ``rows``), written as its ``CELL_KINDS`` says."""
     ordering = list(rows.query.order_by)  # field names, e.g. ("purchased_at", "order_id")
     sort_keys = {f"_csv_sort_{i}": F(name.lstrip("-")) for i, name in enumerate(ordering)}
-    inner = rows.annotate(**sort_keys).values_list(*(name for name, _kind in kinds), *sort_keys).order_by()
+    inner = rows.annotate(**sort_keys).values_list(*fields, *sort_keys).order_by()
     sql, params = inner.query.sql_with_params()
     separator = " || ',' || "
-    line = separator.join(_cell_sql(f"r.{connection.ops.quote_name(name)}", kind) for name, kind in kinds)
+    line = separator.join(_cell_sql(f"r.{connection.ops.quote_name(name)}", CELL_KINDS[name]) for name in fields)
     order = ", ".join(
         f"r.{connection.ops.quote_name(key)}{' DESC' if name.startswith('-') else ''}"
         for key, name in zip(sort_keys, ordering, strict=True)
@@ -119,37 +134,21 @@ def fetch_batches(cursor) -> Iterator[list[tuple]]:
         yield batch
 
 
-def csv_chunks(rows: QuerySet, kinds: Sequence[tuple[str, str]], *, header: Sequence[str]) -> Iterator[str]:
+def csv_chunks(rows: QuerySet, fields: Sequence[str], *, header: Sequence[str]) -> Iterator[str]:
     """The header, then the rows of ``rows`` as CSV lines (``csv_lines_sql``), streamed from
     a server-side cursor a batch of ``FETCH_ROWS`` lines per chunk."""
     yield _Echo().line(header)
-    sql, params = csv_lines_sql(rows, kinds)
+    sql, params = csv_lines_sql(rows, fields)
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         for batch in fetch_batches(cursor):
             yield "".join([line for (line,) in batch])
 
 
-# The defect report's cells: REPORT_VALUE_FIELDS, each with its kind.
-REPORT_CELLS: tuple[tuple[str, str], ...] = tuple(
-    (
-        name,
-        TEXT
-        if name in {"order_id", "carrier", "tracking_id"}
-        else FLAG
-        if name in REPORT_FLAGS
-        else NUMBER
-        if name == "units"
-        else DATE,
-    )
-    for name in REPORT_VALUE_FIELDS
-)
-
-
 def defect_report_chunks(*, seller: Seller, day: dt.date, window_days: int) -> Iterator[str]:
     """The seller's defect report for the window ending on D, streamed."""
     rows = defect_report_values(seller=seller, day=day, window_days=window_days)
-    return csv_chunks(rows, REPORT_CELLS, header=HEADER)
+    return csv_chunks(rows, REPORT_VALUE_FIELDS, header=HEADER)
 
 
 def report_filename(*, seller: Seller, day: dt.date, window_days: int) -> str:

@@ -177,19 +177,24 @@ def filtered_defect_orders(
     return orders
 
 
-# The report's columns (SPEC section 5) as ``defect_report_values`` selects them.
-REPORT_VALUE_FIELDS = (
+# The annotations of ``dates_as_of``: an order's first scan and delivery dates as of D.
+FIRST_SCAN_AS_OF_D = "first_scan_date_as_of_d"
+DELIVERY_AS_OF_D = "delivery_date_as_of_d"
+# The fields of the columns that describe an order (SPEC section 5), in column order: the
+# defect report's and the population download's, before their flag columns.
+ORDER_VALUE_FIELDS = (
     "order_id",
     "purchase_date",
     "units",
     "promised_ship_date",
-    "report_first_scan_date",
+    FIRST_SCAN_AS_OF_D,
     "promised_delivery_date",
-    "report_delivery_date",
+    DELIVERY_AS_OF_D,
     "carrier",
     "tracking_id",
-    *REPORT_FLAGS,
 )
+# The report's columns (SPEC section 5) as ``defect_report_values`` selects them.
+REPORT_VALUE_FIELDS = (*ORDER_VALUE_FIELDS, *REPORT_FLAGS)
 
 
 def defect_report_values(*, seller: Seller, day: dt.date, window_days: int) -> QuerySet[tuple]:
@@ -199,19 +204,22 @@ def defect_report_values(*, seller: Seller, day: dt.date, window_days: int) -> Q
     flags judge it."""
     return (
         defect_orders(seller=seller, day=day, window_days=window_days)
-        .annotate(**dates_as_of(day, first_scan="report_first_scan_date", delivery="report_delivery_date"))
+        .annotate(**dates_as_of(day))
         .values_list(*REPORT_VALUE_FIELDS)
     )
 
 
-def dates_as_of(day: dt.date, *, first_scan: str, delivery: str) -> dict[str, Case]:
-    """Annotations of an order's first scan and delivery dates as known at the end of D:
-    empty (NULL) when absent or after D (SPEC section 3), as the flags judge them."""
+def dates_as_of(day: dt.date) -> dict[str, Case]:
+    """Annotations of an order's first scan and delivery dates as known at the end of D
+    (``FIRST_SCAN_AS_OF_D``, ``DELIVERY_AS_OF_D``): empty (NULL) when absent or after D
+    (SPEC section 3), as the flags judge them."""
     return {
-        first_scan: Case(
+        FIRST_SCAN_AS_OF_D: Case(
             When(q_shipped(day), then=F("first_scan_date")), default=Value(None), output_field=DateField()
         ),
-        delivery: Case(When(q_delivered(day), then=F("delivered_date")), default=Value(None), output_field=DateField()),
+        DELIVERY_AS_OF_D: Case(
+            When(q_delivered(day), then=F("delivered_date")), default=Value(None), output_field=DateField()
+        ),
     }
 
 

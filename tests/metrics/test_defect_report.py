@@ -337,7 +337,7 @@ def python_csv_line(values: tuple) -> str:
     text escaped (``escape_cell``), ``X`` for a flag and empty cells for NULL."""
     cells = [
         report.escape_cell(value) if kind == report.TEXT else ("X" if value else "") if kind == report.FLAG else value
-        for (_name, kind), value in zip(report.REPORT_CELLS, values, strict=True)
+        for kind, value in zip((report.CELL_KINDS[f] for f in report.REPORT_VALUE_FIELDS), values, strict=True)
     ]
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerow(cells)
