@@ -114,8 +114,11 @@ class Seller(models.Model):
         if not self.is_eligible:
             return False
         moment = moment or django_timezone.now()
-        control = self.volume_control_at(moment)
-        return not (control and control.is_paused_at(moment))
+        return self.prime_badge_active_under(self.volume_control_at(moment), moment)
+
+    def prime_badge_active_under(self, control: VolumeControlChange | None, moment: dt.datetime) -> bool:
+        """``prime_badge_active`` with the control in force at ``moment`` already read."""
+        return self.is_eligible and not (control and control.is_paused_at(moment))
 
 
 class User(AbstractUser):

@@ -263,7 +263,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     on this seller's orders of the window.
 
     The content is rendered once per state of the seller (``_dashboard_cache_key``): after
-    that a view costs four indexed queries (session, account, state, volume control)."""
+    that a view costs five indexed queries (session, account, seller, its state, the volume
+    control in force)."""
     seller = seller_for_user(request.user)
     window_days, notice = _window_or_default(request)
     now = timezone.now()
@@ -304,7 +305,6 @@ def _dashboard_content(
         )
     revocation = None if seller.is_eligible else seller_latest_revocation(seller=seller)
     requirement_checks, requirements = _requirement_checks(seller)
-    paused = bool(control and control.is_paused_at(now))
     return render_to_string(
         "metrics/_dashboard_content.html",
         {
@@ -319,9 +319,9 @@ def _dashboard_content(
             "revocation": revocation,
             "revocation_reasons": [reason_sentence(reason) for reason in revocation.reasons] if revocation else [],
             "status_since": seller.status_changed_at or (revocation.created_at if revocation else None),
-            "badge_active": seller.is_eligible and not paused,  # Seller.prime_badge_active, with this control
+            "badge_active": seller.prime_badge_active_under(control, now),
             "volume_control": control,
-            "paused": paused,
+            "paused": bool(control and control.is_paused_at(now)),
             "requirement_checks": requirement_checks,
             "requirements": requirements,
             "regions_total": len(CONTIGUOUS_REGIONS),
