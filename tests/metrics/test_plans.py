@@ -208,6 +208,8 @@ def test_submission_mails_the_reviewers_and_the_decision_mails_the_seller(
         plan = submit(revoked_seller, seller_user)
     assert [m.to for m in mail.outbox] == [["reviewer@programme.example"]]
     assert "SELLER01" in mail.outbox[0].subject and f"/review/plans/{plan.pk}/" in mail.outbox[0].body
+    # The portal's clock is Los Angeles time; the email says UTC, and means it.
+    assert f"{plan.submitted_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} (UTC)" in mail.outbox[0].body
 
     mail.outbox = []
     with django_capture_on_commit_callbacks(execute=True):
