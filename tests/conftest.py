@@ -69,3 +69,14 @@ def english_by_default():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def locmem_cache(settings):
+    """A real (local memory) cache instead of the tests' DummyCache, empty before and after."""
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
+    cache.clear()
+    yield cache
+    cache.clear()

@@ -240,13 +240,13 @@ DASHBOARD_CACHE_SECONDS = INSIGHTS_CACHE_SECONDS
 
 
 def _dashboard_cache_key(
-    *, seller: Seller, state: DashboardState, window_days: int, raw_window: str | None, control, now: dt.datetime
+    *, seller: Seller, state: DashboardState, window_days: int, notice: str, control, now: dt.datetime
 ) -> str:
     parts = (
         tuple(getattr(seller, field.attname) for field in Seller._meta.concrete_fields),
         state,
         window_days,
-        raw_window,
+        notice,  # empty unless the window asked for does not exist
         (control.pk, control.is_paused_at(now)) if control else None,
         get_language(),
         int(now.timestamp()) // DASHBOARD_CACHE_SECONDS,
@@ -274,7 +274,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         seller=seller,
         state=state,
         window_days=window_days,
-        raw_window=request.GET.get("window"),
+        notice=notice,
         control=control,
         now=now,
     )

@@ -9,7 +9,6 @@ import datetime as dt
 import re
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -17,22 +16,18 @@ from django.urls import reverse
 from metrics.services import daily_run
 from metrics.views.performance import DASHBOARD_CACHE_SECONDS
 from sellers.choices import CONTIGUOUS_REGIONS, Speed
-from sellers.services import seller_create, seller_user_create, shipping_template_update, volume_control_update
+from sellers.services import shipping_template_update, volume_control_update
 from tests.builders import D, order_for
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("metrics:dashboard")
 NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
-LOCAL_MEMORY_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dashboard"}}
 
 
 @pytest.fixture(autouse=True)
-def cached(settings):
-    settings.CACHES = LOCAL_MEMORY_CACHE
-    cache.clear()
-    yield
-    cache.clear()
+def cached(locmem_cache):
+    return locmem_cache
 
 
 @pytest.fixture
@@ -140,7 +135,7 @@ def test_each_window_and_language_has_its_own_page(client, page):
     client.cookies["django_language"] = "de"
     german, queries = view(client)
     assert rendered(queries)
-    assert "Leistung" in german and german != page
+    assert "Leistung der letzten 30 Tage" in german and german != page
 
 
 def test_orders_at_risk_are_at_most_the_cache_lifetime_old(client, page, clock):
@@ -149,11 +144,12 @@ def test_orders_at_risk_are_at_most_the_cache_lifetime_old(client, page, clock):
     assert rendered(queries)
 
 
-def test_another_seller_in_the_same_state_never_gets_this_page(client, seller, page, make_orders):
-    other = seller_create(merchant_token="OTHER01", name="Other Seller", enrolled_on=seller.enrolled_on)
-    make_orders(*(order_for(other) for _ in range(5)))
+def test_another_seller_in_the_same_state_never_gets_this_page(
+    client, seller, page, make_orders, other_seller, other_seller_user
+):
+    make_orders(*(order_for(other_seller) for _ in range(5)))
     daily_run(day=D)
-    client.force_login(seller_user_create(seller=other, username="other1", password="correct horse battery 2"))
+    client.force_login(other_seller_user)
     html, queries = view(client)
     assert rendered(queries)
-    assert "Other Seller" in html and "First Seller" not in html
+    assert "Second Seller" in html and "First Seller" not in html

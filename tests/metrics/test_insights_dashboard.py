@@ -593,48 +593,42 @@ def test_population_pages_need_a_seller_login(client, reviewer):
     assert client.get(POPULATION, {"metric": METRICS[0]}).status_code == 404
 
 
-LOCAL_MEMORY_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "insights"}}
-
-
-def _order_queries(client, url="/performance/"):
+def _order_queries(seller, now) -> list[str]:
+    """The queries on orders that computing the seller's insights of D ran."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from metrics.insights import seller_insights
+
+    snapshots = snapshots_of(seller)
     with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
+        seller_insights(seller=seller, day=D, window_days=30, snapshots=snapshots, now=now)
     return [q["sql"] for q in queries.captured_queries if '"sellers_order"' in q["sql"]]
 
 
-def test_insights_are_cached_until_a_new_snapshot_a_settings_change_or_five_minutes(
-    client, seller_user, seller, make_orders, settings
-):
-    """The insights read the seller's orders once; repeated views read the cache, and
-    anything the insights show invalidates it: a new daily run, a settings change, time."""
+def test_insights_are_cached_until_a_new_snapshot_a_settings_change_or_five_minutes(seller, make_orders, locmem_cache):
+    """The insights (the dashboard's and the API's) read the seller's orders once; repeated
+    calls read the cache, and anything the insights show invalidates it: a new daily run,
+    a settings change, time."""
     from unittest import mock
-
-    from django.core.cache import cache
 
     from metrics.insights import INSIGHTS_CACHE_SECONDS
     from metrics.services import daily_run
     from tests.builders import D, order_for
 
-    settings.CACHES = LOCAL_MEMORY_CACHE
-    cache.clear()
     make_orders(*(order_for(seller) for _ in range(3)))
     daily_run(day=D)
-    client.force_login(seller_user)
     now = dt.datetime(2026, 11, 21, 18, 0, tzinfo=dt.UTC)
     with mock.patch("django.utils.timezone.now", return_value=now):
-        assert _order_queries(client)  # computed
-        assert _order_queries(client) == []  # from the cache
+        assert _order_queries(seller, now)  # computed
+        assert _order_queries(seller, now) == []  # from the cache
         daily_run(day=D)  # recomputed: its snapshots carry a new moment (the patched now)
-        assert _order_queries(client)
-        assert _order_queries(client) == []
+        assert _order_queries(seller, now)
+        assert _order_queries(seller, now) == []
         from sellers.models import AuditEntry
 
         AuditEntry.objects.create(seller=seller, action=AuditEntry.Action.FULFILMENT, summary="")
-        assert _order_queries(client)  # a settings change shows at once
+        assert _order_queries(seller, now)  # a settings change shows at once
     later = now + dt.timedelta(seconds=INSIGHTS_CACHE_SECONDS)
     with mock.patch("django.utils.timezone.now", return_value=later):
-        assert _order_queries(client)  # orders at risk are at most five minutes old
-    cache.clear()
+        assert _order_queries(seller, later)  # orders at risk are at most five minutes old
