@@ -11,7 +11,7 @@ from metrics.definitions import METRICS, WINDOWS
 from metrics.insights import Insights, Share, seller_insights
 from metrics.selectors import WARNING_REQUIREMENTS, seller_latest_day, seller_requirements, seller_snapshots
 from sellers.auth import BearerTokenError, bearer_authenticate
-from sellers.models import Seller
+from sellers.models import Seller, paused_by
 
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -54,7 +54,7 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
         },
         "volume_control": {
             "daily_cap": control.daily_cap if control else None,
-            "paused": bool(control and control.is_paused_at(dt.datetime.now(dt.UTC))),
+            "paused": paused_by(control, dt.datetime.now(dt.UTC)),
             "paused_until": control.paused_until.isoformat() if control and control.paused_until else None,
         },
         "insights": insights_payload(

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from metrics.selectors import WEEKDAY_MIN_CUTOFF, WEEKEND_MIN_CUTOFF
 from sellers.choices import STATE_CHOICES, STATE_NAMES, STATES, WEEKDAYS, Speed, Weekday
-from sellers.models import CarrierService, OperatingDay, Seller, VolumeControlChange
+from sellers.models import CarrierService, OperatingDay, Seller, VolumeControlChange, paused_by
 
 # A cap of 0 would hide every order's Prime badge while the badge still shows as on:
 # pausing says that plainly, so a cap is at least one order.
@@ -255,7 +255,7 @@ class VolumeControlForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.seller = seller
         self.now = now
-        paused = bool(control and control.is_paused_at(now))
+        paused = paused_by(control, now)
         self.fields["paused"].initial = paused
         self.fields["daily_cap"].initial = control.daily_cap if control else None
         if paused and control.paused_until:

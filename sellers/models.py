@@ -118,7 +118,7 @@ class Seller(models.Model):
 
     def prime_badge_active_under(self, control: VolumeControlChange | None, moment: dt.datetime) -> bool:
         """``prime_badge_active`` with the control in force at ``moment`` already read."""
-        return self.is_eligible and not (control and control.is_paused_at(moment))
+        return self.is_eligible and not paused_by(control, moment)
 
 
 class User(AbstractUser):
@@ -263,6 +263,12 @@ class VolumeControlChange(models.Model):
 
     def is_paused_at(self, moment: dt.datetime) -> bool:
         return self.paused and (self.paused_until is None or moment < self.paused_until)
+
+
+def paused_by(control: VolumeControlChange | None, moment: dt.datetime) -> bool:
+    """Whether ``control``, the control in force at ``moment`` (None: never set), pauses the
+    Prime badge then."""
+    return bool(control and control.is_paused_at(moment))
 
 
 class Order(models.Model):

@@ -23,6 +23,7 @@ from sellers.models import (
     Seller,
     User,
     VolumeControlChange,
+    paused_by,
 )
 from sellers.selectors import prime_template_derived, seller_operating_days, seller_prime_speeds
 
@@ -569,11 +570,14 @@ def carrier_service_delete(*, carrier_service: CarrierService, actor: User | Non
 
 def _volume_control_side(control: VolumeControlChange | None, moment: dt.datetime) -> AuditSide:
     """The control as it acts at ``moment``: a pause that has ended is no pause."""
-    paused = bool(control and control.is_paused_at(moment))
+    paused = paused_by(control, moment)
+    until = control.paused_until if paused and control.paused_until else None
     return {
         "daily_cap": control.daily_cap if control else None,
         "paused": paused,
-        "paused_until": control.paused_until.isoformat() if paused and control.paused_until else None,
+        # In UTC: the same moment read back from the database or typed in the seller's zone
+        # is the same text, so an unchanged pause compares equal.
+        "paused_until": until.astimezone(dt.UTC).isoformat() if until else None,
     }
 
 
@@ -599,11 +603,9 @@ def volume_control_update(
     locked = _seller_lock(seller)
     current = locked.volume_control_at(now)
     before = _volume_control_side(current, now)
-    after = {
-        "daily_cap": daily_cap,
-        "paused": paused,
-        "paused_until": paused_until.isoformat() if paused and paused_until else None,
-    }
+    after = _volume_control_side(
+        VolumeControlChange(daily_cap=daily_cap, paused=paused, paused_until=paused_until), now
+    )
     before, after = _changed_sides(before, after)
     if not after:
         return None

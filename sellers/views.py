@@ -22,7 +22,7 @@ from sellers.forms import (
     ShippingTemplateForm,
     VolumeControlForm,
 )
-from sellers.models import ApiToken, CarrierService, Seller
+from sellers.models import ApiToken, CarrierService, Seller, paused_by
 from sellers.selectors import (
     prime_template_derived,
     seller_api_tokens,
@@ -134,7 +134,7 @@ def settings_overview(request: HttpRequest) -> HttpResponse:
             "operated_days": [day for day in days.values() if day.operated],
             "carrier_services": carrier_services,
             "control": control,
-            "paused": bool(control and control.is_paused_at(now)),
+            "paused": paused_by(control, now),
             "active_tokens": sum(1 for token in tokens if token.is_active),
             "last_entry": seller_audit_entries(seller=seller).first(),
         },
@@ -333,7 +333,7 @@ def volume_control(request: HttpRequest) -> HttpResponse:
             "seller": seller,
             "form": form,
             "control": control,
-            "paused": bool(control and control.is_paused_at(now)),
+            "paused": paused_by(control, now),
             "history": seller_volume_control_history(seller=seller),
         },
     )

@@ -48,7 +48,7 @@ from metrics.selectors import (
     seller_trend,
 )
 from sellers.choices import CONTIGUOUS_REGIONS, Weekday
-from sellers.models import Seller
+from sellers.models import Seller, paused_by
 from sellers.selectors import seller_for_user
 
 DEFAULT_WINDOW = 30
@@ -247,7 +247,7 @@ def _dashboard_cache_key(
         state,
         window_days,
         notice,  # empty unless the window asked for does not exist
-        (control.pk, control.is_paused_at(now)) if control else None,
+        (control.pk if control else None, paused_by(control, now)),
         get_language(),
         int(now.timestamp()) // DASHBOARD_CACHE_SECONDS,
     )
@@ -321,7 +321,7 @@ def _dashboard_content(
             "status_since": seller.status_changed_at or (revocation.created_at if revocation else None),
             "badge_active": seller.prime_badge_active_under(control, now),
             "volume_control": control,
-            "paused": bool(control and control.is_paused_at(now)),
+            "paused": paused_by(control, now),
             "requirement_checks": requirement_checks,
             "requirements": requirements,
             "regions_total": len(CONTIGUOUS_REGIONS),

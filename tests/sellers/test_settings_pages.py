@@ -620,6 +620,17 @@ def test_an_unchanged_volume_control_records_nothing(seller_client, seller, fixe
     assert "Prime order-volume control: nothing changed, so nothing was saved." in messages_of(response)
 
 
+def test_an_unchanged_timed_pause_records_nothing(seller_client, seller, fixed_now):
+    """The pause's end comes back from the database in UTC and from the form in the seller's
+    zone: the same moment, so posting the form again changes nothing."""
+    pause = {"paused": "on", "paused_until": "2026-11-21T18:00"}
+    seller_client.post(reverse("sellers:volume_control"), pause)
+    response = seller_client.post(reverse("sellers:volume_control"), pause, follow=True)
+    assert VolumeControlChange.objects.filter(seller=seller).count() == 1
+    assert AuditEntry.objects.filter(seller=seller, action=AuditEntry.Action.VOLUME_CONTROL).count() == 1
+    assert "Prime order-volume control: nothing changed, so nothing was saved." in messages_of(response)
+
+
 # --- CSRF ----------------------------------------------------------------------------------
 
 
