@@ -414,7 +414,9 @@ def fulfilment_update(
     if locked.weekend_delivery != weekend_delivery:
         locked.weekend_delivery = seller.weekend_delivery = weekend_delivery
         locked.save(update_fields=["weekend_delivery"])
-    changed_days = sorted({key.rsplit("_", 1)[0] for key in after if key != "weekend_delivery"})
+    changed_days = sorted(
+        {key.rsplit("_", 1)[0] for key in after if key != "weekend_delivery"}, key=lambda name: Weekday[name.upper()]
+    )
     parts = [", ".join(str(Weekday[name.upper()].label) for name in changed_days)] if changed_days else []
     if "weekend_delivery" in after:
         parts.append(_("six-day delivery on") if weekend_delivery else _("six-day delivery off"))

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from metrics.reasons import REQUIREMENT_ACTIONS, REQUIREMENT_LABELS, requirement_rows
+from metrics.reasons import reason_sentence, requirement_rows
 from metrics.selectors import Requirements, seller_requirements
-from sellers.choices import CONTIGUOUS_REGIONS, Speed, Weekday
+from sellers.choices import CONTIGUOUS_REGIONS, Weekday
 from sellers.forms import (
     ApiTokenForm,
     CarrierServiceForm,
@@ -105,11 +105,7 @@ def _warn_failing(request: HttpRequest, seller: Seller, names: tuple[str, ...]) 
     requirements = seller_requirements(seller=seller)
     for name in names:
         if not requirements.passing[name]:
-            messages.warning(
-                request,
-                _("%(check)s requirement is not met. %(action)s")
-                % {"check": REQUIREMENT_LABELS[name], "action": REQUIREMENT_ACTIONS[name]},
-            )
+            messages.warning(request, reason_sentence({"kind": "requirement", "requirement": name}))
 
 
 @login_required
@@ -120,7 +116,6 @@ def settings_overview(request: HttpRequest) -> HttpResponse:
     days = seller_operating_days(seller=seller)
     carrier_services = list(seller_carrier_services(seller=seller))
     control = seller.volume_control_at(now)
-    tokens = seller_api_tokens(seller=seller)
     return render(
         request,
         "sellers/settings_overview.html",
@@ -135,7 +130,7 @@ def settings_overview(request: HttpRequest) -> HttpResponse:
             "carrier_services": carrier_services,
             "control": control,
             "paused": paused_by(control, now),
-            "active_tokens": sum(1 for token in tokens if token.is_active),
+            "active_tokens": sum(1 for token in seller_api_tokens(seller=seller) if token.is_active),
             "last_entry": seller_audit_entries(seller=seller).first(),
         },
     )
@@ -180,7 +175,6 @@ def shipping_template(request: HttpRequest) -> HttpResponse:
             "requirements": requirements,
             "requirement_rows": _requirement_rows(requirements, TEMPLATE_REQUIREMENTS),
             "contiguous_count": len(CONTIGUOUS_REGIONS),
-            "speeds": Speed,
         },
     )
 

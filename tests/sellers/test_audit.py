@@ -95,6 +95,12 @@ def test_fulfilment_change_is_audited(seller_client, seller, seller_user):
     assert "Monday" in entry.summary and "Sunday" in entry.summary and "six-day delivery off" in entry.summary
 
 
+def test_fulfilment_summary_names_the_days_in_week_order(seller_client, seller):
+    data = fulfilment_data(seller, wednesday=(True, "15:30"), thursday=(True, "16:00"))
+    seller_client.post(reverse("sellers:fulfilment"), data)
+    assert "Wednesday, Thursday" in only_entry(seller, AuditEntry.Action.FULFILMENT).summary
+
+
 def test_carrier_create_change_and_delete_are_audited(seller_client, seller, seller_user):
     seller_client.post(reverse("sellers:carrier_create"), carrier_data("Courier", pickups={0: "18:00"}, one_day=["CA"]))
     created = only_entry(seller, AuditEntry.Action.CARRIER_CREATED)
