@@ -47,14 +47,20 @@ import psycopg
 import redis
 
 from bench import daily_bench, import_bench, report_bench
-from bench.common import admin_url, with_database
+from bench.common import (
+    BENCH_SECRET_KEY,
+    admin_url,
+    database_exists,
+    drop_database,
+    fresh_database,
+    with_database,
+)
 from bench.orders_csv import seller_token, seller_zone, write_orders_csv
 
 BENCH_DB = "bench_portal"
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
 DAY = dt.date.fromisoformat(daily_bench.DAY)
-SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 SCALES = {
     "small": {
@@ -102,18 +108,6 @@ def bench_url() -> str:
     return with_database(ADMIN_URL, BENCH_DB)
 
 
-def fresh_database() -> str:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    return bench_url()
-
-
-def drop_database() -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-
-
 def server_env(**extra: str) -> dict[str, str]:
     """The environment of the processes the runner starts: production-like, DEBUG off,
     the bench database, tasks in-process unless a broker is given in ``extra``."""
@@ -122,7 +116,7 @@ def server_env(**extra: str) -> dict[str, str]:
         DATABASE_URL=bench_url(),
         DJANGO_SETTINGS_MODULE="portal.settings",
         DEBUG="false",
-        SECRET_KEY=SECRET_KEY,
+        SECRET_KEY=BENCH_SECRET_KEY,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
     )
@@ -291,7 +285,8 @@ def free_port() -> int:
 
 
 def largest_seller_session() -> tuple[str, str, int]:
-    """The seller with the most orders, a user of theirs, and a session cookie for it."""
+    """The seller with the most orders, a user of theirs, and a session cookie for it (the
+    ``Cookie`` header's value)."""
     from django.conf import settings
     from django.db.models import Count
     from django.test import Client
@@ -306,7 +301,8 @@ def largest_seller_session() -> tuple[str, str, int]:
     )
     client = Client()
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return seller.merchant_token, client.cookies[settings.SESSION_COOKIE_NAME].value, top["n"]
+    name = settings.SESSION_COOKIE_NAME
+    return seller.merchant_token, f"{name}={client.cookies[name].value}", top["n"]
 
 
 def load(port: int, path: str, cookie: str, requests: int, concurrency: int, seconds: float = 120) -> dict:
@@ -327,7 +323,7 @@ def load(port: int, path: str, cookie: str, requests: int, concurrency: int, sec
             start = time.perf_counter()
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                conn.request("GET", path, headers={"Cookie": f"sessionid={cookie}", "Host": "127.0.0.1"})
+                conn.request("GET", path, headers={"Cookie": cookie, "Host": "127.0.0.1"})
                 response = conn.getresponse()
                 response.read()
                 conn.close()
@@ -462,6 +458,9 @@ def measure_import(scale: dict, results: dict) -> None:
     if not path.exists():
         say(f"  writing {path} ...")
         write_orders_csv(path, rows=rows, sellers=sellers, seed=42)
+    # A kept database (--keep, --reuse) may hold the file's orders from an earlier run: the
+    # import measures new orders, so they go first.
+    Order.objects.filter(seller__merchant_token__in=[seller_token(i) for i in range(1, sellers + 1)]).delete()
     before = Order.objects.count()
     elapsed, output = import_bench.timed_import(path)
     assert Order.objects.count() == before + rows, "every row of the file is a new order"
@@ -555,8 +554,8 @@ def main() -> None:
 
     results: dict = {"scale": args.scale, "machine": machine(), "day": DAY.isoformat()}
     results.update({k: scale[k] for k in ("sellers", "orders", "import_rows", "report_rows", "report_small_rows")})
-    if not args.reuse:
-        fresh_database()
+    if not (args.reuse and database_exists(ADMIN_URL, BENCH_DB)):
+        fresh_database(ADMIN_URL, BENCH_DB)
     setup_django()
     started = time.perf_counter()
     try:
@@ -588,7 +587,7 @@ def main() -> None:
 
         connections.close_all()
         if not (args.keep or args.reuse):
-            drop_database()
+            drop_database(ADMIN_URL, BENCH_DB)
     results["total_s"] = round(time.perf_counter() - started, 1)
     if only >= {"daily", "workers", "dashboard", "report", "import"}:
         print_table(results)
