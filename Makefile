@@ -46,6 +46,7 @@ BOOTSTRAP_CSS := $(BOOTSTRAP_DIR)/bootstrap.min.css
 help:
 	@echo "make run      install, migrate, seed the demo data and serve on http://$(HOST):$(PORT)"
 	@echo "make test     run the test suite (PYTEST_ARGS='...' passes options to pytest)"
+	@echo "make locale   compile the German and Vietnamese catalogues (make run and make test do it)"
 	@echo "make messages refresh the German and Vietnamese catalogues (locale/) from the code (needs GNU gettext)"
 	@echo "make lint     ruff check and ruff format --check"
 	@echo "make fmt      format and fix with ruff"

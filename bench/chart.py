@@ -69,7 +69,7 @@ def draw(points: list[dict], path: Path) -> None:
     ax.set_xlabel("orders in the database (millions); sellers grow with them")
     ax.set_ylabel("seconds")
     ax.set_title("Daily evaluation: time against data size")
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, max(p["daily_s"] for p in points) * 1.15)  # room for the top label
     ax.set_xlim(left=0)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
