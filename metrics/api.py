@@ -40,13 +40,14 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
             entry["eligibility_rate"] = s.eligibility_rate
         metrics[name] = entry
     requirements = seller_requirements(seller=seller)
-    control = seller.volume_control_at(dt.datetime.now(dt.UTC))
+    now = dt.datetime.now(dt.UTC)
+    control = seller.volume_control_at(now)
     return {
         "merchant_token": seller.merchant_token,
         "date": day.isoformat(),
         "window_days": window_days,
         "status": seller.status,
-        "prime_badge_active": seller.prime_badge_active(),
+        "prime_badge_active": seller.prime_badge_active_under(control, now),
         "metrics": metrics,
         "requirements": {
             name: {"passing": passing, **({"warning": True} if name in WARNING_REQUIREMENTS else {})}
@@ -54,7 +55,7 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
         },
         "volume_control": {
             "daily_cap": control.daily_cap if control else None,
-            "paused": paused_by(control, dt.datetime.now(dt.UTC)),
+            "paused": paused_by(control, now),
             "paused_until": control.paused_until.isoformat() if control and control.paused_until else None,
         },
         "insights": insights_payload(

@@ -60,9 +60,9 @@ from metrics.definitions import (
 )
 from metrics.models import MetricSnapshot
 from metrics.report import ORDER_COLUMNS, csv_chunks
-from metrics.selectors import ORDER_VALUE_FIELDS, dates_as_of, metric_defects, window_orders
+from metrics.selectors import ORDER_VALUE_FIELDS, dates_as_of, latest_audit_entries, metric_defects, window_orders
 from sellers.choices import STATE_NAMES, WEEKEND_DAYS, Speed, Weekday
-from sellers.models import AuditEntry, CarrierZone, OperatingDay, Order, PrimeRegion, Seller
+from sellers.models import CarrierZone, OperatingDay, Order, PrimeRegion, Seller
 from sellers.selectors import seller_last_pickups, seller_late_cutoffs, seller_operating_days
 
 
@@ -905,7 +905,7 @@ def _insights_cache_key(
     *, seller: Seller, day: dt.date, window_days: int, snapshots: Mapping[str, MetricSnapshot], now: dt.datetime
 ) -> str:
     computed = max((s.computed_at for s in snapshots.values()), default=None)
-    settings_change = AuditEntry.objects.filter(seller=seller).values_list("pk", flat=True).order_by("-pk").first()
+    settings_change = latest_audit_entries(seller).values_list("pk", flat=True).first()
     bucket = int(now.timestamp()) // INSIGHTS_CACHE_SECONDS
     stamp = computed.timestamp() if computed else 0
     return f"insights:{seller.pk}:{day.isoformat()}:{window_days}:{stamp}:{get_language()}:{settings_change}:{bucket}"

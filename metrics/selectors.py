@@ -248,23 +248,33 @@ def seller_latest_day(*, seller: Seller) -> dt.date | None:
     return MetricSnapshot.objects.filter(seller=seller).order_by("-day").values_list("day", flat=True).first()
 
 
+def latest_audit_entries(seller) -> QuerySet[AuditEntry]:
+    """The seller's audit entries, latest first, in the order of their (seller, created_at)
+    index; ``seller`` may be an ``OuterRef``. Every settings, status and plan change is one."""
+    return AuditEntry.objects.filter(seller=seller).order_by("-created_at", "-id")
+
+
 class DashboardState(NamedTuple):
     """What decides the seller's dashboard besides the seller row and the clock."""
 
     day: dt.date | None  # the latest evaluated day
-    computed_at: dt.datetime | None  # the latest moment any of the seller's snapshots was written
+    computed_at: dt.datetime | None  # when that day's snapshots were last written
     audit_entry: int | None  # the latest audit entry: settings, status and plan changes
 
 
 def seller_dashboard_state(*, seller: Seller) -> DashboardState:
-    """One indexed query: the latest day, snapshot moment and audit entry of the seller."""
-    snapshots = MetricSnapshot.objects.filter(seller=OuterRef("pk")).order_by()
+    """One query, each part a short scan of an index: the latest day and when its snapshots
+    were written (the unique key's (seller, day) prefix), and the latest audit entry.
+
+    A rerun of an older day alone does not show in it: the dashboard's five-minute bucket
+    bounds how long its trend point stays old."""
+    latest_day = MetricSnapshot.objects.filter(seller=OuterRef("pk")).order_by("-day", "-computed_at")
     return DashboardState(
         *Seller.objects.filter(pk=seller.pk)
         .values_list(
-            Subquery(snapshots.order_by("-day").values("day")[:1]),
-            Subquery(snapshots.order_by("-computed_at").values("computed_at")[:1]),
-            Subquery(AuditEntry.objects.filter(seller=OuterRef("pk")).order_by("-pk").values("pk")[:1]),
+            Subquery(latest_day.values("day")[:1]),
+            Subquery(latest_day.values("computed_at")[:1]),
+            Subquery(latest_audit_entries(OuterRef("pk")).values("pk")[:1]),
         )
         .get()
     )

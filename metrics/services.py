@@ -20,6 +20,7 @@ from metrics.selectors import (
     metric_count_rows,
     metric_counts,
     requirements_for_sellers,
+    seller_latest_revocation,
     thresholds_current,
 )
 from sellers.choices import ProgrammeStatus
@@ -320,9 +321,8 @@ class PlanAlreadyDecided(PlanError):
 
 def plan_failing_items(*, seller: Seller) -> list[dict]:
     """What the seller must answer for: the reasons of its last revocation."""
-    event = SellerEvent.objects.filter(seller=seller, kind=SellerEvent.Kind.REVOKED).order_by("-created_at", "-id")
-    latest = event.values_list("reasons", flat=True).first()
-    return list(latest or [])
+    latest = seller_latest_revocation(seller=seller)
+    return list(latest.reasons) if latest else []
 
 
 def can_review_plans(user) -> bool:

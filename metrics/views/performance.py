@@ -239,14 +239,11 @@ def _requirement_checks(seller: Seller):
 DASHBOARD_CACHE_SECONDS = INSIGHTS_CACHE_SECONDS
 
 
-def _dashboard_cache_key(
-    *, seller: Seller, state: DashboardState, window_days: int, notice: str, control, now: dt.datetime
-) -> str:
+def _dashboard_cache_key(*, seller: Seller, state: DashboardState, window_days: int, control, now: dt.datetime) -> str:
     parts = (
         tuple(getattr(seller, field.attname) for field in Seller._meta.concrete_fields),
         state,
         window_days,
-        notice,  # empty unless the window asked for does not exist
         (control.pk if control else None, paused_by(control, now)),
         get_language(),
         int(now.timestamp()) // DASHBOARD_CACHE_SECONDS,
@@ -274,22 +271,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         seller=seller,
         state=state,
         window_days=window_days,
-        notice=notice,
         control=control,
         now=now,
     )
     content = cache.get(key)
     if content is None:
         content = _dashboard_content(
-            request, seller=seller, day=state.day, window_days=window_days, notice=notice, control=control, now=now
+            request, seller=seller, day=state.day, window_days=window_days, control=control, now=now
         )
         cache.set(key, content, DASHBOARD_CACHE_SECONDS)
     # The content was rendered (and escaped) by our own template above, not taken from input.
-    return render(request, "metrics/dashboard.html", {"seller": seller, "content": mark_safe(content)})
+    return render(
+        request, "metrics/dashboard.html", {"seller": seller, "notice": notice, "content": mark_safe(content)}
+    )
 
 
 def _dashboard_content(
-    request: HttpRequest, *, seller: Seller, day: dt.date | None, window_days: int, notice, control, now: dt.datetime
+    request: HttpRequest, *, seller: Seller, day: dt.date | None, window_days: int, control, now: dt.datetime
 ) -> str:
     cards, computed_at, insights = [], None, None
     if day is not None:
@@ -309,7 +307,6 @@ def _dashboard_content(
         "metrics/_dashboard_content.html",
         {
             "seller": seller,
-            "notice": notice,
             "window_days": window_days,
             "windows": WINDOWS,
             "day": day,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -123,10 +122,8 @@ def poa_draft(request: HttpRequest) -> JsonResponse:
     if seller_open_plan(seller=seller):
         # A late autosave after the submission must not bring back the draft it removed.
         return JsonResponse({"saved": False, "reason": "submitted"}, status=409)
-    try:
-        draft = plan_draft_save(seller=seller, user=request.user, answers=form.cleaned_data)
-    except IntegrityError:  # two first saves at once: the other one made the draft
-        draft = plan_draft_save(seller=seller, user=request.user, answers=form.cleaned_data)
+    # Two first saves at once: update_or_create re-reads the draft the other one made.
+    draft = plan_draft_save(seller=seller, user=request.user, answers=form.cleaned_data)
     return JsonResponse({"saved": True, "updated_at": draft.updated_at.isoformat()})
 
 

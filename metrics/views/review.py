@@ -24,6 +24,7 @@ from metrics.forms import PlanDecisionForm
 from metrics.models import MetricSnapshot, PlanOfAction
 from metrics.reasons import requirement_rows
 from metrics.selectors import (
+    REQUIREMENTS,
     plans_review_queue,
     seller_latest_snapshots,
     seller_plans,
@@ -98,7 +99,7 @@ def _seller_context(seller: Seller) -> dict:
         "seller": seller,
         "day": day,
         "metric_rows": _metric_rows(snapshots) if day else [],
-        "requirement_rows": requirement_rows(requirements.passing, requirements.passing),
+        "requirement_rows": requirement_rows(requirements.passing, REQUIREMENTS),
         "history": seller_audit_entries(seller=seller).select_related("actor")[:HISTORY_PAGE_SIZE],
     }
 

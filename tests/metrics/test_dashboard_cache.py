@@ -153,3 +153,12 @@ def test_another_seller_in_the_same_state_never_gets_this_page(
     html, queries = view(client)
     assert rendered(queries)
     assert "Second Seller" in html and "First Seller" not in html
+
+
+def test_an_unknown_window_shows_its_notice_on_the_cached_thirty_day_page(client, page):
+    """What the visitor typed is shown, but it is no part of the key: any text in ?window=
+    serves the one 30-day page from the cache."""
+    for typed in ("14", "x"):
+        html, queries = view(client, window=typed)
+        assert not rendered(queries)
+        assert f"There is no “{typed}” window; showing the last 30 days." in html
