@@ -189,16 +189,16 @@ def reset_evaluation() -> None:
     """Every measured run starts from the same state: no snapshots, everyone eligible."""
     from django.db import connection
 
-    from metrics.models import MetricSnapshot, SellerEvent
+    from metrics.models import DailySnapshot, SellerEvent
     from sellers.choices import ProgrammeStatus
     from sellers.models import AuditEntry, Seller
 
-    MetricSnapshot.objects.all().delete()
+    DailySnapshot.objects.all().delete()
     SellerEvent.objects.all().delete()
     AuditEntry.objects.all().delete()
     Seller.objects.update(status=ProgrammeStatus.ELIGIBLE)
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE metrics_metricsnapshot")
+        cursor.execute("VACUUM ANALYZE metrics_dailysnapshot")
 
 
 def measure_daily(*, day, repeat: int, naive_sample: int, results: dict, say=print) -> None:

@@ -45,6 +45,16 @@ class MetricSnapshotAdmin(admin.ModelAdmin):
     list_select_related = ["seller"]
     raw_id_fields = ["seller"]
 
+    # A view over the daily run's rows: read only.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(SellerEvent)
 class SellerEventAdmin(admin.ModelAdmin):

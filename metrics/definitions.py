@@ -107,6 +107,19 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
 }  # fmt: skip
 METRICS: tuple[str, ...] = tuple(METRIC_DEFINITIONS)
 PASSES_SQL = MetricDefinition.PASSES_SQL
+# The (window, metric) pairs of a seller's day, in the order the snapshot view lists them.
+SNAPSHOT_KEYS: tuple[tuple[int, str], ...] = tuple((w, name) for w in WINDOWS for name in METRICS)
+SNAPSHOT_KINDS = ("population", "defects", "protected")
+
+
+def snapshot_column(metric: str, window_days: int, kind: str) -> str:
+    """The name of one figure of a seller's day, in the daily snapshot row and in the counts
+    that fill it: ``kind`` is population, defects, protected (units) or passing."""
+    return f"{kind}_{window_days}_{metric}"
+
+
+def threshold_column(metric: str) -> str:
+    return f"threshold_{metric}"
 
 
 class DaysBetween(Func):

@@ -11,7 +11,16 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from metrics.definitions import METRIC_DEFINITIONS, WINDOWS, MetricDefinition
+from metrics.definitions import (
+    METRIC_DEFINITIONS,
+    METRICS,
+    SNAPSHOT_KEYS,
+    SNAPSHOT_KINDS,
+    WINDOWS,
+    MetricDefinition,
+    snapshot_column,
+    threshold_column,
+)
 from sellers.models import Seller
 
 METRIC_CHOICES = [(name, d.label) for name, d in METRIC_DEFINITIONS.items()]
@@ -53,14 +62,68 @@ class ThresholdChange(models.Model):
         return f"{self.metric}: {self.old_value} -> {self.new_value}"
 
 
-class MetricSnapshot(models.Model):
-    """One metric of one seller for the window of ``window_days`` ending on ``day`` (D).
+class DailySnapshot(models.Model):
+    """Every metric of one seller for both windows ending on ``day`` (D), in one row: what
+    the daily run writes. Per (window, metric) the population, defect and protected units
+    and whether it passes, and per metric the threshold it was judged against (the fields
+    are added below, named by ``snapshot_column`` and ``threshold_column``).
 
-    Rebuilt whole for a (seller, day, window, metric): recomputing replaces, never duplicates.
-    Units are stored, not only the rate, so the seller can reconcile order by order.
+    One row per seller and day rather than one per metric: writing fourteen narrow rows per
+    seller was most of the daily run's cost (docs/performance.md). Pages read the figures
+    through ``MetricSnapshot``, a view with a row per (window, metric). Rebuilt whole for a
+    (seller, day): recomputing replaces, never duplicates. Units are stored, not only
+    rates, so the seller can reconcile order by order.
     """
 
-    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="metric_snapshots")
+    # No index of its own: the unique (seller, day) key starts with it.
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="daily_snapshots", db_index=False)
+    day = models.DateField(_("evaluation date"))
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["seller", "-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "day"], name="daily_snapshot_unique_key"),
+            *(
+                models.CheckConstraint(
+                    condition=Q(
+                        **{
+                            f"{snapshot_column(name, w, 'defects')}__lte": models.F(
+                                snapshot_column(name, w, "population")
+                            )
+                        }
+                    ),
+                    name=f"daily_snapshot_defects_le_pop_{w}_{name}",
+                )
+                for w, name in SNAPSHOT_KEYS
+            ),
+        ]
+        # The evaluation reads one day of every seller.
+        indexes = [models.Index(fields=["day"], name="daily_snapshot_day")]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} {self.day}"
+
+
+for _name in METRICS:
+    DailySnapshot.add_to_class(threshold_column(_name), models.DecimalField(max_digits=6, decimal_places=5))
+for _window, _name in SNAPSHOT_KEYS:
+    for _kind in SNAPSHOT_KINDS:
+        DailySnapshot.add_to_class(snapshot_column(_name, _window, _kind), models.PositiveIntegerField(default=0))
+    DailySnapshot.add_to_class(snapshot_column(_name, _window, "passing"), models.BooleanField())
+
+
+class MetricSnapshot(models.Model):
+    """One metric of one seller for the window of ``window_days`` ending on ``day`` (D): a
+    row of the database view ``metrics_metricsnapshot``, which lists each ``DailySnapshot``
+    as one row per (window, metric) in ``SNAPSHOT_KEYS`` order (migration 0004). Read only;
+    the daily run writes ``DailySnapshot``."""
+
+    # DailySnapshot's id * 16 + the (window, metric)'s position in SNAPSHOT_KEYS.
+    id = models.BigIntegerField(primary_key=True)
+    seller = models.ForeignKey(
+        Seller, on_delete=models.DO_NOTHING, db_constraint=False, related_name="metric_snapshots"
+    )
     day = models.DateField(_("evaluation date"))
     window_days = models.PositiveSmallIntegerField(_("window"), choices=WINDOW_CHOICES)
     metric = models.CharField(_("metric"), max_length=40, choices=METRIC_CHOICES)
@@ -69,17 +132,11 @@ class MetricSnapshot(models.Model):
     protected_units = models.PositiveIntegerField(default=0)
     threshold = models.DecimalField(max_digits=6, decimal_places=5)
     passing = models.BooleanField()
-    computed_at = models.DateTimeField(auto_now=True)
+    computed_at = models.DateTimeField()
 
     class Meta:
+        managed = False
         ordering = ["seller", "-day", "window_days", "metric"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["seller", "day", "window_days", "metric"], name="metric_snapshot_unique_key"
-            ),
-            models.CheckConstraint(condition=Q(defect_units__lte=models.F("population_units")), name="defects_le_pop"),
-        ]
-        indexes = [models.Index(fields=["day", "passing"], name="metric_snapshot_day_passing")]
 
     def __str__(self) -> str:
         return f"{self.seller_id} {self.day} {self.window_days}d {self.metric}"

@@ -24,8 +24,9 @@ from metrics.definitions import (
     q_delivered,
     q_protected_late,
     q_shipped,
+    snapshot_column,
 )
-from metrics.models import MetricSnapshot, PlanOfAction, SellerEvent, Threshold
+from metrics.models import DailySnapshot, MetricSnapshot, PlanOfAction, SellerEvent, Threshold
 from sellers.choices import CONTIGUOUS_REGIONS, WEEKDAYS, WEEKEND_DAYS, Speed
 from sellers.models import AuditEntry, CarrierPickup, OperatingDay, Order, PrimeRegion, Seller
 
@@ -67,14 +68,9 @@ def _units(condition: Q) -> Coalesce:
     return Coalesce(Sum("units", filter=condition), Value(0))
 
 
-def count_column(metric: str, window_days: int, kind: str) -> str:
-    """The name ``metric_count_rows`` gives one count: kind is population, defects or protected."""
-    return f"{metric}__{window_days}__{kind}"
-
-
 def metric_count_rows(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> QuerySet:
     """One row per seller with orders in the longest window: the population, defect and
-    protected units of every metric for both windows (columns named by ``count_column``),
+    protected units of every metric for both windows (columns named by ``snapshot_column``),
     as one aggregate query whose conditional sums PostgreSQL runs as ``SUM(...) FILTER``."""
     longest = max(WINDOWS)
     annotations = {}
@@ -82,9 +78,9 @@ def metric_count_rows(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
         in_window = Q(purchase_date__gte=window_start(day, window_days))
         for name, rule in METRIC_RULES.items():
             population = in_window & rule.population(day)
-            annotations[count_column(name, window_days, "population")] = _units(population)
-            annotations[count_column(name, window_days, "defects")] = _units(population & rule.defects(day))
-        annotations[count_column("on_time_delivery_rate", window_days, "protected")] = _units(
+            annotations[snapshot_column(name, window_days, "population")] = _units(population)
+            annotations[snapshot_column(name, window_days, "defects")] = _units(population & rule.defects(day))
+        annotations[snapshot_column("on_time_delivery_rate", window_days, "protected")] = _units(
             in_window & q_protected_late(day)
         )
     return (
@@ -108,9 +104,9 @@ def metric_counts(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> d
         for window_days in WINDOWS:
             result[(row["seller_id"], window_days)] = {
                 name: Counts(
-                    population=row[count_column(name, window_days, "population")],
-                    defects=row[count_column(name, window_days, "defects")],
-                    protected=row.get(count_column(name, window_days, "protected"), 0),
+                    population=row[snapshot_column(name, window_days, "population")],
+                    defects=row[snapshot_column(name, window_days, "defects")],
+                    protected=row.get(snapshot_column(name, window_days, "protected"), 0),
                 )
                 for name in METRICS
             }
@@ -245,7 +241,7 @@ def seller_snapshots(*, seller: Seller, day: dt.date, window_days: int) -> Query
 
 
 def seller_latest_day(*, seller: Seller) -> dt.date | None:
-    return MetricSnapshot.objects.filter(seller=seller).order_by("-day").values_list("day", flat=True).first()
+    return DailySnapshot.objects.filter(seller=seller).order_by("-day").values_list("day", flat=True).first()
 
 
 def latest_audit_entries(seller) -> QuerySet[AuditEntry]:
@@ -268,7 +264,7 @@ def seller_dashboard_state(*, seller: Seller) -> DashboardState:
 
     A rerun of an older day alone does not show in it: the dashboard's five-minute bucket
     bounds how long its trend point stays old."""
-    latest_day = MetricSnapshot.objects.filter(seller=OuterRef("pk")).order_by("-day", "-computed_at")
+    latest_day = DailySnapshot.objects.filter(seller=OuterRef("pk")).order_by("-day")
     return DashboardState(
         *Seller.objects.filter(pk=seller.pk)
         .values_list(

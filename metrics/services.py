@@ -13,10 +13,24 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from metrics.definitions import METRIC_DEFINITIONS, PASSES_SQL, WINDOWS
-from metrics.models import MetricSnapshot, PlanDraft, PlanOfAction, SellerEvent, Threshold, ThresholdChange
+from metrics.definitions import (
+    METRIC_DEFINITIONS,
+    METRICS,
+    PASSES_SQL,
+    SNAPSHOT_KEYS,
+    snapshot_column,
+    threshold_column,
+)
+from metrics.models import (
+    DailySnapshot,
+    MetricSnapshot,
+    PlanDraft,
+    PlanOfAction,
+    SellerEvent,
+    Threshold,
+    ThresholdChange,
+)
 from metrics.selectors import (
-    count_column,
     metric_count_rows,
     metric_counts,
     requirements_for_sellers,
@@ -29,8 +43,10 @@ from sellers.services import audit_entry_create
 
 logger = logging.getLogger(__name__)
 
-SNAPSHOT_FIELDS = ("population_units", "defect_units", "protected_units", "threshold", "passing")
-SNAPSHOT_COLUMNS = ("seller_id", "day", "window_days", "metric", *SNAPSHOT_FIELDS)
+# Every figure of a daily snapshot row: what a recomputation replaces.
+SNAPSHOT_FIGURES = tuple(
+    f.name for f in DailySnapshot._meta.concrete_fields if f.name not in ("id", "seller", "day", "computed_at")
+)
 DEFAULT_CHUNK_SIZE = 1000
 
 
@@ -42,36 +58,40 @@ def portal_yesterday() -> dt.date:
 def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> int:
     """Compute and store both windows' metrics for the sellers (all when None) for D.
 
-    One aggregate query for the counts, then an upsert on (seller, day, window, metric),
-    so a rerun, or two runs at once, leave exactly one row per key. Returns rows written.
-    On PostgreSQL both are one statement: the counts never leave the database.
+    One aggregate query for the counts, then an upsert of one ``DailySnapshot`` row per
+    seller on (seller, day), so a rerun, or two runs at once, leave exactly one row per key.
+    Returns the metric snapshots written (fourteen a seller). On PostgreSQL the counts never
+    leave the database.
     """
     thresholds = thresholds_current()
     if connection.vendor == "postgresql":
-        return _snapshots_upsert_sql(day=day, seller_ids=seller_ids, thresholds=thresholds)
-    counts = metric_counts(day=day, seller_ids=seller_ids)
-    rows = []
-    for (seller_id, window_days), metrics in counts.items():
+        written = _snapshots_upsert_sql(day=day, seller_ids=seller_ids, thresholds=thresholds)
+        return written * len(SNAPSHOT_KEYS)
+    rows: dict[int, dict] = {}
+    for (seller_id, window_days), metrics in metric_counts(day=day, seller_ids=seller_ids).items():
+        row = rows.setdefault(
+            seller_id,
+            {"seller_id": seller_id, "day": day, **{threshold_column(n): t for n, t in thresholds.items()}},
+        )
         for name, c in metrics.items():
-            threshold = thresholds[name]
-            passing = METRIC_DEFINITIONS[name].passes(
-                population=c.population, defects=c.defects, protected=c.protected, threshold=threshold
+            figures = {"population": c.population, "defects": c.defects, "protected": c.protected}
+            row |= {snapshot_column(name, window_days, kind): value for kind, value in figures.items()}
+            row[snapshot_column(name, window_days, "passing")] = METRIC_DEFINITIONS[name].passes(
+                population=c.population, defects=c.defects, protected=c.protected, threshold=thresholds[name]
             )
-            rows.append((seller_id, day, window_days, name, c.population, c.defects, c.protected, threshold, passing))
-    MetricSnapshot.objects.bulk_create(
-        (MetricSnapshot(**dict(zip(SNAPSHOT_COLUMNS, row, strict=True))) for row in rows),
-        batch_size=500,
+    DailySnapshot.objects.bulk_create(
+        (DailySnapshot(**row) for row in rows.values()),
         update_conflicts=True,
-        unique_fields=["seller", "day", "window_days", "metric"],
-        update_fields=[*SNAPSHOT_FIELDS, "computed_at"],
+        unique_fields=["seller", "day"],
+        update_fields=[*SNAPSHOT_FIGURES, "computed_at"],
     )
-    return len(rows)
+    return len(rows) * len(SNAPSHOT_KEYS)
 
 
 def _snapshots_upsert_sql(*, day: dt.date, seller_ids: Sequence[int] | None, thresholds: dict) -> int:
     """PostgreSQL: the counts into a temporary table, then one INSERT ... SELECT ... ON
-    CONFLICT that unpivots them into a row per (seller, window, metric), judges each and
-    upserts it. Nothing goes through Python.
+    CONFLICT that judges every metric and upserts a row per seller. Nothing goes through
+    Python. Returns the rows written.
 
     Two statements, not one, because PostgreSQL never runs a data-modifying statement's
     query in parallel, while CREATE TABLE AS may: the aggregate over the orders is the cost,
@@ -80,43 +100,38 @@ def _snapshots_upsert_sql(*, day: dt.date, seller_ids: Sequence[int] | None, thr
     deadlock).
     """
     counts_sql, counts_params = metric_count_rows(day=day, seller_ids=seller_ids).query.sql_with_params()
-    values, threshold_params = [], []
-    for window_days in WINDOWS:
-        for name, definition in METRIC_DEFINITIONS.items():
-            protected = count_column(name, window_days, "protected")
-            protected_sql = f'c."{protected}"' if name == "on_time_delivery_rate" else "0"
-            values.append(
-                f"({window_days}, '{name}', "
-                f'coalesce(c."{count_column(name, window_days, "population")}", 0), '
-                f'coalesce(c."{count_column(name, window_days, "defects")}", 0), '
-                f"coalesce({protected_sql}, 0), %s::numeric, {'TRUE' if definition.higher_is_better else 'FALSE'})"
-            )
-            threshold_params.append(thresholds[name])
-    passing = PASSES_SQL.format(
-        population="m.population",
-        defects="m.defects",
-        protected="m.protected",
-        threshold="m.threshold",
-        higher_is_better="m.higher_is_better",
-    )
-    table = MetricSnapshot._meta.db_table
-    columns = ", ".join(SNAPSHOT_COLUMNS)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*SNAPSHOT_FIELDS, "computed_at"))
-    sellers_filter, sellers_params = "", []
+    # The thresholds once, as a one-row table t that every metric's judgement reads.
+    thresholds_sql = ", ".join(f"%s::numeric AS {threshold_column(name)}" for name in METRICS)
+    params = [day, timezone.now(), *(thresholds[name] for name in METRICS)]
+    columns = [threshold_column(name) for name in METRICS]
+    values = [f"t.{threshold_column(name)}" for name in METRICS]
+    for window_days, name in SNAPSHOT_KEYS:
+        figures = {
+            kind: f'coalesce(c."{snapshot_column(name, window_days, kind)}", 0)'
+            for kind in ("population", "defects", "protected")
+        }
+        if name != "on_time_delivery_rate":  # only late deliveries are ever protected
+            figures["protected"] = "0"
+        passing = PASSES_SQL.format(
+            **figures,
+            threshold=f"t.{threshold_column(name)}",
+            higher_is_better="TRUE" if METRIC_DEFINITIONS[name].higher_is_better else "FALSE",
+        )
+        columns.extend(snapshot_column(name, window_days, kind) for kind in (*figures, "passing"))
+        values.extend((*figures.values(), passing))
+    sellers_filter = ""
     if seller_ids is not None:
-        sellers_filter, sellers_params = "WHERE s.id = ANY(%s)", [list(seller_ids)]
+        sellers_filter = "WHERE s.id = ANY(%s)"
+        params.append(list(seller_ids))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*columns, "computed_at"))
     sql = (
-        f"INSERT INTO {table} ({columns}, computed_at) "
-        "SELECT s.id, %s::date, m.window_days, m.metric, m.population, m.defects, m.protected, m.threshold, "
-        f"{passing}, %s "
+        f"INSERT INTO {DailySnapshot._meta.db_table} (seller_id, day, computed_at, {', '.join(columns)}) "
+        f"SELECT s.id, %s::date, %s, {', '.join(values)} "
         f"FROM {Seller._meta.db_table} s LEFT JOIN snapshot_counts c ON c.seller_id = s.id "
-        f"CROSS JOIN LATERAL (VALUES {', '.join(values)}) "
-        "AS m (window_days, metric, population, defects, protected, threshold, higher_is_better) "
-        f"{sellers_filter} "
-        "ORDER BY s.id, m.window_days, m.metric "
-        f"ON CONFLICT (seller_id, day, window_days, metric) DO UPDATE SET {updates}"
+        f"CROSS JOIN (SELECT {thresholds_sql}) t "
+        f"{sellers_filter} ORDER BY s.id "
+        f"ON CONFLICT (seller_id, day) DO UPDATE SET {updates}"
     )
-    params = [day, timezone.now(), *threshold_params, *sellers_params]
     with transaction.atomic(), connection.cursor() as cursor:
         # Dropped at commit; dropped first too, for a second call in the same transaction.
         cursor.execute("DROP TABLE IF EXISTS snapshot_counts")

@@ -277,7 +277,7 @@ def test_trend_is_one_query_over_the_snapshots_and_orders_are_read_boundedly_for
         response = client.get(URL)
     assert response.status_code == 200
     sql = [query["sql"] for query in queries.captured_queries]
-    snapshot_queries = [s for s in sql if "metrics_metricsnapshot" in s]
+    snapshot_queries = [s for s in sql if "metrics_metricsnapshot" in s or "metrics_dailysnapshot" in s]
     assert len(snapshot_queries) == 2, snapshot_queries  # the latest day, then the whole trend
     # The cards and the headroom read the snapshots only. The insights read this seller's
     # orders: orders at risk (one aggregate, one limited list), root causes (one total and
