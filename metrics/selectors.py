@@ -361,25 +361,23 @@ def requirements_for_sellers(*, seller_ids: Sequence[int] | None = None) -> dict
         weekday=OuterRef("weekday"),
         pickup_time__gte=OuterRef("cutoff"),
     )
+    # Only the days operated matter; a day not operated has no cutoff or pickup to check.
     days = (
-        OperatingDay.objects.filter(**by_seller)
+        OperatingDay.objects.filter(operated=True, **by_seller)
         .annotate(has_pickup=Exists(pickup_at_or_after_cutoff))
-        .values("seller_id", "weekday", "operated", "cutoff", "has_pickup")
+        .values_list("seller_id", "weekday", "cutoff", "has_pickup")
         .order_by("seller_id", "weekday")
     )
     operated: dict[int, set[int]] = {pk: set() for pk in result}
-    for day in days:  # at most seven rows a seller: settings, not orders
-        r = result[day["seller_id"]]
-        if not day["operated"]:
-            continue
-        operated[day["seller_id"]].add(day["weekday"])
-        cutoff = day["cutoff"]
-        if day["weekday"] in WEEKDAYS and (cutoff is None or cutoff < WEEKDAY_MIN_CUTOFF):
-            r.early_weekday_cutoffs.append(day["weekday"])
-        if day["weekday"] in WEEKEND_DAYS and (cutoff is None or cutoff < WEEKEND_MIN_CUTOFF):
-            r.early_weekend_cutoffs.append(day["weekday"])
-        if cutoff is None or not day["has_pickup"]:
-            r.days_without_pickup.append(day["weekday"])
+    for seller_id, weekday, cutoff, has_pickup in days:  # at most seven rows a seller
+        r = result[seller_id]
+        operated[seller_id].add(weekday)
+        if weekday in WEEKDAYS and (cutoff is None or cutoff < WEEKDAY_MIN_CUTOFF):
+            r.early_weekday_cutoffs.append(weekday)
+        if weekday in WEEKEND_DAYS and (cutoff is None or cutoff < WEEKEND_MIN_CUTOFF):
+            r.early_weekend_cutoffs.append(weekday)
+        if cutoff is None or not has_pickup:
+            r.days_without_pickup.append(weekday)
 
     weekend_delivery = dict(sellers.values_list("pk", "weekend_delivery"))
     for pk, r in result.items():
