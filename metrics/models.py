@@ -73,6 +73,10 @@ class DailySnapshot(models.Model):
     through ``MetricSnapshot``, a view with a row per (window, metric). Rebuilt whole for a
     (seller, day): recomputing replaces, never duplicates. Units are stored, not only
     rates, so the seller can reconcile order by order.
+
+    The view depends on this table: a migration that rebuilds it (SQLite does, to add a
+    column) or changes or drops a column must drop the view first and create it again
+    (see migration 0004).
     """
 
     # No index of its own: the unique (seller, day) key starts with it.
@@ -121,6 +125,11 @@ class MetricSnapshot(models.Model):
 
     # DailySnapshot's id * 16 + the (window, metric)'s position in SNAPSHOT_KEYS.
     id = models.BigIntegerField(primary_key=True)
+    # The row it is read from: a lookup by it reads one row, where one by ``id`` (computed
+    # in the view) reads them all.
+    daily_snapshot = models.ForeignKey(
+        DailySnapshot, on_delete=models.DO_NOTHING, db_constraint=False, related_name="metric_snapshots"
+    )
     seller = models.ForeignKey(
         Seller, on_delete=models.DO_NOTHING, db_constraint=False, related_name="metric_snapshots"
     )

@@ -2,6 +2,10 @@
 table's rows are copied into it, and ``metrics_metricsnapshot`` becomes a view listing each
 day's row as one row per (window, metric), which the pages keep reading (MetricSnapshot).
 
+Later migrations that rebuild metrics_dailysnapshot (SQLite does so to add a column) or
+change or drop one of its columns (PostgreSQL refuses while a view uses it) must drop the view
+first and create it again afterwards, with the new columns if the view should show them.
+
 Reversible: going back rebuilds the old table (from the historical model, with its
 constraints and indexes) and copies each day's figures back into a row per metric.
 """
@@ -56,7 +60,7 @@ def _copy_sql() -> str:
 def _rows_sql(id_column: bool) -> str:
     """A row per (window, metric) of every daily snapshot, in KEYS order; ids stay unique."""
     selects = [
-        f"SELECT {f'd.id * 16 + {position} AS id, ' if id_column else ''}d.seller_id, d.day, {window} AS window_days, "
+        f"SELECT {f'd.id * 16 + {position} AS id, d.id AS daily_snapshot_id, ' if id_column else ''}d.seller_id, d.day, {window} AS window_days, "
         f"'{metric}' AS metric, d.population_{window}_{metric} AS population_units, "
         f"d.defects_{window}_{metric} AS defect_units, d.protected_{window}_{metric} AS protected_units, "
         f"d.threshold_{metric} AS threshold, d.passing_{window}_{metric} AS passing, d.computed_at "
@@ -291,6 +295,16 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 migrations.AlterField(model_name="metricsnapshot", name="computed_at", field=models.DateTimeField()),
+                migrations.AddField(
+                    model_name="metricsnapshot",
+                    name="daily_snapshot",
+                    field=models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="metric_snapshots",
+                        to="metrics.dailysnapshot",
+                    ),
+                ),
                 migrations.AlterModelOptions(
                     name="metricsnapshot",
                     options={"managed": False, "ordering": ["seller", "-day", "window_days", "metric"]},

@@ -12,9 +12,9 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from metrics.definitions import METRIC_DEFINITIONS, SNAPSHOT_KEYS, snapshot_column, threshold_column
-from metrics.models import DailySnapshot, MetricSnapshot
+from metrics.models import DailySnapshot, MetricSnapshot, SellerEvent
 from metrics.selectors import metric_counts
-from metrics.services import snapshots_compute, threshold_set
+from metrics.services import daily_run, snapshots_compute, threshold_set
 from tests.builders import D, order_for
 
 pytestmark = pytest.mark.django_db
@@ -145,5 +145,30 @@ def test_the_admin_lists_metric_snapshots_read_only(admin_client, seller):
     snapshot = MetricSnapshot.objects.filter(seller=seller).first()
     detail = admin_client.get(reverse("admin:metrics_metricsnapshot_change", args=[snapshot.pk]))
     assert detail.status_code == 200 and not detail.context["has_change_permission"]
+    assert detail.context["original"] == snapshot
+    missing = admin_client.get(reverse("admin:metrics_metricsnapshot_change", args=["not-a-number"]))
+    assert missing.status_code == 302  # the admin's "does not exist" redirect
     assert admin_client.get(reverse("admin:metrics_metricsnapshot_add")).status_code == 403
     assert admin_client.post(reverse("admin:metrics_metricsnapshot_delete", args=[snapshot.pk])).status_code == 403
+
+
+def test_a_revocation_lists_the_failing_metrics_the_view_shows_in_window_then_name_order(seller, make_orders):
+    make_orders(
+        *(order_for(seller) for _ in range(5)),
+        *(late_order(seller, buy_shipping=False, tracking_id="") for _ in range(3)),
+    )
+    daily_run(day=D)
+    event = SellerEvent.objects.get(seller=seller, kind=SellerEvent.Kind.REVOKED)
+    listed = [
+        (r["window_days"], r["metric"], r["population_units"], r["defect_units"], r["threshold"])
+        for r in event.reasons
+        if r["kind"] == "metric"
+    ]
+    shown = [
+        (s.window_days, s.metric, s.population_units, s.defect_units, str(s.threshold))
+        for s in MetricSnapshot.objects.filter(seller=seller, day=D, passing=False).order_by("window_days", "metric")
+    ]
+    assert len(shown) >= 4 and listed == shown
+    assert {s.daily_snapshot_id for s in MetricSnapshot.objects.filter(seller=seller)} == {
+        DailySnapshot.objects.get(seller=seller).pk
+    }
