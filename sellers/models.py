@@ -353,7 +353,10 @@ class AuditEntry(models.Model):
         PLAN_SUBMITTED = "plan_submitted", _("Plan of action submitted")
         PLAN_DECIDED = "plan_decided", _("Plan of action decided")
 
-    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries")
+    # No index of its own: the (seller, created_at) index starts with it.
+    seller = models.ForeignKey(
+        Seller, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries", db_index=False
+    )
     actor = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("who")
     )
