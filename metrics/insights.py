@@ -41,7 +41,7 @@ from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, ExtractMi
 from django.urls import reverse
 from django.utils import formats
 from django.utils import timezone as django_timezone
-from django.utils.translation import get_language, gettext_lazy, ngettext
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext_lazy
 from django.utils.translation import gettext as _
 
 from metrics import charts
@@ -267,7 +267,10 @@ def headroom_units(
 def defects_noun(metric: str, count: int) -> str:
     """The metric's defect units in words, for ``count`` of them."""
     nouns = {
-        "on_time_shipment_rate": lambda n: ngettext("late shipment", "late shipments", n),
+        # The metric's defects: a late shipment that arrived on time is not one.
+        "on_time_shipment_rate": lambda n: ngettext(
+            "unit shipped late and delivered late", "units shipped late and delivered late", n
+        ),
         "on_time_delivery_rate": lambda n: ngettext("unprotected late delivery", "unprotected late deliveries", n),
         "buy_shipping_rate": lambda n: ngettext("shipment outside Buy Shipping", "shipments outside Buy Shipping", n),
         "cancellation_rate": lambda n: ngettext("seller cancellation", "seller cancellations", n),
@@ -286,7 +289,7 @@ def defects_noun(metric: str, count: int) -> str:
 
 # The defect units of a metric as a whole, for "... of your late deliveries".
 DEFECTS_PHRASE = {
-    "on_time_shipment_rate": gettext_lazy("late shipments"),
+    "on_time_shipment_rate": pgettext_lazy("of your ...", "units shipped late and delivered late"),
     "on_time_delivery_rate": gettext_lazy("late deliveries"),
     "buy_shipping_rate": gettext_lazy("shipments outside Buy Shipping"),
     "cancellation_rate": gettext_lazy("seller cancellations"),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
-from metrics.insights import late_shipments_by_hour, root_causes
+from metrics.insights import DEFECTS_PHRASE, defects_noun, late_shipments_by_hour, root_causes
 from metrics.models import MetricSnapshot
 from metrics.services import daily_run
 from tests.builders import D, local, order_for
@@ -105,3 +106,15 @@ def test_a_weekday_without_a_settings_row_counts_as_not_operated(seller, make_or
     assert late_shipments_by_hour(seller=seller, day=D, window_days=30).after_cutoff_units == 0
     OperatingDay.objects.filter(seller=seller, weekday=4).delete()  # data from elsewhere: no Friday row
     assert late_shipments_by_hour(seller=seller, day=D, window_days=30).after_cutoff_units == 1
+
+
+def test_on_time_shipment_defects_are_named_as_the_metric_counts_them():
+    """A late shipment that arrived on time is no defect: the insights say what is counted."""
+    assert defects_noun("on_time_shipment_rate", 1) == "unit shipped late and delivered late"
+    assert str(DEFECTS_PHRASE["on_time_shipment_rate"]) == "units shipped late and delivered late"
+    with translation.override("de"):
+        assert defects_noun("on_time_shipment_rate", 3) == "verspätet versendete und verspätet gelieferte Einheiten"
+        phrase = str(DEFECTS_PHRASE["on_time_shipment_rate"])
+        assert phrase == "verspätet versendeten und verspätet gelieferten Einheiten"
+    with translation.override("vi"):
+        assert defects_noun("on_time_shipment_rate", 3) == "đơn vị gửi hàng trễ và giao hàng trễ"

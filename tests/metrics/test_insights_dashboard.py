@@ -342,10 +342,12 @@ def test_root_causes_name_the_largest_contributor_and_the_cutoff_weekday(seller,
     summary = root_cause_summary(seller=seller, day=D, window_days=30, metric="on_time_shipment_rate")
     assert summary.causes.total_units == 8
     # 7 of 8 units were bought on a Friday: the weekday beats FedEx Home's 5 and Texas's 5.
-    assert summary.largest_sentence == "88 % of your late shipments were ordered on a Friday."
+    assert summary.largest_sentence == "88 % of your units shipped late and delivered late were ordered on a Friday."
     # 5 of 8 bought after Friday's 14:00 cutoff, 1 after Wednesday's.
     assert [(s.label, s.units) for s in summary.cutoff.after_cutoff_by_weekday] == [("Friday", 5), ("Wednesday", 1)]
-    assert summary.after_cutoff_sentence == "63 % of your late shipments were ordered after your Friday cutoff."
+    assert summary.after_cutoff_sentence == (
+        "63 % of your units shipped late and delivered late were ordered after your Friday cutoff."
+    )
     assert [(h.hour, h.units, h.after_cutoff_units) for h in summary.cutoff.hours] == [
         (10, 2, 0),
         (15, 5, 5),
@@ -382,7 +384,8 @@ def test_a_late_shipment_bought_on_a_closed_day_is_named_so(seller, make_orders)
     daily_run(day=D)
     summary = root_cause_summary(seller=seller, day=D, window_days=30, metric="on_time_shipment_rate")
     assert (
-        summary.after_cutoff_sentence == "100 % of your late shipments were ordered on Sunday, a day you do not ship."
+        summary.after_cutoff_sentence
+        == "100 % of your units shipped late and delivered late were ordered on Sunday, a day you do not ship."
     )
 
 
@@ -399,8 +402,8 @@ def test_the_dashboard_explains_the_failing_metric(client, seller_user, seller, 
     response = client.get(DASHBOARD, {"window": 30})
     assert response.context["insights"].root_causes.metric == "on_time_shipment_rate"
     html = response.content.decode()
-    assert "63 % of your late shipments were ordered after your Friday cutoff." in html
-    assert "88 % of your late shipments were ordered on a Friday." in html
+    assert "63 % of your units shipped late and delivered late were ordered after your Friday cutoff." in html
+    assert "88 % of your units shipped late and delivered late were ordered on a Friday." in html
 
 
 # --- Settings that predict defects ------------------------------------------------------
