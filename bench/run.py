@@ -73,7 +73,7 @@ SCALES = {
         "repeat": 3,
         "naive_sample": 50,
         "chunk_size": 25,
-        "requests": 150,
+        "requests": 400,
         "concurrency": 4,
     },
     "full": {
@@ -86,7 +86,7 @@ SCALES = {
         "repeat": 3,
         "naive_sample": 300,
         "chunk_size": 1000,
-        "requests": 40,
+        "requests": 400,
         "concurrency": 4,
     },
 }
