@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Case, Count, DateField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db import connection
+from django.db.models import Case, Count, DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from metrics.definitions import (
     METRIC_DEFINITIONS,
@@ -260,20 +263,39 @@ class DashboardState(NamedTuple):
 
 def seller_dashboard_state(*, seller: Seller) -> DashboardState:
     """One query, each part a short scan of an index: the latest day and when its snapshots
-    were written (the unique key's (seller, day) prefix), and the latest audit entry.
+    were written (the unique key's (seller, day) prefix), and the latest audit entry (in
+    ``latest_audit_entries`` order, by its (seller, created_at) index).
+
+    Plain SQL because every dashboard view runs it, cached or not: the ORM took 1 ms to
+    compile its three subqueries for a query the database answers in 0.1 ms.
 
     A rerun of an older day alone does not show in it: the dashboard's five-minute bucket
     bounds how long its trend point stays old."""
-    latest_day = DailySnapshot.objects.filter(seller=OuterRef("pk")).order_by("-day")
-    return DashboardState(
-        *Seller.objects.filter(pk=seller.pk)
-        .values_list(
-            Subquery(latest_day.values("day")[:1]),
-            Subquery(latest_day.values("computed_at")[:1]),
-            Subquery(latest_audit_entries(OuterRef("pk")).values("pk")[:1]),
+    snapshots, audit = DailySnapshot._meta.db_table, AuditEntry._meta.db_table
+    latest = f"FROM {snapshots} WHERE seller_id = %s ORDER BY day DESC LIMIT 1"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT day {latest}), (SELECT computed_at {latest}), "
+            f"(SELECT id FROM {audit} WHERE seller_id = %s ORDER BY created_at DESC, id DESC LIMIT 1)",
+            [seller.pk] * 3,
         )
-        .get()
-    )
+        day, computed_at, audit_entry = cursor.fetchone()
+    return DashboardState(_db_date(day), _db_moment(computed_at), audit_entry)
+
+
+def _db_date(value) -> dt.date | None:
+    """A date column read by plain SQL: SQLite may give its text."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _db_moment(value) -> dt.datetime | None:
+    """A moment column read by plain SQL: SQLite gives it without its zone (or as text), in
+    UTC as Django stores it."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.UTC)
+    return value
 
 
 def seller_events(*, seller: Seller) -> QuerySet[SellerEvent]:
