@@ -6,6 +6,7 @@ from django.contrib import admin
 
 from metrics.models import MetricSnapshot, SellerEvent, Threshold, ThresholdChange
 from metrics.services import threshold_set
+from sellers.admin import ReadOnlyAdminMixin
 
 
 @admin.register(Threshold)
@@ -22,22 +23,15 @@ class ThresholdAdmin(admin.ModelAdmin):
 
 
 @admin.register(ThresholdChange)
-class ThresholdChangeAdmin(admin.ModelAdmin):
+class ThresholdChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["metric", "old_value", "new_value", "changed_by", "changed_at"]
     list_filter = ["metric"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(MetricSnapshot)
-class MetricSnapshotAdmin(admin.ModelAdmin):
+class MetricSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A view over the daily run's rows: read only."""
+
     list_display = ["seller", "day", "window_days", "metric", "population_units", "defect_units", "passing"]
     list_filter = ["window_days", "metric", "passing"]
     search_fields = ["seller__merchant_token"]
@@ -53,16 +47,6 @@ class MetricSnapshotAdmin(admin.ModelAdmin):
         except (TypeError, ValueError):
             return None
         return self.get_queryset(request).filter(daily_snapshot_id=pk // 16, pk=pk).first()
-
-    # A view over the daily run's rows: read only.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SellerEvent)

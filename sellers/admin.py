@@ -45,6 +45,19 @@ class VolumeControlChangeInline(admin.TabularInline):
     readonly_fields = ["created_at", "changed_by"]
 
 
+class ReadOnlyAdminMixin:
+    """Staff read these records in the admin; nobody adds, edits or deletes them there."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Seller)
 class SellerAdmin(admin.ModelAdmin):
     list_display = ["merchant_token", "name", "status", "timezone", "enrolled_on", "reinstated_on"]
@@ -138,7 +151,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit history is evidence: staff read it, nobody edits or deletes it."""
 
     list_display = ["created_at", "seller", "action", "actor", "summary"]
@@ -148,15 +161,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     fields = ["created_at", "seller", "actor", "action", "summary", "before", "after", "reason"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ApiToken)

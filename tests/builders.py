@@ -40,6 +40,16 @@ def order_for(seller: Seller, *, purchased_on: dt.date = D - dt.timedelta(days=5
     return order
 
 
+def late_order(seller: Seller, **fields) -> Order:
+    """``order_for``, but scanned two days after the purchase (the promised ship date is the
+    purchase date) and delivered four days after it, three days late."""
+    order = order_for(seller, **fields)
+    order.first_scan_at = order.purchased_at + dt.timedelta(days=2)
+    order.delivered_at = order.purchased_at + dt.timedelta(days=4)
+    order.set_local_dates(seller.zone)
+    return order
+
+
 def save_orders(*orders: Order) -> list[Order]:
     """Save orders and decide which are Prime, as the import does."""
     Order.objects.bulk_create(orders)

@@ -27,7 +27,7 @@ from metrics.notifications import revocation_emails_send
 from metrics.reasons import percent, reason_sentence
 from metrics.services import daily_run
 from sellers.services import seller_user_create
-from tests.builders import D, order_for
+from tests.builders import D, late_order, order_for
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 LANGUAGES = ("de", "vi")
@@ -197,15 +197,6 @@ def test_a_revocation_reason_reads_as_one_german_and_one_vietnamese_sentence():
 @pytest.fixture
 def fixed_now(monkeypatch):
     monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
-
-
-def late_order(seller, **fields):
-    """Scanned two days after the promised ship date and delivered three days late."""
-    order = order_for(seller, **fields)
-    order.first_scan_at = order.purchased_at + dt.timedelta(days=2)
-    order.delivered_at = order.purchased_at + dt.timedelta(days=4)
-    order.set_local_dates(seller.zone)
-    return order
 
 
 @pytest.fixture

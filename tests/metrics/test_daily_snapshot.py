@@ -15,7 +15,7 @@ from metrics.definitions import METRIC_DEFINITIONS, SNAPSHOT_KEYS, snapshot_colu
 from metrics.models import DailySnapshot, MetricSnapshot, SellerEvent
 from metrics.selectors import metric_counts
 from metrics.services import daily_run, snapshots_compute, threshold_set
-from tests.builders import D, order_for
+from tests.builders import D, late_order, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -32,14 +32,6 @@ FIGURES = (
     "threshold",
     "passing",
 )
-
-
-def late_order(seller, **fields):
-    order = order_for(seller, **fields)
-    order.first_scan_at = order.purchased_at + dt.timedelta(days=2)
-    order.delivered_at = order.purchased_at + dt.timedelta(days=4)
-    order.set_local_dates(seller.zone)
-    return order
 
 
 def test_a_sellers_day_is_one_row_read_as_fourteen_metric_snapshots_in_key_order(seller, other_seller, make_orders):

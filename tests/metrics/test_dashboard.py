@@ -17,7 +17,7 @@ from metrics.services import daily_run
 from sellers.choices import Speed, Weekday
 from sellers.models import CarrierPickup, OperatingDay, PrimeRegion
 from sellers.services import volume_control_change
-from tests.builders import D, order_for
+from tests.builders import D, late_order, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -29,15 +29,6 @@ NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 @pytest.fixture(autouse=True)
 def fixed_now(monkeypatch):
     monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
-
-
-def late_order(seller, **fields):
-    """Scanned two days after the promised ship date and delivered three days late."""
-    order = order_for(seller, **fields)
-    order.first_scan_at = order.purchased_at + dt.timedelta(days=2)
-    order.delivered_at = order.purchased_at + dt.timedelta(days=4)
-    order.set_local_dates(seller.zone)
-    return order
 
 
 def html_of(client, **query) -> str:

@@ -13,18 +13,9 @@ from metrics.models import MetricSnapshot, SellerEvent, ThresholdChange
 from metrics.services import daily_run, snapshots_compute, threshold_set
 from sellers.choices import ProgrammeStatus
 from sellers.models import OperatingDay, Seller
-from tests.builders import D, order_for
+from tests.builders import D, late_order, order_for
 
 pytestmark = pytest.mark.django_db
-
-
-def late_order(seller, **fields):
-    """Scanned two days after the promised ship date and delivered two days late."""
-    order = order_for(seller, **fields)
-    order.first_scan_at = order.purchased_at + dt.timedelta(days=2)
-    order.delivered_at = order.purchased_at + dt.timedelta(days=4)
-    order.set_local_dates(seller.zone)
-    return order
 
 
 def test_healthy_seller_stays_eligible_with_fourteen_snapshots(seller, make_orders):
