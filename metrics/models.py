@@ -109,12 +109,16 @@ class DailySnapshot(models.Model):
         return f"{self.seller_id} {self.day}"
 
 
-for _name in METRICS:
-    DailySnapshot.add_to_class(threshold_column(_name), models.DecimalField(max_digits=6, decimal_places=5))
-for _window, _name in SNAPSHOT_KEYS:
-    for _kind in SNAPSHOT_KINDS:
-        DailySnapshot.add_to_class(snapshot_column(_name, _window, _kind), models.PositiveIntegerField(default=0))
-    DailySnapshot.add_to_class(snapshot_column(_name, _window, "passing"), models.BooleanField())
+def _add_snapshot_fields() -> None:
+    for name in METRICS:
+        DailySnapshot.add_to_class(threshold_column(name), models.DecimalField(max_digits=6, decimal_places=5))
+    for window_days, name in SNAPSHOT_KEYS:
+        for kind in SNAPSHOT_KINDS:
+            DailySnapshot.add_to_class(snapshot_column(name, window_days, kind), models.PositiveIntegerField(default=0))
+        DailySnapshot.add_to_class(snapshot_column(name, window_days, "passing"), models.BooleanField())
+
+
+_add_snapshot_fields()
 
 
 class MetricSnapshot(models.Model):

@@ -106,19 +106,20 @@ def _snapshots_upsert_sql(*, day: dt.date, seller_ids: Sequence[int] | None, thr
     of zeros. Merged in key order so concurrent runs take row locks in the same order (no
     deadlock).
     """
-    counts_sql, counts_params = metric_count_rows(day=day, seller_ids=seller_ids).query.sql_with_params()
+    counts = metric_count_rows(day=day, seller_ids=seller_ids)
+    counted = set(counts.query.annotations)  # protected units are counted for late deliveries only
+    counts_sql, counts_params = counts.query.sql_with_params()
     # The thresholds once, as a one-row table t that every metric's judgement reads.
     thresholds_sql = ", ".join(f"%s::numeric AS {threshold_column(name)}" for name in METRICS)
     params = [day, timezone.now(), *(thresholds[name] for name in METRICS)]
     columns = [threshold_column(name) for name in METRICS]
     values = [f"t.{threshold_column(name)}" for name in METRICS]
+
+    def counted_units(column: str) -> str:
+        return f'coalesce(c."{column}", 0)' if column in counted else "0"
+
     for window_days, name in SNAPSHOT_KEYS:
-        figures = {
-            kind: f'coalesce(c."{snapshot_column(name, window_days, kind)}", 0)'
-            for kind in ("population", "defects", "protected")
-        }
-        if name != "on_time_delivery_rate":  # only late deliveries are ever protected
-            figures["protected"] = "0"
+        figures = {kind: counted_units(snapshot_column(name, window_days, kind)) for kind in SNAPSHOT_KINDS}
         passing = PASSES_SQL.format(
             **figures,
             threshold=f"t.{threshold_column(name)}",
@@ -147,17 +148,13 @@ def _snapshots_upsert_sql(*, day: dt.date, seller_ids: Sequence[int] | None, thr
         return cursor.rowcount
 
 
-def revocation_reason(
-    *,
-    seller_id: int,
-    metric: str,
-    window_days: int,
-    threshold: Decimal,
-    population_units: int,
-    defect_units: int,
-    protected_units: int,
-) -> dict:
-    """A failing metric as recorded on the revocation event: which, window, value, threshold."""
+def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str) -> dict:
+    """A failing metric of the day's snapshot as recorded on the revocation event: which,
+    window, value, threshold."""
+    population_units, defect_units, protected_units = (
+        getattr(snapshot, snapshot_column(metric, window_days, kind)) for kind in SNAPSHOT_KINDS
+    )
+    threshold = getattr(snapshot, threshold_column(metric))
     definition = METRIC_DEFINITIONS[metric]
     rate = definition.rate(population=population_units, defects=defect_units)
     eligibility_rate = None
@@ -197,21 +194,11 @@ def sellers_evaluate(
     if seller_ids is not None:
         failing = failing.filter(seller_id__in=list(seller_ids))
     for row in failing.order_by("seller_id"):
-        for window_days, name in REASON_ORDER:
-            if getattr(row, snapshot_column(name, window_days, "passing")):
-                continue
-            figures = {kind: getattr(row, snapshot_column(name, window_days, kind)) for kind in SNAPSHOT_KINDS}
-            reasons[row.seller_id].append(
-                revocation_reason(
-                    seller_id=row.seller_id,
-                    metric=name,
-                    window_days=window_days,
-                    threshold=getattr(row, threshold_column(name)),
-                    population_units=figures["population"],
-                    defect_units=figures["defects"],
-                    protected_units=figures["protected"],
-                )
-            )
+        reasons[row.seller_id] = [
+            revocation_reason(row, window_days=window_days, metric=name)
+            for window_days, name in REASON_ORDER
+            if not getattr(row, snapshot_column(name, window_days, "passing"))
+        ]
     eligible = set(
         Seller.objects.filter(pk__in=list(requirements), status=ProgrammeStatus.ELIGIBLE).values_list("pk", flat=True)
     )
