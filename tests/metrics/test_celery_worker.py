@@ -23,7 +23,7 @@ from portal.celery import app
 from sellers.choices import ProgrammeStatus
 from sellers.models import Seller
 from sellers.services import seller_create
-from tests.builders import D, order_for, save_orders
+from tests.builders import D, late_order, order_for, save_orders
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
@@ -125,12 +125,8 @@ def sellers_with_orders(count: int, failing: int) -> list[Seller]:
         seller = seller_create(
             merchant_token=f"WORKER{i:04d}", name=f"Worker seller {i}", enrolled_on=dt.date(2026, 1, 1)
         )
-        order = order_for(seller)
-        if i < failing:  # scanned two days late and delivered late: fails on-time shipment
-            order.first_scan_at = order.purchased_at + dt.timedelta(days=2)
-            order.delivered_at = order.purchased_at + dt.timedelta(days=4)
-            order.set_local_dates(seller.zone)
-        save_orders(order)
+        # Scanned two days late and delivered late: fails on-time shipment.
+        save_orders(late_order(seller) if i < failing else order_for(seller))
         sellers.append(seller)
     return sellers
 

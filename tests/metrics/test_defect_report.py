@@ -354,7 +354,6 @@ awkward_text = st.text(
 )
 
 
-@pytest.mark.django_db
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     texts=st.lists(

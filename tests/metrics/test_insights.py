@@ -10,7 +10,7 @@ from django.utils import translation
 from metrics.insights import DEFECTS_PHRASE, defects_noun, late_shipments_by_hour, root_causes
 from metrics.models import MetricSnapshot
 from metrics.services import daily_run
-from tests.builders import D, local, order_for
+from tests.builders import D, late_order, local, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -21,15 +21,6 @@ THURSDAY = D - dt.timedelta(days=1)
 def delivered_late(seller, purchased_at, **fields):
     """Scanned on the promised ship date but delivered three days after the promise."""
     order = order_for(seller, purchased_at=purchased_at, **fields)
-    order.delivered_at = purchased_at + dt.timedelta(days=4)
-    order.set_local_dates(seller.zone)
-    return order
-
-
-def shipped_late(seller, purchased_at, **fields):
-    """Scanned two days after the promised ship date, delivered late too."""
-    order = order_for(seller, purchased_at=purchased_at, **fields)
-    order.first_scan_at = purchased_at + dt.timedelta(days=2)
     order.delivered_at = purchased_at + dt.timedelta(days=4)
     order.set_local_dates(seller.zone)
     return order
@@ -80,11 +71,11 @@ def test_late_shipments_by_hour_of_purchase_against_the_weekday_cutoff(seller, m
     saturday = FRIDAY - dt.timedelta(days=6)
     sunday = FRIDAY - dt.timedelta(days=5)
     make_orders(
-        shipped_late(seller, local(seller, last_friday, 9)),  # before the cutoff
-        shipped_late(seller, local(seller, last_friday, 14, 0), units=2),  # at the cutoff: after it
-        shipped_late(seller, local(seller, last_friday, 15)),
-        shipped_late(seller, local(seller, saturday, 10, 29)),  # before Saturday's 10:30
-        shipped_late(seller, local(seller, sunday, 9)),  # a day not operated
+        late_order(seller, purchased_at=local(seller, last_friday, 9)),  # before the cutoff
+        late_order(seller, purchased_at=local(seller, last_friday, 14, 0), units=2),  # at the cutoff: after it
+        late_order(seller, purchased_at=local(seller, last_friday, 15)),
+        late_order(seller, purchased_at=local(seller, saturday, 10, 29)),  # before Saturday's 10:30
+        late_order(seller, purchased_at=local(seller, sunday, 9)),  # a day not operated
         order_for(seller, purchased_at=local(seller, last_friday, 16)),  # on time: not counted
     )
     hours = late_shipments_by_hour(seller=seller, day=D, window_days=30)
@@ -102,7 +93,7 @@ def test_a_weekday_without_a_settings_row_counts_as_not_operated(seller, make_or
     from sellers.models import OperatingDay
 
     last_friday = FRIDAY - dt.timedelta(days=7)
-    make_orders(shipped_late(seller, local(seller, last_friday, 9)))  # before Friday's 14:00 cutoff
+    make_orders(late_order(seller, purchased_at=local(seller, last_friday, 9)))  # before Friday's 14:00 cutoff
     assert late_shipments_by_hour(seller=seller, day=D, window_days=30).after_cutoff_units == 0
     OperatingDay.objects.filter(seller=seller, weekday=4).delete()  # data from elsewhere: no Friday row
     assert late_shipments_by_hour(seller=seller, day=D, window_days=30).after_cutoff_units == 1

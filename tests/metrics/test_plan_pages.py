@@ -12,7 +12,7 @@ from metrics.models import PlanDraft, PlanOfAction
 from metrics.services import daily_run, plan_reject, plan_submit
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry
-from tests.builders import D, order_for
+from tests.builders import D, late_order, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -24,18 +24,14 @@ ANSWERS = {
 }
 
 
-def late_order(seller, carrier="FedEx Home"):
-    order = order_for(seller, purchased_on=D - dt.timedelta(days=3), carrier=carrier, ship_to_state="TX")
-    order.first_scan_at = order.purchased_at + dt.timedelta(days=2)
-    order.delivered_at = order.purchased_at + dt.timedelta(days=4)
-    order.set_local_dates(seller.zone)
-    return order
+def late_to_texas(seller, carrier="FedEx Home"):
+    return late_order(seller, purchased_on=D - dt.timedelta(days=3), carrier=carrier, ship_to_state="TX")
 
 
 @pytest.fixture
 def revoked(seller, make_orders):
-    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller), late_order(seller, "UPS Ground"),
-                late_order(seller))  # fmt: skip
+    make_orders(*(order_for(seller) for _ in range(9)), late_to_texas(seller), late_to_texas(seller, "UPS Ground"),
+                late_to_texas(seller))  # fmt: skip
     daily_run(day=D)
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.NOT_ELIGIBLE

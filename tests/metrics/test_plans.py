@@ -23,7 +23,7 @@ from metrics.services import (
 )
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry
-from tests.builders import D, local, order_for
+from tests.builders import D, late_order, local, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -35,17 +35,13 @@ ANSWERS = {
 }
 
 
-def late_order(seller, purchased_on=D - dt.timedelta(days=3)):
-    order = order_for(seller, purchased_on=purchased_on)
-    order.first_scan_at = order.purchased_at + dt.timedelta(days=2)
-    order.delivered_at = order.purchased_at + dt.timedelta(days=4)
-    order.set_local_dates(seller.zone)
-    return order
+# Inside the 7-day window too.
+LATE_PURCHASE = D - dt.timedelta(days=3)
 
 
 @pytest.fixture
 def revoked_seller(seller, make_orders):
-    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller))
+    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller, purchased_on=LATE_PURCHASE))
     daily_run(day=D)
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.NOT_ELIGIBLE
@@ -228,7 +224,7 @@ def test_the_whole_journey_back_to_prime(seller, seller_user, reviewer, make_ord
     """Fails, is revoked, submits, is rejected, submits again, is approved, and the next
     daily run keeps the seller eligible on good new orders: only orders since the
     reinstatement count."""
-    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller))
+    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller, purchased_on=LATE_PURCHASE))
     daily_run(day=D)
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.NOT_ELIGIBLE
@@ -266,7 +262,7 @@ def test_two_reviewers_at_once_make_exactly_one_decision(seller, seller_user, re
         if os.environ.get("CI") == "true":
             pytest.fail("Under CI this test needs PostgreSQL (DATABASE_URL).")
         pytest.skip("needs PostgreSQL: SQLite serialises writers")
-    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller))
+    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller, purchased_on=LATE_PURCHASE))
     daily_run(day=D)
     plan = submit(seller, seller_user)
 

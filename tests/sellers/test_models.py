@@ -39,9 +39,14 @@ def test_the_dashboard_state_is_the_latest_day_its_moment_and_the_latest_audit_e
     snapshots_compute(day=day - dt.timedelta(days=1))
     snapshots_compute(day=day)
     snapshots_compute(day=day - dt.timedelta(days=2))  # a rerun of an older day
-    AuditEntry.objects.create(seller=other_seller, action=AuditEntry.Action.FULFILMENT)
+    moment = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
+    AuditEntry.objects.create(seller=seller, action=AuditEntry.Action.FULFILMENT, created_at=moment)
+    tied = AuditEntry.objects.create(seller=seller, action=AuditEntry.Action.VOLUME_CONTROL, created_at=moment)
+    AuditEntry.objects.create(seller=seller, action=AuditEntry.Action.FULFILMENT, created_at=moment - dt.timedelta(1))
+    AuditEntry.objects.create(seller=other_seller, action=AuditEntry.Action.FULFILMENT, created_at=moment)
 
     state = seller_dashboard_state(seller=seller)
+    assert state.audit_entry == tied.pk  # of two at the same moment, the later written
     latest = DailySnapshot.objects.get(seller=seller, day=day)
     assert state == DashboardState(
         day, latest.computed_at, latest_audit_entries(seller).values_list("pk", flat=True).first()
