@@ -163,7 +163,7 @@ beat: install
 	$(VENV)/bin/celery -A portal beat -l info --schedule var/celerybeat-schedule
 
 # The portal against the database's own floor, every figure in one run (docs/performance.md):
-# SCALE=small (a few minutes) or full. Creates and drops its own database, bench_portal.
+# SCALE=small (about 30 s) or full. Creates and drops its own database, bench_portal.
 bench: install
 	$(PY) -m bench.run --scale $(SCALE)
 

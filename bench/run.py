@@ -1,6 +1,6 @@
 """The portal against the database's own floor, every figure in one run on one database.
 
-    make bench SCALE=small            # a few minutes
+    make bench SCALE=small            # about 30 s
     make bench SCALE=full             # 10,000 sellers, 3,000,000 orders, 1,000,000-row import
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.run --scale small
 
