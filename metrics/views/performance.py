@@ -267,13 +267,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     state = seller_dashboard_state(seller=seller)
     control = seller.volume_control_at(now)
-    key = _dashboard_cache_key(
-        seller=seller,
-        state=state,
-        window_days=window_days,
-        control=control,
-        now=now,
-    )
+    key = _dashboard_cache_key(seller=seller, state=state, window_days=window_days, control=control, now=now)
     content = cache.get(key)
     if content is None:
         content = _dashboard_content(
