@@ -147,7 +147,9 @@ WITH w AS (
            o.promised_delivery_date - o.purchase_date AS promise_days
     FROM sellers_order o JOIN sellers_seller s ON s.id = o.seller_id
     WHERE o.is_prime AND o.purchase_date BETWEEN %(d30)s AND %(d)s
-      AND o.purchase_date >= s.enrolled_on AND (s.reinstated_on IS NULL OR o.purchase_date >= s.reinstated_on)
+      AND o.purchase_date >= s.enrolled_on
+      AND NOT EXISTS (SELECT 1 FROM sellers_sellerevent e WHERE e.seller_id = o.seller_id
+                      AND e.kind = 'reinstated' AND e.day <= %(d)s AND e.created_at > o.purchased_at)
 )
 SELECT seller_id,
 {columns}
@@ -183,9 +185,9 @@ def reset_evaluation() -> None:
     """Every measured run starts from the same state: no snapshots, everyone eligible."""
     from django.db import connection
 
-    from metrics.models import DailySnapshot, SellerEvent
+    from metrics.models import DailySnapshot
     from sellers.choices import ProgrammeStatus
-    from sellers.models import AuditEntry, Seller
+    from sellers.models import AuditEntry, Seller, SellerEvent
 
     DailySnapshot.objects.all().delete()
     SellerEvent.objects.all().delete()

@@ -2,30 +2,55 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from metrics.models import MetricSnapshot, SellerEvent, Threshold, ThresholdChange
+from metrics.models import MetricSnapshot, ThresholdChange
 from metrics.services import threshold_set
 from sellers.admin import ReadOnlyAdminMixin
 
 
-@admin.register(Threshold)
-class ThresholdAdmin(admin.ModelAdmin):
-    list_display = ["metric", "value", "updated_at"]
-    readonly_fields = ["updated_at"]
+class ThresholdChangeForm(forms.ModelForm):
+    """A new threshold from a date on; checked by the service that records it."""
 
-    def save_model(self, request, obj, form, change):
-        # Through the service, so the change is recorded with who and when.
-        threshold_set(metric=obj.metric, value=obj.value, changed_by=request.user)
+    class Meta:
+        model = ThresholdChange
+        fields = ["metric", "new_value", "effective_from"]
+
+    def clean(self):
+        cleaned = super().clean()
+        effective_from = cleaned.get("effective_from")
+        if effective_from is not None and effective_from < timezone.localdate():
+            self.add_error(
+                "effective_from",
+                _("Days before today may already be judged; choose today (%(today)s) or a later date.")
+                % {"today": timezone.localdate().isoformat()},
+            )
+        return cleaned
+
+
+@admin.register(ThresholdChange)
+class ThresholdChangeAdmin(admin.ModelAdmin):
+    """Thresholds are effective-dated (SPEC section 3): staff add a change from a date on;
+    changes are never edited or deleted, so every day keeps the threshold it was judged by."""
+
+    form = ThresholdChangeForm
+    list_display = ["metric", "new_value", "effective_from", "old_value", "changed_by", "changed_at"]
+    list_filter = ["metric"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False
 
-
-@admin.register(ThresholdChange)
-class ThresholdChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["metric", "old_value", "new_value", "changed_by", "changed_at"]
-    list_filter = ["metric"]
+    def save_model(self, request, obj, form, change):
+        # Through the service, so the change is recorded with who and when and audited.
+        threshold_set(
+            metric=obj.metric, value=obj.new_value, effective_from=obj.effective_from, changed_by=request.user
+        )
 
 
 @admin.register(MetricSnapshot)
@@ -47,12 +72,3 @@ class MetricSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except (TypeError, ValueError):
             return None
         return self.get_queryset(request).filter(daily_snapshot_id=pk // 16, pk=pk).first()
-
-
-@admin.register(SellerEvent)
-class SellerEventAdmin(admin.ModelAdmin):
-    list_display = ["seller", "kind", "day", "actor", "created_at"]
-    list_filter = ["kind"]
-    search_fields = ["seller__merchant_token"]
-    list_select_related = ["seller", "actor"]
-    raw_id_fields = ["seller", "actor"]

@@ -1,4 +1,4 @@
-"""How sellers perform: thresholds, stored metric snapshots and eligibility events."""
+"""How sellers perform: thresholds, stored metric snapshots and plans of action."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from metrics.definitions import (
@@ -27,39 +28,41 @@ METRIC_CHOICES = [(name, d.label) for name, d in METRIC_DEFINITIONS.items()]
 WINDOW_CHOICES = [(w, _("%(days)s days") % {"days": w}) for w in WINDOWS]
 
 
-class Threshold(models.Model):
-    """The threshold a metric is judged against (SPEC section 3); staff edit it in the admin,
-    and every change is kept in ``ThresholdChange`` with who and when."""
+class ThresholdChange(models.Model):
+    """A metric's threshold from ``effective_from`` on (SPEC section 3): the thresholds are
+    effective-dated, and D is judged with the latest change in force on D (else the
+    programme's default), so recomputing an earlier D never changes its verdict. Written only
+    by ``metrics.services.threshold_set`` (the admin and ``set_threshold``), kept with who and
+    when; never edited or deleted."""
 
-    metric = models.CharField(_("metric"), max_length=40, choices=METRIC_CHOICES, unique=True)
-    value = models.DecimalField(
+    metric = models.CharField(_("metric"), max_length=40, choices=METRIC_CHOICES)
+    old_value = models.DecimalField(_("threshold before"), max_digits=6, decimal_places=5, null=True, blank=True)
+    new_value = models.DecimalField(
         _("threshold"),
         max_digits=6,
         decimal_places=5,
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))],
         help_text=_("A share between 0 and 1, e.g. 0.935 for 93.5 %."),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    effective_from = models.DateField(_("in force from"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    changed_at = models.DateTimeField(_("when"), default=timezone.now)
 
     class Meta:
-        ordering = ["metric"]
+        ordering = ["-effective_from", "-changed_at", "-id"]
+        verbose_name = _("threshold change")
+        verbose_name_plural = _("thresholds")
+        indexes = [models.Index(fields=["metric", "effective_from"], name="threshold_change_in_force")]
 
     def __str__(self) -> str:
-        return f"{self.get_metric_display()}: {self.value}"
-
-
-class ThresholdChange(models.Model):
-    metric = models.CharField(_("metric"), max_length=40, choices=METRIC_CHOICES)
-    old_value = models.DecimalField(max_digits=6, decimal_places=5, null=True, blank=True)
-    new_value = models.DecimalField(max_digits=6, decimal_places=5)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    changed_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-changed_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.metric}: {self.old_value} -> {self.new_value}"
+        return f"{self.metric}: {self.old_value} -> {self.new_value} from {self.effective_from}"
 
 
 class DailySnapshot(models.Model):
@@ -114,7 +117,10 @@ def _add_snapshot_fields() -> None:
         DailySnapshot.add_to_class(threshold_column(name), models.DecimalField(max_digits=6, decimal_places=5))
     for window_days, name in SNAPSHOT_KEYS:
         for kind in SNAPSHOT_KINDS:
-            DailySnapshot.add_to_class(snapshot_column(name, window_days, kind), models.PositiveIntegerField(default=0))
+            # Units summed over a window: a 64-bit column, which no window's sum can overflow.
+            DailySnapshot.add_to_class(
+                snapshot_column(name, window_days, kind), models.PositiveBigIntegerField(default=0)
+            )
         DailySnapshot.add_to_class(snapshot_column(name, window_days, "passing"), models.BooleanField())
 
 
@@ -140,9 +146,9 @@ class MetricSnapshot(models.Model):
     day = models.DateField(_("evaluation date"))
     window_days = models.PositiveSmallIntegerField(_("window"), choices=WINDOW_CHOICES)
     metric = models.CharField(_("metric"), max_length=40, choices=METRIC_CHOICES)
-    population_units = models.PositiveIntegerField(default=0)
-    defect_units = models.PositiveIntegerField(default=0)
-    protected_units = models.PositiveIntegerField(default=0)
+    population_units = models.PositiveBigIntegerField(default=0)
+    defect_units = models.PositiveBigIntegerField(default=0)
+    protected_units = models.PositiveBigIntegerField(default=0)
     threshold = models.DecimalField(max_digits=6, decimal_places=5)
     passing = models.BooleanField()
     computed_at = models.DateTimeField()
@@ -174,29 +180,6 @@ class MetricSnapshot(models.Model):
             population=self.population_units, defects=self.defect_units, protected=self.protected_units
         )
         return None if rate is None else float(rate)
-
-
-class SellerEvent(models.Model):
-    """Something that happened to a seller's programme status, kept for the audit history."""
-
-    class Kind(models.TextChoices):
-        REVOKED = "revoked", _("Prime eligibility revoked")
-        REINSTATED = "reinstated", _("Prime eligibility reinstated")
-
-    # No index of its own: the (seller, created_at) index starts with it.
-    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="events", db_index=False)
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    day = models.DateField(_("evaluation date"), null=True, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    reasons = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["seller", "-created_at"], name="seller_event_recent")]
-
-    def __str__(self) -> str:
-        return f"{self.seller_id} {self.kind} {self.created_at:%Y-%m-%d}"
 
 
 class PlanOfAction(models.Model):

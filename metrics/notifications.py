@@ -12,10 +12,10 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.functional import lazy
 
-from metrics.models import PlanOfAction, SellerEvent
+from metrics.models import PlanOfAction
 from metrics.reasons import reason_sentence
 from sellers.language import user_language
-from sellers.models import User
+from sellers.models import SellerEvent, User
 
 lazy_reason_sentence = lazy(reason_sentence, str)
 
@@ -74,6 +74,7 @@ def plan_decided_emails_send(*, plan_id: int) -> int:
     users = plan.seller.users.filter(is_active=True).exclude(email="")
     messages = []
     for user in users:
-        subject, body = _render("plan_decided", user, {"plan": plan, "seller": plan.seller})
+        context = {"plan": plan, "seller": plan.seller, "reinstated_on": plan.seller.local_date(plan.decided_at)}
+        subject, body = _render("plan_decided", user, context)
         messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]))
     return send_mass_mail(messages, fail_silently=False, connection=get_connection()) if messages else 0

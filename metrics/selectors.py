@@ -29,9 +29,9 @@ from metrics.definitions import (
     q_shipped,
     snapshot_column,
 )
-from metrics.models import DailySnapshot, MetricSnapshot, PlanOfAction, SellerEvent, Threshold
+from metrics.models import DailySnapshot, MetricSnapshot, PlanOfAction, ThresholdChange
 from sellers.choices import CONTIGUOUS_REGIONS, WEEKDAYS, WEEKEND_DAYS, Speed
-from sellers.models import AuditEntry, CarrierPickup, OperatingDay, Order, PrimeRegion, Seller
+from sellers.models import AuditEntry, CarrierPickup, OperatingDay, Order, PrimeRegion, Seller, SellerEvent
 
 WEEKDAY_MIN_CUTOFF = dt.time(14, 0)
 WEEKEND_MIN_CUTOFF = dt.time(10, 30)
@@ -47,17 +47,27 @@ def window_start(day: dt.date, window_days: int) -> dt.date:
     return day - dt.timedelta(days=window_days - 1)
 
 
-def window_orders(*, day: dt.date, window_days: int, seller_ids: Sequence[int] | None = None) -> QuerySet[Order]:
-    """Prime orders whose local purchase date is in [D-W+1, D] and on or after their seller's
-    evaluation start, the later of enrolment and last reinstatement (SPEC sections 3, 4).
+def reinstatements_as_of(day: dt.date) -> QuerySet[SellerEvent]:
+    """Reinstatements at or before the end of D in their seller's zone (SPEC section 4): a
+    reinstatement after D has not happened as of D."""
+    return SellerEvent.objects.filter(kind=SellerEvent.Kind.REINSTATED, day__lte=day)
 
-    A reinstatement after D has not happened as of D (SPEC section 3: facts after D count
-    as not yet happened), so D's numbers, and the report behind them, stay the same when
-    they are recomputed or viewed after a reinstatement."""
+
+def window_orders(*, day: dt.date, window_days: int, seller_ids: Sequence[int] | None = None) -> QuerySet[Order]:
+    """Prime orders whose local purchase date is in [D-W+1, D], purchased at or after their
+    seller's *evaluation start as of D* (SPEC sections 3, 4): the moment of the latest
+    reinstatement at or before the end of D, else the start of ``enrolled_on``.
+
+    "Purchased before the latest such reinstatement" is "some reinstatement as of D came
+    after the purchase": an anti-join with the few reinstatements, not a lookup per order.
+    Each reinstatement is kept in the status history, so a later one never changes an
+    earlier D, and D's numbers and the report behind them stay the same whenever they are
+    recomputed or viewed."""
+    later_reinstatement = reinstatements_as_of(day).filter(
+        seller_id=OuterRef("seller_id"), created_at__gt=OuterRef("purchased_at")
+    )
     orders = Order.objects.filter(
-        Q(seller__reinstated_on__isnull=True)
-        | Q(seller__reinstated_on__gt=day)
-        | Q(purchase_date__gte=F("seller__reinstated_on")),
+        ~Exists(later_reinstatement),
         is_prime=True,
         purchase_date__range=(window_start(day, window_days), day),
         purchase_date__gte=F("seller__enrolled_on"),
@@ -232,11 +242,30 @@ def order_flags(order: Order, day: dt.date) -> dict[str, bool]:
     return {name: py_rule(order, day) for name, (_label, _q, py_rule) in REPORT_FLAGS.items()}
 
 
-def thresholds_current() -> dict[str, Decimal]:
-    """Each metric's threshold in force: the staff policy, else the programme's default."""
+def thresholds_in_force(day: dt.date) -> dict[str, Decimal]:
+    """Each metric's threshold in force on D (SPEC section 3): the latest change effective on
+    or before D, else the programme's default. Of two changes effective the same day, the
+    later one holds."""
     values = {name: d.default_threshold for name, d in METRIC_DEFINITIONS.items()}
-    values.update(Threshold.objects.values_list("metric", "value"))
+    changes = ThresholdChange.objects.filter(effective_from__lte=day).order_by(
+        "metric", "effective_from", "changed_at", "id"
+    )
+    values.update(changes.values_list("metric", "new_value"))  # the last of each metric wins
     return values
+
+
+def seller_reinstated_at(*, seller: Seller, day: dt.date | None = None) -> dt.datetime | None:
+    """The moment of the seller's latest reinstatement (as of D when given), if any."""
+    reinstatements = SellerEvent.objects.filter(seller=seller, kind=SellerEvent.Kind.REINSTATED)
+    if day is not None:
+        reinstatements = reinstatements.filter(day__lte=day)
+    return reinstatements.order_by("-created_at", "-id").values_list("created_at", flat=True).first()
+
+
+def seller_evaluation_start(*, seller: Seller, day: dt.date) -> dt.datetime:
+    """The seller's evaluation start as of D (SPEC section 4): the moment of the latest
+    reinstatement at or before the end of D, else the start of ``enrolled_on``."""
+    return seller_reinstated_at(seller=seller, day=day) or seller.enrolment_start
 
 
 def seller_snapshots(*, seller: Seller, day: dt.date, window_days: int) -> QuerySet[MetricSnapshot]:

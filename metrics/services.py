@@ -11,8 +11,9 @@ from decimal import Decimal
 from functools import reduce
 from operator import or_
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,24 +26,17 @@ from metrics.definitions import (
     snapshot_column,
     threshold_column,
 )
-from metrics.models import (
-    DailySnapshot,
-    PlanDraft,
-    PlanOfAction,
-    SellerEvent,
-    Threshold,
-    ThresholdChange,
-)
+from metrics.models import DailySnapshot, PlanDraft, PlanOfAction, ThresholdChange
 from metrics.selectors import (
     metric_count_rows,
     metric_counts,
     requirements_for_sellers,
     seller_latest_revocation,
-    thresholds_current,
+    thresholds_in_force,
 )
 from sellers.choices import ProgrammeStatus
-from sellers.models import AuditEntry, Seller, User
-from sellers.services import audit_entry_create
+from sellers.models import AuditEntry, Seller, SellerEvent, User, local_date, zone
+from sellers.services import audit_entry_create, orders_classify_prime
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +64,7 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
     Returns the metric snapshots written (fourteen a seller). On PostgreSQL the counts never
     leave the database.
     """
-    thresholds = thresholds_current()
+    thresholds = thresholds_in_force(day)
     if connection.vendor == "postgresql":
         written = _snapshots_upsert_sql(day=day, seller_ids=seller_ids, thresholds=thresholds)
         return written * len(SNAPSHOT_KEYS)
@@ -218,30 +212,41 @@ def sellers_revoke(
 ) -> list[int]:
     """Revoke the Prime eligibility of those sellers that are still eligible; returns their ids.
 
-    Never on numbers that predate a reinstatement: a seller reinstated after D, or whose
-    status changed after D's snapshots were computed (``snapshots_from``: a reviewer
-    approved between the counting and the evaluation), is judged again the next day.
+    Never on numbers that predate a reinstatement (SPEC section 4): a seller reinstated after
+    the end of D (the reinstatement answered the failures before it), or whose status changed
+    after D's snapshots were computed (``snapshots_from``: a reviewer approved between the
+    counting and the evaluation), is judged again the next day.
 
     A compare-and-set for the whole chunk: the rows are locked and re-read, so of two
     evaluations at once the second finds them already not eligible, and each seller is
-    revoked, recorded and emailed once.
+    revoked, recorded and emailed once. The revocation turns the Prime badge off from its
+    moment: orders placed from then on are not Prime orders (SPEC section 3).
     """
     if not reasons:
         return []
+    reinstated_after_day = SellerEvent.objects.filter(
+        seller_id=OuterRef("pk"), kind=SellerEvent.Kind.REINSTATED, day__gt=day
+    )
     revoked = list(
         Seller.objects.select_for_update()
         .filter(pk__in=list(reasons), status=ProgrammeStatus.ELIGIBLE)
-        .exclude(reinstated_on__gt=day)
+        .exclude(Exists(reinstated_after_day))
         .exclude(status_changed_at__gte=snapshots_from or timezone.now())
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "timezone")
     )
     if not revoked:
         return []
-    Seller.objects.filter(pk__in=revoked).update(status=ProgrammeStatus.NOT_ELIGIBLE, status_changed_at=timezone.now())
+    now = timezone.now()
+    zones = {tz for _pk, tz in revoked}
+    revoked = [pk for pk, _tz in revoked]
+    Seller.objects.filter(pk__in=revoked).update(status=ProgrammeStatus.NOT_ELIGIBLE, status_changed_at=now)
     events = SellerEvent.objects.bulk_create(
-        SellerEvent(seller_id=pk, kind=SellerEvent.Kind.REVOKED, day=day, reasons=reasons[pk]) for pk in revoked
+        SellerEvent(seller_id=pk, kind=SellerEvent.Kind.REVOKED, day=day, reasons=reasons[pk], created_at=now)
+        for pk in revoked
     )
+    # Orders already stored with a purchase after this moment are no longer Prime orders.
+    orders_classify_prime(seller_ids=revoked, since=min(local_date(now, zone(tz)) for tz in zones))
     AuditEntry.objects.bulk_create(
         AuditEntry(
             seller_id=pk,
@@ -250,6 +255,7 @@ def sellers_revoke(
             # the reader's language when the history is displayed.
             before={"status": ProgrammeStatus.ELIGIBLE},
             after={"status": ProgrammeStatus.NOT_ELIGIBLE, "day": day.isoformat(), "reasons": reasons[pk]},
+            created_at=now,
         )
         for pk in revoked
     )
@@ -301,29 +307,60 @@ def daily_run(
     return total
 
 
+class ThresholdError(ValueError):
+    """A threshold change that cannot be made; the message says why and what to do."""
+
+
 @transaction.atomic
-def threshold_set(*, metric: str, value: Decimal, changed_by=None) -> Threshold:
-    """Change a metric's threshold, keeping the change with who and when (SPEC section 3)."""
+def threshold_set(
+    *, metric: str, value: Decimal, effective_from: dt.date | None = None, changed_by: User | None = None
+) -> ThresholdChange | None:
+    """Change a metric's threshold from ``effective_from`` on (default: today in the portal's
+    time zone), keeping the change with who and when (SPEC section 3). Earlier days keep
+    theirs: a change cannot take effect before today, whose evaluation has not run yet, since
+    that would change the verdict of days already judged. Returns None when the value is
+    already the one in force from that day."""
     if metric not in METRIC_DEFINITIONS:
-        raise ValueError(f"Unknown metric {metric!r}.")
-    threshold = Threshold.objects.select_for_update().filter(metric=metric).first()
-    old_value = threshold.value if threshold else METRIC_DEFINITIONS[metric].default_threshold
-    if threshold is None:
-        threshold = Threshold(metric=metric)
-    threshold.value = value
-    threshold.full_clean()
-    threshold.save()
-    if old_value != value:
-        ThresholdChange.objects.create(metric=metric, old_value=old_value, new_value=value, changed_by=changed_by)
-        audit_entry_create(
-            seller=None,
-            actor=changed_by,
-            action=AuditEntry.Action.THRESHOLD_CHANGED,
-            summary="",
-            before={"metric": metric, "threshold": format(Decimal(old_value).normalize(), "f")},
-            after={"metric": metric, "threshold": format(Decimal(value).normalize(), "f")},
+        raise ThresholdError(
+            _("%(metric)s is not a metric; use one of: %(metrics)s.")
+            % {"metric": metric, "metrics": ", ".join(METRICS)}
         )
-    return threshold
+    today = timezone.localdate()
+    effective_from = effective_from or today
+    if effective_from < today:
+        raise ThresholdError(
+            _(
+                "A threshold cannot change for %(day)s: days before today (%(today)s) may already be judged. "
+                "Choose today or a later date."
+            )
+            % {"day": effective_from.isoformat(), "today": today.isoformat()}
+        )
+    # One change at a time per metric: the previous value is read under the lock.
+    list(ThresholdChange.objects.select_for_update().filter(metric=metric).values_list("pk"))
+    old_value = thresholds_in_force(effective_from)[metric]
+    change = ThresholdChange(
+        metric=metric, old_value=old_value, new_value=value, effective_from=effective_from, changed_by=changed_by
+    )
+    try:
+        change.full_clean()
+    except ValidationError as error:
+        raise ThresholdError(" ".join(error.messages)) from None
+    if Decimal(old_value) == Decimal(value):
+        return None
+    change.save()
+    audit_entry_create(
+        seller=None,
+        actor=changed_by,
+        action=AuditEntry.Action.THRESHOLD_CHANGED,
+        summary="",
+        before={"metric": metric, "threshold": format(Decimal(old_value).normalize(), "f")},
+        after={
+            "metric": metric,
+            "threshold": format(Decimal(value).normalize(), "f"),
+            "effective_from": effective_from.isoformat(),
+        },
+    )
+    return change
 
 
 # ---------------------------------------------------------------------------------------
@@ -458,19 +495,24 @@ def plan_reject(*, plan: PlanOfAction, reviewer: User, feedback: str) -> PlanOfA
 
 @transaction.atomic
 def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | None, moment: dt.datetime) -> Seller:
+    """Eligible again from ``moment`` (SPEC section 4): the reinstatement joins the status
+    history, becomes the evaluation start of every D from its local date on, and turns the
+    Prime badge back on for orders placed from then on."""
     seller = Seller.objects.select_for_update().get(pk=seller.pk)
-    before = {"status": seller.status, "reinstated_on": seller.reinstated_on and seller.reinstated_on.isoformat()}
+    before = {"status": seller.status}
+    reinstated_on = seller.local_date(moment)
     seller.status = ProgrammeStatus.ELIGIBLE
     seller.status_changed_at = moment
-    seller.reinstated_on = seller.local_date(moment)
-    seller.save(update_fields=["status", "status_changed_at", "reinstated_on"])
+    seller.save(update_fields=["status", "status_changed_at"])
     SellerEvent.objects.create(
         seller=seller,
         kind=SellerEvent.Kind.REINSTATED,
-        day=seller.reinstated_on,
+        day=reinstated_on,
         actor=reviewer,
         reasons=[{"kind": "plan", "plan": plan.pk}] if plan else [],
+        created_at=moment,
     )
+    orders_classify_prime(seller_ids=[seller.pk], since=reinstated_on)
     audit_entry_create(
         seller=seller,
         actor=reviewer,
@@ -479,10 +521,10 @@ def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | Non
         before=before,
         after={
             "status": seller.status,
-            "reinstated_on": seller.reinstated_on.isoformat(),
+            "reinstated_on": reinstated_on.isoformat(),
             **({"plan": plan.pk} if plan else {}),
         },
         now=moment,
     )
-    logger.info("Reinstated seller %s on %s", seller.pk, seller.reinstated_on)
+    logger.info("Reinstated seller %s on %s", seller.pk, reinstated_on)
     return seller

@@ -16,6 +16,7 @@ from sellers.models import (
     Order,
     PrimeRegion,
     Seller,
+    SellerEvent,
     User,
     VolumeControlChange,
 )
@@ -60,7 +61,7 @@ class ReadOnlyAdminMixin:
 
 @admin.register(Seller)
 class SellerAdmin(admin.ModelAdmin):
-    list_display = ["merchant_token", "name", "status", "timezone", "enrolled_on", "reinstated_on"]
+    list_display = ["merchant_token", "name", "status", "timezone", "enrolled_on", "status_changed_at"]
     list_filter = ["status", "weekend_delivery", "region_automation"]
     search_fields = ["merchant_token", "name"]
     inlines = [OperatingDayInline, CarrierServiceInline, VolumeControlChangeInline, PrimeRegionInline]
@@ -190,3 +191,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
             for token in queryset.select_related("seller")
         )
         self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked})
+
+
+@admin.register(SellerEvent)
+class SellerEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The status history: written by the evaluation and the review workflow only."""
+
+    list_display = ["seller", "kind", "day", "actor", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["seller__merchant_token"]
+    list_select_related = ["seller", "actor"]
+    raw_id_fields = ["seller", "actor"]

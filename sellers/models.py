@@ -62,11 +62,10 @@ class Seller(models.Model):
     status = models.CharField(
         _("programme status"), max_length=20, choices=ProgrammeStatus.choices, default=ProgrammeStatus.ELIGIBLE
     )
+    # The current status and since when: the latest row of the status history (SellerEvent),
+    # kept on the seller because every page and the evaluation read it.
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
     enrolled_on = models.DateField(_("enrolled on"), default=django_timezone.localdate)
-    reinstated_on = models.DateField(
-        _("reinstated on"), null=True, blank=True, help_text=_("Local date of the last reinstatement.")
-    )
     weekend_delivery = models.BooleanField(
         _("six-day delivery"),
         default=True,
@@ -95,11 +94,10 @@ class Seller(models.Model):
         return local_date(moment, self.zone)
 
     @property
-    def evaluation_start(self) -> dt.date:
-        """The later of enrolment and the last reinstatement (SPEC section 4)."""
-        if self.reinstated_on and self.reinstated_on > self.enrolled_on:
-            return self.reinstated_on
-        return self.enrolled_on
+    def enrolment_start(self) -> dt.datetime:
+        """The first moment of ``enrolled_on`` in the seller's zone: the evaluation start
+        until the first reinstatement (SPEC section 4)."""
+        return dt.datetime.combine(self.enrolled_on, dt.time(), tzinfo=self.zone)
 
     @property
     def is_eligible(self) -> bool:
@@ -384,6 +382,40 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.get_action_display()}"
+
+
+class SellerEvent(models.Model):
+    """The seller's status history (SPEC section 4): every revocation and reinstatement with
+    the moment it took effect. Kept whole, not only the latest, because the past depends on
+    it: orders placed between a revocation and the next reinstatement are not Prime orders
+    (SPEC section 3), and the evaluation start *as of D* is the latest reinstatement at or
+    before the end of D.
+
+    ``day`` is D for a revocation (the evaluation that revoked) and the reinstatement's local
+    date in the seller's zone for a reinstatement (re-dated when the zone changes), so "at or
+    before the end of D" is ``day <= D``. ``created_at`` is the moment it took effect.
+    """
+
+    class Kind(models.TextChoices):
+        REVOKED = "revoked", _("Prime eligibility revoked")
+        REINSTATED = "reinstated", _("Prime eligibility reinstated")
+
+    # No index of its own: the (seller, created_at) index starts with it.
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="events", db_index=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    day = models.DateField(_("evaluation date"), null=True, blank=True)
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reasons = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(_("when"), default=django_timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("status change")
+        verbose_name_plural = _("status history")
+        indexes = [models.Index(fields=["seller", "-created_at"], name="seller_event_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} {self.kind} {self.created_at:%Y-%m-%d}"
 
 
 class ApiToken(models.Model):

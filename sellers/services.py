@@ -21,6 +21,7 @@ from sellers.models import (
     OperatingDay,
     PrimeRegion,
     Seller,
+    SellerEvent,
     User,
     VolumeControlChange,
     paused_by,
@@ -124,13 +125,16 @@ def orders_classify_prime(*, seller_ids: Iterable[int], since: dt.date | None = 
     """Decide ``Order.is_prime`` for the sellers' orders purchased on or after ``since``.
 
     SPEC section 3: an order is not a Prime order when it was placed while the badge was
-    paused, or when the daily cap in force at its purchase time was already reached, i.e.
-    at least that many of the seller's earlier orders of the same local date (ordered by
-    purchase time, then order id) were placed while the badge was not paused.
+    off: while the seller was not eligible (the latest status change at or before the
+    purchase is a revocation), while the badge was paused, or when the daily cap in force
+    at its purchase time was already reached, i.e. at least that many of the seller's
+    earlier orders of the same local date (ordered by purchase time, then order id) were
+    placed while the badge was on.
 
-    One statement on PostgreSQL and SQLite alike: the control in force is a correlated
-    lookup on (seller, effective_at), the count of earlier unpaused orders a window sum.
-    Returns the number of orders whose decision changed.
+    One statement on PostgreSQL and SQLite alike: the control and the status in force are
+    correlated lookups on (seller, effective_at) and (seller, created_at), the count of
+    earlier orders placed with the badge on a window sum. Returns the number of orders
+    whose decision changed.
     """
     seller_ids = list(seller_ids)
     if not seller_ids:
@@ -142,13 +146,15 @@ def orders_classify_prime(*, seller_ids: Iterable[int], since: dt.date | None = 
 
     changed = 0
     with connection.cursor() as cursor:
-        # A seller that never paused nor capped has only Prime orders: no window to compute
-        # (an import of a million orders of such sellers spent a second here for nothing).
+        # A seller that was never revoked, never paused nor capped has only Prime orders: no
+        # window to compute (an import of a million orders of such sellers spent a second here
+        # for nothing).
         placeholders = ", ".join(["%s"] * len(seller_ids))
         cursor.execute(
-            f"SELECT DISTINCT seller_id FROM sellers_volumecontrolchange "
-            f"WHERE seller_id IN ({placeholders}) AND (paused = {_true()} OR daily_cap IS NOT NULL)",
-            seller_ids,
+            f"SELECT seller_id FROM sellers_volumecontrolchange "
+            f"WHERE seller_id IN ({placeholders}) AND (paused = {_true()} OR daily_cap IS NOT NULL) "
+            f"UNION SELECT seller_id FROM sellers_sellerevent WHERE seller_id IN ({placeholders}) AND kind = %s",
+            [*seller_ids, *seller_ids, SellerEvent.Kind.REVOKED],
         )
         controlled = {seller_id for (seller_id,) in cursor.fetchall()}
         unrestricted = [seller_id for seller_id in seller_ids if seller_id not in controlled]
@@ -164,7 +170,7 @@ def orders_classify_prime(*, seller_ids: Iterable[int], since: dt.date | None = 
     if not seller_ids:
         return changed
     placeholders = ", ".join(["%s"] * len(seller_ids))
-    params: list[object] = [*seller_ids]
+    params: list[object] = [SellerEvent.Kind.REVOKED, *seller_ids]
     if since:
         params.append(since)
     sql = f"""
@@ -177,6 +183,12 @@ def orders_classify_prime(*, seller_ids: Iterable[int], since: dt.date | None = 
                        WHERE v.seller_id = o.seller_id AND v.effective_at <= o.purchased_at
                        ORDER BY v.effective_at DESC, v.id DESC LIMIT 1
                    ), 0) AS paused,
+                   COALESCE((
+                       SELECT CASE WHEN e.kind = %s THEN 1 ELSE 0 END
+                       FROM sellers_sellerevent e
+                       WHERE e.seller_id = o.seller_id AND e.created_at <= o.purchased_at
+                       ORDER BY e.created_at DESC, e.id DESC LIMIT 1
+                   ), 0) AS not_eligible,
                    (
                        SELECT v.daily_cap
                        FROM sellers_volumecontrolchange v
@@ -186,18 +198,23 @@ def orders_classify_prime(*, seller_ids: Iterable[int], since: dt.date | None = 
             FROM sellers_order o
             WHERE o.seller_id IN ({placeholders}) {since_filter("o.")}
         ),
+        badge AS (
+            SELECT id, seller_id, purchase_date, purchased_at, order_id, is_prime, daily_cap,
+                   CASE WHEN paused = 1 OR not_eligible = 1 THEN 1 ELSE 0 END AS badge_off
+            FROM controlled
+        ),
         ranked AS (
-            SELECT id, is_prime, paused, daily_cap,
-                   COALESCE(SUM(1 - paused) OVER (
+            SELECT id, is_prime, badge_off, daily_cap,
+                   COALESCE(SUM(1 - badge_off) OVER (
                        PARTITION BY seller_id, purchase_date
                        ORDER BY purchased_at, order_id
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-                   ), 0) AS unpaused_before
-            FROM controlled
+                   ), 0) AS on_before
+            FROM badge
         ),
         decided AS (
             SELECT id, is_prime,
-                   CASE WHEN paused = 0 AND (daily_cap IS NULL OR unpaused_before < daily_cap)
+                   CASE WHEN badge_off = 0 AND (daily_cap IS NULL OR on_before < daily_cap)
                         THEN 1 ELSE 0 END AS prime
             FROM ranked
         )

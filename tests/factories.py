@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 
 import factory
 
-from sellers.models import Order, Seller, VolumeControlChange
+from sellers.models import Order, Seller, SellerEvent, VolumeControlChange
 from sellers.services import orders_classify_prime, seller_create
 
 # The evaluation date most tests judge on, and a date every factory seller is enrolled by.
@@ -29,8 +29,9 @@ def local_moment(seller: Seller, day: dt.date, hour: int = 10, minute: int = 0) 
 
 
 class SellerFactory(factory.django.DjangoModelFactory):
-    """A seller with the default settings of ``seller_create``; ``reinstated_on`` and
-    ``status`` are set afterwards when given."""
+    """A seller with the default settings of ``seller_create``; ``status`` is set afterwards
+    when given. ``reinstated_on`` (a local date) records a reinstatement at the start of that
+    day in the status history; ``history`` a list of (kind, moment) status changes."""
 
     class Meta:
         model = Seller
@@ -44,6 +45,7 @@ class SellerFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         reinstated_on = kwargs.pop("reinstated_on", None)
+        history = list(kwargs.pop("history", None) or [])
         status = kwargs.pop("status", None)
         seller = seller_create(
             merchant_token=kwargs.pop("merchant_token"),
@@ -51,13 +53,32 @@ class SellerFactory(factory.django.DjangoModelFactory):
             timezone_name=kwargs.pop("timezone"),
             enrolled_on=kwargs.pop("enrolled_on"),
         )
-        changed = {"reinstated_on": reinstated_on, "status": status, **kwargs}
+        if reinstated_on is not None:
+            history.append((SellerEvent.Kind.REINSTATED, local_moment(seller, reinstated_on, 0)))
+        status_history_create(seller, history)
+        changed = {"status": status, **kwargs}
         changed = {name: value for name, value in changed.items() if value is not None}
         if changed:
             for name, value in changed.items():
                 setattr(seller, name, value)
             seller.save(update_fields=list(changed))
         return seller
+
+
+def status_history_create(seller: Seller, history: Iterable[tuple[str, dt.datetime]]) -> list[SellerEvent]:
+    """Status changes (kind, moment) in the seller's history as the evaluation and the review
+    write them: a reinstatement dated by its local date, a revocation by the day before (the
+    D it judged). Create them before the orders they decide, or re-classify afterwards."""
+    return [
+        SellerEvent.objects.create(
+            seller=seller,
+            kind=kind,
+            created_at=moment,
+            day=seller.local_date(moment)
+            - (dt.timedelta(days=1) if kind == SellerEvent.Kind.REVOKED else dt.timedelta()),
+        )
+        for kind, moment in history
+    ]
 
 
 class VolumeControlChangeFactory(factory.django.DjangoModelFactory):

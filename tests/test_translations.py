@@ -22,10 +22,10 @@ from django.conf import settings
 from django.core import mail
 from django.utils import translation
 
-from metrics.models import SellerEvent
 from metrics.notifications import revocation_emails_send
 from metrics.reasons import percent, reason_sentence
 from metrics.services import daily_run
+from sellers.models import SellerEvent
 from sellers.services import seller_user_create
 from tests.builders import D, late_order, order_for
 

@@ -44,6 +44,7 @@ from metrics.selectors import (
     seller_latest_day,
     seller_latest_revocation,
     seller_open_plan,
+    seller_reinstated_at,
     seller_requirements,
     seller_trend,
 )
@@ -310,6 +311,7 @@ def _dashboard_content(
             "revocation": revocation,
             "revocation_reasons": [reason_sentence(reason) for reason in revocation.reasons] if revocation else [],
             "status_since": seller.status_changed_at or (revocation.created_at if revocation else None),
+            "reinstated_on": seller.local_date(seller_reinstated_at(seller=seller)),
             "badge_active": seller.prime_badge_active_under(control, now),
             "volume_control": control,
             "paused": paused_by(control, now),

@@ -26,6 +26,7 @@ from metrics.reasons import requirement_rows
 from metrics.selectors import (
     REQUIREMENTS,
     plans_review_queue,
+    seller_evaluation_start,
     seller_latest_snapshots,
     seller_plans,
     seller_requirements,
@@ -98,6 +99,7 @@ def _seller_context(seller: Seller) -> dict:
     return {
         "seller": seller,
         "day": day,
+        "evaluation_start": seller.local_date(seller_evaluation_start(seller=seller, day=day or timezone.localdate())),
         "metric_rows": _metric_rows(snapshots) if day else [],
         "requirement_rows": requirement_rows(requirements.passing, REQUIREMENTS),
         "history": seller_audit_entries(seller=seller).select_related("actor")[:HISTORY_PAGE_SIZE],

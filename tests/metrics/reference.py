@@ -53,19 +53,28 @@ class Seller:
     id: int
     timezone: str
     enrolled_on: dt.date
-    reinstated_on: dt.date | None = None
     controls: tuple[Control, ...] = ()
+    # The status history: ("revoked" | "reinstated", moment), in any order.
+    history: tuple[tuple[str, dt.datetime], ...] = ()
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
-    def evaluation_start(self, day: dt.date) -> dt.date:
-        """SPEC section 4: the later of enrolment and the last reinstatement, as of D: a
-        reinstatement after D has not happened yet (SPEC section 3)."""
-        if self.reinstated_on is None or self.reinstated_on > day:
-            return self.enrolled_on
-        return max(self.enrolled_on, self.reinstated_on)
+    def evaluation_start(self, day: dt.date) -> dt.datetime:
+        """SPEC section 4: the moment of the latest reinstatement at or before the end of D
+        (in the seller's zone), else the first moment of the enrolment date; never before
+        enrolment."""
+        enrolment = dt.datetime.combine(self.enrolled_on, dt.time(), tzinfo=self.zone)
+        reinstatements = [
+            moment for kind, moment in self.history if kind == "reinstated" and local_date(moment, self) <= day
+        ]
+        return max([enrolment, *reinstatements])
+
+    def eligible_at(self, moment: dt.datetime) -> bool:
+        """SPEC section 3: from a revocation to the next reinstatement the badge is off."""
+        before = [(at, kind) for kind, at in self.history if at <= moment]
+        return not before or max(before)[1] != "revoked"
 
     def control_at(self, moment: dt.datetime) -> Control | None:
         in_force = [control for control in self.controls if control.effective_at <= moment]
@@ -133,9 +142,10 @@ def happened(moment: dt.datetime | None, seller: Seller, day: dt.date) -> bool:
 
 
 def prime_order_ids(seller: Seller, orders: Iterable[Order]) -> set[str]:
-    """SPEC section 3: an order placed while the badge was paused, or when the daily cap in
-    force at its purchase time was already reached by the seller's earlier orders of the
-    same local date placed while the badge was not paused, is not a Prime order."""
+    """SPEC section 3: an order placed while the badge was off (the seller not eligible, or
+    the badge paused), or when the daily cap in force at its purchase time was already
+    reached by the seller's earlier orders of the same local date placed while the badge
+    was on, is not a Prime order."""
     by_local_date: dict[dt.date, list[Order]] = {}
     for order in orders:
         by_local_date.setdefault(local_date(order.purchased_at, seller), []).append(order)
@@ -145,7 +155,9 @@ def prime_order_ids(seller: Seller, orders: Iterable[Order]) -> set[str]:
         unpaused_before = 0
         for order in same_day:
             control = seller.control_at(order.purchased_at)
-            paused = control is not None and control.is_paused_at(order.purchased_at)
+            paused = not seller.eligible_at(order.purchased_at) or (
+                control is not None and control.is_paused_at(order.purchased_at)
+            )
             cap = control.daily_cap if control is not None else None
             if not paused and (cap is None or unpaused_before < cap):
                 prime.add(order.order_id)
@@ -160,9 +172,14 @@ def window_orders(seller: Seller, orders: Iterable[Order], day: dt.date, window_
     seller's evaluation start."""
     orders = list(orders)
     prime = prime_order_ids(seller, orders)
-    first = max(day - dt.timedelta(days=window_days - 1), seller.evaluation_start(day))
+    first = day - dt.timedelta(days=window_days - 1)
+    start = seller.evaluation_start(day)
     return [
-        order for order in orders if order.order_id in prime and first <= local_date(order.purchased_at, seller) <= day
+        order
+        for order in orders
+        if order.order_id in prime
+        and first <= local_date(order.purchased_at, seller) <= day
+        and order.purchased_at >= start
     ]
 
 
@@ -300,13 +317,14 @@ def report_rows(seller: Seller, orders: Iterable[Order], day: dt.date, window_da
 # --- Reading the portal's model instances (attribute access only, no queries). ----------
 
 
-def seller_of(model_seller, controls: Iterable = ()) -> Seller:
-    """A reference seller from a ``sellers.models.Seller`` and its ``VolumeControlChange`` rows."""
+def seller_of(model_seller, controls: Iterable = (), events: Iterable = ()) -> Seller:
+    """A reference seller from a ``sellers.models.Seller``, its ``VolumeControlChange`` rows
+    and its ``SellerEvent`` rows (the status history)."""
     return Seller(
         id=model_seller.pk,
         timezone=model_seller.timezone,
         enrolled_on=model_seller.enrolled_on,
-        reinstated_on=model_seller.reinstated_on,
+        history=tuple((event.kind, event.created_at) for event in events),
         controls=tuple(
             Control(
                 effective_at=change.effective_at,

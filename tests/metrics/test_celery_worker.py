@@ -18,10 +18,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from metrics.models import MetricSnapshot, SellerEvent
+from metrics.models import MetricSnapshot
 from portal.celery import app
 from sellers.choices import ProgrammeStatus
-from sellers.models import Seller
+from sellers.models import Seller, SellerEvent
 from sellers.services import seller_create
 from tests.builders import D, late_order, order_for, save_orders
 

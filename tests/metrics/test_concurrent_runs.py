@@ -12,8 +12,9 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from metrics.models import MetricSnapshot, SellerEvent
+from metrics.models import MetricSnapshot
 from metrics.services import daily_run
+from sellers.models import SellerEvent
 from tests.builders import D, order_for, save_orders
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -12,9 +13,10 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from metrics.definitions import METRIC_DEFINITIONS, SNAPSHOT_KEYS, snapshot_column, threshold_column
-from metrics.models import DailySnapshot, MetricSnapshot, SellerEvent
+from metrics.models import DailySnapshot, MetricSnapshot
 from metrics.selectors import metric_counts
 from metrics.services import daily_run, snapshots_compute, threshold_set
+from sellers.models import SellerEvent
 from tests.builders import D, late_order, order_for
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +37,8 @@ FIGURES = (
 
 
 def test_a_sellers_day_is_one_row_read_as_fourteen_metric_snapshots_in_key_order(seller, other_seller, make_orders):
-    threshold_set(metric="cancellation_rate", value=Decimal("0.01234"))
+    with mock.patch("metrics.services.timezone.localdate", return_value=D):
+        threshold_set(metric="cancellation_rate", value=Decimal("0.01234"))
     make_orders(
         *(order_for(seller, units=2) for _ in range(6)),
         *(late_order(seller, buy_shipping=False) for _ in range(3)),

@@ -11,11 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from metrics.models import SellerEvent
 from metrics.reasons import REQUIREMENT_ACTIONS, reason_sentence
 from metrics.services import daily_run
 from sellers.choices import Speed, Weekday
-from sellers.models import CarrierPickup, OperatingDay, PrimeRegion
+from sellers.models import CarrierPickup, OperatingDay, PrimeRegion, SellerEvent
 from sellers.services import volume_control_change
 from tests.builders import D, late_order, order_for
 
@@ -256,6 +255,8 @@ def test_trend_is_one_query_over_the_snapshots_and_orders_are_read_boundedly_for
     # the local today, Nov. 21) and a settings risk (Saturday operated without a pickup).
     # Another seller's orders, at risk too, must stay out of every query's reach.
     at_risk = order_for(revoked, purchased_on=D + dt.timedelta(days=1))
+    # Placed at 06:00, before the revocation at NOW (07:00 local): still a Prime order.
+    at_risk.purchased_at -= dt.timedelta(hours=4)
     at_risk.first_scan_at = at_risk.ship_confirmed_at = at_risk.delivered_at = None
     at_risk.set_local_dates(revoked.zone)
     make_orders(at_risk, *(order_for(other_seller, purchased_on=D) for _ in range(3)))

@@ -455,7 +455,7 @@ def test_report_and_dashboard_agree_on_random_orders(data):
     with transaction.atomic():
         try:
             seller = factories.SellerFactory(
-                timezone=drawn["timezone"], enrolled_on=drawn["enrolled_on"], reinstated_on=drawn["reinstated_on"]
+                timezone=drawn["timezone"], enrolled_on=drawn["enrolled_on"], history=drawn["history"]
             )
             for control in drawn["controls"]:
                 factories.VolumeControlChangeFactory(seller=seller, **control)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 
-from metrics.models import MetricSnapshot, SellerEvent, ThresholdChange
+from metrics.models import MetricSnapshot, ThresholdChange
 from metrics.services import daily_run, snapshots_compute, threshold_set
 from sellers.choices import ProgrammeStatus
-from sellers.models import OperatingDay, Seller
+from sellers.models import OperatingDay, Seller, SellerEvent
 from tests.builders import D, late_order, order_for
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +105,8 @@ def test_recompute_replaces_snapshot_values(seller, make_orders):
 
 def test_snapshot_records_the_threshold_it_was_judged_against(seller, reviewer, make_orders):
     make_orders(*(order_for(seller) for _ in range(9)), late_order(seller))
-    threshold_set(metric="on_time_shipment_rate", value=Decimal("0.9"), changed_by=reviewer)
+    with mock.patch("metrics.services.timezone.localdate", return_value=D):
+        threshold_set(metric="on_time_shipment_rate", value=Decimal("0.9"), changed_by=reviewer)
     snapshots_compute(day=D)
     snapshot = MetricSnapshot.objects.get(seller=seller, day=D, window_days=30, metric="on_time_shipment_rate")
     assert snapshot.threshold == Decimal("0.9") and snapshot.passing  # 0.9 == threshold passes

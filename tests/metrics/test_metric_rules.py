@@ -13,7 +13,7 @@ from metrics.models import MetricSnapshot
 from metrics.selectors import defect_report_rows, metric_counts
 from metrics.services import sellers_evaluate, snapshots_compute
 from sellers.choices import ProgrammeStatus
-from sellers.models import Order, Seller, VolumeControlChange
+from sellers.models import Order, Seller, SellerEvent, VolumeControlChange
 from sellers.services import volume_control_change
 from tests.factories import D, SellerFactory, local_moment, make_orders
 from tests.metrics import reference
@@ -30,7 +30,9 @@ def _as_tuples(by_metric) -> dict[str, tuple[int, int, int]]:
 
 
 def reference_counts(seller: Seller, day: dt.date = D) -> dict[tuple[int, int], dict[str, tuple[int, int, int]]]:
-    ref_seller = reference.seller_of(seller, VolumeControlChange.objects.filter(seller=seller))
+    ref_seller = reference.seller_of(
+        seller, VolumeControlChange.objects.filter(seller=seller), SellerEvent.objects.filter(seller=seller)
+    )
     orders = [reference.order_of(order) for order in Order.objects.filter(seller=seller)]
     counts = reference.metric_counts([ref_seller], {seller.pk: orders}, day)
     return {key: _as_tuples(by_metric) for key, by_metric in counts.items()}

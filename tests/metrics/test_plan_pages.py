@@ -9,6 +9,7 @@ from django.core import mail
 from django.test import Client
 
 from metrics.models import PlanDraft, PlanOfAction
+from metrics.selectors import seller_reinstated_at
 from metrics.services import daily_run, plan_reject, plan_submit
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry
@@ -228,7 +229,7 @@ def test_approve_reinstates_and_the_seller_sees_prime_back(reviewer_client, revo
     response = reviewer_client.post(f"/review/plans/{plan.pk}/decide/", {"decision": "approve"}, follow=True)
     assert "Plan approved: First Seller is eligible for Prime again." in response.content.decode()
     revoked.refresh_from_db()
-    assert revoked.status == ProgrammeStatus.ELIGIBLE and revoked.reinstated_on is not None
+    assert revoked.status == ProgrammeStatus.ELIGIBLE and seller_reinstated_at(seller=revoked) is not None
     html = seller_client.get("/performance/").content.decode()
     assert "Eligible for Prime" in html and "Prime badge active" in html
 
@@ -285,7 +286,7 @@ def test_the_whole_journey_through_the_pages(seller_client, revoked, reviewer_cl
     reviewer_client.post(f"/review/plans/{second.pk}/decide/", {"decision": "approve"})
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.ELIGIBLE
-    reinstated = seller.reinstated_on
+    reinstated = seller.local_date(seller_reinstated_at(seller=seller))
     make_orders(*(order_for(seller, purchased_on=reinstated) for _ in range(4)))
     result = daily_run(day=reinstated)
     seller.refresh_from_db()
@@ -309,10 +310,11 @@ def test_after_reinstatement_the_dashboard_says_its_numbers_predate_it(seller_cl
     plan = plan_submit(seller=revoked, user=seller_user, merchant_token="SELLER01", **ANSWERS)
     plan_approve(plan=plan, reviewer=reviewer)
     revoked.refresh_from_db()
-    assert revoked.reinstated_on > D  # the latest snapshot (D) predates the reinstatement
+    # The latest snapshot (D) predates the reinstatement.
+    assert revoked.local_date(seller_reinstated_at(seller=revoked)) > D
     html = seller_client.get("/performance/").content.decode()
     assert "before Prime was reinstated on" in html and "only orders purchased since" in html
-    daily_run(day=revoked.reinstated_on)
+    daily_run(day=revoked.local_date(seller_reinstated_at(seller=revoked)))
     html = seller_client.get("/performance/").content.decode()
     assert "before Prime was reinstated on" not in html
 

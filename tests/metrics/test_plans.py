@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from unittest import mock
 
 import pytest
 from django.core import mail
 from django.db import IntegrityError, connection, connections, transaction
+from django.utils import timezone
 
-from metrics.models import PlanDraft, PlanOfAction, SellerEvent
+from metrics.models import PlanDraft, PlanOfAction
+from metrics.selectors import seller_evaluation_start, seller_reinstated_at
 from metrics.services import (
     PlanAlreadyDecided,
     PlanError,
@@ -22,7 +25,7 @@ from metrics.services import (
     threshold_set,
 )
 from sellers.choices import ProgrammeStatus
-from sellers.models import AuditEntry
+from sellers.models import AuditEntry, SellerEvent
 from tests.builders import D, late_order, local, order_for
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +117,6 @@ def test_approval_reinstates_with_the_local_date_as_evaluation_start(revoked_sel
     plan = submit(revoked_seller, seller_user)
     # 05:30 UTC on the 25th is still the 24th in Los Angeles: the local date counts.
     moment = dt.datetime(2026, 11, 25, 5, 30, tzinfo=dt.UTC)
-    from unittest import mock
 
     with mock.patch("metrics.services.timezone.now", return_value=moment):
         plan_approve(plan=plan, reviewer=reviewer)
@@ -124,8 +126,9 @@ def test_approval_reinstates_with_the_local_date_as_evaluation_start(revoked_sel
     assert plan.status == PlanOfAction.Status.APPROVED
     assert plan.decided_by == reviewer and plan.decided_at == moment
     assert revoked_seller.status == ProgrammeStatus.ELIGIBLE
-    assert revoked_seller.reinstated_on == dt.date(2026, 11, 24)
-    assert revoked_seller.evaluation_start == dt.date(2026, 11, 24)
+    assert revoked_seller.local_date(seller_reinstated_at(seller=revoked_seller)) == dt.date(2026, 11, 24)
+    assert seller_evaluation_start(seller=revoked_seller, day=dt.date(2026, 11, 24)) == moment
+    assert seller_evaluation_start(seller=revoked_seller, day=dt.date(2026, 11, 23)) == revoked_seller.enrolment_start
     assert revoked_seller.prime_badge_active(moment)
     event = SellerEvent.objects.get(seller=revoked_seller, kind=SellerEvent.Kind.REINSTATED)
     assert event.actor == reviewer and event.day == dt.date(2026, 11, 24)
@@ -190,7 +193,8 @@ def test_a_threshold_change_is_in_the_audit_history(reviewer):
     entry = AuditEntry.objects.get(action=AuditEntry.Action.THRESHOLD_CHANGED)
     assert entry.actor == reviewer and entry.seller is None
     assert entry.before == {"metric": "cancellation_rate", "threshold": "0.005"}
-    assert entry.after == {"metric": "cancellation_rate", "threshold": "0.01"}
+    today = timezone.localdate().isoformat()
+    assert entry.after == {"metric": "cancellation_rate", "threshold": "0.01", "effective_from": today}
 
 
 def test_submission_mails_the_reviewers_and_the_decision_mails_the_seller(
@@ -235,13 +239,13 @@ def test_the_whole_journey_back_to_prime(seller, seller_user, reviewer, make_ord
     assert seller.status == ProgrammeStatus.NOT_ELIGIBLE
 
     second = submit(seller, seller_user)
-    from unittest import mock
 
     approved_at = local(seller, D + dt.timedelta(days=1), 9)
     with mock.patch("metrics.services.timezone.now", return_value=approved_at):
         plan_approve(plan=second, reviewer=reviewer)
     seller.refresh_from_db()
-    assert seller.status == ProgrammeStatus.ELIGIBLE and seller.reinstated_on == D + dt.timedelta(days=1)
+    assert seller.status == ProgrammeStatus.ELIGIBLE
+    assert seller.local_date(seller_reinstated_at(seller=seller)) == D + dt.timedelta(days=1)
 
     # Good orders after the reinstatement; the old late order is still inside 30 days of D+3.
     make_orders(*(order_for(seller, purchased_on=D + dt.timedelta(days=1)) for _ in range(5)))
@@ -327,7 +331,6 @@ def test_an_approval_between_counting_and_judging_is_not_undone(revoked_seller, 
 def test_a_day_before_the_reinstatement_keeps_its_numbers_and_revokes_nobody(revoked_seller, seller_user, reviewer):
     """Recomputing D after a reinstatement on D+4 gives D's numbers again (the reinstatement
     had not happened as of D) and does not revoke the reinstated seller on them."""
-    from unittest import mock
 
     from metrics.models import MetricSnapshot
     from metrics.report import defect_report_chunks

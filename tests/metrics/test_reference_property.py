@@ -187,6 +187,19 @@ def orders(draw, zone: zoneinfo.ZoneInfo, day: dt.date) -> list[dict]:
 
 
 @st.composite
+def status_histories(draw, zone: zoneinfo.ZoneInfo, day: dt.date) -> list[tuple[str, dt.datetime]]:
+    """Alternating revocations and reinstatements (SPEC section 4) from 35 days before D to
+    the day after it, some on D itself, some at the same local date as orders."""
+    count = draw(st.integers(1, 4))
+    starts = sorted(
+        draw(st.lists(st.integers(-35 * 24 * 60, 2 * 24 * 60 - 1), min_size=count, max_size=count, unique=True))
+    )
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+    kinds = ("revoked", "reinstated")
+    return [(kinds[i % 2], (midnight + dt.timedelta(minutes=m)).astimezone(dt.UTC)) for i, m in enumerate(starts)]
+
+
+@st.composite
 def sellers(draw, day: dt.date) -> dict:
     zone_name = draw(st.sampled_from(ZONES))
     zone = zoneinfo.ZoneInfo(zone_name)
@@ -195,7 +208,7 @@ def sellers(draw, day: dt.date) -> dict:
     return {
         "timezone": zone_name,
         "enrolled_on": day - dt.timedelta(days=draw(st.one_of(st.integers(31, 60), st.integers(-1, 30)))),
-        "reinstated_on": day - dt.timedelta(days=draw(st.integers(-1, 35))) if chance(draw, 1, 2) else None,
+        "history": draw(status_histories(zone, day)) if chance(draw, 1, 2) else [],
         "controls": draw(volume_controls(zone, day, purchases)) if chance(draw, 2, 1) else [],
         "orders": drawn_orders,
     }
@@ -245,9 +258,7 @@ def _check_world(day: dt.date, drawn_sellers: list[dict]) -> None:
     ref_orders: dict[int, list[reference.Order]] = {}
     model_sellers = {}
     for drawn in drawn_sellers:
-        seller = SellerFactory(
-            timezone=drawn["timezone"], enrolled_on=drawn["enrolled_on"], reinstated_on=drawn["reinstated_on"]
-        )
+        seller = SellerFactory(timezone=drawn["timezone"], enrolled_on=drawn["enrolled_on"], history=drawn["history"])
         model_sellers[seller.pk] = seller
         # One by one, so ids follow the order of the history as the reference assumes.
         controls = [VolumeControlChangeFactory(seller=seller, **control) for control in drawn["controls"]]
@@ -257,7 +268,7 @@ def _check_world(day: dt.date, drawn_sellers: list[dict]) -> None:
                 id=seller.pk,
                 timezone=drawn["timezone"],
                 enrolled_on=drawn["enrolled_on"],
-                reinstated_on=drawn["reinstated_on"],
+                history=tuple(drawn["history"]),
                 controls=tuple(
                     reference.Control(sequence=change.pk, **control)
                     for change, control in zip(controls, drawn["controls"], strict=True)

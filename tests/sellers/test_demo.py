@@ -20,11 +20,11 @@ from django.core import mail
 from django.core.management import call_command
 
 from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
-from metrics.models import MetricSnapshot, SellerEvent
-from metrics.selectors import metric_counts, requirements_for_sellers, thresholds_current
+from metrics.models import MetricSnapshot
+from metrics.selectors import metric_counts, requirements_for_sellers, thresholds_in_force
 from sellers.choices import CancelledBy, ProgrammeStatus, Weekday
 from sellers.demo import DEMO_PASSWORD, DEMO_SELLERS, _orders, demo_usernames
-from sellers.models import OperatingDay, Order, Seller, User, VolumeControlChange
+from sellers.models import OperatingDay, Order, Seller, SellerEvent, User, VolumeControlChange
 
 # The clock during seeding: the demo's "yesterday" is TODAY - 1 in the portal's time zone.
 NOW = dt.datetime(2026, 11, 21, 9, 30, tzinfo=zoneinfo.ZoneInfo("America/Los_Angeles"))
@@ -74,7 +74,7 @@ def demo(seeded, db):
 
 def passing(seller: Seller, day: dt.date = YESTERDAY) -> dict[tuple[str, int], bool]:
     counts = metric_counts(day=day, seller_ids=[seller.pk])
-    thresholds = thresholds_current()
+    thresholds = thresholds_in_force(day)
     return {
         (name, window): METRIC_DEFINITIONS[name].passes(
             population=c.population, defects=c.defects, protected=c.protected, threshold=thresholds[name]
@@ -216,7 +216,17 @@ def test_healthy_seller_has_a_one_day_pause_and_a_daily_cap(demo):
     # Past the cap, a day's later orders are not Prime orders; before the cap no order is shielded.
     non_prime = Order.objects.filter(seller=seller, is_prime=False).exclude(purchase_date=paused_day)
     assert non_prime.exists() and all(o.purchased_at >= changes[1].effective_at for o in non_prime)
-    assert not Order.objects.filter(is_prime=False).exclude(seller=seller).exists()
+    # The other sellers' orders are Prime orders until their revocation, and not after it
+    # (SPEC section 3: the badge is off while not eligible).
+    for other in Seller.objects.exclude(pk=seller.pk):
+        revoked_at = SellerEvent.objects.filter(seller=other, kind=SellerEvent.Kind.REVOKED).order_by("created_at")
+        revoked_at = revoked_at.values_list("created_at", flat=True).first()
+        orders = Order.objects.filter(seller=other)
+        if revoked_at is None:
+            assert not orders.filter(is_prime=False).exists()
+        else:
+            assert not orders.filter(is_prime=False, purchased_at__lt=revoked_at).exists()
+            assert not orders.filter(is_prime=True, purchased_at__gte=revoked_at).exists()
 
 
 def test_daily_evaluation_history_revokes_exactly_the_failing_sellers(demo):

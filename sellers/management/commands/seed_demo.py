@@ -9,10 +9,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from metrics.models import SellerEvent
 from metrics.services import daily_run
 from sellers.demo import DEMO_SELLERS, database_empty, demo_create, demo_logins, demo_present
-from sellers.models import AuditEntry, Seller
+from sellers.models import AuditEntry, Seller, SellerEvent
+from sellers.services import orders_classify_prime
 
 # Daily evaluations replayed after seeding, so the dashboard has a recent history.
 EVALUATED_DAYS = 14
@@ -32,6 +32,8 @@ def _date_revocations(seller_ids: list[int], day: dt.date) -> None:
     AuditEntry.objects.filter(
         seller_id__in=seller_ids, action=AuditEntry.Action.STATUS_CHANGED, after__day=day.isoformat()
     ).update(created_at=moment)
+    # The badge went off at that moment: the orders placed since are not Prime orders.
+    orders_classify_prime(seller_ids=seller_ids, since=day)
 
 
 class Command(BaseCommand):
