@@ -86,6 +86,10 @@ class DailySnapshot(models.Model):
     seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="daily_snapshots", db_index=False)
     day = models.DateField(_("evaluation date"))
     computed_at = models.DateTimeField(auto_now=True)
+    # The seller's time zone the day was counted in. A recomputation in another zone (the
+    # seller changed it since) leaves the row as it was (SPEC section 1: snapshots already
+    # computed stay as they were), so a day's figures never change with a later setting.
+    timezone = models.CharField(_("time zone"), max_length=64)
 
     class Meta:
         ordering = ["seller", "-day"]

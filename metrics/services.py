@@ -13,7 +13,7 @@ from operator import or_
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,7 +42,9 @@ logger = logging.getLogger(__name__)
 
 # Every figure of a daily snapshot row: what a recomputation replaces.
 SNAPSHOT_FIGURES = tuple(
-    f.name for f in DailySnapshot._meta.concrete_fields if f.name not in ("id", "seller", "day", "computed_at")
+    f.name
+    for f in DailySnapshot._meta.concrete_fields
+    if f.name not in ("id", "seller", "day", "computed_at", "timezone")
 )
 # A daily snapshot row with some metric failing, in either window.
 ANY_METRIC_FAILING = reduce(or_, (Q(**{snapshot_column(name, w, "passing"): False}) for w, name in SNAPSHOT_KEYS))
@@ -56,6 +58,41 @@ def portal_yesterday() -> dt.date:
     return timezone.localdate() - dt.timedelta(days=1)
 
 
+def day_end(day: dt.date, zone_name: str) -> dt.datetime:
+    """The moment D ends in a time zone: the first moment of the next local day."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone(zone_name))
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Which sellers D has ended for at a moment (SPEC section 4: no seller is evaluated for D
+    before D has ended in its own time zone), and when it ends for the others."""
+
+    ready: list[int]
+    waiting: list[int]
+    waiting_until: dt.datetime | None  # when D has ended for every waiting seller
+
+
+def sellers_readiness(
+    *, day: dt.date, seller_ids: Sequence[int] | None = None, now: dt.datetime | None = None
+) -> Readiness:
+    """Split the sellers (all when None) by whether D has ended in their zone at ``now``: one
+    comparison per distinct zone, whatever the number of sellers."""
+    now = now or timezone.now()
+    sellers = Seller.objects.order_by("pk")
+    if seller_ids is not None:
+        sellers = sellers.filter(pk__in=list(seller_ids))
+    ready, waiting, until = [], [], None
+    for pk, zone_name in sellers.values_list("pk", "timezone"):
+        end = day_end(day, zone_name)
+        if end <= now:
+            ready.append(pk)
+        else:
+            waiting.append(pk)
+            until = max(until or end, end)
+    return Readiness(ready=ready, waiting=waiting, waiting_until=until)
+
+
 def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> int:
     """Compute and store both windows' metrics for the sellers (all when None) for D.
 
@@ -63,16 +100,34 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
     seller on (seller, day), so a rerun, or two runs at once, leave exactly one row per key.
     Returns the metric snapshots written (fourteen a seller). On PostgreSQL the counts never
     leave the database.
+
+    A seller's row counted in another time zone than the seller's current one (the seller
+    changed it since) is kept as it was: its local dates were those of the other zone, and
+    snapshots already computed stay as they were (SPEC section 1).
     """
     thresholds = thresholds_in_force(day)
     if connection.vendor == "postgresql":
         written = _snapshots_upsert_sql(day=day, seller_ids=seller_ids, thresholds=thresholds)
         return written * len(SNAPSHOT_KEYS)
+    sellers = Seller.objects.all() if seller_ids is None else Seller.objects.filter(pk__in=list(seller_ids))
+    zones = dict(sellers.values_list("pk", "timezone"))
+    counted_elsewhere = set(
+        DailySnapshot.objects.filter(day=day, seller_id__in=list(zones))
+        .exclude(timezone=F("seller__timezone"))
+        .values_list("seller_id", flat=True)
+    )
     rows: dict[int, dict] = {}
     for (seller_id, window_days), metrics in metric_counts(day=day, seller_ids=seller_ids).items():
+        if seller_id in counted_elsewhere:
+            continue
         row = rows.setdefault(
             seller_id,
-            {"seller_id": seller_id, "day": day, **{threshold_column(n): t for n, t in thresholds.items()}},
+            {
+                "seller_id": seller_id,
+                "day": day,
+                "timezone": zones[seller_id],
+                **{threshold_column(n): t for n, t in thresholds.items()},
+            },
         )
         for name, c in metrics.items():
             figures = {"population": c.population, "defects": c.defects, "protected": c.protected}
@@ -126,13 +181,14 @@ def _snapshots_upsert_sql(*, day: dt.date, seller_ids: Sequence[int] | None, thr
         sellers_filter = "WHERE s.id = ANY(%s)"
         params.append(list(seller_ids))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*columns, "computed_at"))
+    table = DailySnapshot._meta.db_table
     sql = (
-        f"INSERT INTO {DailySnapshot._meta.db_table} (seller_id, day, computed_at, {', '.join(columns)}) "
-        f"SELECT s.id, %s::date, %s, {', '.join(values)} "
+        f"INSERT INTO {table} (seller_id, day, computed_at, timezone, {', '.join(columns)}) "
+        f"SELECT s.id, %s::date, %s, s.timezone, {', '.join(values)} "
         f"FROM {Seller._meta.db_table} s LEFT JOIN snapshot_counts c ON c.seller_id = s.id "
         f"CROSS JOIN (SELECT {thresholds_sql}) t "
         f"{sellers_filter} ORDER BY s.id "
-        f"ON CONFLICT (seller_id, day) DO UPDATE SET {updates}"
+        f"ON CONFLICT (seller_id, day) DO UPDATE SET {updates} WHERE {table}.timezone = EXCLUDED.timezone"
     )
     with transaction.atomic(), connection.cursor() as cursor:
         # Dropped at commit; dropped first too, for a second call in the same transaction.
@@ -272,18 +328,36 @@ class DailyRunResult:
     evaluated: int = 0
     snapshots: int = 0
     revoked: list[int] = field(default_factory=list)
+    # Sellers left out because D had not ended in their zone yet, and when it will have.
+    waiting: list[int] = field(default_factory=list)
+    waiting_until: dt.datetime | None = None
 
 
 def chunk_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None) -> DailyRunResult:
-    """Snapshots then evaluation for one chunk of sellers: the unit of work of a worker."""
+    """Snapshots then evaluation for one chunk of sellers: the unit of work of a worker.
+
+    Only sellers for whom D has ended in their own zone are computed (SPEC section 4), so no
+    path (the schedule, a retry, ``run_daily --date``) judges a day before its end; the
+    others are returned as waiting, with the moment D will have ended for all of them."""
     started = timezone.now()
-    written = snapshots_compute(day=day, seller_ids=seller_ids)
-    evaluation = sellers_evaluate(day=day, seller_ids=seller_ids, snapshots_from=started)
-    return DailyRunResult(day=day, evaluated=evaluation.evaluated, snapshots=written, revoked=evaluation.revoked)
+    readiness = sellers_readiness(day=day, seller_ids=seller_ids, now=started)
+    waiting = {"waiting": readiness.waiting, "waiting_until": readiness.waiting_until}
+    if not readiness.ready:
+        return DailyRunResult(day=day, **waiting)
+    if not readiness.waiting and seller_ids is None:
+        ready: Sequence[int] | None = None  # every seller: the unfiltered queries
+    else:
+        ready = readiness.ready
+    written = snapshots_compute(day=day, seller_ids=ready)
+    evaluation = sellers_evaluate(day=day, seller_ids=ready, snapshots_from=started)
+    return DailyRunResult(
+        day=day, evaluated=evaluation.evaluated, snapshots=written, revoked=evaluation.revoked, **waiting
+    )
 
 
-def seller_id_chunks(chunk_size: int) -> list[list[int]]:
-    ids = list(Seller.objects.order_by("pk").values_list("pk", flat=True))
+def seller_id_chunks(chunk_size: int, seller_ids: Sequence[int] | None = None) -> list[list[int]]:
+    """The sellers (all when None) in id order, in chunks of ``chunk_size``."""
+    ids = list(Seller.objects.order_by("pk").values_list("pk", flat=True)) if seller_ids is None else list(seller_ids)
     return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
 
 
@@ -302,6 +376,9 @@ def daily_run(
         total.evaluated += part.evaluated
         total.snapshots += part.snapshots
         total.revoked.extend(part.revoked)
+        total.waiting.extend(part.waiting)
+        if part.waiting_until:
+            total.waiting_until = max(total.waiting_until or part.waiting_until, part.waiting_until)
         if progress:
             progress(done, len(chunks))
     return total

@@ -9,7 +9,13 @@ from celery import group, shared_task
 from django.db import DatabaseError
 
 from metrics.notifications import plan_decided_emails_send, plan_submitted_emails_send, revocation_emails_send
-from metrics.services import DEFAULT_CHUNK_SIZE, chunk_evaluate, portal_yesterday, seller_id_chunks
+from metrics.services import (
+    DEFAULT_CHUNK_SIZE,
+    chunk_evaluate,
+    portal_yesterday,
+    seller_id_chunks,
+    sellers_readiness,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,13 +31,28 @@ RETRYING = {
 
 
 @shared_task(**RETRYING, soft_time_limit=30 * 60, time_limit=35 * 60)
-def daily_evaluation(day_iso: str | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE) -> dict:
-    """Fan the day's evaluation out over chunks of sellers so several workers share it."""
+def daily_evaluation(
+    day_iso: str | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE, seller_ids: list[int] | None = None
+) -> dict:
+    """Fan the day's evaluation out over chunks of sellers so several workers share it.
+
+    Sellers for whom D has not ended yet in their own zone (Pacific/Honolulu while Los Angeles
+    keeps daylight time: 02:30 there is 23:30 in Honolulu) are evaluated by this same task
+    again, queued for the moment D has ended for all of them (SPEC section 4)."""
     day = dt.date.fromisoformat(day_iso) if day_iso else portal_yesterday()
-    chunks = seller_id_chunks(chunk_size)
+    readiness = sellers_readiness(day=day, seller_ids=seller_ids)
+    chunks = seller_id_chunks(chunk_size, readiness.ready)
     group(evaluate_sellers_chunk.s(day.isoformat(), chunk) for chunk in chunks).apply_async()
     logger.info("Daily evaluation for %s: %d chunks of up to %d sellers queued", day, len(chunks), chunk_size)
-    return {"day": day.isoformat(), "chunks": len(chunks)}
+    if readiness.waiting:
+        daily_evaluation.apply_async((day.isoformat(), chunk_size, readiness.waiting), eta=readiness.waiting_until)
+        logger.info(
+            "Daily evaluation for %s: %d sellers wait for the end of the day in their zone, until %s",
+            day,
+            len(readiness.waiting),
+            readiness.waiting_until.isoformat(),
+        )
+    return {"day": day.isoformat(), "chunks": len(chunks), "waiting": len(readiness.waiting)}
 
 
 @shared_task(**RETRYING, soft_time_limit=20 * 60, time_limit=25 * 60)

@@ -20,8 +20,10 @@ app.autodiscover_tasks()
 # The beat schedule, declared once. Times are in CELERY_TIMEZONE (the portal's TIME_ZONE).
 app.conf.beat_schedule = {
     # SPEC section 4: every day, compute D = yesterday's snapshots for every seller and
-    # evaluate eligibility. 02:30 leaves late scans of D time to arrive. A run not started
-    # within six hours is dropped: the next day's run (or `run_daily --date`) covers it.
+    # evaluate eligibility. 02:30 leaves late scans of D time to arrive; sellers whose D has
+    # not ended yet in their own zone (Honolulu in summer) are queued by the task for later.
+    # A run not started within six hours is dropped: the next day's run (or `run_daily
+    # --date`) covers it.
     "daily-evaluation": {
         "task": "metrics.tasks.daily_evaluation",
         "schedule": crontab(hour=2, minute=30),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -314,7 +315,11 @@ def test_after_reinstatement_the_dashboard_says_its_numbers_predate_it(seller_cl
     assert revoked.local_date(seller_reinstated_at(seller=revoked)) > D
     html = seller_client.get("/performance/").content.decode()
     assert "before Prime was reinstated on" in html and "only orders purchased since" in html
-    daily_run(day=revoked.local_date(seller_reinstated_at(seller=revoked)))
+    reinstated_on = revoked.local_date(seller_reinstated_at(seller=revoked))
+    # The morning after the reinstatement's day, when its evaluation runs.
+    morning_after = dt.datetime.combine(reinstated_on + dt.timedelta(days=1), dt.time(2, 30), tzinfo=revoked.zone)
+    with mock.patch("django.utils.timezone.now", return_value=morning_after):
+        daily_run(day=reinstated_on)
     html = seller_client.get("/performance/").content.decode()
     assert "before Prime was reinstated on" not in html
 

@@ -42,3 +42,10 @@ class Command(BaseCommand):
                 f"{result.snapshots} snapshots stored, {len(result.revoked)} newly not eligible."
             )
         )
+        if result.waiting:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{len(result.waiting)} sellers not evaluated: {day.isoformat()} has not ended in their time zone "
+                    f"yet. Run this again after {result.waiting_until.isoformat()}."
+                )
+            )
