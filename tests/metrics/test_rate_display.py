@@ -4,20 +4,27 @@ every page and in every email that shows one."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from django.core import mail
+from django.test import Client
 from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metrics.definitions import METRIC_DEFINITIONS, THRESHOLD_SCALE
 from metrics.presenters import rate_percent, threshold_percent
+from metrics.services import daily_run, plan_submit
+from sellers.choices import ProgrammeStatus
+from tests.builders import D, late_order, order_for
 
 SHIPMENT = METRIC_DEFINITIONS["on_time_shipment_rate"]
 DELIVERY = METRIC_DEFINITIONS["on_time_delivery_rate"]
 CANCELLATION = METRIC_DEFINITIONS["cancellation_rate"]
+NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
 
 def shown(text: str) -> Decimal:
@@ -125,3 +132,103 @@ def test_the_shown_rate_and_threshold_compare_as_the_verdict_does(
         assert value >= rate * 100
     places = -shown(rate_text).as_tuple().exponent
     assert places >= 2 and abs(value - rate * 100) < Fraction(1, 10**places)
+
+
+# --- Where a seller and staff read it ----------------------------------------------------
+
+
+@pytest.fixture
+def fixed_now(monkeypatch):
+    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
+
+
+@pytest.fixture
+def at_98_995(seller, seller_user, make_orders, fixed_now, django_capture_on_commit_callbacks):
+    """201 of 20,000 shipped units shipped and delivered late, in both windows: 98.995 %
+    on-time shipment against at least 99 %, so revoked (and emailed)."""
+    seller_user.email = "ops@seller.example"
+    seller_user.save()
+    make_orders(order_for(seller, units=9_900), order_for(seller, units=9_899), late_order(seller, units=201))
+    with django_capture_on_commit_callbacks(execute=True):
+        daily_run(day=D)
+    seller.refresh_from_db()
+    assert seller.status == ProgrammeStatus.NOT_ELIGIBLE
+    return seller
+
+
+def without_thresholds(text: str) -> str:
+    """``text`` without the places that show the 99 % threshold itself."""
+    for threshold in ("≥ 99.00 %", "at least 99.00 %"):
+        text = text.replace(threshold, "")
+    return text
+
+
+@pytest.mark.django_db
+def test_the_dashboard_never_shows_98_995_as_99_00(client, seller_user, at_98_995):
+    client.force_login(seller_user)
+    for window in (7, 30):
+        html = client.get("/performance/", {"window": window}).content.decode()
+        card = html[html.index('id="metric-on_time_shipment_rate"') : html.index('id="metric-on_time_delivery_rate"')]
+        assert 'portal-metric-value">98.99 %<' in card and "≥ 99.00 %" in card
+        assert "latest 98.99 %" in card
+        assert "was 98.99 %; it must be at least 99.00 %" in html
+        assert "99.00 %" not in without_thresholds(html)
+
+
+@pytest.mark.django_db
+def test_the_dashboard_in_german_never_shows_98_995_as_99_00(client, seller_user, at_98_995):
+    client.force_login(seller_user)
+    client.cookies["django_language"] = "de"
+    html = client.get("/performance/").content.decode()
+    assert 'portal-metric-value">98,99 %<' in html
+    assert "99,00 %" not in html.replace("≥ 99,00 %", "").replace("mindestens 99,00 %", "")
+
+
+@pytest.mark.django_db
+def test_the_review_page_and_the_plan_form_never_show_98_995_as_99_00(client, seller_user, reviewer, at_98_995):
+    client.force_login(seller_user)
+    form = client.get("/performance/poa/new/").content.decode()
+    assert "was 98.99 %" in form and "99.00 %" not in without_thresholds(form)
+    plan = plan_submit(
+        seller=at_98_995,
+        user=seller_user,
+        merchant_token="SELLER01",
+        root_cause="Orders bought after 13:00 on Fridays waited for the Monday pickup; our cutoff was too late.",
+        corrective_actions="We moved the Friday cutoff to 14:00 and added a Saturday pickup with UPS.",
+        preventive_measures="A daily check of unscanned orders at 16:00 and a weekly review of late shipments.",
+        timeframe="In effect since 2026-11-23.",
+    )
+    staff = Client()
+    staff.force_login(reviewer)
+    for url in (f"/review/plans/{plan.pk}/", f"/review/sellers/{at_98_995.pk}/"):
+        html = staff.get(url).content.decode()
+        row = html[
+            html.index('data-metric="on_time_shipment_rate"') : html.index('data-metric="on_time_delivery_rate"')
+        ]
+        assert row.count("98.99 %") == 2 and "≥ 99.00 %" in row
+        assert "99.00 %" not in without_thresholds(html)
+
+
+@pytest.mark.django_db
+def test_the_revocation_email_never_shows_98_995_as_99_00(at_98_995):
+    assert [m.to for m in mail.outbox] == [["ops@seller.example"]]
+    body = mail.outbox[0].body
+    assert "On-time shipment rate over 7 days was 98.99 %; it must be at least 99.00 %" in body
+    assert "99.00 %" not in without_thresholds(body)
+
+
+@pytest.mark.django_db
+def test_staff_read_the_on_time_delivery_rate_the_verdict_is_on(seller, reviewer, make_orders, fixed_now):
+    """8 of 100 due units delivered late, all on Buy Shipping labels: 92 % shown, below
+    93.5 %, but passing on 100 % for eligibility, which the review table shows too."""
+    late = order_for(seller, units=8)
+    late.delivered_at = late.purchased_at + dt.timedelta(days=3)
+    late.set_local_dates(seller.zone)
+    make_orders(order_for(seller, units=92), late)
+    daily_run(day=D)
+    staff = Client()
+    staff.force_login(reviewer)
+    html = staff.get(f"/review/sellers/{seller.pk}/").content.decode()
+    row = html[html.index('data-metric="on_time_delivery_rate"') : html.index('data-metric="buy_shipping_rate"')]
+    assert "text-danger" not in row and "≥ 93.50 %" in row
+    assert row.count("92.00 % ") == 2 and row.count("Rate for eligibility: 100.00 %") == 2
