@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from metrics import presenters
+
 Share = Fraction | Decimal | float
 
 # The narrowest value range drawn, as a share: 1 percentage point, so a flat line near 99 %
@@ -38,37 +40,40 @@ class TrendChart:
     minimum: Fraction | None
     maximum: Fraction | None
     latest: Fraction | None
+    # The thresholds of the days of the lowest, highest and latest values: each value is
+    # shown against its own day's threshold, never rounded across it (SPEC section 3).
+    minimum_threshold: Fraction | None
+    maximum_threshold: Fraction | None
+    latest_threshold: Fraction | None
     first_day: dt.date
     last_day: dt.date
     days_with_value: int
+    higher_is_better: bool = True
+
+    def _rate_percent(self, value: Fraction | None, threshold: Fraction | None) -> str | None:
+        if value is None or threshold is None:
+            return None
+        return presenters.rate_percent(value, threshold, higher_is_better=self.higher_is_better)
 
     @property
-    def minimum_percent(self) -> Decimal | None:
-        return as_percent(self.minimum)
+    def minimum_percent(self) -> str | None:
+        return self._rate_percent(self.minimum, self.minimum_threshold)
 
     @property
-    def maximum_percent(self) -> Decimal | None:
-        return as_percent(self.maximum)
+    def maximum_percent(self) -> str | None:
+        return self._rate_percent(self.maximum, self.maximum_threshold)
 
     @property
-    def latest_percent(self) -> Decimal | None:
-        return as_percent(self.latest)
+    def latest_percent(self) -> str | None:
+        return self._rate_percent(self.latest, self.latest_threshold)
 
     @property
-    def low_percent(self) -> Decimal:
-        return as_percent(self.low)
+    def low_percent(self) -> str:
+        return presenters.percent(self.low)
 
     @property
-    def high_percent(self) -> Decimal:
-        return as_percent(self.high)
-
-
-def as_percent(share: Share | None) -> Decimal | None:
-    """A share as a percentage, exactly (a Decimal with enough digits for ``floatformat``)."""
-    if share is None:
-        return None
-    share = Fraction(share)
-    return Decimal(share.numerator * 100) / Decimal(share.denominator)
+    def high_percent(self) -> str:
+        return presenters.percent(self.high)
 
 
 def _number(value: float) -> str:
@@ -124,9 +129,11 @@ def trend_chart(
     width: int = 320,
     height: int = 90,
     padding: int = 4,
+    higher_is_better: bool = True,
 ) -> TrendChart:
     """The chart of ``points`` over the days ``first_day``..``last_day``: a day without a
-    point or without a value leaves a gap, the threshold is drawn as its own line."""
+    point or without a value leaves a gap, the threshold is drawn as its own line.
+    ``higher_is_better`` is the metric's direction, for the figures shown in words."""
     by_day = {point.day: point for point in points if first_day <= point.day <= last_day}
     days = (last_day - first_day).days
     values = {day: Fraction(p.value) for day, p in by_day.items() if p.value is not None}
@@ -143,6 +150,10 @@ def trend_chart(
     value_path = svg_path((x(day), y(values[day])) if day in values else None for day in calendar)
     threshold_path = svg_path((x(day), y(thresholds[day])) if day in thresholds else None for day in calendar)
     latest_day = max(values, default=None)
+    # Of equal values, the latest day's (and so its threshold) is the one shown.
+    newest_first = sorted(values, reverse=True)
+    minimum_day = min(newest_first, key=values.__getitem__, default=None)
+    maximum_day = max(newest_first, key=values.__getitem__, default=None)
     return TrendChart(
         width=width,
         height=height,
@@ -150,10 +161,14 @@ def trend_chart(
         threshold_path=threshold_path,
         low=low,
         high=high,
-        minimum=min(values.values(), default=None),
-        maximum=max(values.values(), default=None),
+        minimum=values[minimum_day] if minimum_day else None,
+        maximum=values[maximum_day] if maximum_day else None,
         latest=values[latest_day] if latest_day else None,
+        minimum_threshold=thresholds[minimum_day] if minimum_day else None,
+        maximum_threshold=thresholds[maximum_day] if maximum_day else None,
+        latest_threshold=thresholds[latest_day] if latest_day else None,
         first_day=first_day,
         last_day=last_day,
         days_with_value=len(values),
+        higher_is_better=higher_is_better,
     )

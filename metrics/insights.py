@@ -44,7 +44,7 @@ from django.utils import timezone as django_timezone
 from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext_lazy
 from django.utils.translation import gettext as _
 
-from metrics import charts
+from metrics import presenters
 from metrics.definitions import (
     METRIC_DEFINITIONS,
     METRIC_RULES,
@@ -474,8 +474,9 @@ class Projection:
         return self.definition.rate(population=self.population, defects=self.defects)
 
     @property
-    def rate_percent(self):
-        return charts.as_percent(self.rate)
+    def rate_percent(self) -> str:
+        """The projected rate (every defect counts), never rounded across the threshold."""
+        return presenters.rate_percent(self.rate, self.threshold, higher_is_better=self.definition.higher_is_better)
 
     @property
     def passing(self) -> bool:

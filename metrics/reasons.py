@@ -7,13 +7,12 @@ The actions follow the programme's own table of revocation reasons and actions
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
 
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from metrics.definitions import METRIC_DEFINITIONS
+from metrics.presenters import rate_percent, threshold_percent
 
 REQUIREMENT_LABELS = {
     "nationwide_coverage": gettext_lazy("Nationwide coverage"),
@@ -68,16 +67,6 @@ METRIC_ACTIONS = {
 }
 
 
-def percent(value: float | Decimal | None) -> str:
-    """A share as a percentage with two decimals in the active language's number format
-    ("93.33 %" in English, "93,33 %" in German and Vietnamese)."""
-    if value is None:
-        return "—"
-    # Rounded here, because number_format cuts surplus decimals off instead of rounding.
-    rounded = Decimal(f"{float(value) * 100:.2f}")
-    return f"{formats.number_format(rounded, decimal_pos=2)} %"
-
-
 def reason_sentence(reason: dict) -> str:
     """One revocation reason as a sentence a seller understands."""
     if reason.get("kind") == "requirement":
@@ -87,7 +76,11 @@ def reason_sentence(reason: dict) -> str:
             "action": REQUIREMENT_ACTIONS.get(name, ""),
         }
     definition = METRIC_DEFINITIONS[reason["metric"]]
-    rate = reason.get("eligibility_rate") if reason.get("eligibility_rate") is not None else reason.get("rate")
+    # The rate the verdict was on (protected units excused, as only on-time delivery has
+    # them), exactly from the recorded units: never the rounded float stored beside them.
+    population, defects = reason["population_units"], reason["defect_units"]
+    protected = reason.get("protected_units", 0)
+    rate = definition.eligibility_rate(population=population, defects=defects, protected=protected)
     comparison = _("at least") if definition.higher_is_better else _("at most")
     return _(
         "%(metric)s over %(window)s days was %(rate)s; it must be %(comparison)s %(threshold)s "
@@ -95,13 +88,11 @@ def reason_sentence(reason: dict) -> str:
     ) % {
         "metric": definition.label,
         "window": reason["window_days"],
-        "rate": percent(rate),
+        "rate": rate_percent(rate, reason["threshold"], higher_is_better=definition.higher_is_better),
         "comparison": comparison,
-        "threshold": percent(Decimal(reason["threshold"])),
-        "defects": reason["defect_units"] - reason.get("protected_units", 0)
-        if reason.get("eligibility_rate") is not None
-        else reason["defect_units"],
-        "population": reason["population_units"],
+        "threshold": threshold_percent(reason["threshold"]),
+        "defects": defects - protected,
+        "population": population,
         "population_label": definition.population,
     }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from django.core import mail
 from django.utils import translation
 
 from metrics.notifications import revocation_emails_send
-from metrics.reasons import percent, reason_sentence
+from metrics.presenters import percent
+from metrics.reasons import reason_sentence
 from metrics.services import daily_run
 from sellers.models import SellerEvent
 from sellers.services import seller_user_create
@@ -160,8 +162,8 @@ def test_percent_uses_the_decimal_separator_of_the_active_language(language, exp
 def test_percent_rounds_like_before_in_every_language():
     for language in ("en", "de"):
         with translation.override(language):
-            assert percent(0.99) == ("99.00 %" if language == "en" else "99,00 %")
-            assert percent(0.93335) == ("93.34 %" if language == "en" else "93,34 %")
+            assert percent(Decimal("0.99")) == ("99.00 %" if language == "en" else "99,00 %")
+            assert percent(Decimal("0.93335")) == ("93.34 %" if language == "en" else "93,34 %")
             assert percent(1) == ("100.00 %" if language == "en" else "100,00 %")
 
 

@@ -33,6 +33,7 @@ from metrics.insights import (
     seller_insights,
 )
 from metrics.models import MetricSnapshot
+from metrics.presenters import rate_percent, threshold_percent
 from metrics.reasons import METRIC_ACTIONS, REQUIREMENT_ACTIONS, REQUIREMENT_LABELS, reason_sentence
 from metrics.selectors import (
     REQUIREMENTS,
@@ -127,24 +128,33 @@ class MetricCard:
     def no_orders(self) -> bool:
         return self.snapshot is not None and self.snapshot.population_units == 0
 
-    @property
-    def value_percent(self):
-        return charts.as_percent(self.snapshot.exact_rate) if self.snapshot else None
-
-    @property
-    def eligibility_percent(self):
-        if self.snapshot is None or self.snapshot.population_units == 0:
+    def _shown(self, rate) -> str | None:
+        """A rate of this card beside its threshold, never rounded across it."""
+        if rate is None:
             return None
-        rate = self.definition.eligibility_rate(
-            population=self.snapshot.population_units,
-            defects=self.snapshot.defect_units,
-            protected=self.snapshot.protected_units,
-        )
-        return charts.as_percent(rate)
+        return rate_percent(rate, self.snapshot.threshold, higher_is_better=self.definition.higher_is_better)
 
     @property
-    def threshold_percent(self):
-        return charts.as_percent(self.snapshot.threshold) if self.snapshot else None
+    def value_percent(self) -> str | None:
+        """The rate shown (every defect counts), against the threshold on its own terms:
+        for on-time delivery the verdict is on ``eligibility_percent`` instead."""
+        return self._shown(self.snapshot.exact_rate) if self.snapshot else None
+
+    @property
+    def eligibility_percent(self) -> str | None:
+        if self.snapshot is None:
+            return None
+        return self._shown(
+            self.definition.eligibility_rate(
+                population=self.snapshot.population_units,
+                defects=self.snapshot.defect_units,
+                protected=self.snapshot.protected_units,
+            )
+        )
+
+    @property
+    def threshold_percent(self) -> str | None:
+        return threshold_percent(self.snapshot.threshold) if self.snapshot else None
 
     @property
     def action(self) -> str:
@@ -177,7 +187,12 @@ def _metric_cards(
                 name=name,
                 definition=METRIC_DEFINITIONS[name],
                 snapshot=current,
-                chart=charts.trend_chart(points, first_day=first_day, last_day=day),
+                chart=charts.trend_chart(
+                    points,
+                    first_day=first_day,
+                    last_day=day,
+                    higher_is_better=METRIC_DEFINITIONS[name].higher_is_better,
+                ),
                 defects_url=f"{defects_url}?window={window_days}&metric={name}",
                 population_url=f"{population_url}?window={window_days}&metric={name}",
             )

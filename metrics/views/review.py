@@ -18,10 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from metrics import charts
 from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
 from metrics.forms import PlanDecisionForm
 from metrics.models import MetricSnapshot, PlanOfAction
+from metrics.presenters import rate_percent, threshold_percent
 from metrics.reasons import requirement_rows
 from metrics.selectors import (
     REQUIREMENTS,
@@ -60,6 +60,27 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "review/queue.html", {"plans": plans})
 
 
+def _metric_cell(snapshot: MetricSnapshot) -> dict:
+    """A metric's value and units in one window, for staff. Where protected units make the
+    verdict's rate differ from the rate shown (on-time delivery), the cell shows that rate
+    too: what reads against the threshold beside the verdict is what was judged."""
+    definition = snapshot.definition
+
+    def shown(rate) -> str:
+        return rate_percent(rate, snapshot.threshold, higher_is_better=definition.higher_is_better)
+
+    eligibility_rate = definition.eligibility_rate(
+        population=snapshot.population_units, defects=snapshot.defect_units, protected=snapshot.protected_units
+    )
+    return {
+        "percent": shown(snapshot.exact_rate),
+        "eligibility_percent": shown(eligibility_rate) if snapshot.protected_units else None,
+        "defects": snapshot.defect_units,
+        "population": snapshot.population_units,
+        "passing": snapshot.passing,
+    }
+
+
 def _metric_rows(snapshots: dict[int, list[MetricSnapshot]]) -> list[dict]:
     """One row per metric: each window's value and units on the latest D, and the threshold."""
     by_key = {(s.window_days, s.metric): s for window in snapshots.values() for s in window}
@@ -68,25 +89,16 @@ def _metric_rows(snapshots: dict[int, list[MetricSnapshot]]) -> list[dict]:
         cells, threshold = [], None
         for window_days in WINDOWS:
             snapshot = by_key.get((window_days, name))
-            if snapshot is None:
-                cells.append(None)
-                continue
-            threshold = snapshot.threshold
-            cells.append(
-                {
-                    "percent": charts.as_percent(snapshot.exact_rate),
-                    "defects": snapshot.defect_units,
-                    "population": snapshot.population_units,
-                    "passing": snapshot.passing,
-                }
-            )
+            if snapshot is not None:
+                threshold = snapshot.threshold
+            cells.append(None if snapshot is None else _metric_cell(snapshot))
         rows.append(
             {
                 "name": name,
                 "label": definition.label,
                 "higher_is_better": definition.higher_is_better,
                 "cells": cells,
-                "threshold_percent": charts.as_percent(threshold) if threshold is not None else None,
+                "threshold_percent": threshold_percent(threshold) if threshold is not None else None,
             }
         )
     return rows

@@ -9,7 +9,7 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metrics.charts import TrendPoint, as_percent, svg_path, trend_chart
+from metrics.charts import TrendPoint, svg_path, trend_chart
 
 D = dt.date(2026, 11, 20)
 
@@ -37,7 +37,8 @@ def test_chart_spans_the_days_and_scales_values_between_its_range():
     assert (chart.low, chart.high) == (Fraction(976, 1000), Fraction(1))
     assert chart.value_path == "M2.0 18.7 L52.0 10.3 L102.0 2.0"
     assert chart.threshold_path == "M2.0 10.3 L52.0 10.3 L102.0 10.3"
-    assert (chart.minimum_percent, chart.maximum_percent, chart.latest_percent) == (98, 100, 100)
+    assert (chart.minimum_percent, chart.maximum_percent, chart.latest_percent) == ("98.00 %", "100.00 %", "100.00 %")
+    assert (chart.low_percent, chart.high_percent) == ("97.60 %", "100.00 %")
     assert chart.days_with_value == 3
 
 
@@ -74,10 +75,18 @@ def test_a_chart_without_values_has_no_line_and_no_figures():
     assert chart.latest is None and chart.latest_percent is None and chart.days_with_value == 0
 
 
-def test_as_percent_is_exact():
-    assert as_percent(Fraction(2, 3)).quantize(Decimal("0.0001")) == Decimal("66.6667")
-    assert as_percent(Decimal("0.935")) == Decimal("93.5")
-    assert as_percent(None) is None
+def test_each_figure_is_shown_against_its_own_days_threshold_towards_failing():
+    points = [
+        TrendPoint(D - dt.timedelta(days=2), Fraction(934_565, 1_000_000), Decimal("0.93456")),  # passing
+        TrendPoint(D - dt.timedelta(days=1), Fraction(98_995, 100_000), Decimal("0.99")),  # failing
+        TrendPoint(D, Fraction(98_995, 100_000), Decimal("0.935")),  # passing, latest of the two highest
+    ]
+    chart = trend_chart(points, first_day=D - dt.timedelta(days=2), last_day=D)
+    assert (chart.minimum_percent, chart.maximum_percent, chart.latest_percent) == ("93.456 %", "98.99 %", "98.99 %")
+    assert chart.maximum_threshold == Fraction(935, 1000)
+    lower = [TrendPoint(D, Fraction(1001, 200_000), Decimal("0.005"))]
+    chart = trend_chart(lower, first_day=D - dt.timedelta(days=2), last_day=D, higher_is_better=False)
+    assert chart.latest_percent == "0.51 %"
 
 
 shares = st.fractions(min_value=0, max_value=1, max_denominator=1000)

@@ -235,7 +235,7 @@ def test_trend_draws_the_snapshots_of_the_window_with_the_threshold(client, sell
     response = client.get(URL, {"window": 7})
     chart = card(response, "on_time_shipment_rate").chart
     assert chart.days_with_value == 3
-    assert (chart.minimum_percent, chart.maximum_percent, chart.latest_percent) == (50, 75, 75)
+    assert (chart.minimum_percent, chart.maximum_percent, chart.latest_percent) == ("50.00 %", "75.00 %", "75.00 %")
     assert chart.value_path.count("M") == 1 and chart.value_path.count("L") == 2
     assert chart.threshold_path.startswith("M")
     html = response.content.decode()
