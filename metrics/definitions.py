@@ -22,7 +22,8 @@ from sellers.choices import CancelledBy
 WINDOWS = (7, 30)
 # Thresholds are stored with five decimals; SQL compares them as integers on this scale,
 # which is exact on every database (SQLite has no exact decimal type).
-THRESHOLD_SCALE = 100_000
+THRESHOLD_DECIMALS = 5
+THRESHOLD_SCALE = 10**THRESHOLD_DECIMALS
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from metrics.definitions import (
     PASSES_SQL,
     SNAPSHOT_KEYS,
     SNAPSHOT_KINDS,
+    THRESHOLD_DECIMALS,
     snapshot_column,
     threshold_column,
 )
@@ -401,6 +402,11 @@ def threshold_set(
         raise ThresholdError(
             _("%(metric)s is not a metric; use one of: %(metrics)s.")
             % {"metric": metric, "metrics": ", ".join(METRICS)}
+        )
+    if not value.is_finite() or value.as_tuple().exponent < -THRESHOLD_DECIMALS:
+        raise ThresholdError(
+            _("%(value)s: a threshold is a fraction from 0 to 1 with at most 5 decimals, e.g. 0.93456.")
+            % {"value": value}
         )
     today = timezone.localdate()
     effective_from = effective_from or today
