@@ -1,10 +1,10 @@
-"""Staff administration of thresholds, snapshots and events."""
+"""Staff administration of thresholds, snapshots, events and plans of action."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from metrics.models import MetricSnapshot, SellerEvent, Threshold, ThresholdChange
+from metrics.models import MetricSnapshot, PlanOfAction, SellerEvent, Threshold, ThresholdChange
 from metrics.services import threshold_set
 from sellers.admin import ReadOnlyAdminMixin
 
@@ -50,9 +50,22 @@ class MetricSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SellerEvent)
-class SellerEventAdmin(admin.ModelAdmin):
+class SellerEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The history of revocations and reinstatements, written by the evaluation and the
+    review workflow (SPEC section 4): read only."""
+
     list_display = ["seller", "kind", "day", "actor", "created_at"]
     list_filter = ["kind"]
     search_fields = ["seller__merchant_token"]
     list_select_related = ["seller", "actor"]
-    raw_id_fields = ["seller", "actor"]
+
+
+@admin.register(PlanOfAction)
+class PlanOfActionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Plans are decided on the review pages only (one decision, audited, emailed): read only."""
+
+    list_display = ["seller", "status", "submitted_at", "submitted_by", "decided_at", "decided_by"]
+    list_filter = ["status"]
+    search_fields = ["seller__merchant_token", "seller__name"]
+    list_select_related = ["seller", "submitted_by", "decided_by"]
+    date_hierarchy = "submitted_at"
