@@ -1,4 +1,4 @@
-"""Staff administration of thresholds, snapshots and events."""
+"""Staff administration of thresholds, snapshots, events and plans of action."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from metrics.models import MetricSnapshot, ThresholdChange
+from metrics.models import MetricSnapshot, PlanOfAction, ThresholdChange
 from metrics.services import threshold_set
 from sellers.admin import ReadOnlyAdminMixin
 
@@ -72,3 +72,14 @@ class MetricSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except (TypeError, ValueError):
             return None
         return self.get_queryset(request).filter(daily_snapshot_id=pk // 16, pk=pk).first()
+
+
+@admin.register(PlanOfAction)
+class PlanOfActionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Plans are decided on the review pages only (one decision, audited, emailed): read only."""
+
+    list_display = ["seller", "status", "submitted_at", "submitted_by", "decided_at", "decided_by"]
+    list_filter = ["status"]
+    search_fields = ["seller__merchant_token", "seller__name"]
+    list_select_related = ["seller", "submitted_by", "decided_by"]
+    date_hierarchy = "submitted_at"

@@ -13,7 +13,7 @@ from operator import or_
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -237,7 +237,11 @@ def sellers_evaluate(
 ) -> EvaluationResult:
     """SPEC section 4: an eligible seller with any failing metric in either window on D, or a
     failing requirement (warnings aside), becomes not eligible. A not-eligible seller stays
-    so until staff reinstate it. Reads D's snapshots, which must be computed first."""
+    so until staff reinstate it. Reads D's snapshots, which must be computed first.
+
+    Requirements are checked on the settings as they are now, so they judge only the
+    seller's latest day: computing an earlier day again (a retry, ``run_daily --date``)
+    judges it by its own figures alone, and its verdict stays the one it had."""
     requirements = requirements_for_sellers(seller_ids=seller_ids)
     reasons: dict[int, list[dict]] = defaultdict(list)
     # One pass over D's rows (the day index), not fourteen through the per-metric view.
@@ -253,8 +257,11 @@ def sellers_evaluate(
     eligible = set(
         Seller.objects.filter(pk__in=list(requirements), status=ProgrammeStatus.ELIGIBLE).values_list("pk", flat=True)
     )
+    judged_later = set(
+        DailySnapshot.objects.filter(seller_id__in=list(eligible), day__gt=day).values_list("seller_id", flat=True)
+    )
     for seller_id, checks in requirements.items():
-        if seller_id in eligible:
+        if seller_id in eligible and seller_id not in judged_later:
             reasons[seller_id].extend({"kind": "requirement", "requirement": name} for name in checks.failing)
     result = EvaluationResult(evaluated=len(requirements))
     result.revoked = sellers_revoke(
@@ -281,17 +288,15 @@ def sellers_revoke(
     """
     if not reasons:
         return []
-    reinstated_after_day = SellerEvent.objects.filter(
-        seller_id=OuterRef("pk"), kind=SellerEvent.Kind.REINSTATED, day__gt=day
-    )
-    revoked = list(
+    candidates = list(
         Seller.objects.select_for_update()
         .filter(pk__in=list(reasons), status=ProgrammeStatus.ELIGIBLE)
-        .exclude(Exists(reinstated_after_day))
         .exclude(status_changed_at__gte=snapshots_from or timezone.now())
         .order_by("pk")
         .values_list("pk", "timezone")
     )
+    reinstated_after = _reinstated_after_day(day=day, sellers=dict(candidates))
+    revoked = [(pk, tz) for pk, tz in candidates if pk not in reinstated_after]
     if not revoked:
         return []
     now = timezone.now()
@@ -321,6 +326,22 @@ def sellers_revoke(
     send_revocation_emails.delay_on_commit([event.pk for event in events])
     logger.info("Revoked %d sellers on %s", len(revoked), day)
     return revoked
+
+
+def _reinstated_after_day(*, day: dt.date, sellers: dict[int, str]) -> set[int]:
+    """Of the sellers (id -> current zone), those reinstated after the end of D (SPEC
+    section 4), D's end taken in the zone D was counted in (its snapshot's), so a later change
+    of zone, which re-dates the reinstatement, never turns an answered day into a revocation."""
+    if not sellers:
+        return set()
+    zones = dict(
+        DailySnapshot.objects.filter(day=day, seller_id__in=list(sellers)).values_list("seller_id", "timezone")
+    )
+    ends = {pk: day_end(day, zones.get(pk, tz)) for pk, tz in sellers.items()}
+    reinstatements = SellerEvent.objects.filter(
+        seller_id__in=list(sellers), kind=SellerEvent.Kind.REINSTATED, created_at__gte=min(ends.values())
+    ).values_list("seller_id", "created_at")
+    return {pk for pk, moment in reinstatements if moment >= ends[pk]}
 
 
 @dataclass

@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone as django_timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from sellers.choices import STATE_CHOICES, CancelledBy, ProgrammeStatus, Speed, Weekday
@@ -278,6 +279,10 @@ def paused_by(control: VolumeControlChange | None, moment: dt.datetime) -> bool:
     return bool(control and control.is_paused_at(moment))
 
 
+# The most units an order may have (SPEC section 6: an integer from 1 to 10,000).
+ORDER_UNITS_MAX = 10_000
+
+
 class Order(models.Model):
     """An order as imported (SPEC section 6), stored once per (seller, order id).
 
@@ -341,6 +346,17 @@ class Order(models.Model):
         for moment_field, date_field in self.LOCAL_DATE_FIELDS:
             setattr(self, date_field, local_date(getattr(self, moment_field), tz))
 
+    def clean(self) -> None:
+        # The column's validator refuses fewer than 1 unit; more than the import takes is
+        # refused here, so an order edited in the admin stays one the import would take.
+        if self.units is not None and self.units > ORDER_UNITS_MAX:
+            raise ValidationError(
+                {
+                    "units": _("An order has at most %(max)s units; write the number of items ordered.")
+                    % {"max": number_format(ORDER_UNITS_MAX, force_grouping=True)}
+                }
+            )
+
 
 class AuditEntry(models.Model):
     """One change to a seller's settings or programme status, written in the same
@@ -359,6 +375,9 @@ class AuditEntry(models.Model):
         THRESHOLD_CHANGED = "threshold_changed", _("Threshold changed")
         PLAN_SUBMITTED = "plan_submitted", _("Plan of action submitted")
         PLAN_DECIDED = "plan_decided", _("Plan of action decided")
+        TIMEZONE_CHANGED = "timezone_changed", _("Time zone changed")
+        ORDER_CHANGED = "order_changed", _("Order changed")
+        ORDER_DELETED = "order_deleted", _("Order deleted")
 
     # No index of its own: the (seller, created_at) index starts with it.
     seller = models.ForeignKey(

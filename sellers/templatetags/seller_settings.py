@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
+from django.core.exceptions import FieldDoesNotExist
 from django.utils import formats, timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sellers.choices import STATE_NAMES, ProgrammeStatus, Speed, Weekday
-from sellers.models import AuditEntry
+from sellers.models import AuditEntry, Order, Seller
 
 register = template.Library()
 
@@ -40,7 +42,20 @@ DAY_FIELD_LABELS = {
     "cutoff": gettext_lazy("order cutoff"),
     "pickup": gettext_lazy("pickup"),
 }
-MOMENT_FIELDS = frozenset({"paused_until", "effective_at", "revoked_at"})
+MOMENT_FIELDS = frozenset(
+    {"paused_until", "effective_at", "revoked_at", *(moment for moment, _date in Order.LOCAL_DATE_FIELDS)}
+)
+# Keys without a label above are the fields of these models (an order's facts, a time zone).
+LABELLED_MODELS = (Order, Seller)
+
+
+def _model_field_label(key: str) -> str | None:
+    for model in LABELLED_MODELS:
+        try:
+            return capfirst(model._meta.get_field(key).verbose_name)
+        except FieldDoesNotExist:
+            continue
+    return None
 
 
 def audit_field_label(key: str) -> str:
@@ -50,7 +65,9 @@ def audit_field_label(key: str) -> str:
     day, _sep, field = key.partition("_")
     if day.upper() in Weekday.names and field in DAY_FIELD_LABELS:
         return f"{Weekday[day.upper()].label}: {DAY_FIELD_LABELS[field]}"
-    return str(FIELD_LABELS.get(key, key))
+    if key in FIELD_LABELS:
+        return str(FIELD_LABELS[key])
+    return _model_field_label(key) or key
 
 
 def _status_label(value: str) -> str:
@@ -63,7 +80,7 @@ def _status_label(value: str) -> str:
 
 
 def audit_value_text(key: str, value: object) -> str:
-    if value is None or value == []:
+    if value is None or value == [] or value == "":
         return "—"
     if key in ("reasons", "failing_items") and isinstance(value, list):
         from metrics.reasons import reason_sentence

@@ -338,3 +338,42 @@ def test_the_seller_row_keeps_no_reinstatement_date_the_history_does(db):
     columns = {c.name for c in connection.introspection.get_table_description(connection.cursor(), "sellers_seller")}
     assert "reinstated_on" not in columns
     assert SellerEvent._meta.db_table == "sellers_sellerevent"
+
+
+def test_a_zone_change_that_re_dates_a_reinstatement_does_not_turn_an_answered_day_into_a_revocation(
+    seller, make_orders
+):
+    from sellers.services import seller_timezone_change
+
+    seller_timezone_change(seller=seller, timezone_name="Europe/Berlin", actor=None)
+    seller.refresh_from_db()
+    failing_day(seller, D, make_orders)
+    run_at(local(seller, D, 23, 59) - dt.timedelta(days=1), D - DAY)  # D-1: nothing yet
+    revoked_at = local(seller, D - DAY, 12)
+    SellerEvent.objects.create(seller=seller, kind=SellerEvent.Kind.REVOKED, day=D - 2 * DAY, created_at=revoked_at)
+    seller.status = ProgrammeStatus.NOT_ELIGIBLE
+    seller.save(update_fields=["status"])
+    # Reinstated at 09:00 UTC the next day: D+1 in Berlin, still D in Honolulu.
+    reinstated_at = dt.datetime(D.year, D.month, D.day + 1, 9, 0, tzinfo=dt.UTC)
+    seller_reinstate(seller=seller, reviewer=None, plan=None, moment=reinstated_at)
+    morning = dt.datetime(D.year, D.month, D.day + 1, 10, 30, tzinfo=dt.UTC)
+    assert run_at(morning, D).revoked == []  # answered by the reinstatement after D
+    before = row_of(seller, D)
+    seller_timezone_change(seller=seller, timezone_name="Pacific/Honolulu", actor=None)
+    assert run_at(morning + 2 * DAY, D).revoked == []
+    assert row_of(seller, D) == before
+
+
+def test_requirements_judge_only_the_latest_day_so_an_earlier_day_keeps_its_verdict(seller, make_orders):
+    from sellers.models import OperatingDay
+
+    make_orders(*(order_for(seller, purchased_on=D) for _ in range(3)))
+    assert run_at(morning_after(seller, D), D).revoked == []
+    assert run_at(morning_after(seller, D + DAY), D + DAY).revoked == []
+    # Settings from elsewhere break a requirement after both days were judged.
+    OperatingDay.objects.filter(seller=seller, weekday=4).update(cutoff=dt.time(12, 0))
+    assert run_at(morning_after(seller, D + 3 * DAY), D).revoked == []  # D keeps its verdict
+    revoked = run_at(morning_after(seller, D + 3 * DAY), D + 2 * DAY).revoked
+    assert revoked == [seller.pk]
+    reasons = SellerEvent.objects.get(seller=seller, kind=SellerEvent.Kind.REVOKED).reasons
+    assert reasons == [{"kind": "requirement", "requirement": "weekday_cutoff"}]
