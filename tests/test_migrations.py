@@ -32,7 +32,7 @@ def test_the_status_history_and_thresholds_are_migrated_from_todays_data():
     ThresholdChange = old.get_model("metrics", "ThresholdChange")
     zone = dt.timezone(dt.timedelta(hours=-8))
     revoked_at = dt.datetime(2026, 11, 21, 2, 30, tzinfo=zone)
-    reinstated = Seller.objects.create(
+    Seller.objects.create(
         name="Reinstated",
         merchant_token="REINST01",
         timezone="America/Los_Angeles",
