@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from metrics.definitions import METRICS, WINDOWS
 from metrics.insights import Insights, Share, seller_insights
@@ -159,7 +159,7 @@ def _request_seller(request: HttpRequest) -> Seller | JsonResponse:
     return user.seller
 
 
-@require_GET
+@require_safe
 def performance(request: HttpRequest) -> JsonResponse:
     seller = _request_seller(request)
     if isinstance(seller, JsonResponse):

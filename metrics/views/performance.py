@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from metrics import charts, report
 from metrics.definitions import METRIC_DEFINITIONS, METRICS, REPORT_FLAGS, WINDOWS, MetricDefinition
@@ -251,7 +251,7 @@ def _dashboard_cache_key(*, seller: Seller, state: DashboardState, window_days: 
     return f"dashboard:{seller.pk}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
 
 
-@require_GET
+@require_safe
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """SPEC section 6: status, metrics with trends, requirement checks, volume controls;
@@ -328,7 +328,7 @@ def _dashboard_content(
 # ---------------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @login_required
 def defects(request: HttpRequest) -> HttpResponse:
     """SPEC section 5 on screen: the report's rows, filterable by flag or by metric, each
@@ -385,7 +385,7 @@ def defects(request: HttpRequest) -> HttpResponse:
     return render(request, "metrics/defects.html", context)
 
 
-@require_GET
+@require_safe
 @login_required
 def defects_csv(request: HttpRequest) -> HttpResponse:
     """The defect report download (SPEC section 5), streamed."""
@@ -425,7 +425,7 @@ def _metric_param(request: HttpRequest) -> tuple[str | None, str]:
     return None, _("“%(metric)s” is not a metric; choose one of: %(choices)s.") % {"metric": metric, "choices": choices}
 
 
-@require_GET
+@require_safe
 @login_required
 def population(request: HttpRequest) -> HttpResponse:
     """The orders behind one metric's population units on D (SPEC section 3), 50 a page,
@@ -465,7 +465,7 @@ def population(request: HttpRequest) -> HttpResponse:
     return render(request, "metrics/population.html", context)
 
 
-@require_GET
+@require_safe
 @login_required
 def population_csv(request: HttpRequest) -> HttpResponse:
     """The population orders of one metric as CSV, streamed like the defect report."""
