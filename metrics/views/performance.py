@@ -47,6 +47,7 @@ from metrics.selectors import (
     seller_requirements,
     seller_trend,
 )
+from portal.bounds import excerpt
 from sellers.choices import CONTIGUOUS_REGIONS, Weekday
 from sellers.models import Seller, paused_by
 from sellers.selectors import seller_for_user
@@ -88,7 +89,9 @@ def _window_or_default(request: HttpRequest) -> tuple[int, str]:
     window_days, raw = _window(request)
     if window_days is not None:
         return window_days, ""
-    notice = _("There is no “%(window)s” window; showing the last 30 days. Choose 7 or 30 days.") % {"window": raw}
+    notice = _("There is no “%(window)s” window; showing the last 30 days. Choose 7 or 30 days.") % {
+        "window": excerpt(raw)
+    }
     return DEFAULT_WINDOW, notice
 
 
@@ -351,12 +354,12 @@ def defects(request: HttpRequest) -> HttpResponse:
     if flag is not None and flag not in REPORT_FLAGS:
         context["errors"].append(
             _("“%(flag)s” is not a defect of the report; choose one of: %(choices)s.")
-            % {"flag": flag, "choices": ", ".join(REPORT_FLAGS)}
+            % {"flag": excerpt(flag), "choices": ", ".join(REPORT_FLAGS)}
         )
     if metric is not None and metric not in METRIC_DEFINITIONS:
         context["errors"].append(
             _("“%(metric)s” is not a metric; choose one of: %(choices)s.")
-            % {"metric": metric, "choices": ", ".join(METRICS)}
+            % {"metric": excerpt(metric), "choices": ", ".join(METRICS)}
         )
     if context["errors"]:
         return render(request, "metrics/defects.html", context, status=400)
@@ -422,7 +425,10 @@ def _metric_param(request: HttpRequest) -> tuple[str | None, str]:
         return None, _("Choose a metric, e.g. ?metric=on_time_shipment_rate; one of: %(choices)s.") % {
             "choices": choices
         }
-    return None, _("“%(metric)s” is not a metric; choose one of: %(choices)s.") % {"metric": metric, "choices": choices}
+    return None, _("“%(metric)s” is not a metric; choose one of: %(choices)s.") % {
+        "metric": excerpt(metric),
+        "choices": choices,
+    }
 
 
 @require_safe
