@@ -40,6 +40,8 @@ POPPER_VERSION := 2.11.8
 BOOTSTRAP_DIR := static/vendor/bootstrap-$(BOOTSTRAP_VERSION)
 POPPER_DIR := static/vendor/popper-$(POPPER_VERSION)
 BOOTSTRAP_CSS := $(BOOTSTRAP_DIR)/bootstrap.min.css
+# The last file vendored: its presence is what tells make the vendoring is complete.
+VENDORED := $(BOOTSTRAP_CSS).map
 
 .PHONY: help install vendor locale messages run migrate seed test lint fmt worker beat bench clean
 
@@ -75,26 +77,34 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt
 	@touch $@
 
-vendor: $(BOOTSTRAP_CSS)
+vendor: $(VENDORED)
 
 # The extraction checks each file's header names the version the templates link to.
+# Each minified file ends with a sourceMappingURL comment naming its .map beside it, so the
+# maps the wheel ships are vendored too, unchanged: production's manifest static storage
+# (collectstatic) rewrites that reference to the map's hashed name and refuses a missing
+# file, and a browser's developer tools find the map. A map carries no version header: it
+# is taken from the same wheel as its file, whose version is checked.
 define VENDOR_PY
 import pathlib, re, sys, zipfile
 
 wheel = pathlib.Path("var/vendor/bootstrap_flask-$(BOOTSTRAP_FLASK_VERSION)-py3-none-any.whl")
+BOOTSTRAP = r"Bootstrap\s+v$(BOOTSTRAP_VERSION)\b"
+POPPER = r"@popperjs/core v$(POPPER_VERSION)\b"
+source = "flask_bootstrap/static/bootstrap5"
 files = [
-    ("flask_bootstrap/static/bootstrap5/js/bootstrap.min.js", "$(BOOTSTRAP_DIR)/bootstrap.min.js",
-     r"Bootstrap\s+v$(BOOTSTRAP_VERSION)\b"),
-    ("flask_bootstrap/static/bootstrap5/umd/popper.min.js", "$(POPPER_DIR)/popper.min.js",
-     r"@popperjs/core v$(POPPER_VERSION)\b"),
-    # Last: its presence is what tells make the vendoring is complete.
-    ("flask_bootstrap/static/bootstrap5/css/bootstrap.min.css", "$(BOOTSTRAP_CSS)",
-     r"Bootstrap\s+v$(BOOTSTRAP_VERSION)\b"),
+    (f"{source}/js/bootstrap.min.js", "$(BOOTSTRAP_DIR)/bootstrap.min.js", BOOTSTRAP),
+    (f"{source}/js/bootstrap.min.js.map", "$(BOOTSTRAP_DIR)/bootstrap.min.js.map", None),
+    (f"{source}/umd/popper.min.js", "$(POPPER_DIR)/popper.min.js", POPPER),
+    (f"{source}/umd/popper.min.js.map", "$(POPPER_DIR)/popper.min.js.map", None),
+    (f"{source}/css/bootstrap.min.css", "$(BOOTSTRAP_CSS)", BOOTSTRAP),
+    # Last: $(VENDORED), whose presence tells make the vendoring is complete.
+    (f"{source}/css/bootstrap.min.css.map", "$(VENDORED)", None),
 ]
 with zipfile.ZipFile(wheel) as archive:
     for member, target, version in files:
         content = archive.read(member)
-        if not re.search(version.encode(), content[:400]):
+        if version and not re.search(version.encode(), content[:400]):
             sys.exit(f"{member} in {wheel.name} is not the expected version ({version}): "
                      "update the versions at the top of the Makefile and in templates/base.html.")
         path = pathlib.Path(target)
@@ -106,12 +116,15 @@ export VENDOR_PY
 
 # Needs only Python and pip (the virtualenv's when there is one), so a production box with
 # just requirements.txt installed can vendor too.
-$(BOOTSTRAP_CSS):
+# A wheel already downloaded is used again, so re-vendoring needs no network.
+$(VENDORED):
 	@mkdir -p var/vendor
 	@py=$$([ -x $(PY) ] && echo $(PY) || echo $(PYTHON)); \
 	if [ -z "$$py" ]; then echo "No Python 3.11 or newer found: make vendor PYTHON=/path/to/python3.11" >&2; exit 1; fi; \
-	echo "$$py -m pip download bootstrap-flask==$(BOOTSTRAP_FLASK_VERSION) (Bootstrap $(BOOTSTRAP_VERSION))"; \
-	$$py -m pip download --disable-pip-version-check --quiet --no-deps -d var/vendor bootstrap-flask==$(BOOTSTRAP_FLASK_VERSION) && \
+	if [ ! -f var/vendor/bootstrap_flask-$(BOOTSTRAP_FLASK_VERSION)-py3-none-any.whl ]; then \
+		echo "$$py -m pip download bootstrap-flask==$(BOOTSTRAP_FLASK_VERSION) (Bootstrap $(BOOTSTRAP_VERSION))"; \
+		$$py -m pip download --disable-pip-version-check --quiet --no-deps -d var/vendor bootstrap-flask==$(BOOTSTRAP_FLASK_VERSION) || exit 1; \
+	fi; \
 	$$py -c "$$VENDOR_PY"
 
 # Translations (English, German, Vietnamese): locale/*/LC_MESSAGES/django.po are committed;

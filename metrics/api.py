@@ -1,15 +1,17 @@
-"""GET /api/performance/?window=7|30[&date=YYYY-MM-DD] (SPEC section 6), seller-scoped."""
+"""GET (or HEAD) /api/performance/?window=7|30[&date=YYYY-MM-DD] (SPEC section 6), seller-scoped."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from metrics.definitions import METRICS, WINDOWS
 from metrics.insights import Insights, Share, seller_insights
 from metrics.selectors import WARNING_REQUIREMENTS, seller_latest_day, seller_requirements, seller_snapshots
+from portal.bounds import EARLIEST_DATE, date_in_range
 from sellers.auth import BearerTokenError, bearer_authenticate
 from sellers.models import Seller, paused_by
 
@@ -159,7 +161,7 @@ def _request_seller(request: HttpRequest) -> Seller | JsonResponse:
     return user.seller
 
 
-@require_GET
+@require_safe
 def performance(request: HttpRequest) -> JsonResponse:
     seller = _request_seller(request)
     if isinstance(seller, JsonResponse):
@@ -175,6 +177,11 @@ def performance(request: HttpRequest) -> JsonResponse:
             day = dt.date.fromisoformat(request.GET["date"])
         except ValueError:
             return _error(400, "date must be written YYYY-MM-DD, e.g. ?date=2026-11-20.")
+        today = timezone.localdate()
+        if not date_in_range(day, latest=today):
+            return _error(
+                400, f"date must be from {EARLIEST_DATE} to {today}: choose a day the daily run has computed."
+            )
     else:
         day = seller_latest_day(seller=seller)
         if day is None:

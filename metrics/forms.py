@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.bounds import text_error_messages
 from sellers.models import Seller
 
 # How much a reviewer needs to read to judge a plan: enough to name what went wrong, for
@@ -16,6 +17,10 @@ MIN_LENGTHS = {
     "timeframe": 10,
 }
 
+# The most an answer (or the reviewer's feedback) may hold: a page and more, far beyond what
+# a reviewer reads, so only a pasted file or a runaway script meets it.
+ANSWER_MAX_LENGTH = 5000
+
 HINTS = {
     "root_cause": _("Name what went wrong, for which orders, and why (e.g. which carrier, weekday or cutoff)."),
     "corrective_actions": _("Say what you have already changed to fix it, and when."),
@@ -24,32 +29,49 @@ HINTS = {
 }
 
 
+LABELS = {
+    "root_cause": _("Root cause analysis"),
+    "corrective_actions": _("Corrective actions taken"),
+    "preventive_measures": _("Preventive measures"),
+    "timeframe": _("Timeframe"),
+}
+
+
+def _answer_field(name: str, rows: int) -> forms.CharField:
+    return forms.CharField(
+        label=LABELS[name],
+        max_length=ANSWER_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        help_text=HINTS[name],
+        error_messages=text_error_messages(LABELS[name]),
+    )
+
+
 class PlanOfActionForm(forms.Form):
-    root_cause = forms.CharField(
-        label=_("Root cause analysis"), widget=forms.Textarea(attrs={"rows": 5}), help_text=HINTS["root_cause"]
-    )
-    corrective_actions = forms.CharField(
-        label=_("Corrective actions taken"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=HINTS["corrective_actions"],
-    )
-    preventive_measures = forms.CharField(
-        label=_("Preventive measures"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=HINTS["preventive_measures"],
-    )
-    timeframe = forms.CharField(
-        label=_("Timeframe"), widget=forms.Textarea(attrs={"rows": 2}), help_text=HINTS["timeframe"]
-    )
+    """The plan as submitted: every answer long enough to judge, and the seller's merchant token."""
+
+    # A draft keeps what has been written so far: no answer is required, none too short,
+    # and the token is not asked for; the bounds on every answer still hold.
+    draft = False
+
+    root_cause = _answer_field("root_cause", 5)
+    corrective_actions = _answer_field("corrective_actions", 4)
+    preventive_measures = _answer_field("preventive_measures", 4)
+    timeframe = _answer_field("timeframe", 2)
     merchant_token = forms.CharField(
         label=_("Merchant token"),
         max_length=40,
         help_text=_("Type your merchant token to confirm the plan is for this account."),
+        error_messages=text_error_messages(_("Merchant token")),
     )
 
     def __init__(self, *args, seller: Seller, **kwargs):
         self.seller = seller
         super().__init__(*args, **kwargs)
+        if self.draft:
+            for field in self.fields.values():
+                field.required = False
+            return
         for name in MIN_LENGTHS:
             self.fields[name].error_messages["required"] = _("This answer is empty. %(hint)s") % {"hint": HINTS[name]}
         self.fields["merchant_token"].error_messages["required"] = _(
@@ -58,6 +80,8 @@ class PlanOfActionForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if self.draft:
+            return cleaned
         for name, minimum in MIN_LENGTHS.items():
             value = (cleaned.get(name) or "").strip()
             if value and len(value) < minimum:
@@ -70,7 +94,7 @@ class PlanOfActionForm(forms.Form):
 
     def clean_merchant_token(self) -> str:
         token = self.cleaned_data["merchant_token"].strip().upper()
-        if token != self.seller.merchant_token:
+        if not self.draft and token != self.seller.merchant_token:
             raise forms.ValidationError(
                 _("This is not your merchant token. Type %(token)s exactly as shown at the top of the page."),
                 params={"token": self.seller.merchant_token},
@@ -81,25 +105,31 @@ class PlanOfActionForm(forms.Form):
         return {name: self.cleaned_data[name].strip() for name in MIN_LENGTHS}
 
 
-class PlanDraftForm(forms.Form):
-    """The same answers, any length, for keeping a draft."""
+class PlanDraftForm(PlanOfActionForm):
+    """The same answers, any length up to the bound, none required, for keeping a draft."""
 
-    root_cause = forms.CharField(required=False, widget=forms.Textarea)
-    corrective_actions = forms.CharField(required=False, widget=forms.Textarea)
-    preventive_measures = forms.CharField(required=False, widget=forms.Textarea)
-    timeframe = forms.CharField(required=False, widget=forms.Textarea)
+    draft = True
 
 
 class PlanDecisionForm(forms.Form):
     APPROVE = "approve"
     REJECT = "reject"
 
-    decision = forms.ChoiceField(choices=[(APPROVE, _("Approve")), (REJECT, _("Reject"))], widget=forms.HiddenInput)
+    decision = forms.ChoiceField(
+        choices=[(APPROVE, _("Approve")), (REJECT, _("Reject"))],
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Decision: choose Approve or Reject."),
+            "invalid_choice": _("Decision: choose Approve or Reject."),
+        },
+    )
     feedback = forms.CharField(
         label=_("Feedback to the seller"),
         required=False,
+        max_length=ANSWER_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Required when rejecting: say what the plan misses, so the seller can submit a better one."),
+        error_messages=text_error_messages(_("Feedback to the seller")),
     )
 
     def clean(self):

@@ -14,6 +14,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from metrics.selectors import WEEKDAY_MIN_CUTOFF, WEEKEND_MIN_CUTOFF
+from portal.bounds import text_error_messages
 from sellers.choices import STATE_CHOICES, STATE_NAMES, STATES, WEEKDAYS, Speed, Weekday
 from sellers.models import CarrierService, OperatingDay, Seller, VolumeControlChange, paused_by
 
@@ -21,6 +22,9 @@ from sellers.models import CarrierService, OperatingDay, Seller, VolumeControlCh
 # pausing says that plainly, so a cap is at least one order.
 DAILY_CAP_MIN = 1
 DAILY_CAP_MAX = 10_000_000
+# A pause ends at most this far ahead; a longer one is a pause without an end, switched
+# off by hand. (Far ends are typing mistakes: 9999-12-31 has no UTC moment in most zones.)
+PAUSE_MAX_AHEAD = dt.timedelta(days=365)
 
 
 def _clock(moment: dt.time) -> str:
@@ -150,6 +154,7 @@ class CarrierServiceForm(forms.Form):
         label=_("Name"),
         max_length=100,
         help_text=_("As you know the service, e.g. UPS Ground."),
+        error_messages=text_error_messages(_("Name")),
     )
     one_day_states = forms.MultipleChoiceField(
         label=_("States reached in one day"),
@@ -248,6 +253,9 @@ class VolumeControlForm(forms.Form):
                 "A daily cap is at least 1 order. To take no Prime orders at all, pause the Prime badge instead; "
                 "leave the cap empty for no cap."
             ),
+            "max_value": _(
+                "A daily cap is at most %(limit_value)s orders. Enter a smaller number, or leave it empty for no cap."
+            ),
         },
     )
 
@@ -273,16 +281,35 @@ class VolumeControlForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         paused, until = cleaned.get("paused"), cleaned.get("paused_until")
-        if until is not None and not paused:
+        if until is None:
+            return cleaned
+        if not paused:
             self.add_error(
                 "paused_until",
                 _("An end only applies to a pause. Tick 'Pause the Prime badge', or clear the end."),
             )
-        elif until is not None and until <= self.now:
+            return cleaned
+        latest = self.now + PAUSE_MAX_AHEAD
+        try:
+            passed, too_far = until <= self.now, until > latest
+        except OverflowError:
+            # Within hours of year 1 or 9999 a wall-clock moment has no UTC equivalent to compare.
+            passed, too_far = until.year < self.now.year, until.year > self.now.year
+        # ``until`` is the seller's wall-clock time (``full_clean``), shown as typed.
+        if passed:
             self.add_error(
                 "paused_until",
                 _("The pause must end in the future; %(moment)s has passed. Choose a later moment, or clear it.")
-                % {"moment": formats.date_format(until.astimezone(self.seller.zone), "Y-m-d H:i")},
+                % {"moment": formats.date_format(until, "Y-m-d H:i")},
+            )
+        elif too_far:
+            self.add_error(
+                "paused_until",
+                _(
+                    "Paused until: the end is at most a year ahead, %(latest)s. Choose an earlier end, or clear it "
+                    "to pause until you switch the badge back on."
+                )
+                % {"latest": formats.date_format(latest.astimezone(self.seller.zone), "Y-m-d H:i")},
             )
         return cleaned
 
@@ -292,4 +319,5 @@ class ApiTokenForm(forms.Form):
         label=_("Token name"),
         max_length=100,
         help_text=_("What the token is for, e.g. 'Warehouse dashboard', so you know which one to revoke."),
+        error_messages=text_error_messages(_("Token name")),
     )

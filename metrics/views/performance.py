@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from metrics import charts, report
 from metrics.definitions import METRIC_DEFINITIONS, METRICS, REPORT_FLAGS, WINDOWS, MetricDefinition
@@ -49,6 +49,7 @@ from metrics.selectors import (
     seller_requirements,
     seller_trend,
 )
+from portal.bounds import excerpt
 from sellers.choices import CONTIGUOUS_REGIONS, Weekday
 from sellers.models import Seller, paused_by
 from sellers.selectors import seller_for_user
@@ -90,7 +91,9 @@ def _window_or_default(request: HttpRequest) -> tuple[int, str]:
     window_days, raw = _window(request)
     if window_days is not None:
         return window_days, ""
-    notice = _("There is no “%(window)s” window; showing the last 30 days. Choose 7 or 30 days.") % {"window": raw}
+    notice = _("There is no “%(window)s” window; showing the last 30 days. Choose 7 or 30 days.") % {
+        "window": excerpt(raw)
+    }
     return DEFAULT_WINDOW, notice
 
 
@@ -267,7 +270,7 @@ def _dashboard_cache_key(*, seller: Seller, state: DashboardState, window_days: 
     return f"dashboard:{seller.pk}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
 
 
-@require_GET
+@require_safe
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """SPEC section 6: status, metrics with trends, requirement checks, volume controls;
@@ -345,7 +348,7 @@ def _dashboard_content(
 # ---------------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @login_required
 def defects(request: HttpRequest) -> HttpResponse:
     """SPEC section 5 on screen: the report's rows, filterable by flag or by metric, each
@@ -368,12 +371,12 @@ def defects(request: HttpRequest) -> HttpResponse:
     if flag is not None and flag not in REPORT_FLAGS:
         context["errors"].append(
             _("“%(flag)s” is not a defect of the report; choose one of: %(choices)s.")
-            % {"flag": flag, "choices": ", ".join(REPORT_FLAGS)}
+            % {"flag": excerpt(flag), "choices": ", ".join(REPORT_FLAGS)}
         )
     if metric is not None and metric not in METRIC_DEFINITIONS:
         context["errors"].append(
             _("“%(metric)s” is not a metric; choose one of: %(choices)s.")
-            % {"metric": metric, "choices": ", ".join(METRICS)}
+            % {"metric": excerpt(metric), "choices": ", ".join(METRICS)}
         )
     if context["errors"]:
         return render(request, "metrics/defects.html", context, status=400)
@@ -402,7 +405,7 @@ def defects(request: HttpRequest) -> HttpResponse:
     return render(request, "metrics/defects.html", context)
 
 
-@require_GET
+@require_safe
 @login_required
 def defects_csv(request: HttpRequest) -> HttpResponse:
     """The defect report download (SPEC section 5), streamed."""
@@ -439,10 +442,13 @@ def _metric_param(request: HttpRequest) -> tuple[str | None, str]:
         return None, _("Choose a metric, e.g. ?metric=on_time_shipment_rate; one of: %(choices)s.") % {
             "choices": choices
         }
-    return None, _("“%(metric)s” is not a metric; choose one of: %(choices)s.") % {"metric": metric, "choices": choices}
+    return None, _("“%(metric)s” is not a metric; choose one of: %(choices)s.") % {
+        "metric": excerpt(metric),
+        "choices": choices,
+    }
 
 
-@require_GET
+@require_safe
 @login_required
 def population(request: HttpRequest) -> HttpResponse:
     """The orders behind one metric's population units on D (SPEC section 3), 50 a page,
@@ -482,7 +488,7 @@ def population(request: HttpRequest) -> HttpResponse:
     return render(request, "metrics/population.html", context)
 
 
-@require_GET
+@require_safe
 @login_required
 def population_csv(request: HttpRequest) -> HttpResponse:
     """The population orders of one metric as CSV, streamed like the defect report."""

@@ -77,12 +77,14 @@ def poa_create(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Your plan of action is under review; you can write a new one after its decision."))
         return redirect("metrics:poa_list")
     draft = PlanDraft.objects.filter(seller=seller).first()
-    if request.method == "POST":
-        form = PlanOfActionForm(request.POST, seller=seller)
-        if request.POST.get("action") == "save_draft":
-            plan_draft_save(seller=seller, user=request.user, answers=request.POST)
+    if request.method == "POST" and request.POST.get("action") == "save_draft":
+        form = PlanDraftForm(request.POST, seller=seller)
+        if form.is_valid():
+            plan_draft_save(seller=seller, user=request.user, answers=form.cleaned_data)
             messages.success(request, _("Draft saved. It stays here until you submit the plan."))
             return redirect("metrics:poa_create")
+    elif request.method == "POST":
+        form = PlanOfActionForm(request.POST, seller=seller)
         if form.is_valid():
             try:
                 plan_submit(seller=seller, user=request.user, merchant_token=form.cleaned_data["merchant_token"],
@@ -92,8 +94,11 @@ def poa_create(request: HttpRequest) -> HttpResponse:
                 return redirect("metrics:poa_list")
             messages.success(request, _("Your plan of action was submitted. Programme staff will review it."))
             return redirect("metrics:poa_list")
-        # Keep what was written even if the session ends before the errors are fixed.
-        plan_draft_save(seller=seller, user=request.user, answers=request.POST)
+        # Keep what was written even if the session ends before the errors are fixed, as
+        # far as it can be kept (the page shows the rest as it was typed, with its error).
+        kept = PlanDraftForm(request.POST, seller=seller)
+        if kept.is_valid():
+            plan_draft_save(seller=seller, user=request.user, answers=kept.cleaned_data)
     else:
         initial = {name: getattr(draft, name) for name in PLAN_ANSWERS} if draft else {}
         form = PlanOfActionForm(initial=initial, seller=seller)
@@ -116,9 +121,12 @@ def poa_create(request: HttpRequest) -> HttpResponse:
 def poa_draft(request: HttpRequest) -> JsonResponse:
     """Autosave of the Create POA form (the page's script posts here every few seconds)."""
     seller = seller_for_user(request.user)
-    form = PlanDraftForm(request.POST)
-    if seller.status != ProgrammeStatus.NOT_ELIGIBLE or not form.is_valid():
+    form = PlanDraftForm(request.POST, seller=seller)
+    if seller.status != ProgrammeStatus.NOT_ELIGIBLE:
         return JsonResponse({"saved": False}, status=400)
+    if not form.is_valid():
+        errors = {name: list(field_errors) for name, field_errors in form.errors.items()}
+        return JsonResponse({"saved": False, "errors": errors}, status=400)
     if seller_open_plan(seller=seller):
         # A late autosave after the submission must not bring back the draft it removed.
         return JsonResponse({"saved": False, "reason": "submitted"}, status=409)

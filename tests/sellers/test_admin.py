@@ -395,9 +395,9 @@ def test_programme_history_and_plans_are_read_only(admin_client, seller):
     plan = PlanOfAction.objects.create(
         seller=seller, root_cause="r", corrective_actions="c", preventive_measures="p", timeframe="t", submitted_at=NOW
     )
-    assert admin_client.get(reverse("admin:metrics_sellerevent_add")).status_code == 403
+    assert admin_client.get(reverse("admin:sellers_sellerevent_add")).status_code == 403
     assert (
-        admin_client.post(reverse("admin:metrics_sellerevent_delete", args=[event.pk]), {"post": "yes"}).status_code
+        admin_client.post(reverse("admin:sellers_sellerevent_delete", args=[event.pk]), {"post": "yes"}).status_code
         == 403
     )
     plan_page = admin_client.get(reverse("admin:metrics_planofaction_change", args=[plan.pk]))

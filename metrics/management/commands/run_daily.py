@@ -7,6 +7,11 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 
 from metrics.services import daily_run, portal_yesterday
+from portal.bounds import EARLIEST_DATE, date_in_range, excerpt
+
+# Sellers per chunk: at least one. The upper bound only catches a typo: leaving the option
+# out already puts every seller in one chunk.
+CHUNK_SIZE_MAX = 1_000_000
 
 
 class Command(BaseCommand):
@@ -16,26 +21,44 @@ class Command(BaseCommand):
         parser.add_argument("--date", help="The evaluation date D, YYYY-MM-DD (default: yesterday).")
         parser.add_argument(
             "--chunk-size",
-            type=int,
             default=None,
-            help="Sellers per chunk, as the Celery workers split the work (default: all sellers in one chunk).",
+            help=(
+                f"Sellers per chunk, 1 to {CHUNK_SIZE_MAX}, as the Celery workers split the work "
+                "(default: all sellers in one chunk)."
+            ),
         )
 
     def handle(self, *args, **options):
-        day = portal_yesterday()
-        if options["date"]:
+        yesterday = portal_yesterday()
+        day = yesterday
+        if options["date"] is not None:
             try:
-                day = dt.date.fromisoformat(options["date"])
+                day = dt.date.fromisoformat(options["date"].strip())
             except ValueError:
-                raise CommandError(f"--date {options['date']!r} is not a date: write it as YYYY-MM-DD.") from None
-        if options["chunk_size"] is not None and options["chunk_size"] < 1:
-            raise CommandError("--chunk-size must be at least 1.")
+                raise CommandError(
+                    f"--date {excerpt(options['date'])!r} is not a date: write it as YYYY-MM-DD, "
+                    f"e.g. {yesterday.isoformat()}."
+                ) from None
+            if not date_in_range(day, latest=yesterday):
+                raise CommandError(
+                    f"--date {day.isoformat()} is out of range: D is a finished day from {EARLIEST_DATE} to "
+                    f"yesterday, {yesterday.isoformat()}."
+                )
+        chunk_size = None
+        if options["chunk_size"] is not None:
+            raw = str(options["chunk_size"]).strip()
+            chunk_size = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else 0
+            if not 1 <= chunk_size <= CHUNK_SIZE_MAX:
+                raise CommandError(
+                    f"--chunk-size {excerpt(raw)!r} is not a number of sellers from 1 to "
+                    f"{CHUNK_SIZE_MAX}: give e.g. --chunk-size 1000, or leave it out for one chunk."
+                )
 
         def progress(done: int, total: int) -> None:
             if total > 1:
                 self.stderr.write(f"  chunk {done}/{total}")
 
-        result = daily_run(day=day, chunk_size=options["chunk_size"], progress=progress)
+        result = daily_run(day=day, chunk_size=chunk_size, progress=progress)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Evaluated {result.evaluated} sellers for {day.isoformat()}: "

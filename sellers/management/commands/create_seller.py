@@ -11,13 +11,25 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from portal.bounds import EARLIEST_DATE, EXCERPT_LENGTH, date_in_range, excerpt
 from sellers.models import DEFAULT_SELLER_TIMEZONE, Seller, User, merchant_token_validator
 from sellers.services import seller_create, seller_user_create
 
 
 def _sentences(error: ValidationError) -> str:
     return " ".join(str(message) for message in error.messages)
+
+
+def _check_text(option: str, value: str, model_field) -> None:
+    """Refuse a text option the model field would refuse, naming the option."""
+    if "\x00" in value:
+        raise CommandError(f"{option} contains a NUL character, which cannot be stored: retype it.")
+    try:
+        model_field.clean(value, None)
+    except ValidationError as error:
+        raise CommandError(f"{option} {excerpt(value)!r} cannot be used: {_sentences(error)}") from None
 
 
 class Command(BaseCommand):
@@ -45,27 +57,42 @@ class Command(BaseCommand):
         try:
             merchant_token_validator(merchant_token)
         except ValidationError as error:
-            hint = f" Did you mean {merchant_token.upper()}?" if merchant_token.upper() != merchant_token else ""
-            raise CommandError(f"{merchant_token!r} is not a merchant token: {_sentences(error)}{hint}") from None
+            hint = (
+                f" Did you mean {merchant_token.upper()}?"
+                if merchant_token.upper() != merchant_token and len(merchant_token) <= EXCERPT_LENGTH
+                else ""
+            )
+            raise CommandError(
+                f"{excerpt(merchant_token)!r} is not a merchant token: {_sentences(error)}{hint}"
+            ) from None
         if not name:
             raise CommandError("--name is empty: give the seller's name, e.g. --name 'Acme Outdoor'.")
+        _check_text("--name", name, Seller._meta.get_field("name"))
         try:
             zoneinfo.ZoneInfo(timezone_name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
             raise CommandError(
-                f"--timezone {timezone_name!r} is not a known time zone: use an IANA name such as "
+                f"--timezone {excerpt(timezone_name)!r} is not a known time zone: use an IANA name such as "
                 "America/Los_Angeles, America/New_York or Europe/Berlin."
             ) from None
         enrolled_on = None
-        if options["enrolled_on"]:
+        if options["enrolled_on"] is not None:
+            today = timezone.localdate()
             try:
                 enrolled_on = dt.date.fromisoformat(options["enrolled_on"].strip())
             except ValueError:
                 raise CommandError(
-                    f"--enrolled-on {options['enrolled_on']!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-01-31."
+                    f"--enrolled-on {excerpt(options['enrolled_on'])!r} is not a date: write it as YYYY-MM-DD, "
+                    "e.g. 2026-01-31, or leave the option out for today."
                 ) from None
+            if not date_in_range(enrolled_on, latest=today):
+                raise CommandError(
+                    f"--enrolled-on {enrolled_on.isoformat()} is out of range: give the day the seller enrolled, "
+                    f"from {EARLIEST_DATE} to today, {today.isoformat()}."
+                )
         if not username:
             raise CommandError("--username is empty: give the login of the seller's user.")
+        _check_text("--username", username, User._meta.get_field("username"))
 
         existing = Seller.objects.filter(merchant_token=merchant_token).first()
         if existing:

@@ -7,7 +7,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from portal.bounds import excerpt
 from sellers.importing import ImportRejected, orders_import
+
+# A path is quoted back whole unless it is longer than any real one.
+PATH_EXCERPT_LENGTH = 300
 
 # Files smaller than this import in a blink; a progress bar would only flicker.
 PROGRESS_BAR_FROM_BYTES = 1_000_000
@@ -24,10 +28,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: str, **options):
         path = Path(file)
-        if not path.is_file():
-            reason = "is a directory" if path.is_dir() else "does not exist"
-            raise CommandError(f"{file} {reason}; give the path of the order CSV file to import.")
-        size = path.stat().st_size
+        try:
+            if not path.is_file():
+                reason = "is a directory" if path.is_dir() else "does not exist"
+                raise CommandError(
+                    f"{excerpt(file, PATH_EXCERPT_LENGTH)} {reason}; give the path of the order CSV file to import."
+                )
+            size = path.stat().st_size
+        except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise CommandError(
+                f"{excerpt(file, PATH_EXCERPT_LENGTH)!r} cannot be opened ({reason}); "
+                "give the path of the order CSV file to import."
+            ) from None
         with tqdm(
             total=size,
             unit="B",
