@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from tqdm import tqdm
 
-from sellers.importing import ImportRejected, orders_import
+from sellers.importing import ImportFailed, ImportRejected, orders_import
 
 # Files smaller than this import in a blink; a progress bar would only flicker.
 PROGRESS_BAR_FROM_BYTES = 1_000_000
+# What a path that exists but is no regular file is, e.g. /dev/null.
+NOT_REGULAR = (
+    (stat.S_ISCHR, gettext_lazy("a character device")),
+    (stat.S_ISBLK, gettext_lazy("a block device")),
+    (stat.S_ISFIFO, gettext_lazy("a named pipe")),
+    (stat.S_ISSOCK, gettext_lazy("a socket")),
+)
 
 
 class Command(BaseCommand):
@@ -24,10 +34,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: str, **options):
         path = Path(file)
-        if not path.is_file():
-            reason = "is a directory" if path.is_dir() else "does not exist"
-            raise CommandError(f"{file} {reason}; give the path of the order CSV file to import.")
-        size = path.stat().st_size
+        try:
+            status = path.stat()
+        except FileNotFoundError:
+            raise CommandError(f"{file} does not exist; give the path of the order CSV file to import.") from None
+        if stat.S_ISDIR(status.st_mode):
+            raise CommandError(f"{file} is a directory; give the path of the order CSV file to import.")
+        if not stat.S_ISREG(status.st_mode):
+            kind = next((kind for is_kind, kind in NOT_REGULAR if is_kind(status.st_mode)), _("something else"))
+            raise CommandError(
+                _("%(file)s is %(kind)s, not a regular file; give the path of the order CSV file to import.")
+                % {"file": file, "kind": kind}
+            )
+        size = status.st_size
         with tqdm(
             total=size,
             unit="B",
@@ -55,6 +74,9 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"Nothing was imported: {path.name} has {problems} and import the file again."
                 ) from None
+            except ImportFailed as failed:
+                bar.close()
+                raise CommandError(str(failed)) from None
         self.stdout.write(
             f"Imported {path.name}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged."
         )
