@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg
 
 from bench.common import admin_url, fresh_database, setup_django
-from bench.orders_csv import COLUMNS, seller_token, seller_zone, write_orders_csv
+from bench.orders_csv import COLUMNS, file_name, seller_token, seller_zone, write_orders_csv
 
 BENCH_DB = "bench_import"
 BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
@@ -77,7 +77,7 @@ def run(args) -> dict:
             merchant_token=seller_token(index), name=f"Bench seller {index}", timezone_name=seller_zone(index)
         )
 
-    path = BENCH_DIR / f"orders-{args.rows}-{args.sellers}-{args.seed}.csv"
+    path = BENCH_DIR / file_name(rows=args.rows, sellers=args.sellers, seed=args.seed)
     if not path.exists():
         print(f"Writing {path} ...", flush=True)
         start = time.perf_counter()

@@ -44,6 +44,12 @@ CARRIERS = (("UPS Ground", "1Z"), ("USPS Priority", "9400"), ("FedEx Home", "FX"
 STATES = ("CA", "TX", "NY", "FL", "IL", "PA", "OH", "GA", "NC", "MI", "WA", "AZ", "MA", "NJ", "VA", "CO", "PR")
 
 
+def file_name(*, rows: int, sellers: int, seed: int) -> str:
+    """The name a generated file is kept under in var/bench/; it changes with what the
+    generator writes, so a file kept from an older generator is never reused."""
+    return f"orders-{rows}-{sellers}-{seed}-v2.csv"
+
+
 def seller_token(index: int) -> str:
     return f"BENCHIMP{index:06d}"
 
@@ -86,7 +92,8 @@ def write_orders_csv(path: Path, *, rows: int, sellers: int, seed: int = 42) -> 
             else:
                 scan_hours = rng.uniform(2, 20) + (30 if rng.random() < 0.015 else 0)
                 first_scan_at = purchased_at + scan_hours * hour
-                confirmed_at = first_scan_at - rng.uniform(0.2, 3) * hour
+                # Confirmed before the scan, never before the purchase (SPEC section 6).
+                confirmed_at = first_scan_at - rng.uniform(0.2, min(3, scan_hours - 0.1)) * hour
                 if rng.random() < 0.97:  # the rest are not delivered yet, or lost
                     delivered_at = first_scan_at + rng.uniform(14, 40) * hour
                     if rng.random() < 0.02:

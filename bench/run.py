@@ -55,7 +55,7 @@ from bench.common import (
     fresh_database,
     with_database,
 )
-from bench.orders_csv import seller_token, seller_zone, write_orders_csv
+from bench.orders_csv import file_name, seller_token, seller_zone, write_orders_csv
 
 BENCH_DB = "bench_portal"
 ROOT = Path(__file__).resolve().parent.parent
@@ -469,7 +469,7 @@ def measure_import(scale: dict, results: dict) -> None:
     from sellers.models import Order
 
     rows, sellers = scale["import_rows"], scale["import_sellers"]
-    path = BENCH_DIR / f"orders-{rows}-{sellers}-42.csv"
+    path = BENCH_DIR / file_name(rows=rows, sellers=sellers, seed=42)
     if not path.exists():
         say(f"  writing {path} ...")
         write_orders_csv(path, rows=rows, sellers=sellers, seed=42)

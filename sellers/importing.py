@@ -1,13 +1,16 @@
 """The order import (SPEC section 6): validate a whole CSV file, then write it in one statement.
 
-The file is read once, as a stream. Each record is checked against every rule of the
-import format and, if valid, converted to an order's column values (local dates in the
-seller's time zone, computed with ``sellers.models.local_date``) and streamed into a
-temporary staging table: COPY on PostgreSQL, batched inserts elsewhere. When the whole file
-is valid, set-based SQL counts what is new and what changed, and one
-``INSERT ... ON CONFLICT DO UPDATE ... WHERE <something changed>`` merges the staging table
-into ``sellers_order``, so importing the same file again touches nothing. Any problem and
-nothing is written: the transaction rolls back and ``ImportRejected`` lists every problem.
+The file is read once, as a stream. Each record's cells are converted to one order's values
+(``OrderValues``), which ``order_problems`` judges against every rule of the import format:
+that function knows nothing of files or line numbers, so whatever else brings orders (a JSON
+API) applies the same rules; the CSV layer only adds the line. A valid record becomes the
+order's column values (``order_columns``: local dates in the seller's time zone) streamed
+into a temporary staging table: COPY on PostgreSQL, batched inserts elsewhere. When the whole
+file is valid, one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE <something changed>`` merges
+the staging table into ``sellers_order``, so importing the same file again touches nothing.
+Any problem and nothing is written: the transaction rolls back and ``ImportRejected`` lists
+every problem. A failure of the database ends in ``ImportFailed``, one sentence, with
+nothing written either.
 """
 
 from __future__ import annotations
@@ -18,20 +21,23 @@ import difflib
 import heapq
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 from zoneinfo import ZoneInfo
 
+from django.db import Error as DatabaseFailure
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from sellers.choices import SHIP_TO_CODES, CancelledBy
-from sellers.models import Order, Seller, local_date, zone
+from sellers.models import ORDER_UNITS_MAX, Order, Seller, local_date, zone
 from sellers.services import orders_classify_prime
 
 # The import format's columns (SPEC section 6), in the order the example file uses.
@@ -78,13 +84,17 @@ CUSTOMER_CANCEL_WINDOW = dt.timedelta(minutes=30)
 ORDER_ID_MAX = Order._meta.get_field("order_id").max_length
 CARRIER_MAX = Order._meta.get_field("carrier").max_length
 TRACKING_ID_MAX = Order._meta.get_field("tracking_id").max_length
-UNITS_MAX = 2_147_483_647  # the database column's limit
+# An order has 1 to 10,000 units (SPEC section 6), defined with the model.
+UNITS_MAX = ORDER_UNITS_MAX
+# An event may be stamped at most this long after the import's moment (clocks drift a little).
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 # Beyond this many, problems are counted rather than listed: nobody reads a million lines.
 MAX_LISTED_PROBLEMS = 1000
 
 TIMESTAMP_EXAMPLE = "2026-11-02T09:15:00-08:00"
 DATE_EXAMPLE = "2026-11-04"
 UTF8_BOM = b"\xef\xbb\xbf"
+SNIFF_BYTES = 4096  # the start of the file, read ahead to recognise UTF-16 and old Mac line endings
 
 # What the staging table holds and the merge writes: the order's columns, in Order's terms.
 STAGED_COLUMNS: tuple[str, ...] = (
@@ -110,6 +120,9 @@ STAGED_COLUMNS: tuple[str, ...] = (
 COMPARED_COLUMNS = STAGED_COLUMNS[2:]
 MOMENT_POSITIONS = tuple(STAGED_COLUMNS.index(moment_field) for moment_field, _ in Order.LOCAL_DATE_FIELDS)
 STAGING_BATCH = 5000
+# The transaction-level advisory lock under which imports merge, one at a time; a constant
+# the portal uses for nothing else (the CRC-32 of "sellers.order_import").
+MERGE_LOCK = 0x3037E62C
 WORK_MEM = "128MB"
 PROGRESS_EVERY = 8192  # records between progress reports
 
@@ -158,18 +171,33 @@ class ImportResult:
         return self.created + self.updated + self.unchanged
 
 
-@transaction.atomic
+class ImportFailed(Exception):
+    """The database failed during the import; nothing was imported. Its text is one sentence."""
+
+
 def orders_import(*, path: str | os.PathLike, progress: Progress | None = None) -> ImportResult:
     """Import an order file (SPEC section 6): all of it, or nothing and every problem.
 
-    Raises ``ImportRejected`` listing the problems (``line N, column C: ...``). ``progress``,
-    if given, is called now and then with (bytes read, file size).
+    Raises ``ImportRejected`` listing the problems (``line N, column C: ...``), and
+    ``ImportFailed`` when the database fails (a lost connection, a lock held by a concurrent
+    change). ``progress``, if given, is called now and then with (bytes read, file size).
+    The moment of the import, which no event may follow by more than 5 minutes, is read once
+    here: it is also the ``updated_at`` of every order the import writes.
     """
-    path = Path(path)
+    now = timezone.now()
+    try:
+        return _orders_import(Path(path), progress, now)
+    except DatabaseFailure as exc:
+        # The transaction is rolled back (or died with its connection): nothing was written.
+        raise ImportFailed(_database_failure(exc)) from exc
+
+
+@transaction.atomic
+def _orders_import(path: Path, progress: Progress | None, now: dt.datetime) -> ImportResult:
     total_bytes = path.stat().st_size
     with path.open("rb") as binary, connection.cursor() as cursor:
         staging = _Staging(cursor)
-        rows = _OrderRows(staging)
+        rows = _OrderRows(staging, now)
         rows.load_sellers()
         try:
             with staging.loading():
@@ -180,7 +208,7 @@ def orders_import(*, path: str | os.PathLike, progress: Progress | None = None) 
         listed = list(islice(problems, MAX_LISTED_PROBLEMS))
         if listed:
             raise ImportRejected(listed, unlisted=sum(1 for _ in problems) + rows.unlisted)
-        result, since_by_seller = staging.merge()
+        result, since_by_seller = staging.merge(now)
         staging.drop()
     by_since: dict[dt.date, list[int]] = defaultdict(list)
     for seller_id, since in since_by_seller.items():
@@ -191,7 +219,415 @@ def orders_import(*, path: str | os.PathLike, progress: Progress | None = None) 
 
 
 # ---------------------------------------------------------------------------------------
-# Reading and validating
+# One order's values and the rules they obey: the same for every way orders arrive.
+
+
+@dataclass(frozen=True)
+class SellerRef:
+    """What the rules and the staging need of a seller, read once before the orders."""
+
+    id: int
+    merchant_token: str
+    timezone: str
+    zone: ZoneInfo
+
+
+class OrderValues(NamedTuple):
+    """One order's values, converted from the import format's cells (or a JSON document).
+
+    Field names are the import's column names (``COLUMNS``). A value is ``None`` when the
+    cell is empty (the event has not happened), and also when it could not be converted: the
+    converter then reported it and names the field in ``order_problems``'s ``malformed``.
+    Moments are aware datetimes (the file's converter gives them in UTC, which compares
+    fastest); codes are normalised: ``ship_to_state`` upper case, ``cancelled_by`` lower case.
+    """
+
+    order_id: str
+    merchant_token: str
+    purchased_at: dt.datetime | None
+    units: int | None
+    promised_ship_date: dt.date | None
+    promised_delivery_date: dt.date | None
+    first_scan_at: dt.datetime | None
+    ship_confirmed_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    buy_shipping: bool | None
+    carrier: str
+    tracking_id: str
+    ship_to_state: str
+    cancelled_at: dt.datetime | None
+    cancelled_by: str
+    cancel_requested_at: dt.datetime | None
+
+
+assert OrderValues._fields == COLUMNS
+
+_NO_FIELDS: frozenset[str] = frozenset()
+
+
+def seller_of(sellers: dict[str, SellerRef], merchant_token: str) -> SellerRef | None:
+    """The seller a merchant token names, in any case (tokens are stored upper case)."""
+    return sellers.get(merchant_token) or sellers.get(merchant_token.upper())
+
+
+def order_problems(
+    order: OrderValues,
+    *,
+    seller: SellerRef | None,
+    now: dt.datetime,
+    malformed: Collection[str] = _NO_FIELDS,
+) -> list[tuple[str, str]]:
+    """Every rule of SPEC section 6 on one order's values: its problems as (field, message).
+
+    ``seller`` is the seller ``order.merchant_token`` names (``None``: no such seller); ``now``
+    the moment of the import; ``malformed`` the fields whose value could not be converted:
+    already reported, they are ``None`` in ``order`` but count as given (a malformed
+    ``cancelled_at`` is still a cancellation). Only the duplicate rule, which compares orders,
+    is not here. The hot path of a million-row import: a valid order costs few operations.
+    """
+    problems: list[tuple[str, str]] = []
+    bad = problems.append
+    (
+        order_id,
+        token,
+        purchased_at,
+        units,
+        promised_ship_date,
+        promised_delivery_date,
+        first_scan_at,
+        confirmed_at,
+        delivered_at,
+        buy_shipping,
+        carrier,
+        tracking_id,
+        state,
+        cancelled_at,
+        cancelled_by,
+        requested_at,
+    ) = order
+
+    # Required values (and what each may be).
+    if not order_id:
+        bad(("order_id", "the order id is empty; every row needs the marketplace's order id."))
+    elif len(order_id) > ORDER_ID_MAX:
+        bad(
+            (
+                "order_id",
+                f"the order id is {len(order_id)} characters long; an order id has at most {ORDER_ID_MAX} characters.",
+            )
+        )
+    if seller is None:
+        if token:
+            bad(
+                (
+                    "merchant_token",
+                    f"no seller has the merchant token '{token}'; "
+                    "check it against the token shown in your portal settings.",
+                )
+            )
+        else:
+            bad(
+                (
+                    "merchant_token",
+                    "the merchant token is empty; write the token of the seller the order belongs to, e.g. A1B2C3D4.",
+                )
+            )
+    if purchased_at is None and "purchased_at" not in malformed:
+        bad(
+            (
+                "purchased_at",
+                "the purchase time is empty; write when the customer placed the order, "
+                f"as ISO 8601 with a UTC offset or Z, e.g. {TIMESTAMP_EXAMPLE}.",
+            )
+        )
+    if units is None:
+        if "units" not in malformed:
+            bad(("units", "the number of units is empty; write how many items the order has, e.g. 1."))
+    elif not 1 <= units <= UNITS_MAX:
+        bad(
+            (
+                "units",
+                _(
+                    "%(units)s is not a number of units: an order has from 1 to %(maximum)s units; "
+                    "write how many items it has, e.g. 2."
+                )
+                % {"units": units, "maximum": number_format(UNITS_MAX, force_grouping=True)},
+            )
+        )
+    if promised_ship_date is None and "promised_ship_date" not in malformed:
+        bad(
+            (
+                "promised_ship_date",
+                f"the promised ship date is empty; write the date as YYYY-MM-DD, e.g. {DATE_EXAMPLE}.",
+            )
+        )
+    if promised_delivery_date is None and "promised_delivery_date" not in malformed:
+        bad(
+            (
+                "promised_delivery_date",
+                f"the promised delivery date is empty; write the date as YYYY-MM-DD, e.g. {DATE_EXAMPLE}.",
+            )
+        )
+    if buy_shipping is None and "buy_shipping" not in malformed:
+        bad(
+            (
+                "buy_shipping",
+                "buy_shipping is empty; write true if the label was bought through Buy Shipping, else false.",
+            )
+        )
+    if len(carrier) > CARRIER_MAX:
+        bad(("carrier", f"the carrier is {len(carrier)} characters long; write at most {CARRIER_MAX} characters."))
+    if len(tracking_id) > TRACKING_ID_MAX:
+        bad(
+            (
+                "tracking_id",
+                f"the tracking id is {len(tracking_id)} characters long; write at most {TRACKING_ID_MAX} characters.",
+            )
+        )
+    if state and state not in SHIP_TO_CODES:
+        bad(
+            (
+                "ship_to_state",
+                f"'{state}' is not a two-letter US state or territory code; write the code, e.g. CA or NY.",
+            )
+        )
+    if cancelled_by and cancelled_by not in CANCELLERS:
+        bad(
+            (
+                "cancelled_by",
+                f"'{cancelled_by}' is not who cancelled; write seller or customer, "
+                "or leave it empty when the order was not cancelled.",
+            )
+        )
+
+    # What the order's history can be (on what was given, even if malformed).
+    cancelled = cancelled_at is not None or "cancelled_at" in malformed
+    scanned = first_scan_at is not None or "first_scan_at" in malformed
+    if cancelled or cancelled_by:
+        if not cancelled_by:
+            bad(
+                (
+                    "cancelled_by",
+                    "the order has a cancellation time but cancelled_by is empty; write seller or customer, "
+                    "or clear cancelled_at if the order was not cancelled.",
+                )
+            )
+        elif not cancelled:
+            bad(
+                (
+                    "cancelled_at",
+                    f"cancelled_by is '{cancelled_by}' but cancelled_at is empty; write when the order "
+                    "was cancelled, or clear cancelled_by if it was not.",
+                )
+            )
+        elif (
+            cancelled_by == CUSTOMER
+            and purchased_at is not None
+            and cancelled_at is not None
+            and cancelled_at - purchased_at > CUSTOMER_CANCEL_WINDOW
+        ):
+            bad(
+                (
+                    "cancelled_by",
+                    f"the customer cancelled {_duration(cancelled_at - purchased_at)} after the purchase, but "
+                    "customers can cancel by themselves only within 30 minutes; a later cancellation is the "
+                    "seller's: write seller (and the customer's request time in cancel_requested_at, if they "
+                    "asked for it).",
+                )
+            )
+        if cancelled and scanned:
+            bad(
+                (
+                    "first_scan_at",
+                    "the order is cancelled but has a first carrier scan; a cancelled order never shipped: "
+                    "clear first_scan_at, or clear cancelled_at and cancelled_by if the order did ship.",
+                )
+            )
+        # The programme counts a seller's cancellations before ship confirmation (SPEC section 6).
+        if cancelled and (confirmed_at is not None or "ship_confirmed_at" in malformed):
+            bad(
+                (
+                    "ship_confirmed_at",
+                    _(
+                        "the order is cancelled but its shipment was confirmed; a confirmed order can no longer be "
+                        "cancelled: clear ship_confirmed_at, or clear cancelled_at and cancelled_by if the order "
+                        "did ship."
+                    ),
+                )
+            )
+    if (delivered_at is not None or "delivered_at" in malformed) and not scanned:
+        bad(
+            (
+                "delivered_at",
+                "the order was delivered but has no first carrier scan; write the carrier's first scan "
+                "in first_scan_at, or clear delivered_at if it was not delivered.",
+            )
+        )
+
+    # When things happened: not after the import (SPEC section 6: clocks may differ by 5
+    # minutes), and in their order.
+    latest = now + FUTURE_TOLERANCE
+    if purchased_at is not None and purchased_at > latest:
+        bad(("purchased_at", _in_the_future(purchased_at, now)))
+    if first_scan_at is not None:
+        if first_scan_at > latest:
+            bad(("first_scan_at", _in_the_future(first_scan_at, now)))
+        if purchased_at is not None and first_scan_at < purchased_at:
+            bad(("first_scan_at", _before_purchase(_("the first carrier scan"), first_scan_at, purchased_at)))
+    if confirmed_at is not None:
+        if confirmed_at > latest:
+            bad(("ship_confirmed_at", _in_the_future(confirmed_at, now)))
+        if purchased_at is not None and confirmed_at < purchased_at:
+            bad(
+                (
+                    "ship_confirmed_at",
+                    _before_purchase(_("the ship confirmation"), confirmed_at, purchased_at),
+                )
+            )
+    if delivered_at is not None:
+        if delivered_at > latest:
+            bad(("delivered_at", _in_the_future(delivered_at, now)))
+        if first_scan_at is not None and delivered_at < first_scan_at:
+            bad(
+                (
+                    "delivered_at",
+                    _(
+                        "the delivery (%(delivered)s) is before the first carrier scan (%(scanned)s); a parcel is "
+                        "delivered after the carrier first scans it: check both timestamps and their UTC offsets."
+                    )
+                    % {"delivered": _shown(delivered_at), "scanned": _shown(first_scan_at)},
+                )
+            )
+    if cancelled_at is not None:
+        if cancelled_at > latest:
+            bad(("cancelled_at", _in_the_future(cancelled_at, now)))
+        if purchased_at is not None and cancelled_at < purchased_at:
+            bad(("cancelled_at", _before_purchase(_("the cancellation"), cancelled_at, purchased_at)))
+    if requested_at is not None:
+        if requested_at > latest:
+            bad(("cancel_requested_at", _in_the_future(requested_at, now)))
+        if purchased_at is not None and requested_at < purchased_at:
+            bad(
+                (
+                    "cancel_requested_at",
+                    _before_purchase(_("the cancellation request"), requested_at, purchased_at),
+                )
+            )
+
+    # The promises: made at the purchase, for its local date or later, delivery after shipping.
+    purchase_date = local_date(purchased_at, seller.zone) if purchased_at is not None and seller else None
+    if promised_ship_date is not None and purchase_date is not None and promised_ship_date < purchase_date:
+        bad(
+            (
+                "promised_ship_date",
+                _promise_precedes_purchase("ship", promised_ship_date, purchase_date, seller),
+            )
+        )
+    if promised_delivery_date is not None:
+        if purchase_date is not None and promised_delivery_date < purchase_date:
+            bad(
+                (
+                    "promised_delivery_date",
+                    _promise_precedes_purchase("delivery", promised_delivery_date, purchase_date, seller),
+                )
+            )
+        elif promised_ship_date is not None and promised_delivery_date < promised_ship_date:
+            bad(
+                (
+                    "promised_delivery_date",
+                    _(
+                        "the promised delivery date %(delivery)s is before the promised ship date %(ship)s; an "
+                        "order can't be delivered before it ships: check both dates."
+                    )
+                    % {"delivery": promised_delivery_date, "ship": promised_ship_date},
+                )
+            )
+    return problems
+
+
+def order_columns(order: OrderValues, seller: SellerRef) -> tuple:
+    """A valid order's values as ``sellers_order`` stores them (``STAGED_COLUMNS``), with
+    the local dates of its purchase and events in the seller's time zone."""
+    tz = seller.zone
+    purchased_at = order.purchased_at
+    first_scan_at = order.first_scan_at
+    confirmed_at = order.ship_confirmed_at
+    delivered_at = order.delivered_at
+    cancelled_at = order.cancelled_at
+    requested_at = order.cancel_requested_at
+    return (
+        seller.id,
+        order.order_id,
+        purchased_at,
+        order.units,
+        order.promised_ship_date,
+        order.promised_delivery_date,
+        first_scan_at,
+        confirmed_at,
+        delivered_at,
+        order.buy_shipping,
+        order.carrier,
+        order.tracking_id,
+        order.ship_to_state,
+        cancelled_at,
+        order.cancelled_by,
+        requested_at,
+        # Order.LOCAL_DATE_FIELDS, in its order.
+        local_date(purchased_at, tz),
+        local_date(first_scan_at, tz) if first_scan_at else None,
+        local_date(confirmed_at, tz) if confirmed_at else None,
+        local_date(delivered_at, tz) if delivered_at else None,
+        local_date(cancelled_at, tz) if cancelled_at else None,
+        local_date(requested_at, tz) if requested_at else None,
+    )
+
+
+assert tuple(f for _, f in Order.LOCAL_DATE_FIELDS) == STAGED_COLUMNS[-6:]
+assert tuple(m for m, _ in Order.LOCAL_DATE_FIELDS) == ("purchased_at", *OPTIONAL_TIMESTAMP_COLUMNS)
+
+
+def _shown(moment: dt.datetime) -> str:
+    """A moment in a message: ISO 8601 in UTC, so that the moments a message compares read
+    alike whatever offsets the file wrote them with (and no summer time shifts them)."""
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _in_the_future(moment: dt.datetime, now: dt.datetime) -> str:
+    return _(
+        "%(moment)s is more than 5 minutes after the moment of this import (%(now)s); an event can't be "
+        "imported before it has happened: check the date, the year and the UTC offset."
+    ) % {"moment": _shown(moment), "now": _shown(now)}
+
+
+def _before_purchase(event: str, moment: dt.datetime, purchased_at: dt.datetime) -> str:
+    return _(
+        "%(event)s (%(moment)s) is before the purchase (%(purchase)s); nothing happens to an order before it "
+        "is placed: check both timestamps and their UTC offsets."
+    ) % {"event": event, "moment": _shown(moment), "purchase": _shown(purchased_at)}
+
+
+def _promise_precedes_purchase(label: str, promised: dt.date, purchase_date: dt.date, seller: SellerRef) -> str:
+    return (
+        f"the promised {label} date {promised} is before the purchase date {purchase_date} "
+        f"(purchased_at as a date in the seller's time zone, {seller.timezone}); "
+        "a promise can't precede the purchase: check the date and purchased_at's UTC offset."
+    )
+
+
+def _duration(delta: dt.timedelta) -> str:
+    minutes, seconds = divmod(int(delta.total_seconds()), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [
+        f"{n} {unit}{'' if n == 1 else 's'}"
+        for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"), (seconds, "second"))
+        if n
+    ]
+    return " ".join(parts[:2])
+
+
+# ---------------------------------------------------------------------------------------
+# Reading the file: its records' cells converted to OrderValues, each problem with its line
 
 
 class _FileProblem(Exception):
@@ -202,16 +638,12 @@ class _FileProblem(Exception):
         super().__init__(str(problem))
 
 
-class _Invalid(Exception):
-    """A malformed cell; the message says what is wrong and how to write it."""
+# Problems of a row are listed in the order of the format's columns.
+_COLUMN_ORDER = {name: i for i, name in enumerate(COLUMNS)}
 
 
-@dataclass(frozen=True)
-class _SellerRef:
-    id: int
-    merchant_token: str
-    timezone: str
-    zone: ZoneInfo
+def _column_order(problem: tuple[str, str]) -> int:
+    return _COLUMN_ORDER[problem[0]]
 
 
 @dataclass
@@ -219,9 +651,10 @@ class _OrderRows:
     """Reads the file record by record, collecting problems and staging valid rows."""
 
     staging: _Staging
+    now: dt.datetime
     problems: list[Problem] = field(default_factory=list)
     unlisted: int = 0
-    sellers: dict[str, _SellerRef] = field(default_factory=dict)
+    sellers: dict[str, SellerRef] = field(default_factory=dict)
     tokens: dict[int, str] = field(default_factory=dict)
     pick: Callable[[list[str]], tuple[str, ...]] | None = None  # the record's cells in COLUMNS order
 
@@ -291,7 +724,7 @@ class _OrderRows:
         """Every seller's token and zone, read before the rows: while COPY streams them, the
         connection can run no other query."""
         self.sellers = {
-            token: _SellerRef(pk, token, name, zone(name))
+            token: SellerRef(pk, token, name, zone(name))
             for token, pk, name in Seller.objects.values_list("merchant_token", "pk", "timezone")
         }
         self.tokens = {ref.id: token for token, ref in self.sellers.items()}
@@ -300,7 +733,8 @@ class _OrderRows:
         return self.tokens[seller_id]
 
     def row(self, cells: list[str], line: int) -> None:
-        """Check one record against every rule of SPEC section 6; stage it (or its key).
+        """Convert one record's cells to an order's values, judge them (``order_problems``) and
+        stage the order, or report each problem on the record's line.
 
         The hot path of a million-row import: valid cells cost as few calls as possible.
         """
@@ -317,182 +751,45 @@ class _OrderRows:
             buy_shipping_cell,
             carrier,
             tracking_id,
-            ship_to_state_cell,
+            state,
             cancelled_cell,
-            cancelled_by_cell,
+            cancelled_by,
             requested_cell,
         ) = map(str.strip, self.pick(cells))
-        state = ship_to_state_cell
-        problems: list[Problem] = []
+        seller = seller_of(self.sellers, token)
+        tz = seller.zone if seller is not None else dt.UTC
+        problems: list[tuple[str, str]] = []  # first those of cells that can't be converted
 
-        def bad(column: str, message: str) -> None:
-            problems.append(Problem(line, column, message))
-
-        if not order_id:
-            bad("order_id", "the order id is empty; every row needs the marketplace's order id.")
-        elif len(order_id) > ORDER_ID_MAX:
-            bad(
-                "order_id",
-                f"the order id is {len(order_id)} characters long; an order id has at most {ORDER_ID_MAX} characters.",
-            )
-        seller = self.sellers.get(token) or self.sellers.get(token.upper())
-        if seller is None:
-            if token:
-                bad(
-                    "merchant_token",
-                    f"no seller has the merchant token '{token}'; "
-                    "check it against the token shown in your portal settings.",
-                )
-            else:
-                bad(
-                    "merchant_token",
-                    "the merchant token is empty; write the token of the seller the order belongs to, e.g. A1B2C3D4.",
-                )
-            tz = dt.UTC
-        else:
-            tz = seller.zone
-
-        purchased_at = purchase_date = None
-        if purchased_cell:
-            try:
-                purchased_at = _moment(purchased_cell, tz)
-                purchase_date = local_date(purchased_at, tz)
-            except _Invalid as exc:
-                bad("purchased_at", str(exc))
-        else:
-            bad(
-                "purchased_at",
-                "the purchase time is empty; write when the customer placed the order, "
-                f"as ISO 8601 with a UTC offset or Z, e.g. {TIMESTAMP_EXAMPLE}.",
-            )
-
-        is_number = units_cell.isdecimal() and units_cell.isascii()
-        units = int(units_cell) if is_number and len(units_cell) <= 10 else (UNITS_MAX + 1 if is_number else 0)
-        if not 1 <= units <= UNITS_MAX:
-            if not units_cell:
-                bad("units", "the number of units is empty; write how many items the order has, e.g. 1.")
-            elif units > UNITS_MAX:
-                bad("units", f"{units_cell} units is more than an order can hold; write the number of items ordered.")
-            else:
-                bad("units", f"'{units_cell}' is not a number of units; write a whole number of at least 1, e.g. 2.")
-
-        try:
-            promised_ship_date = _date(ship_date_cell, "promised ship date")
-        except _Invalid as exc:
-            promised_ship_date = None
-            bad("promised_ship_date", str(exc))
-        try:
-            promised_delivery_date = _date(delivery_date_cell, "promised delivery date")
-        except _Invalid as exc:
-            promised_delivery_date = None
-            bad("promised_delivery_date", str(exc))
-
+        purchased_at = _cell_moment(purchased_cell, "purchased_at", tz, problems) if purchased_cell else None
+        units = _cell_units(units_cell, problems) if units_cell else None
+        promised_ship_date = _cell_date(ship_date_cell, "promised_ship_date", problems) if ship_date_cell else None
+        promised_delivery_date = (
+            _cell_date(delivery_date_cell, "promised_delivery_date", problems) if delivery_date_cell else None
+        )
+        first_scan_at = _cell_moment(first_scan_cell, "first_scan_at", tz, problems) if first_scan_cell else None
+        confirmed_at = _cell_moment(confirmed_cell, "ship_confirmed_at", tz, problems) if confirmed_cell else None
+        delivered_at = _cell_moment(delivered_cell, "delivered_at", tz, problems) if delivered_cell else None
+        cancelled_at = _cell_moment(cancelled_cell, "cancelled_at", tz, problems) if cancelled_cell else None
+        requested_at = _cell_moment(requested_cell, "cancel_requested_at", tz, problems) if requested_cell else None
         buy_shipping = BOOLEANS.get(buy_shipping_cell)
-        if buy_shipping is None:
+        if buy_shipping is None and buy_shipping_cell:
             buy_shipping = BOOLEANS.get(buy_shipping_cell.lower())
-        if buy_shipping is None:
-            if buy_shipping_cell:
-                bad(
-                    "buy_shipping",
-                    f"'{buy_shipping_cell}' is not a yes/no value; write true or false (1/0 and yes/no work too).",
+            if buy_shipping is None:
+                problems.append(
+                    (
+                        "buy_shipping",
+                        f"'{buy_shipping_cell}' is not a yes/no value; write true or false (1/0 and yes/no work too).",
+                    )
                 )
-            else:
-                bad(
-                    "buy_shipping",
-                    "buy_shipping is empty; write true if the label was bought through Buy Shipping, else false.",
-                )
-
-        # The optional timestamps: None when empty, _MALFORMED when reported.
-        first_scan_at = _optional_moment(first_scan_cell, "first_scan_at", tz, bad) if first_scan_cell else None
-        confirmed_at = _optional_moment(confirmed_cell, "ship_confirmed_at", tz, bad) if confirmed_cell else None
-        delivered_at = _optional_moment(delivered_cell, "delivered_at", tz, bad) if delivered_cell else None
-        cancelled_at = _optional_moment(cancelled_cell, "cancelled_at", tz, bad) if cancelled_cell else None
-        requested_at = _optional_moment(requested_cell, "cancel_requested_at", tz, bad) if requested_cell else None
-
-        if len(carrier) > CARRIER_MAX:
-            bad("carrier", f"the carrier is {len(carrier)} characters long; write at most {CARRIER_MAX} characters.")
-        if len(tracking_id) > TRACKING_ID_MAX:
-            bad(
-                "tracking_id",
-                f"the tracking id is {len(tracking_id)} characters long; write at most {TRACKING_ID_MAX} characters.",
-            )
         if state and state not in SHIP_TO_CODES:
             state = state.upper()
-            if state not in SHIP_TO_CODES:
-                bad(
-                    "ship_to_state",
-                    f"'{ship_to_state_cell}' is not a two-letter US state or territory code; "
-                    "write the code, e.g. CA or NY.",
-                )
-        cancelled_by = cancelled_by_cell
         if cancelled_by and cancelled_by not in CANCELLERS:
             cancelled_by = cancelled_by.lower()
-            if cancelled_by not in CANCELLERS:
-                bad(
-                    "cancelled_by",
-                    f"'{cancelled_by_cell}' is not who cancelled; write seller or customer, "
-                    "or leave it empty when the order was not cancelled.",
-                )
 
-        # Rules across cells (SPEC section 6), on what the cells say even if malformed.
-        if cancelled_cell or cancelled_by_cell:
-            if not cancelled_by_cell:
-                bad(
-                    "cancelled_by",
-                    "the order has a cancellation time but cancelled_by is empty; write seller or customer, "
-                    "or clear cancelled_at if the order was not cancelled.",
-                )
-            elif not cancelled_cell:
-                bad(
-                    "cancelled_at",
-                    f"cancelled_by is '{cancelled_by_cell}' but cancelled_at is empty; write when the order "
-                    "was cancelled, or clear cancelled_by if it was not.",
-                )
-            elif (
-                cancelled_by == CUSTOMER
-                and purchased_at is not None
-                and cancelled_at is not _MALFORMED
-                and cancelled_at - purchased_at > CUSTOMER_CANCEL_WINDOW
-            ):
-                bad(
-                    "cancelled_by",
-                    f"the customer cancelled {_duration(cancelled_at - purchased_at)} after the purchase, but "
-                    "customers can cancel by themselves only within 30 minutes; a later cancellation is the "
-                    "seller's: write seller (and the customer's request time in cancel_requested_at, if they "
-                    "asked for it).",
-                )
-            if cancelled_cell and first_scan_cell:
-                bad(
-                    "first_scan_at",
-                    "the order is cancelled but has a first carrier scan; a cancelled order never shipped: "
-                    "clear first_scan_at, or clear cancelled_at and cancelled_by if the order did ship.",
-                )
-        if delivered_cell and not first_scan_cell:
-            bad(
-                "delivered_at",
-                "the order was delivered but has no first carrier scan; write the carrier's first scan "
-                "in first_scan_at, or clear delivered_at if it was not delivered.",
-            )
-        if purchase_date is not None and seller is not None:
-            if promised_ship_date is not None and promised_ship_date < purchase_date:
-                bad("promised_ship_date", _promise_precedes_purchase("ship", promised_ship_date, purchase_date, seller))
-            if promised_delivery_date is not None and promised_delivery_date < purchase_date:
-                bad(
-                    "promised_delivery_date",
-                    _promise_precedes_purchase("delivery", promised_delivery_date, purchase_date, seller),
-                )
-
-        if problems:
-            for problem in problems:
-                self.add(problem)
-            if seller is not None and order_id and len(order_id) <= ORDER_ID_MAX:
-                self.staging.key(line, seller.id, order_id)  # so duplicates are reported too
-            return
-        self.staging.write(
+        order = OrderValues._make(
             (
-                line,
-                seller.id,
                 order_id,
+                token,
                 purchased_at,
                 units,
                 promised_ship_date,
@@ -507,20 +804,63 @@ class _OrderRows:
                 cancelled_at,
                 cancelled_by,
                 requested_at,
-                # Order.LOCAL_DATE_FIELDS, in its order.
-                purchase_date,
-                local_date(first_scan_at, tz) if first_scan_at else None,
-                local_date(confirmed_at, tz) if confirmed_at else None,
-                local_date(delivered_at, tz) if delivered_at else None,
-                local_date(cancelled_at, tz) if cancelled_at else None,
-                local_date(requested_at, tz) if requested_at else None,
             )
         )
+        malformed = frozenset(name for name, _ in problems) if problems else _NO_FIELDS
+        problems += order_problems(order, seller=seller, now=self.now, malformed=malformed)
+        if problems:
+            problems.sort(key=_column_order)
+            for name, message in problems:
+                self.add(Problem(line, name, message))
+            if seller is not None and order_id and len(order_id) <= ORDER_ID_MAX:
+                self.staging.key(line, seller.id, order_id)  # so duplicates are reported too
+            return
+        self.staging.write((line, *order_columns(order, seller)))
 
 
-_MALFORMED = object()  # a timestamp cell that could not be read (already reported)
-assert tuple(f for _, f in Order.LOCAL_DATE_FIELDS) == STAGED_COLUMNS[-6:]
-assert tuple(m for m, _ in Order.LOCAL_DATE_FIELDS) == ("purchased_at", *OPTIONAL_TIMESTAMP_COLUMNS)
+def _cell_moment(cell: str, name: str, tz: ZoneInfo, problems: list[tuple[str, str]]) -> dt.datetime | None:
+    """An ISO 8601 timestamp with a UTC offset or Z, as a moment in UTC, or its problem
+    reported (``tz`` only shapes the example in the message)."""
+    try:
+        moment = dt.datetime.fromisoformat(cell)
+    except ValueError:
+        message = f"'{cell}' is not a timestamp; write it as ISO 8601 with a UTC offset or Z, e.g. {TIMESTAMP_EXAMPLE}."
+    else:
+        if moment.tzinfo is not None:
+            # In UTC, the rules compare moments without looking up each one's offset again.
+            return moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
+        example = moment.replace(tzinfo=tz).isoformat().replace("+00:00", "Z")
+        if len(cell) <= 10:
+            message = (
+                f"'{cell}' is a date without a time; write the moment as ISO 8601 with a UTC offset or Z, "
+                f"e.g. {example}."
+            )
+        else:
+            message = f"'{cell}' has no UTC offset; write it as ISO 8601 with an offset or Z, e.g. {example}."
+    problems.append((name, message))
+    return None
+
+
+def _cell_date(cell: str, name: str, problems: list[tuple[str, str]]) -> dt.date | None:
+    # date.fromisoformat also takes 20261104 and week dates; the format is YYYY-MM-DD only.
+    if len(cell) == 10 and cell[4] == "-" and cell[7] == "-":
+        try:
+            return dt.date.fromisoformat(cell)
+        except ValueError:
+            pass
+    problems.append((name, f"'{cell}' is not a date; write it as YYYY-MM-DD, e.g. {DATE_EXAMPLE}."))
+    return None
+
+
+def _cell_units(cell: str, problems: list[tuple[str, str]]) -> int | None:
+    """A whole number, however large or small: ``order_problems`` judges its range."""
+    digits = cell[1:] if cell[0] in "+-" else cell
+    if digits.isdecimal() and digits.isascii() and len(digits) <= 30:
+        return int(cell)
+    problems.append(
+        ("units", f"'{cell}' is not a number of units; write a whole number from 1 to {UNITS_MAX:,}, e.g. 2.")
+    )
+    return None
 
 
 def _line(problem: Problem) -> int:
@@ -529,6 +869,9 @@ def _line(problem: Problem) -> int:
 
 def _text_lines(binary: IO[bytes]) -> Iterator[str]:
     """The file's physical lines as text, refusing binary content and anything not UTF-8."""
+    peek = getattr(binary, "peek", None)
+    if peek is not None:
+        _refuse_unreadable_text(peek(SNIFF_BYTES)[:SNIFF_BYTES])
     for number, raw in enumerate(binary, start=1):
         if number == 1 and raw.startswith(UTF8_BOM):
             raw = raw[len(UTF8_BOM) :]
@@ -552,6 +895,41 @@ def _text_lines(binary: IO[bytes]) -> Iterator[str]:
                     "line can't be read); save the file as CSV UTF-8 and import it again.",
                 )
             ) from None
+
+
+def _refuse_unreadable_text(head: bytes) -> None:
+    """Name what a file's first bytes show it is when a CSV reader would misread it:
+    UTF-16 text (every other byte of its ASCII header is zero) or old Mac line endings
+    (carriage returns alone, which leave the whole file one line)."""
+    pairs = head[: min(len(head), 64) // 2 * 2]
+    first, second = pairs[0::2], pairs[1::2]  # of each pair of bytes
+    ascii_as_utf16 = bool(pairs) and ((all(first) and not any(second)) or (all(second) and not any(first)))
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or ascii_as_utf16:
+        raise _FileProblem(
+            Problem(
+                1,
+                None,
+                _(
+                    'the file is UTF-16 text (as Excel saves "Unicode Text"), not UTF-8; save it as CSV UTF-8 '
+                    "(comma-separated), or convert it, e.g. iconv -f UTF-16 -t UTF-8 orders.csv > orders-utf8.csv, "
+                    "and import that file."
+                ),
+            )
+        )
+    first_line = head.split(b"\n", 1)[0]
+    carriage_return = first_line.find(b"\r")
+    if 0 <= carriage_return < len(first_line) - 1:  # a CR inside the line, not the end of a CRLF
+        raise _FileProblem(
+            Problem(
+                1,
+                None,
+                _(
+                    "the lines of the file end with a carriage return only (old Mac line endings), so its rows "
+                    "can't be told apart; save it again as CSV UTF-8 (comma-separated), or convert it, e.g. "
+                    "tr '\\r' '\\n' < orders.csv > orders-lf.csv, and import that file."
+                ),
+            )
+        )
 
 
 def _header_positions(header: list[str], line: int) -> dict[str, int]:
@@ -607,65 +985,6 @@ def _header_positions(header: list[str], line: int) -> dict[str, int]:
     return {name: i for i, name in enumerate(names)}
 
 
-def _moment(cell: str, tz) -> dt.datetime:
-    """An ISO 8601 timestamp with a UTC offset or Z; ``tz`` only shapes the example in the message."""
-    try:
-        moment = dt.datetime.fromisoformat(cell)
-    except ValueError:
-        raise _Invalid(
-            f"'{cell}' is not a timestamp; write it as ISO 8601 with a UTC offset or Z, e.g. {TIMESTAMP_EXAMPLE}."
-        ) from None
-    if moment.tzinfo is None:
-        example = moment.replace(tzinfo=tz).isoformat().replace("+00:00", "Z")
-        if len(cell) <= 10:
-            raise _Invalid(
-                f"'{cell}' is a date without a time; write the moment as ISO 8601 with a UTC offset or Z, "
-                f"e.g. {example}."
-            )
-        raise _Invalid(f"'{cell}' has no UTC offset; write it as ISO 8601 with an offset or Z, e.g. {example}.")
-    return moment
-
-
-def _optional_moment(cell: str, column: str, tz, bad: Callable[[str, str], None]) -> object:
-    try:
-        return _moment(cell, tz)
-    except _Invalid as exc:
-        bad(column, str(exc))
-        return _MALFORMED
-
-
-def _promise_precedes_purchase(label: str, promised: dt.date, purchase_date: dt.date, seller: _SellerRef) -> str:
-    return (
-        f"the promised {label} date {promised} is before the purchase date {purchase_date} "
-        f"(purchased_at as a date in the seller's time zone, {seller.timezone}); "
-        "a promise can't precede the purchase: check the date and purchased_at's UTC offset."
-    )
-
-
-def _date(cell: str, label: str) -> dt.date:
-    if not cell:
-        raise _Invalid(f"the {label} is empty; write the date as YYYY-MM-DD, e.g. {DATE_EXAMPLE}.")
-    # date.fromisoformat also takes 20261104 and week dates; the format is YYYY-MM-DD only.
-    if len(cell) == 10 and cell[4] == "-" and cell[7] == "-":
-        try:
-            return dt.date.fromisoformat(cell)
-        except ValueError:
-            pass
-    raise _Invalid(f"'{cell}' is not a date; write it as YYYY-MM-DD, e.g. {DATE_EXAMPLE}.")
-
-
-def _duration(delta: dt.timedelta) -> str:
-    minutes, seconds = divmod(int(delta.total_seconds()), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    parts = [
-        f"{n} {unit}{'' if n == 1 else 's'}"
-        for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"), (seconds, "second"))
-        if n
-    ]
-    return " ".join(parts[:2])
-
-
 # ---------------------------------------------------------------------------------------
 # Staging and merging: the SQL lives here, parameterised by the database vendor.
 
@@ -701,7 +1020,11 @@ class _Staging:
                 [self.table],
             )
             types = [oid for (oid,) in self.cursor.fetchall()]
-            with self.cursor.cursor.copy(f"COPY {self.table} ({self._staged}) FROM STDIN (FORMAT BINARY)") as copy:
+            # The driver's own cursor copies: its errors are made Django's, as the wrapper's are.
+            with (
+                connection.wrap_database_errors,
+                self.cursor.cursor.copy(f"COPY {self.table} ({self._staged}) FROM STDIN (FORMAT BINARY)") as copy,
+            ):
                 copy.set_types(types)
                 self.write = copy.write_row
                 yield
@@ -758,13 +1081,18 @@ class _Staging:
         distinct = "IS DISTINCT FROM" if self.postgres else "IS NOT"
         return " OR ".join(f"{old}.{c} {distinct} {new}.{c}" for c in COMPARED_COLUMNS)
 
-    def merge(self) -> tuple[ImportResult, dict[int, dt.date]]:
-        """Count what is new and what changed, then write both with one upsert.
+    def merge(self, now: dt.datetime) -> tuple[ImportResult, dict[int, dt.date]]:
+        """Write what is new and what changed with one upsert, stamped ``now``; count them.
 
         Returns the counts and, per seller with a new or changed order, the earliest local
         purchase date affected (old or new), from which its Prime orders must be re-decided.
+        Imports merge one at a time (SPEC section 6: two imports at once report exactly what
+        each did): on PostgreSQL the second waits here until the first has committed, then
+        each statement sees the first's orders; SQLite lets one writer at a time anyway.
         """
         orders = Order._meta.db_table
+        if self.postgres:
+            self.cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MERGE_LOCK])
         least = "LEAST" if self.postgres else "MIN"
         changed = self._changed("o", "s")
         self.cursor.execute(
@@ -804,18 +1132,61 @@ class _Staging:
         true = "TRUE" if self.postgres else "1"
         updates = ", ".join(f"{c} = excluded.{c}" for c in (*COMPARED_COLUMNS, "updated_at"))
         # "WHERE 1 = 1" lets SQLite tell the upsert's ON CONFLICT from a join constraint.
-        self.cursor.execute(
-            f"""
+        upsert = f"""
             INSERT INTO {orders} ({columns}, is_prime, updated_at)
             SELECT {columns}, {true}, %s FROM {self.table} WHERE 1 = 1
             ON CONFLICT (seller_id, order_id) DO UPDATE SET {updates}
             WHERE {self._changed(orders, "excluded")}
+        """
+        stamp = [connection.ops.adapt_datetimefield_value(now)]
+        if not self.postgres:
+            self.cursor.execute(upsert, stamp)
+            return result, since_by_seller
+        # The counts are what the upsert did: a row it inserted has no xmax yet, a row it
+        # updated carries its lock's; a row its WHERE left alone is not returned.
+        self.cursor.execute(
+            f"""
+            WITH merged AS ({upsert} RETURNING xmax = 0 AS inserted)
+            SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM merged
             """,
-            [connection.ops.adapt_datetimefield_value(timezone.now())],
+            stamp,
         )
-        return result, since_by_seller
+        created, updated = self.cursor.fetchone()
+        return ImportResult(created, updated, result.rows - created - updated), since_by_seller
 
     def drop(self) -> None:
         self.cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
         if self.postgres:
             self.cursor.execute("SELECT set_config('work_mem', %s, true)", [self._work_mem])
+
+
+# ---------------------------------------------------------------------------------------
+# Database failures: one sentence for the person who ran the import
+
+# SQLSTATEs of a transaction that lost to another: a serialization failure, a deadlock, a
+# lock not granted in time (lock_timeout).
+CONCURRENCY_FAILURES = frozenset({"40001", "40P01", "55P03"})
+
+
+def _database_failure(exc: DatabaseFailure) -> str:
+    """What went wrong, in one sentence with what to do: a concurrent change, a lost
+    connection, or else the database's own words."""
+    cause = exc.__cause__ or exc  # Django wraps the driver's error, which has the SQLSTATE
+    reason = next(iter(str(cause).strip().splitlines()), "") or type(cause).__name__
+    sqlstate = getattr(cause, "sqlstate", None) or ""
+    if sqlstate in CONCURRENCY_FAILURES or reason.startswith("database is locked"):  # the latter: SQLite
+        return _(
+            "Another import or change of the same orders was running at the same time (%(reason)s), so nothing "
+            "was imported; import the file again."
+        ) % {"reason": reason}
+    # Class 08 and the server's shutdowns (57P...) end the connection; the driver's own errors
+    # (no SQLSTATE) on PostgreSQL mean it broke or closed.
+    if sqlstate.startswith(("08", "57P")) or (not sqlstate and connection.vendor == "postgresql"):
+        return _(
+            "The connection to the database failed during the import (%(reason)s), so nothing was imported; "
+            "check that the database is running and reachable, and import the file again."
+        ) % {"reason": reason}
+    return _(
+        "The database failed during the import (%(reason)s), so nothing was imported; import the file again, "
+        "and if this happens again, report this message."
+    ) % {"reason": reason}

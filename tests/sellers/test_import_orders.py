@@ -6,12 +6,21 @@ import datetime as dt
 import io
 import shutil
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from sellers.importing import COLUMNS, REQUIRED_COLUMNS, ImportRejected, orders_import
+from sellers.importing import (
+    COLUMNS,
+    REQUIRED_COLUMNS,
+    ImportRejected,
+    OrderValues,
+    SellerRef,
+    order_problems,
+    orders_import,
+)
 from sellers.models import Order
 from sellers.services import seller_create, volume_control_change
 
@@ -40,6 +49,16 @@ ON_TIME = {
     "cancel_requested_at": "",
 }
 NOT_SHIPPED = {"first_scan_at": "", "ship_confirmed_at": "", "delivered_at": "", "carrier": "", "tracking_id": ""}
+CANCELLED_BY_SELLER = {**NOT_SHIPPED, "cancelled_at": "2026-11-02T12:00:00-08:00", "cancelled_by": "seller"}
+# When the imports in these tests run, unless a test says otherwise: after every event above.
+IMPORT_MOMENT = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def import_moment(monkeypatch):
+    """The clock the import reads once, at its start, to refuse events in the future."""
+    monkeypatch.setattr(timezone, "now", lambda: IMPORT_MOMENT)
+    return IMPORT_MOMENT
 
 
 def order(order_id: str, /, **cells: str) -> dict[str, str]:
@@ -85,7 +104,19 @@ INVALID_ROWS = {
         "'yesterday' is not a timestamp",
     ),
     "units empty": ({"units": ""}, "units", "the number of units is empty"),
-    "units zero": ({"units": "0"}, "units", "'0' is not a number of units; write a whole number of at least 1"),
+    "units zero": ({"units": "0"}, "units", "0 is not a number of units: an order has from 1 to 10,000 units;"),
+    "units negative": ({"units": "-3"}, "units", "-3 is not a number of units: an order has from 1 to 10,000 units;"),
+    "units above 10,000": (
+        {"units": "10001"},
+        "units",
+        "10001 is not a number of units: an order has from 1 to 10,000",
+    ),
+    # Accepted once, it broke the daily run with "integer out of range".
+    "units at the database's limit": (
+        {"units": "2147483647"},
+        "units",
+        "2147483647 is not a number of units: an order has from 1 to 10,000 units;",
+    ),
     "units fractional": ({"units": "1.5"}, "units", "'1.5' is not a number of units"),
     "units words": ({"units": "two"}, "units", "'two' is not a number of units"),
     "promised ship date empty": ({"promised_ship_date": ""}, "promised_ship_date", "the promised ship date is empty"),
@@ -141,9 +172,74 @@ INVALID_ROWS = {
         "the customer cancelled 30 minutes 1 second after the purchase",
     ),
     "cancelled order with a first scan": (
-        {"delivered_at": "", "cancelled_at": "2026-11-02T17:00:00-08:00", "cancelled_by": "seller"},
+        {**CANCELLED_BY_SELLER, "first_scan_at": "2026-11-02T11:40:00-08:00"},
         "first_scan_at",
         "the order is cancelled but has a first carrier scan",
+    ),
+    "cancelled order with a ship confirmation": (
+        {**CANCELLED_BY_SELLER, "ship_confirmed_at": "2026-11-02T11:00:00-08:00"},
+        "ship_confirmed_at",
+        "the order is cancelled but its shipment was confirmed; a confirmed order can no longer be cancelled",
+    ),
+    "first scan before the purchase": (
+        {"first_scan_at": "2026-11-02T09:00:00-08:00", "ship_confirmed_at": "2026-11-02T09:20:00-08:00"},
+        "first_scan_at",
+        "the first carrier scan (2026-11-02T17:00:00Z) is before the purchase (2026-11-02T17:15:00Z);",
+    ),
+    "ship confirmation before the purchase": (
+        {"ship_confirmed_at": "2026-11-02T17:10:00Z"},
+        "ship_confirmed_at",
+        "the ship confirmation (2026-11-02T17:10:00Z) is before the purchase (2026-11-02T17:15:00Z);",
+    ),
+    "cancellation before the purchase": (
+        {**CANCELLED_BY_SELLER, "cancelled_at": "2026-11-01T12:00:00-08:00"},
+        "cancelled_at",
+        "the cancellation (2026-11-01T20:00:00Z) is before the purchase",
+    ),
+    "cancellation request before the purchase": (
+        {**CANCELLED_BY_SELLER, "cancel_requested_at": "2026-11-02T09:14:59-08:00"},
+        "cancel_requested_at",
+        "the cancellation request (2026-11-02T17:14:59Z) is before the purchase",
+    ),
+    "delivery before the first scan": (
+        {"delivered_at": "2026-11-02T16:39:00-08:00"},
+        "delivered_at",
+        "the delivery (2026-11-03T00:39:00Z) is before the first carrier scan (2026-11-03T00:40:00Z);",
+    ),
+    "purchase in the future": (
+        {
+            **NOT_SHIPPED,
+            "purchased_at": "2030-11-02T09:15:00-08:00",
+            "promised_ship_date": "2030-11-02",
+            "promised_delivery_date": "2030-11-04",
+        },
+        "purchased_at",
+        "2030-11-02T17:15:00Z is more than 5 minutes after the moment of this import (2026-11-20T12:00:00Z);",
+    ),
+    "first scan in the future": (
+        {"first_scan_at": "2030-11-02T16:40:00-08:00", "delivered_at": ""},
+        "first_scan_at",
+        "2030-11-03T00:40:00Z is more than 5 minutes after the moment of this import",
+    ),
+    "ship confirmation in the future": (
+        {"ship_confirmed_at": "2030-11-02T15:05:00-08:00"},
+        "ship_confirmed_at",
+        "2030-11-02T23:05:00Z is more than 5 minutes after the moment of this import",
+    ),
+    "delivery in the future": (
+        {"delivered_at": "2030-11-04T13:20:00-08:00"},
+        "delivered_at",
+        "2030-11-04T21:20:00Z is more than 5 minutes after the moment of this import",
+    ),
+    "cancellation in the future": (
+        {**CANCELLED_BY_SELLER, "cancelled_at": "2030-11-02T12:00:00-08:00"},
+        "cancelled_at",
+        "2030-11-02T20:00:00Z is more than 5 minutes after the moment of this import",
+    ),
+    "cancellation request in the future": (
+        {**CANCELLED_BY_SELLER, "cancel_requested_at": "2030-11-02T11:00:00-08:00"},
+        "cancel_requested_at",
+        "2030-11-02T19:00:00Z is more than 5 minutes after the moment of this import",
     ),
     "delivery without a first scan": (
         {"first_scan_at": ""},
@@ -152,7 +248,7 @@ INVALID_ROWS = {
     ),
     # 2026-11-03T06:30Z is 22:30 on 2 November in Los Angeles: the 1st precedes the local date.
     "promised ship date before the local purchase date": (
-        {"purchased_at": "2026-11-03T06:30:00Z", "promised_ship_date": "2026-11-01"},
+        {**NOT_SHIPPED, "purchased_at": "2026-11-03T06:30:00Z", "promised_ship_date": "2026-11-01"},
         "promised_ship_date",
         "the promised ship date 2026-11-01 is before the purchase date 2026-11-02",
     ),
@@ -160,6 +256,12 @@ INVALID_ROWS = {
         {"promised_ship_date": "2026-11-02", "promised_delivery_date": "2026-11-01"},
         "promised_delivery_date",
         "the promised delivery date 2026-11-01 is before the purchase date 2026-11-02",
+    ),
+    "promised delivery date before the promised ship date": (
+        {"promised_ship_date": "2026-11-03", "promised_delivery_date": "2026-11-02"},
+        "promised_delivery_date",
+        "the promised delivery date 2026-11-02 is before the promised ship date 2026-11-03; an order can't be "
+        "delivered before it ships: check both dates.",
     ),
 }
 
@@ -185,7 +287,8 @@ def test_invalid_row_leaves_existing_orders_untouched(seller, tmp_path):
     problems = rejected(csv_file(tmp_path, order("A-1"), order("A-2", units="0"), name="second.csv"))
 
     assert problems == [
-        "line 3, column units: '0' is not a number of units; write a whole number of at least 1, e.g. 2."
+        "line 3, column units: 0 is not a number of units: an order has from 1 to 10,000 units; write how many "
+        "items it has, e.g. 2."
     ]
     assert list(Order.objects.values()) == before
 
@@ -217,6 +320,68 @@ def test_customer_cancellation_within_30_minutes_is_accepted(seller, tmp_path):
 
     assert result.created == 1
     assert Order.objects.get().cancelled_by == "customer"
+
+
+def test_units_up_to_10000_are_accepted(seller, tmp_path):
+    orders_import(path=csv_file(tmp_path, order("A-1", units="10000"), order("A-2", units="1")))
+
+    assert sorted(Order.objects.values_list("units", flat=True)) == [1, 10000]
+
+
+def test_events_up_to_5_minutes_after_the_import_moment_are_accepted(seller, tmp_path):
+    five_minutes = (IMPORT_MOMENT + dt.timedelta(minutes=5)).isoformat()
+    one_second_more = (IMPORT_MOMENT + dt.timedelta(minutes=5, seconds=1)).isoformat()
+    path = csv_file(tmp_path, order("A-1", delivered_at=five_minutes), order("A-2", delivered_at=one_second_more))
+
+    assert rejected(path) == [
+        "line 3, column delivered_at: 2026-11-20T12:05:01Z is more than 5 minutes after the moment of this import "
+        "(2026-11-20T12:00:00Z); an event can't be imported before it has happened: check the date, the year and "
+        "the UTC offset."
+    ]
+    assert orders_import(path=csv_file(tmp_path, order("A-1", delivered_at=five_minutes), name="ok.csv")).created == 1
+
+
+def test_the_import_moment_is_read_once_at_the_start(seller, tmp_path, monkeypatch):
+    readings = []
+
+    def clock():
+        readings.append(IMPORT_MOMENT + dt.timedelta(days=len(readings)))
+        return readings[-1]
+
+    monkeypatch.setattr(timezone, "now", clock)
+    orders_import(path=csv_file(tmp_path, order("A-1"), order("A-2")))
+
+    assert readings == [IMPORT_MOMENT]
+    assert set(Order.objects.values_list("updated_at", flat=True)) == {IMPORT_MOMENT}
+
+
+def test_the_rules_judge_one_orders_values_without_a_file_or_a_line():
+    """What a JSON API reuses: (field, message) problems of one order's converted values."""
+    los_angeles = SellerRef(1, "SELLER01", "America/Los_Angeles", ZoneInfo("America/Los_Angeles"))
+    purchased_at = dt.datetime(2026, 11, 2, 9, 15, tzinfo=ZoneInfo("America/Los_Angeles"))
+    values = OrderValues(
+        order_id="A-1",
+        merchant_token="SELLER01",
+        purchased_at=purchased_at,
+        units=20_000,
+        promised_ship_date=dt.date(2026, 11, 2),
+        promised_delivery_date=dt.date(2026, 11, 4),
+        first_scan_at=purchased_at - dt.timedelta(hours=1),
+        ship_confirmed_at=None,
+        delivered_at=None,
+        buy_shipping=True,
+        carrier="UPS Ground",
+        tracking_id="1Z1",
+        ship_to_state="CA",
+        cancelled_at=None,
+        cancelled_by="",
+        cancel_requested_at=None,
+    )
+
+    problems = order_problems(values, seller=los_angeles, now=IMPORT_MOMENT)
+
+    assert [field for field, _ in problems] == ["units", "first_scan_at"]
+    assert order_problems(values._replace(units=2, first_scan_at=None), seller=los_angeles, now=IMPORT_MOMENT) == []
 
 
 def test_every_problem_of_every_row_is_reported_together_in_line_order(seller, tmp_path):
@@ -362,6 +527,29 @@ def test_binary_file_is_not_csv(seller, tmp_path):
     ]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_file_says_it_is_utf16_and_how_to_save_it_as_utf8(seller, tmp_path, encoding):
+    path = csv_file(tmp_path, order("A-1"))
+    path.write_bytes(path.read_text(encoding="utf-8").encode(encoding))
+
+    assert rejected(path) == [
+        'line 1: the file is UTF-16 text (as Excel saves "Unicode Text"), not UTF-8; save it as CSV UTF-8 '
+        "(comma-separated), or convert it, e.g. iconv -f UTF-16 -t UTF-8 orders.csv > orders-utf8.csv, "
+        "and import that file."
+    ]
+
+
+def test_old_mac_line_endings_say_so_and_how_to_fix_them(seller, tmp_path):
+    path = csv_file(tmp_path, order("A-1"), order("A-2"))
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+
+    assert rejected(path) == [
+        "line 1: the lines of the file end with a carriage return only (old Mac line endings), so its rows "
+        "can't be told apart; save it again as CSV UTF-8 (comma-separated), or convert it, e.g. "
+        "tr '\\r' '\\n' < orders.csv > orders-lf.csv, and import that file."
+    ]
+
+
 def test_text_without_the_import_columns_is_not_an_order_csv(seller, tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text("Dear seller,\nhere are the orders you asked for.\n", encoding="utf-8")
@@ -486,7 +674,7 @@ def test_reimporting_the_same_file_changes_nothing(seller, tmp_path, monkeypatch
 
 
 def test_an_order_that_progresses_is_updated(seller, tmp_path, monkeypatch):
-    first_run = dt.datetime(2026, 11, 2, 20, 0, tzinfo=UTC)
+    first_run = dt.datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
     second_run = dt.datetime(2026, 11, 5, 8, 0, tzinfo=UTC)
     monkeypatch.setattr(timezone, "now", lambda: first_run)
     orders_import(
@@ -529,7 +717,7 @@ def test_an_order_that_progresses_is_updated(seller, tmp_path, monkeypatch):
 
 def test_purchase_late_in_the_evening_keeps_its_local_date_though_utc_is_the_next_day(seller, tmp_path):
     # 23:30 in Los Angeles on 2 November is 07:30 UTC on the 3rd.
-    orders_import(path=csv_file(tmp_path, order("A-1", purchased_at="2026-11-02T23:30:00-08:00")))
+    orders_import(path=csv_file(tmp_path, order("A-1", purchased_at="2026-11-02T23:30:00-08:00", **NOT_SHIPPED)))
 
     imported = Order.objects.get()
     assert imported.purchased_at == dt.datetime(2026, 11, 3, 7, 30, tzinfo=UTC)
@@ -590,9 +778,15 @@ def test_promises_are_judged_against_the_local_purchase_date(seller, other_selle
     path = csv_file(
         tmp_path,
         # 23:30 on the 2nd in Los Angeles, though the 3rd in UTC: a promise for the 2nd is fine.
-        order("A-1", purchased_at="2026-11-03T07:30:00Z", promised_ship_date="2026-11-02"),
+        order("A-1", purchased_at="2026-11-03T07:30:00Z", promised_ship_date="2026-11-02", **NOT_SHIPPED),
         # 00:30 on the 3rd in Berlin, though the 2nd in UTC: a promise for the 2nd precedes it.
-        order("B-1", merchant_token="SELLER02", purchased_at="2026-11-02T23:30:00Z", promised_ship_date="2026-11-02"),
+        order(
+            "B-1",
+            merchant_token="SELLER02",
+            purchased_at="2026-11-02T23:30:00Z",
+            promised_ship_date="2026-11-02",
+            **NOT_SHIPPED,
+        ),
     )
 
     problems = rejected(path)
@@ -622,7 +816,7 @@ def test_imported_orders_are_classified_prime_by_the_daily_cap(seller, tmp_path)
     orders_import(
         path=csv_file(
             tmp_path,
-            order("A-1", purchased_at="2026-11-03T09:00:00-08:00", promised_ship_date="2026-11-03"),
+            order("A-1", purchased_at="2026-11-03T09:00:00-08:00", promised_ship_date="2026-11-03", **NOT_SHIPPED),
             name="corrected.csv",
         )
     )
@@ -661,7 +855,7 @@ def test_command_prints_each_problem_and_fails(seller, tmp_path):
     assert excinfo.value.returncode == 1
     assert str(excinfo.value) == "Nothing was imported: orders.csv has 2 problems; fix them and import the file again."
     lines = stderr.getvalue().splitlines()
-    assert lines[0].startswith("line 2, column units: '0' is not a number of units")
+    assert lines[0].startswith("line 2, column units: 0 is not a number of units")
     assert lines[1].startswith("line 3, column ship_to_state: 'ZZ' is not a two-letter US state")
     assert Order.objects.count() == 0
 
@@ -678,6 +872,26 @@ def test_command_shows_a_progress_bar_for_long_files(seller, tmp_path, monkeypat
 def test_command_explains_a_missing_file(db, tmp_path):
     with pytest.raises(CommandError, match=r"nothing\.csv does not exist; give the path of the order CSV file"):
         call_command("import_orders", str(tmp_path / "nothing.csv"))
+
+
+def test_command_says_a_device_is_not_a_regular_file(db):
+    with pytest.raises(CommandError) as excinfo:
+        call_command("import_orders", "/dev/null")
+
+    assert str(excinfo.value) == (
+        "/dev/null is a character device, not a regular file; give the path of the order CSV file to import."
+    )
+
+
+def test_command_says_an_empty_file_is_empty(db, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    stderr = io.StringIO()
+
+    with pytest.raises(CommandError, match=r"Nothing was imported: empty\.csv has 1 problem"):
+        call_command("import_orders", str(path), stdout=io.StringIO(), stderr=stderr)
+
+    assert stderr.getvalue().startswith("line 1: the file is empty; it needs a header row")
 
 
 def test_command_imports_the_example_file(tmp_path):
