@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from sellers.forms import pause_end_problem
 from sellers.models import (
     ApiToken,
     AuditEntry,
@@ -265,11 +266,13 @@ class VolumeControlChangeForm(forms.ModelForm):
             raise forms.ValidationError(_("This change is in effect: it is history and stays as it is."))
         starts = cleaned.get("effective_at") or self.now
         until = cleaned.get("paused_until")
-        if cleaned.get("paused") and until is not None and until <= starts:
-            self.add_error(
-                "paused_until",
-                _("The pause must end after the change takes effect: choose a later moment, or clear it."),
+        if cleaned.get("paused") and until is not None:
+            seller = cleaned.get("seller") or getattr(self.instance, "seller", None)
+            problem = pause_end_problem(
+                until, now=starts, zone=seller.zone if seller else timezone.get_current_timezone()
             )
+            if problem:
+                self.add_error("paused_until", problem)
         return cleaned
 
 

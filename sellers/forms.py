@@ -230,6 +230,28 @@ class CarrierServiceForm(forms.Form):
         return {int(weekday): self.cleaned_data[f"pickup_{weekday}"] for weekday in Weekday}
 
 
+def pause_end_problem(until: dt.datetime, *, now: dt.datetime, zone) -> str | None:
+    """What is wrong with ``until`` as the end of a pause starting ``now``, if anything: it must
+    be in the future and at most ``PAUSE_MAX_AHEAD`` later (shown in ``zone``). The settings
+    page and the admin both ask."""
+    latest = now + PAUSE_MAX_AHEAD
+    try:
+        passed, too_far = until <= now, until > latest
+    except OverflowError:
+        # Within hours of year 1 or 9999 a wall-clock moment has no UTC equivalent to compare.
+        passed, too_far = until.year < now.year, until.year > now.year
+    if passed:
+        return _("The pause must end in the future; %(moment)s has passed. Choose a later moment, or clear it.") % {
+            "moment": formats.date_format(until, "Y-m-d H:i")
+        }
+    if too_far:
+        return _(
+            "Paused until: the end is at most a year ahead, %(latest)s. Choose an earlier end, or clear it "
+            "to pause until you switch the badge back on."
+        ) % {"latest": formats.date_format(latest.astimezone(zone), "Y-m-d H:i")}
+    return None
+
+
 class VolumeControlForm(forms.Form):
     """Pause the Prime badge (optionally until a moment in the seller's time zone) and cap
     the Prime orders a day (SPEC section 1)."""
@@ -289,28 +311,9 @@ class VolumeControlForm(forms.Form):
                 _("An end only applies to a pause. Tick 'Pause the Prime badge', or clear the end."),
             )
             return cleaned
-        latest = self.now + PAUSE_MAX_AHEAD
-        try:
-            passed, too_far = until <= self.now, until > latest
-        except OverflowError:
-            # Within hours of year 1 or 9999 a wall-clock moment has no UTC equivalent to compare.
-            passed, too_far = until.year < self.now.year, until.year > self.now.year
-        # ``until`` is the seller's wall-clock time (``full_clean``), shown as typed.
-        if passed:
-            self.add_error(
-                "paused_until",
-                _("The pause must end in the future; %(moment)s has passed. Choose a later moment, or clear it.")
-                % {"moment": formats.date_format(until, "Y-m-d H:i")},
-            )
-        elif too_far:
-            self.add_error(
-                "paused_until",
-                _(
-                    "Paused until: the end is at most a year ahead, %(latest)s. Choose an earlier end, or clear it "
-                    "to pause until you switch the badge back on."
-                )
-                % {"latest": formats.date_format(latest.astimezone(self.seller.zone), "Y-m-d H:i")},
-            )
+        problem = pause_end_problem(until, now=self.now, zone=self.seller.zone)
+        if problem:
+            self.add_error("paused_until", problem)
         return cleaned
 
 

@@ -219,6 +219,29 @@ def test_a_control_cannot_take_effect_in_the_past(admin_client, seller, make_ord
     assert prime(order) == [True]
 
 
+@pytest.mark.parametrize(
+    ("until", "message"),
+    [(("9999-12-31", "23:59:00"), "at most a year ahead"), (("2000-01-01", "00:00:00"), "must end in the future")],
+)
+def test_a_pause_in_the_admin_ends_within_a_year_as_on_the_settings_page(admin_client, seller, until, message):
+    response = admin_client.post(
+        reverse("admin:sellers_volumecontrolchange_add"),
+        {
+            "seller": seller.pk,
+            "effective_at_0": "",
+            "effective_at_1": "",
+            "daily_cap": "",
+            "paused": "on",
+            "paused_until_0": until[0],
+            "paused_until_1": until[1],
+        },
+    )
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not VolumeControlChange.objects.exists() and not AuditEntry.objects.exists()
+
+
 def test_moving_a_future_control_redecides_the_orders_of_both_moments_and_is_audited(
     admin_client, admin_user, seller, make_orders
 ):
