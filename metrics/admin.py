@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from metrics.models import MetricSnapshot, PlanOfAction, ThresholdChange
-from metrics.services import threshold_set
+from metrics.selectors import thresholds_in_force
+from metrics.services import ThresholdError, threshold_change_check, threshold_set
 from sellers.admin import ReadOnlyAdminMixin
 
 
 class ThresholdChangeForm(forms.ModelForm):
-    """A new threshold from a date on; checked by the service that records it."""
+    """A new threshold from a date on, checked by the rule the service records it by."""
 
     class Meta:
         model = ThresholdChange
@@ -21,12 +21,19 @@ class ThresholdChangeForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        effective_from = cleaned.get("effective_from")
-        if effective_from is not None and effective_from < timezone.localdate():
+        metric, value, effective_from = (cleaned.get(name) for name in ("metric", "new_value", "effective_from"))
+        if None in (metric, value, effective_from):
+            return cleaned
+        try:
+            threshold_change_check(metric=metric, value=value, effective_from=effective_from)
+        except ThresholdError as error:
+            self.add_error("effective_from", str(error))
+            return cleaned
+        if thresholds_in_force(effective_from)[metric] == value:
             self.add_error(
-                "effective_from",
-                _("Days before today may already be judged; choose today (%(today)s) or a later date.")
-                % {"today": timezone.localdate().isoformat()},
+                "new_value",
+                _("%(value)s is already the threshold from %(day)s: nothing to change.")
+                % {"value": value.normalize(), "day": effective_from.isoformat()},
             )
         return cleaned
 

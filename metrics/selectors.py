@@ -264,8 +264,10 @@ def seller_reinstated_at(*, seller: Seller, day: dt.date | None = None) -> dt.da
 
 def seller_evaluation_start(*, seller: Seller, day: dt.date) -> dt.datetime:
     """The seller's evaluation start as of D (SPEC section 4): the moment of the latest
-    reinstatement at or before the end of D, else the start of ``enrolled_on``."""
-    return seller_reinstated_at(seller=seller, day=day) or seller.enrolment_start
+    reinstatement at or before the end of D, else the start of ``enrolled_on``; never before
+    enrolment (``window_orders`` applies both bounds)."""
+    reinstated_at = seller_reinstated_at(seller=seller, day=day)
+    return max(reinstated_at, seller.enrolment_start) if reinstated_at else seller.enrolment_start
 
 
 def seller_snapshots(*, seller: Seller, day: dt.date, window_days: int) -> QuerySet[MetricSnapshot]:

@@ -11,9 +11,8 @@ from decimal import Decimal
 from functools import reduce
 from operator import or_
 
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -83,15 +82,13 @@ def sellers_readiness(
     sellers = Seller.objects.order_by("pk")
     if seller_ids is not None:
         sellers = sellers.filter(pk__in=list(seller_ids))
-    ready, waiting, until = [], [], None
-    for pk, zone_name in sellers.values_list("pk", "timezone"):
-        end = day_end(day, zone_name)
-        if end <= now:
-            ready.append(pk)
-        else:
-            waiting.append(pk)
-            until = max(until or end, end)
-    return Readiness(ready=ready, waiting=waiting, waiting_until=until)
+    ends = {name: day_end(day, name) for name in sellers.values_list("timezone", flat=True).distinct()}
+    waiting_zones = [name for name, end in ends.items() if end > now]
+    if not waiting_zones:
+        return Readiness(ready=list(sellers.values_list("pk", flat=True)), waiting=[], waiting_until=None)
+    waiting = list(sellers.filter(timezone__in=waiting_zones).values_list("pk", flat=True))
+    ready = list(sellers.exclude(timezone__in=waiting_zones).values_list("pk", flat=True))
+    return Readiness(ready=ready, waiting=waiting, waiting_until=max(ends[name] for name in waiting_zones))
 
 
 def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> int:
@@ -410,15 +407,12 @@ class ThresholdError(ValueError):
     """A threshold change that cannot be made; the message says why and what to do."""
 
 
-@transaction.atomic
-def threshold_set(
-    *, metric: str, value: Decimal, effective_from: dt.date | None = None, changed_by: User | None = None
-) -> ThresholdChange | None:
-    """Change a metric's threshold from ``effective_from`` on (default: today in the portal's
-    time zone), keeping the change with who and when (SPEC section 3). Earlier days keep
-    theirs: a change cannot take effect before today, whose evaluation has not run yet, since
-    that would change the verdict of days already judged. Returns None when the value is
-    already the one in force from that day."""
+def threshold_change_check(*, metric: str, value: Decimal, effective_from: dt.date | None) -> dt.date:
+    """The first day a threshold change can take effect, or ``ThresholdError`` saying why
+    not: a known metric, a fraction from 0 to 1 with at most five decimals, from today (the
+    portal's; the default) on and after every day already judged for any seller, so no
+    judged day's verdict can change (SPEC section 3). The admin's form and ``threshold_set``
+    ask it."""
     if metric not in METRIC_DEFINITIONS:
         raise ThresholdError(
             _("%(metric)s is not a metric; use one of: %(metrics)s.")
@@ -439,19 +433,41 @@ def threshold_set(
             )
             % {"day": effective_from.isoformat(), "today": today.isoformat()}
         )
+    latest_judged = DailySnapshot.objects.aggregate(latest=Max("day"))["latest"]
+    if latest_judged is not None and effective_from <= latest_judged:
+        raise ThresholdError(
+            _("A threshold cannot change for %(day)s: %(judged)s is already judged. Choose %(next)s or a later date.")
+            % {
+                "day": effective_from.isoformat(),
+                "judged": latest_judged.isoformat(),
+                "next": (latest_judged + dt.timedelta(days=1)).isoformat(),
+            }
+        )
+    if not Decimal(0) <= value <= Decimal(1):
+        raise ThresholdError(
+            _("%(value)s: a threshold is a fraction from 0 to 1 with at most 5 decimals, e.g. 0.93456.")
+            % {"value": value}
+        )
+    return effective_from
+
+
+@transaction.atomic
+def threshold_set(
+    *, metric: str, value: Decimal, effective_from: dt.date | None = None, changed_by: User | None = None
+) -> ThresholdChange | None:
+    """Change a metric's threshold from ``effective_from`` on (default: today in the portal's
+    time zone), keeping the change with who and when (SPEC section 3). Earlier days keep
+    theirs (``threshold_change_check``). Returns None when the value is already the one in
+    force from that day."""
+    effective_from = threshold_change_check(metric=metric, value=value, effective_from=effective_from)
     # One change at a time per metric: the previous value is read under the lock.
     list(ThresholdChange.objects.select_for_update().filter(metric=metric).values_list("pk"))
     old_value = thresholds_in_force(effective_from)[metric]
-    change = ThresholdChange(
-        metric=metric, old_value=old_value, new_value=value, effective_from=effective_from, changed_by=changed_by
-    )
-    try:
-        change.full_clean()
-    except ValidationError as error:
-        raise ThresholdError(" ".join(error.messages)) from None
     if Decimal(old_value) == Decimal(value):
         return None
-    change.save()
+    change = ThresholdChange.objects.create(
+        metric=metric, old_value=old_value, new_value=value, effective_from=effective_from, changed_by=changed_by
+    )
     audit_entry_create(
         seller=None,
         actor=changed_by,

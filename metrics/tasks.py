@@ -30,9 +30,9 @@ RETRYING = {
 }
 
 
-@shared_task(**RETRYING, soft_time_limit=30 * 60, time_limit=35 * 60)
+@shared_task(**RETRYING, bind=True, soft_time_limit=30 * 60, time_limit=35 * 60)
 def daily_evaluation(
-    day_iso: str | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE, seller_ids: list[int] | None = None
+    self, day_iso: str | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE, seller_ids: list[int] | None = None
 ) -> dict:
     """Fan the day's evaluation out over chunks of sellers so several workers share it.
 
@@ -44,7 +44,17 @@ def daily_evaluation(
     chunks = seller_id_chunks(chunk_size, readiness.ready)
     group(evaluate_sellers_chunk.s(day.isoformat(), chunk) for chunk in chunks).apply_async()
     logger.info("Daily evaluation for %s: %d chunks of up to %d sellers queued", day, len(chunks), chunk_size)
-    if readiness.waiting:
+    if readiness.waiting and self.request.is_eager:
+        # In-process (no broker): nothing can wait for later; run_daily --date covers them.
+        logger.warning(
+            "Daily evaluation for %s: %d sellers wait for the end of the day in their zone, until %s; "
+            "without a broker nothing queues them: run run_daily --date %s then",
+            day,
+            len(readiness.waiting),
+            readiness.waiting_until.isoformat(),
+            day.isoformat(),
+        )
+    elif readiness.waiting:
         daily_evaluation.apply_async((day.isoformat(), chunk_size, readiness.waiting), eta=readiness.waiting_until)
         logger.info(
             "Daily evaluation for %s: %d sellers wait for the end of the day in their zone, until %s",

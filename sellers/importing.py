@@ -722,11 +722,18 @@ class _OrderRows:
 
     def load_sellers(self) -> None:
         """Every seller's token and zone, read before the rows: while COPY streams them, the
-        connection can run no other query."""
-        self.sellers = {
-            token: SellerRef(pk, token, name, zone(name))
-            for token, pk, name in Seller.objects.values_list("merchant_token", "pk", "timezone")
-        }
+        connection can run no other query.
+
+        Read under a share lock held to the end of the import: a change of a seller's zone
+        (whose local dates the rows are converted to) or of its status (which decides Prime
+        orders) takes the seller's row lock, so it waits for the import or the import waits
+        for it, and the orders are never dated or decided by a state that changed meanwhile."""
+        sellers = Seller.objects.values_list("merchant_token", "pk", "timezone")
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT merchant_token, id, timezone FROM {Seller._meta.db_table} FOR SHARE")
+                sellers = cursor.fetchall()
+        self.sellers = {token: SellerRef(pk, token, name, zone(name)) for token, pk, name in sellers}
         self.tokens = {ref.id: token for token, ref in self.sellers.items()}
 
     def token_of(self, seller_id: int) -> str:

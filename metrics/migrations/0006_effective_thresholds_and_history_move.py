@@ -81,6 +81,40 @@ def thresholds_into_history(apps, schema_editor):
             )
 
 
+UNIT_COLUMNS = [f"{kind}_{w}_{m}" for w in WINDOWS for m in METRICS for kind in ("population", "defects", "protected")]
+
+
+def _alter_units(schema_editor, column_type: str) -> None:
+    # SQLite's INTEGER columns hold 64 bits already; only PostgreSQL's need the new type.
+    if schema_editor.connection.vendor == "postgresql":
+        changes = ", ".join(f"ALTER COLUMN {column} TYPE {column_type}" for column in UNIT_COLUMNS)
+        schema_editor.execute(f"ALTER TABLE metrics_dailysnapshot {changes}")
+
+
+def _widen_units(apps, schema_editor):
+    _alter_units(schema_editor, "bigint")
+
+
+def _narrow_units(apps, schema_editor):
+    _alter_units(schema_editor, "integer")
+
+
+def thresholds_from_history(apps, schema_editor):
+    """Back to one value per metric: the one in force today."""
+    from django.utils import timezone
+
+    Threshold = apps.get_model("metrics", "Threshold")
+    ThresholdChange = apps.get_model("metrics", "ThresholdChange")
+    for metric in METRICS:
+        latest = (
+            ThresholdChange.objects.filter(metric=metric, effective_from__lte=timezone.localdate())
+            .order_by("-effective_from", "-changed_at", "-id")
+            .first()
+        )
+        value = latest.new_value if latest else DEFAULT_THRESHOLDS[metric]
+        Threshold.objects.update_or_create(metric=metric, defaults={"value": value})
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -102,215 +136,221 @@ class Migration(migrations.Migration):
             preserve_default=False,
         ),
         migrations.RunSQL("DROP VIEW metrics_metricsnapshot", _view_sql()),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_30_buy_shipping_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_30_cancellation_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_30_on_time_delivery_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_30_on_time_shipment_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_30_one_day_delivery_speed',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_30_two_day_delivery_speed',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_30_valid_tracking_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_7_buy_shipping_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_7_cancellation_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_7_on_time_delivery_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_7_on_time_shipment_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_7_one_day_delivery_speed',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_7_two_day_delivery_speed',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='defects_7_valid_tracking_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_30_buy_shipping_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_30_cancellation_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_30_on_time_delivery_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_30_on_time_shipment_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_30_one_day_delivery_speed',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_30_two_day_delivery_speed',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_30_valid_tracking_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_7_buy_shipping_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_7_cancellation_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_7_on_time_delivery_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_7_on_time_shipment_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_7_one_day_delivery_speed',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_7_two_day_delivery_speed',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='population_7_valid_tracking_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_30_buy_shipping_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_30_cancellation_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_30_on_time_delivery_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_30_on_time_shipment_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_30_one_day_delivery_speed',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_30_two_day_delivery_speed',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_30_valid_tracking_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_7_buy_shipping_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_7_cancellation_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_7_on_time_delivery_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_7_on_time_shipment_rate',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_7_one_day_delivery_speed',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_7_two_day_delivery_speed',
-            field=models.PositiveBigIntegerField(default=0),
-        ),
-        migrations.AlterField(
-            model_name='dailysnapshot',
-            name='protected_7_valid_tracking_rate',
-            field=models.PositiveBigIntegerField(default=0),
+        # 64-bit units: one ALTER of the whole table instead of a rewrite per column.
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunPython(_widen_units, _narrow_units)],
+            state_operations=[
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_30_buy_shipping_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_30_cancellation_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_30_on_time_delivery_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_30_on_time_shipment_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_30_one_day_delivery_speed',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_30_two_day_delivery_speed',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_30_valid_tracking_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_7_buy_shipping_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_7_cancellation_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_7_on_time_delivery_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_7_on_time_shipment_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_7_one_day_delivery_speed',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_7_two_day_delivery_speed',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='defects_7_valid_tracking_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_30_buy_shipping_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_30_cancellation_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_30_on_time_delivery_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_30_on_time_shipment_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_30_one_day_delivery_speed',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_30_two_day_delivery_speed',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_30_valid_tracking_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_7_buy_shipping_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_7_cancellation_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_7_on_time_delivery_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_7_on_time_shipment_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_7_one_day_delivery_speed',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_7_two_day_delivery_speed',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='population_7_valid_tracking_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_30_buy_shipping_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_30_cancellation_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_30_on_time_delivery_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_30_on_time_shipment_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_30_one_day_delivery_speed',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_30_two_day_delivery_speed',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_30_valid_tracking_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_7_buy_shipping_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_7_cancellation_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_7_on_time_delivery_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_7_on_time_shipment_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_7_one_day_delivery_speed',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_7_two_day_delivery_speed',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            migrations.AlterField(
+                model_name='dailysnapshot',
+                name='protected_7_valid_tracking_rate',
+                field=models.PositiveBigIntegerField(default=0),
+            ),
+            ],
         ),
         migrations.AlterField(
             model_name='thresholdchange',
@@ -336,7 +376,7 @@ class Migration(migrations.Migration):
             model_name='thresholdchange',
             index=models.Index(fields=['metric', 'effective_from'], name='threshold_change_in_force'),
         ),
-        migrations.RunPython(thresholds_into_history, migrations.RunPython.noop),
+        migrations.RunPython(thresholds_into_history, thresholds_from_history),
         migrations.DeleteModel(name='Threshold'),
         migrations.RunSQL(_view_sql(), "DROP VIEW metrics_metricsnapshot"),
     ]

@@ -111,7 +111,9 @@ def _seller_context(seller: Seller) -> dict:
     return {
         "seller": seller,
         "day": day,
-        "evaluation_start": seller.local_date(seller_evaluation_start(seller=seller, day=day or timezone.localdate())),
+        "evaluation_start": seller.local_date(
+            seller_evaluation_start(seller=seller, day=day or seller.local_date(timezone.now()))
+        ),
         "metric_rows": _metric_rows(snapshots) if day else [],
         "requirement_rows": requirement_rows(requirements.passing, REQUIREMENTS),
         "history": seller_audit_entries(seller=seller).select_related("actor")[:HISTORY_PAGE_SIZE],

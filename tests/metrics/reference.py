@@ -72,9 +72,10 @@ class Seller:
         return max([enrolment, *reinstatements])
 
     def eligible_at(self, moment: dt.datetime) -> bool:
-        """SPEC section 3: from a revocation to the next reinstatement the badge is off."""
-        before = [(at, kind) for kind, at in self.history if at <= moment]
-        return not before or max(before)[1] != "revoked"
+        """SPEC section 3: from a revocation to the next reinstatement the badge is off. Of two
+        changes at the same moment the later recorded (``history`` is in recording order) holds."""
+        before = [(at, order, kind) for order, (kind, at) in enumerate(self.history) if at <= moment]
+        return not before or max(before)[2] != "revoked"
 
     def control_at(self, moment: dt.datetime) -> Control | None:
         in_force = [control for control in self.controls if control.effective_at <= moment]

@@ -25,6 +25,7 @@ from metrics.services import (
 )
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, Order, SellerEvent
+from sellers.services import orders_classify_prime
 from tests.builders import D, late_order, local, order_for
 
 DAY = dt.timedelta(days=1)
@@ -209,7 +210,7 @@ def test_set_threshold_command(reviewer, capsys, today_is_d_plus_two):
         (["no_such_metric", "0.9"], "is not a metric; use one of: on_time_shipment_rate"),
         (["cancellation_rate", "abc"], "'abc' is not a number"),
         (["cancellation_rate", "NaN"], "'NaN' is not a number"),
-        (["cancellation_rate", "1.5"], "less than or equal to 1"),
+        (["cancellation_rate", "1.5"], "a threshold is a fraction from 0 to 1"),
         (["cancellation_rate", "0.1234567"], "at most 5 decimals, e.g. 0.93456"),
         (["cancellation_rate", "0.01", "--from", "2026-02-30"], "is not a date: write it as YYYY-MM-DD"),
         (["cancellation_rate", "0.01", "--from", "2026-11-21"], "days before today (2026-11-22) may already be judged"),
@@ -224,18 +225,22 @@ def test_set_threshold_refuses_bad_input_and_changes_nothing(db, arguments, mess
 
 def test_the_admin_adds_a_threshold_from_a_date_through_the_service(admin_client, today_is_d_plus_two):
     url = "/admin/metrics/thresholdchange/add/"
-    with mock.patch("metrics.admin.timezone.localdate", return_value=D + 2 * DAY):
-        refused = admin_client.post(
-            url, {"metric": "cancellation_rate", "new_value": "0.01", "effective_from": (D + DAY).isoformat()}
-        )
-        assert refused.status_code == 200 and "may already be judged" in refused.content.decode()
-        assert not ThresholdChange.objects.exists()
-        admin_client.post(
-            url, {"metric": "cancellation_rate", "new_value": "0.01", "effective_from": (D + 4 * DAY).isoformat()}
-        )
+    refused = admin_client.post(
+        url, {"metric": "cancellation_rate", "new_value": "0.01", "effective_from": (D + DAY).isoformat()}
+    )
+    assert refused.status_code == 200 and "may already be judged" in refused.content.decode()
+    unchanged = admin_client.post(
+        url, {"metric": "cancellation_rate", "new_value": "0.005", "effective_from": (D + 4 * DAY).isoformat()}
+    )
+    assert unchanged.status_code == 200 and "is already the threshold from 2026-11-24" in unchanged.content.decode()
+    assert not ThresholdChange.objects.exists()
+    admin_client.post(
+        url, {"metric": "cancellation_rate", "new_value": "0.01", "effective_from": (D + 4 * DAY).isoformat()}
+    )
     change = ThresholdChange.objects.get()
     assert change.effective_from == D + 4 * DAY and change.changed_by.username == "admin"
-    assert admin_client.get(f"/admin/metrics/thresholdchange/{change.pk}/change/").status_code in (200, 403)
+    shown = admin_client.get(f"/admin/metrics/thresholdchange/{change.pk}/change/")
+    assert shown.status_code == 200 and 'name="new_value"' not in shown.content.decode()  # read only
     assert admin_client.post(f"/admin/metrics/thresholdchange/{change.pk}/delete/", {"post": "yes"}).status_code == 403
     assert ThresholdChange.objects.filter(pk=change.pk).exists()
 
@@ -321,6 +326,25 @@ def test_the_scheduled_run_waits_for_the_end_of_d_in_each_sellers_zone(
         assert evaluated == {seller.pk, honolulu.pk} and summary["waiting"] == 0 and queued == []
 
 
+def test_without_a_broker_the_run_leaves_the_waiting_sellers_to_run_daily(seller, honolulu, caplog):
+    """In-process (the quick start), a task cannot wait for Honolulu's midnight: it says so
+    instead of queueing itself again at once, over and over."""
+    from metrics import tasks
+
+    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2026, 7, 15, 9, 30, tzinfo=dt.UTC)):
+        summary = tasks.daily_evaluation.apply(args=["2026-07-14"]).get()
+    assert summary["waiting"] == 1
+    assert set(DailySnapshot.objects.values_list("seller_id", flat=True)) == {seller.pk}
+    assert "without a broker nothing queues them: run run_daily --date 2026-07-14 then" in caplog.text
+
+
+def test_a_threshold_cannot_change_from_a_day_already_judged_for_some_seller(seller, today_is_d_plus_two):
+    run_at(morning_after(seller, D + 2 * DAY), D + 2 * DAY)  # an eastern seller's today, already judged
+    with pytest.raises(ThresholdError, match=r"2026-11-22 is already judged\. Choose 2026-11-23"):
+        threshold_set(metric="cancellation_rate", value=Decimal("0.01"))
+    assert threshold_set(metric="cancellation_rate", value=Decimal("0.01"), effective_from=D + 3 * DAY)
+
+
 def test_no_path_evaluates_a_seller_before_its_day_ends(seller, honolulu, capsys):
     day = dt.date(2026, 7, 14)
     eleven_thirty_in_honolulu = dt.datetime(2026, 7, 15, 9, 30, tzinfo=dt.UTC)
@@ -353,6 +377,7 @@ def test_a_zone_change_that_re_dates_a_reinstatement_does_not_turn_an_answered_d
     SellerEvent.objects.create(seller=seller, kind=SellerEvent.Kind.REVOKED, day=D - 2 * DAY, created_at=revoked_at)
     seller.status = ProgrammeStatus.NOT_ELIGIBLE
     seller.save(update_fields=["status"])
+    orders_classify_prime(seller_ids=[seller.pk])
     # Reinstated at 09:00 UTC the next day: D+1 in Berlin, still D in Honolulu.
     reinstated_at = dt.datetime(D.year, D.month, D.day + 1, 9, 0, tzinfo=dt.UTC)
     seller_reinstate(seller=seller, reviewer=None, plan=None, moment=reinstated_at)

@@ -29,7 +29,7 @@ from metrics.definitions import METRICS
 from metrics.models import DailySnapshot
 from metrics.services import daily_run, day_end, seller_reinstate, threshold_set
 from sellers.models import Order, Seller, SellerEvent
-from sellers.services import orders_classify_prime, seller_timezone_change, volume_control_change
+from sellers.services import orders_classify_prime, seller_timezone_change, volume_control_update
 from tests.factories import SellerFactory
 
 FIRST_DAY = dt.date(2026, 10, 28)  # the history crosses the end of US daylight time (Nov. 1)
@@ -220,13 +220,17 @@ def _apply(simulation: Simulation, kind: str, payload) -> None:
     seller = simulation.seller
     if kind == "order":
         _write_order(seller, payload, simulation.now)
-    elif kind == "pause":
-        until = None if payload is None else simulation.now + dt.timedelta(minutes=payload)
-        volume_control_change(seller=seller, daily_cap=None, paused=True, paused_until=until)
-    elif kind == "cap":
-        volume_control_change(seller=seller, daily_cap=payload, paused=False)
-    elif kind == "resume":
-        volume_control_change(seller=seller, daily_cap=None, paused=False)
+    elif kind in ("pause", "cap", "resume"):
+        # Through the service the settings page and the admin use, audited.
+        until = None if kind != "pause" or payload is None else simulation.now + dt.timedelta(minutes=payload)
+        volume_control_update(
+            seller=seller,
+            actor=None,
+            daily_cap=payload if kind == "cap" else None,
+            paused=kind == "pause",
+            paused_until=until,
+            now=simulation.now,
+        )
     elif kind == "threshold":
         metric, value, days_ahead = payload
         from django.utils import timezone

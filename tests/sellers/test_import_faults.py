@@ -185,3 +185,19 @@ def test_two_overlapping_imports_at_once_report_exactly_what_each_did(seller, tm
         assert sorted(counts) == [(500, 1000, 0), (1500, 0, 0)]
     else:
         assert sorted(counts) == [(500, 0, 1000), (1500, 0, 0)]
+
+
+def test_an_import_during_a_time_zone_change_dates_its_orders_in_the_zone_that_was_committed(seller, tmp_path):
+    # 23:30 on Nov. 1 in Los Angeles is Nov. 2 in New York.
+    late_evening = order("TZ-1", purchased_at="2026-11-01T23:30:00-07:00", promised_ship_date="2026-11-02")
+    with psycopg.connect(database_url()) as changing_zone:
+        # A zone change in progress: the seller's row is locked and its zone not yet committed.
+        changing_zone.execute("UPDATE sellers_seller SET timezone = 'America/New_York' WHERE id = %s", [seller.pk])
+        process = start_import_command(csv_file(tmp_path, late_evening))
+        with psycopg.connect(database_url(), autocommit=True) as watcher:
+            wait_for_a_backend_waiting_on_a_lock(watcher, besides=changing_zone.info.backend_pid)
+        changing_zone.commit()
+    _stdout, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 0, stderr
+    assert Order.objects.get(order_id="TZ-1").purchase_date == dt.date(2026, 11, 2)
