@@ -4,16 +4,34 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from metrics.models import MetricSnapshot, PlanOfAction, ThresholdChange
 from metrics.selectors import thresholds_in_force
 from metrics.services import ThresholdError, threshold_change_check, threshold_set
 from sellers.admin import ReadOnlyAdminMixin
 
+# Every way a typed threshold can be wrong, answered with the same hint (98.5 for 0.985, 1.5).
+DECIMAL_ERRORS = ("invalid", "min_value", "max_value", "max_digits", "max_decimal_places", "max_whole_digits")
+
 
 class ThresholdChangeForm(forms.ModelForm):
     """A new threshold from a date on, checked by the rule the service records it by."""
+
+    THRESHOLD_HINT = gettext_lazy(
+        "Enter the threshold as a share from 0 to 1 with at most 5 decimals, e.g. 0.985 for 98.5 per cent."
+    )
+    new_value = forms.DecimalField(
+        label=gettext_lazy("threshold"),
+        min_value=0,
+        max_value=1,
+        max_digits=6,
+        decimal_places=5,
+        help_text=THRESHOLD_HINT,
+        error_messages=dict.fromkeys(DECIMAL_ERRORS, THRESHOLD_HINT),
+    )
 
     class Meta:
         model = ThresholdChange
@@ -47,6 +65,16 @@ class ThresholdChangeAdmin(admin.ModelAdmin):
     list_display = ["metric", "new_value", "effective_from", "old_value", "changed_by", "changed_at"]
     list_filter = ["metric"]
 
+    def changelist_view(self, request, extra_context=None):
+        # The list holds changes only: say what is in force today, defaults included.
+        in_force = thresholds_in_force(timezone.localdate())
+        self.message_user(
+            request,
+            _("In force today: %(thresholds)s.")
+            % {"thresholds": "; ".join(f"{name} {value.normalize()}" for name, value in in_force.items())},
+        )
+        return super().changelist_view(request, extra_context)
+
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 
@@ -54,10 +82,14 @@ class ThresholdChangeAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        # Through the service, so the change is recorded with who and when and audited.
-        threshold_set(
+        # Through the service, so the change is recorded with who and when and audited; the
+        # admin's own log and message then name the change as stored.
+        created = threshold_set(
             metric=obj.metric, value=obj.new_value, effective_from=obj.effective_from, changed_by=request.user
         )
+        if created is not None:
+            obj.pk = created.pk
+            obj.refresh_from_db()
 
 
 @admin.register(MetricSnapshot)

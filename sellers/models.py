@@ -11,12 +11,11 @@ import zoneinfo
 from functools import lru_cache
 
 from django.contrib.auth.models import AbstractUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone as django_timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from sellers.choices import STATE_CHOICES, CancelledBy, ProgrammeStatus, Speed, Weekday
@@ -347,15 +346,24 @@ class Order(models.Model):
             setattr(self, date_field, local_date(getattr(self, moment_field), tz))
 
     def clean(self) -> None:
-        # The column's validator refuses fewer than 1 unit; more than the import takes is
-        # refused here, so an order edited in the admin stays one the import would take.
-        if self.units is not None and self.units > ORDER_UNITS_MAX:
-            raise ValidationError(
-                {
-                    "units": _("An order has at most %(max)s units; write the number of items ordered.")
-                    % {"max": number_format(ORDER_UNITS_MAX, force_grouping=True)}
-                }
-            )
+        """Every rule of the import (SPEC section 6) on this order, so an order edited in the
+        admin stays one the import would take: ``sellers.importing.order_problems``, the one
+        home of those rules."""
+        from sellers.importing import OrderValues, SellerRef, order_problems
+
+        seller = self.seller
+        values = OrderValues(
+            **{
+                name: seller.merchant_token if name == "merchant_token" else getattr(self, name)
+                for name in OrderValues._fields
+            }
+        )
+        ref = SellerRef(seller.pk, seller.merchant_token, seller.timezone, seller.zone)
+        problems: dict[str, list[str]] = {}
+        for field, message in order_problems(values, seller=ref, now=django_timezone.now()):
+            problems.setdefault(field if field != "merchant_token" else NON_FIELD_ERRORS, []).append(message)
+        if problems:
+            raise ValidationError(problems)
 
 
 class AuditEntry(models.Model):
@@ -430,11 +438,12 @@ class SellerEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("status change")
-        verbose_name_plural = _("status history")
+        verbose_name_plural = _("status changes")
         indexes = [models.Index(fields=["seller", "-created_at"], name="seller_event_recent")]
 
     def __str__(self) -> str:
-        return f"{self.seller_id} {self.kind} {self.created_at:%Y-%m-%d}"
+        moment = self.created_at.astimezone(self.seller.zone) if self.seller_id else self.created_at
+        return f"{self.seller} {self.get_kind_display()} {moment:%Y-%m-%d %H:%M %Z}"
 
 
 class ApiToken(models.Model):

@@ -402,3 +402,19 @@ def test_requirements_judge_only_the_latest_day_so_an_earlier_day_keeps_its_verd
     assert revoked == [seller.pk]
     reasons = SellerEvent.objects.get(seller=seller, kind=SellerEvent.Kind.REVOKED).reasons
     assert reasons == [{"kind": "requirement", "requirement": "weekday_cutoff"}]
+
+
+def test_the_thresholds_admin_says_what_is_in_force_and_how_to_type_a_threshold(admin_client, today_is_d_plus_two):
+    listed = admin_client.get("/admin/metrics/thresholdchange/").content.decode()
+    assert "In force today: on_time_shipment_rate 0.99; on_time_delivery_rate 0.935;" in listed
+    typed_as_percent = admin_client.post(
+        "/admin/metrics/thresholdchange/add/",
+        {"metric": "cancellation_rate", "new_value": "98.5", "effective_from": (D + 4 * DAY).isoformat()},
+    )
+    assert "Enter the threshold as a share from 0 to 1 with at most 5 decimals" in typed_as_percent.content.decode()
+    added = admin_client.post(
+        "/admin/metrics/thresholdchange/add/",
+        {"metric": "cancellation_rate", "new_value": "0.01", "effective_from": (D + 4 * DAY).isoformat()},
+        follow=True,
+    )
+    assert "cancellation_rate: 0.00500 -&gt; 0.01000 from 2026-11-24" in added.content.decode()

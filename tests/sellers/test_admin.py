@@ -392,6 +392,20 @@ def test_an_order_edit_refuses_units_the_import_refuses(admin_client, seller, ca
     assert not AuditEntry.objects.exists()
 
 
+def test_an_order_edit_refuses_what_the_import_refuses(admin_client, seller, capped_orders):
+    order = capped_orders[0]
+    url = reverse("admin:sellers_order_change", args=[order.pk])
+    data = page_data(admin_client.get(url))
+    day, clock = split(order.purchased_at - dt.timedelta(days=3))
+    data.update(delivered_at_0=day, delivered_at_1=clock)  # delivered before it was bought and scanned
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "delivered_at" in errors, errors
+    assert Order.objects.get(pk=order.pk).delivered_at == order.delivered_at
+    assert not AuditEntry.objects.exists()
+
+
 def test_orders_are_not_added_in_the_admin(admin_client):
     assert admin_client.get(reverse("admin:sellers_order_add")).status_code == 403
 
