@@ -37,7 +37,7 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
             "threshold": float(s.threshold),
             "passing": s.passing,
         }
-        if name == "on_time_delivery_rate":
+        if s.definition.buy_shipping_protection:
             entry["protected_units"] = s.protected_units
             entry["eligibility_rate"] = s.eligibility_rate
         metrics[name] = entry

@@ -41,7 +41,7 @@ from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, ExtractMi
 from django.urls import reverse
 from django.utils import formats
 from django.utils import timezone as django_timezone
-from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
 from metrics import presenters
@@ -265,38 +265,7 @@ def headroom_units(
 
 
 def defects_noun(metric: str, count: int) -> str:
-    """The metric's defect units in words, for ``count`` of them."""
-    nouns = {
-        # The metric's defects: a late shipment that arrived on time is not one.
-        "on_time_shipment_rate": lambda n: ngettext(
-            "unit shipped late and delivered late", "units shipped late and delivered late", n
-        ),
-        "on_time_delivery_rate": lambda n: ngettext("unprotected late delivery", "unprotected late deliveries", n),
-        "buy_shipping_rate": lambda n: ngettext("shipment outside Buy Shipping", "shipments outside Buy Shipping", n),
-        "cancellation_rate": lambda n: ngettext("seller cancellation", "seller cancellations", n),
-        "valid_tracking_rate": lambda n: ngettext(
-            "shipment confirmed without valid tracking", "shipments confirmed without valid tracking", n
-        ),
-        "one_day_delivery_speed": lambda n: ngettext(
-            "unit promised slower than one day", "units promised slower than one day", n
-        ),
-        "two_day_delivery_speed": lambda n: ngettext(
-            "unit promised slower than two days", "units promised slower than two days", n
-        ),
-    }
-    return nouns[metric](count)
-
-
-# The defect units of a metric as a whole, for "... of your late deliveries".
-DEFECTS_PHRASE = {
-    "on_time_shipment_rate": pgettext_lazy("of your ...", "units shipped late and delivered late"),
-    "on_time_delivery_rate": gettext_lazy("late deliveries"),
-    "buy_shipping_rate": gettext_lazy("shipments outside Buy Shipping"),
-    "cancellation_rate": gettext_lazy("seller cancellations"),
-    "valid_tracking_rate": gettext_lazy("shipments without valid tracking"),
-    "one_day_delivery_speed": gettext_lazy("units promised slower than one day"),
-    "two_day_delivery_speed": gettext_lazy("units promised slower than two days"),
-}
+    return METRIC_DEFINITIONS[metric].defects_noun(count)
 
 
 @dataclass(frozen=True)
@@ -706,7 +675,7 @@ class RootCauseSummary:
         values = {
             "label": share.label,
             "percent": _percent_of(share.units, self.causes.total_units),
-            "defects": DEFECTS_PHRASE[self.metric],
+            "defects": METRIC_DEFINITIONS[self.metric].defects_phrase,
         }
         if dimension == "carrier":
             return _("%(label)s carried %(percent)s %% of your %(defects)s.") % values
@@ -723,7 +692,7 @@ class RootCauseSummary:
         values = {
             "weekday": share.label,
             "percent": _percent_of(share.units, self.causes.total_units),
-            "defects": DEFECTS_PHRASE[self.metric],
+            "defects": METRIC_DEFINITIONS[self.metric].defects_phrase,
         }
         if int(share.key) in self.cutoff.days_not_operated:
             return _("%(percent)s %% of your %(defects)s were ordered on %(weekday)s, a day you do not ship.") % values

@@ -40,32 +40,6 @@ REQUIREMENT_ACTIONS = {
     ),
 }
 
-METRIC_ACTIONS = {
-    "on_time_shipment_rate": gettext_lazy(
-        "Review the orders marked in both 'Shipped late' and 'Delivered late' in your defect report, find why "
-        "they were scanned late, and choose shipping services that still deliver by the promised date."
-    ),
-    "on_time_delivery_rate": gettext_lazy(
-        "Review the orders marked 'Delivered late'; ship on Buy Shipping labels, which protect you from late "
-        "deliveries that were not your fault."
-    ),
-    "buy_shipping_rate": gettext_lazy(
-        "Review the orders marked 'Shipped outside Buy Shipping' and buy every label through Buy Shipping."
-    ),
-    "cancellation_rate": gettext_lazy(
-        "Check your inventory daily so you never list what you cannot ship right away; let customers request "
-        "cancellations instead of cancelling for them."
-    ),
-    "valid_tracking_rate": gettext_lazy(
-        "Confirm shipment only with a tracking id the carrier will scan, after handing the parcel over."
-    ),
-    "one_day_delivery_speed": gettext_lazy(
-        "Offer one-day delivery in more states of your Prime template, or add carrier services that reach them "
-        "in one day if you use region automation."
-    ),
-    "two_day_delivery_speed": gettext_lazy("Offer two-day or faster delivery in more states of your Prime template."),
-}
-
 
 def reason_sentence(reason: dict) -> str:
     """One revocation reason as a sentence a seller understands."""

@@ -93,9 +93,8 @@ def metric_count_rows(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
             population = in_window & rule.population(day)
             annotations[snapshot_column(name, window_days, "population")] = _units(population)
             annotations[snapshot_column(name, window_days, "defects")] = _units(population & rule.defects(day))
-        annotations[snapshot_column("on_time_delivery_rate", window_days, "protected")] = _units(
-            in_window & q_protected_late(day)
-        )
+            if METRIC_DEFINITIONS[name].buy_shipping_protection:
+                annotations[snapshot_column(name, window_days, "protected")] = _units(in_window & q_protected_late(day))
     return (
         window_orders(day=day, window_days=longest, seller_ids=seller_ids)
         .values("seller_id")

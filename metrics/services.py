@@ -209,7 +209,7 @@ def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str)
     definition = METRIC_DEFINITIONS[metric]
     rate = definition.rate(population=population_units, defects=defect_units)
     eligibility_rate = None
-    if metric == "on_time_delivery_rate" and population_units:
+    if definition.buy_shipping_protection and population_units:
         eligibility_rate = float(
             definition.eligibility_rate(population=population_units, defects=defect_units, protected=protected_units)
         )

@@ -34,7 +34,7 @@ from metrics.insights import (
 )
 from metrics.models import MetricSnapshot
 from metrics.presenters import rate_percent, threshold_percent
-from metrics.reasons import METRIC_ACTIONS, REQUIREMENT_ACTIONS, REQUIREMENT_LABELS, reason_sentence
+from metrics.reasons import REQUIREMENT_ACTIONS, REQUIREMENT_LABELS, reason_sentence
 from metrics.selectors import (
     REQUIREMENTS,
     TREND_DAYS,
@@ -161,7 +161,7 @@ class MetricCard:
 
     @property
     def action(self) -> str:
-        return "" if self.passing else str(METRIC_ACTIONS[self.name])
+        return "" if self.passing else str(self.definition.action)
 
 
 def _metric_cards(
