@@ -10,10 +10,12 @@ from django.views.decorators.http import require_safe
 
 from metrics.definitions import METRICS, WINDOWS
 from metrics.insights import Insights, Share, seller_insights
-from metrics.selectors import WARNING_REQUIREMENTS, seller_latest_day, seller_requirements, seller_snapshots
+from metrics.selectors import seller_latest_day, seller_snapshots
 from portal.bounds import EARLIEST_DATE, date_in_range
 from sellers.auth import BearerTokenError, bearer_authenticate
 from sellers.models import Seller, paused_by
+from sellers.requirements import REQUIREMENTS
+from sellers.selectors import seller_requirements
 
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -52,7 +54,7 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
         "prime_badge_active": seller.prime_badge_active_under(control, now),
         "metrics": metrics,
         "requirements": {
-            name: {"passing": passing, **({"warning": True} if name in WARNING_REQUIREMENTS else {})}
+            name: {"passing": passing, **({"warning": True} if REQUIREMENTS[name].warning_only else {})}
             for name, passing in requirements.passing.items()
         },
         "volume_control": {

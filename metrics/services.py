@@ -31,12 +31,12 @@ from metrics.models import DailySnapshot, PlanDraft, PlanOfAction, ThresholdChan
 from metrics.selectors import (
     metric_count_rows,
     metric_counts,
-    requirements_for_sellers,
     seller_latest_revocation,
     thresholds_in_force,
 )
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, Seller, SellerEvent, User, local_date, zone
+from sellers.selectors import requirements_for_sellers
 from sellers.services import audit_entry_create, orders_classify_prime
 
 logger = logging.getLogger(__name__)

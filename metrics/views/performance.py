@@ -34,11 +34,9 @@ from metrics.insights import (
 )
 from metrics.models import MetricSnapshot
 from metrics.presenters import rate_percent, threshold_percent
-from metrics.reasons import REQUIREMENT_ACTIONS, REQUIREMENT_LABELS, reason_sentence
+from metrics.reasons import reason_sentence
 from metrics.selectors import (
-    REQUIREMENTS,
     TREND_DAYS,
-    WARNING_REQUIREMENTS,
     DashboardState,
     filtered_defect_orders,
     seller_dashboard_state,
@@ -46,26 +44,16 @@ from metrics.selectors import (
     seller_latest_revocation,
     seller_open_plan,
     seller_reinstated_at,
-    seller_requirements,
     seller_trend,
 )
 from portal.bounds import excerpt
-from sellers.choices import CONTIGUOUS_REGIONS, Weekday
+from sellers.choices import CONTIGUOUS_REGIONS
 from sellers.models import Seller, paused_by
-from sellers.selectors import seller_for_user
+from sellers.presenters import requirement_checks
+from sellers.selectors import seller_for_user, seller_requirements
 
 DEFAULT_WINDOW = 30
 DEFECTS_PER_PAGE = 50
-
-# The settings page that fixes each programme requirement (SPEC section 2).
-REQUIREMENT_SETTINGS = {
-    "nationwide_coverage": "sellers:shipping_template",
-    "weekday_cutoff": "sellers:fulfilment",
-    "weekend_cutoff": "sellers:fulfilment",
-    "weekend_operations": "sellers:fulfilment",
-    "weekend_delivery": "sellers:fulfilment",
-    "carrier_pickups": "sellers:carriers",
-}
 
 # The report's flag columns as a seller reads them on screen; the CSV keeps the SPEC's
 # English column names (REPORT_FLAGS), which tools that read the file rely on.
@@ -203,54 +191,6 @@ def _metric_cards(
     return cards, computed_at
 
 
-@dataclass
-class RequirementCheck:
-    name: str
-    label: str
-    passing: bool
-    warning: bool
-    action: str
-    settings_url: str
-    detail: str
-
-
-def _weekday_names(days: list[int]) -> str:
-    return ", ".join(str(Weekday(day).label) for day in days)
-
-
-def _requirement_checks(seller: Seller):
-    requirements = seller_requirements(seller=seller)
-    details = {
-        "nationwide_coverage": _("%(covered)s of %(total)s contiguous regions offer Prime.")
-        % {"covered": requirements.covered_regions, "total": len(CONTIGUOUS_REGIONS)},
-        "weekday_cutoff": _("Cutoff before 14:00 on: %(days)s.")
-        % {"days": _weekday_names(requirements.early_weekday_cutoffs)}
-        if requirements.early_weekday_cutoffs
-        else "",
-        "weekend_cutoff": _("Cutoff before 10:30 on: %(days)s.")
-        % {"days": _weekday_names(requirements.early_weekend_cutoffs)}
-        if requirements.early_weekend_cutoffs
-        else "",
-        "carrier_pickups": _("No carrier pickup at or after the cutoff on: %(days)s.")
-        % {"days": _weekday_names(requirements.days_without_pickup)}
-        if requirements.days_without_pickup
-        else "",
-    }
-    checks = [
-        RequirementCheck(
-            name=name,
-            label=str(REQUIREMENT_LABELS[name]),
-            passing=requirements.passing[name],
-            warning=name in WARNING_REQUIREMENTS and not requirements.passing[name],
-            action=str(REQUIREMENT_ACTIONS[name]),
-            settings_url=reverse(REQUIREMENT_SETTINGS[name]),
-            detail=details.get(name, ""),
-        )
-        for name in REQUIREMENTS
-    ]
-    return checks, requirements
-
-
 # The dashboard's content is kept this long in the cache, under a key of everything it
 # shows (``_dashboard_cache_key``): a new daily run, any settings, status or plan change,
 # the volume control in force, the window or the language shows at once; the orders at
@@ -315,7 +255,7 @@ def _dashboard_content(
             now=now,
         )
     revocation = None if seller.is_eligible else seller_latest_revocation(seller=seller)
-    requirement_checks, requirements = _requirement_checks(seller)
+    requirements = seller_requirements(seller=seller)
     return render_to_string(
         "metrics/_dashboard_content.html",
         {
@@ -333,7 +273,7 @@ def _dashboard_content(
             "badge_active": seller.prime_badge_active_under(control, now),
             "volume_control": control,
             "paused": paused_by(control, now),
-            "requirement_checks": requirement_checks,
+            "requirement_checks": requirement_checks(requirements),
             "requirements": requirements,
             "regions_total": len(CONTIGUOUS_REGIONS),
             "open_plan": seller_open_plan(seller=seller),

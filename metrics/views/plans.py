@@ -15,11 +15,12 @@ from metrics.definitions import METRIC_DEFINITIONS
 from metrics.forms import PlanDraftForm, PlanOfActionForm
 from metrics.insights import late_shipments_by_hour, root_causes
 from metrics.models import PlanDraft
-from metrics.reasons import REQUIREMENT_LABELS, reason_sentence
+from metrics.reasons import reason_sentence
 from metrics.selectors import seller_latest_day, seller_open_plan, seller_plans
 from metrics.services import PLAN_ANSWERS, PlanError, plan_draft_save, plan_failing_items, plan_submit
 from sellers.choices import ProgrammeStatus
 from sellers.models import Seller
+from sellers.requirements import REQUIREMENTS
 from sellers.selectors import seller_for_user
 
 
@@ -60,7 +61,8 @@ def _failing_item_rows(items: list[dict]) -> list[dict]:
     rows = []
     for item in items:
         if item.get("kind") == "requirement":
-            label = REQUIREMENT_LABELS.get(item["requirement"], item["requirement"])
+            requirement = REQUIREMENTS.get(item["requirement"])
+            label = requirement.label if requirement else item["requirement"]
         else:
             label = METRIC_DEFINITIONS[item["metric"]].label
         rows.append({"item": item, "label": label, "sentence": reason_sentence(item)})

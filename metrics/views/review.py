@@ -22,19 +22,17 @@ from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
 from metrics.forms import PlanDecisionForm
 from metrics.models import MetricSnapshot, PlanOfAction
 from metrics.presenters import rate_percent, threshold_percent
-from metrics.reasons import requirement_rows
 from metrics.selectors import (
-    REQUIREMENTS,
     plans_review_queue,
     seller_evaluation_start,
     seller_latest_snapshots,
     seller_plans,
-    seller_requirements,
 )
 from metrics.services import PlanAlreadyDecided, PlanError, can_review_plans, plan_approve, plan_reject
 from metrics.views.plans import _failing_item_rows, root_cause_facts
 from sellers.models import Seller
-from sellers.selectors import seller_audit_entries
+from sellers.presenters import requirement_checks
+from sellers.selectors import seller_audit_entries, seller_requirements
 
 HISTORY_PAGE_SIZE = 50
 
@@ -113,7 +111,7 @@ def _seller_context(seller: Seller) -> dict:
         "day": day,
         "evaluation_start": seller.local_date(seller_evaluation_start(seller=seller, day=day or timezone.localdate())),
         "metric_rows": _metric_rows(snapshots) if day else [],
-        "requirement_rows": requirement_rows(requirements.passing, REQUIREMENTS),
+        "requirement_rows": requirement_checks(requirements),
         "history": seller_audit_entries(seller=seller).select_related("actor")[:HISTORY_PAGE_SIZE],
     }
 

@@ -11,10 +11,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from metrics.reasons import REQUIREMENT_ACTIONS, reason_sentence
+from metrics.reasons import reason_sentence
 from metrics.services import daily_run
 from sellers.choices import Speed, Weekday
 from sellers.models import CarrierPickup, OperatingDay, PrimeRegion, SellerEvent
+from sellers.requirements import REQUIREMENTS
 from sellers.services import volume_control_change
 from tests.builders import D, late_order, order_for
 
@@ -343,7 +344,7 @@ def test_failing_requirements_show_their_fix_and_the_settings_page(client, selle
         section = html[html.index(f'id="requirement-{name}"') :]
         section = section[: section.index("</li>")]
         assert "Failing" in section
-        assert str(REQUIREMENT_ACTIONS[name]) in section
+        assert REQUIREMENTS[name].action in section
         assert f'<a href="{reverse(page)}">Fix it in your settings</a>' in section
     assert "47 of 49 contiguous regions offer Prime." in html
     assert "Cutoff before 14:00 on: Monday." in html
