@@ -176,6 +176,7 @@ REQUIREMENTS: dict[str, Requirement] = {
     )
 }
 
+
 def cutoff_requirements() -> tuple[Requirement, ...]:
     """The requirements that set a minimum cutoff: weekday and weekend."""
     return tuple(r for r in REQUIREMENTS.values() if r.minimum_cutoff is not None)
