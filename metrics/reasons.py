@@ -1,39 +1,112 @@
-"""Sentences that explain a revocation reason and the action that fixes it.
+"""Why a seller's status changed, as typed records (SPEC section 4): a revocation's reasons
+(a failing metric of a window, or a failing programme requirement) and a reinstatement's
+(the plan of action approved). A plan of action copies its revocation's reasons as its
+failing items.
 
-The actions follow the programme's own table of revocation reasons and actions
-(seeds/000), in our words.
+They are stored as JSON, in the status history's ``reasons``, the audit entries and the
+plans' ``failing_items``, in the format they always had (``{"kind": "metric", ...}``), so
+records written before these types read the same: ``to_json`` writes that format and
+``reason_from_json`` reads it back. Their sentences are ``metrics.presenters.reasons``.
 """
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from metrics.definitions import METRIC_DEFINITIONS
-from metrics.presenters import rate_percent, threshold_percent
-from sellers.presenters import requirement_unmet_sentence
+# The window a metric reason recorded without one is read as (none is written so).
+_DEFAULT_WINDOW = 30
 
 
-def reason_sentence(reason: dict) -> str:
-    """One revocation reason as a sentence a seller understands."""
-    if reason.get("kind") == "requirement":
-        return requirement_unmet_sentence(reason["requirement"])
-    definition = METRIC_DEFINITIONS[reason["metric"]]
-    # The rate the verdict was on (protected units excused, as only on-time delivery has
-    # them), exactly from the recorded units: never the rounded float stored beside them.
-    population, defects = reason["population_units"], reason["defect_units"]
-    protected = reason.get("protected_units", 0)
-    rate = definition.eligibility_rate(population=population, defects=defects, protected=protected)
-    comparison = _("at least") if definition.higher_is_better else _("at most")
-    return _(
-        "%(metric)s over %(window)s days was %(rate)s; it must be %(comparison)s %(threshold)s "
-        "(%(defects)s of %(population)s %(population_label)s were defects)."
-    ) % {
-        "metric": definition.label,
-        "window": reason["window_days"],
-        "rate": rate_percent(rate, reason["threshold"], higher_is_better=definition.higher_is_better),
-        "comparison": comparison,
-        "threshold": threshold_percent(reason["threshold"]),
-        "defects": defects - protected,
-        "population": population,
-        "population_label": definition.population,
-    }
+@dataclass(frozen=True)
+class MetricReason:
+    """A metric failing in one window on D: which, its figures and the threshold it missed."""
+
+    kind: ClassVar[str] = "metric"
+    metric: str
+    window_days: int
+    rate: float | None  # the rate shown, every defect counted (a float, for the record)
+    eligibility_rate: float | None  # the rate judged, protected units excused (None: same)
+    threshold: str  # exactly, as a decimal string
+    population_units: int
+    defect_units: int
+    protected_units: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "metric": self.metric,
+            "window_days": self.window_days,
+            "rate": self.rate,
+            "eligibility_rate": self.eligibility_rate,
+            "threshold": self.threshold,
+            "population_units": self.population_units,
+            "defect_units": self.defect_units,
+            "protected_units": self.protected_units,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MetricReason:
+        return cls(
+            metric=data["metric"],
+            window_days=data.get("window_days", _DEFAULT_WINDOW),
+            rate=data.get("rate"),
+            eligibility_rate=data.get("eligibility_rate"),
+            threshold=str(data["threshold"]),
+            population_units=data["population_units"],
+            defect_units=data["defect_units"],
+            protected_units=data.get("protected_units", 0),
+        )
+
+
+@dataclass(frozen=True)
+class RequirementReason:
+    """A programme requirement (SPEC section 2) the seller's settings did not meet."""
+
+    kind: ClassVar[str] = "requirement"
+    requirement: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "requirement": self.requirement}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RequirementReason:
+        return cls(requirement=data["requirement"])
+
+
+@dataclass(frozen=True)
+class PlanReason:
+    """A reinstatement's reason: the plan of action staff approved."""
+
+    kind: ClassVar[str] = "plan"
+    plan: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "plan": self.plan}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlanReason:
+        return cls(plan=data["plan"])
+
+
+# What a revocation is for, and so what a plan of action answers for.
+RevocationReason = MetricReason | RequirementReason
+Reason = MetricReason | RequirementReason | PlanReason
+
+_KINDS: dict[str, type[MetricReason] | type[RequirementReason] | type[PlanReason]] = {
+    kind.kind: kind for kind in (MetricReason, RequirementReason, PlanReason)
+}
+
+
+def reason_from_json(data: Mapping[str, Any]) -> Reason:
+    """A stored reason as its record; one without a ``kind`` is a metric's."""
+    return _KINDS[data.get("kind", MetricReason.kind)].from_json(data)
+
+
+def reasons_from_json(items: Iterable[Mapping[str, Any]]) -> list[Reason]:
+    return [reason_from_json(item) for item in items]
+
+
+def reasons_to_json(reasons: Iterable[Reason]) -> list[dict[str, Any]]:
+    return [reason.to_json() for reason in reasons]

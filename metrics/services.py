@@ -28,6 +28,14 @@ from metrics.definitions import (
     threshold_column,
 )
 from metrics.models import DailySnapshot, PlanDraft, PlanOfAction, ThresholdChange
+from metrics.reasons import (
+    MetricReason,
+    PlanReason,
+    RequirementReason,
+    RevocationReason,
+    reasons_from_json,
+    reasons_to_json,
+)
 from metrics.selectors import (
     metric_count_rows,
     metric_counts,
@@ -199,7 +207,7 @@ def _snapshots_upsert_sql(*, day: dt.date, seller_ids: Sequence[int] | None, thr
         return cursor.rowcount
 
 
-def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str) -> dict:
+def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str) -> MetricReason:
     """A failing metric of the day's snapshot as recorded on the revocation event: which,
     window, value, threshold."""
     population_units, defect_units, protected_units = (
@@ -213,17 +221,16 @@ def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str)
         eligibility_rate = float(
             definition.eligibility_rate(population=population_units, defects=defect_units, protected=protected_units)
         )
-    return {
-        "kind": "metric",
-        "metric": metric,
-        "window_days": window_days,
-        "rate": None if rate is None else float(rate),
-        "eligibility_rate": eligibility_rate,
-        "threshold": str(threshold),
-        "population_units": population_units,
-        "defect_units": defect_units,
-        "protected_units": protected_units,
-    }
+    return MetricReason(
+        metric=metric,
+        window_days=window_days,
+        rate=None if rate is None else float(rate),
+        eligibility_rate=eligibility_rate,
+        threshold=str(threshold),
+        population_units=population_units,
+        defect_units=defect_units,
+        protected_units=protected_units,
+    )
 
 
 @dataclass
@@ -243,7 +250,7 @@ def sellers_evaluate(
     seller's latest day: computing an earlier day again (a retry, ``run_daily --date``)
     judges it by its own figures alone, and its verdict stays the one it had."""
     requirements = requirements_for_sellers(seller_ids=seller_ids)
-    reasons: dict[int, list[dict]] = defaultdict(list)
+    reasons: dict[int, list[RevocationReason]] = defaultdict(list)
     # One pass over D's rows (the day index), not fourteen through the per-metric view.
     failing = DailySnapshot.objects.filter(ANY_METRIC_FAILING, day=day, seller__status=ProgrammeStatus.ELIGIBLE)
     if seller_ids is not None:
@@ -262,7 +269,7 @@ def sellers_evaluate(
     )
     for seller_id, checks in requirements.items():
         if seller_id in eligible and seller_id not in judged_later:
-            reasons[seller_id].extend({"kind": "requirement", "requirement": name} for name in checks.failing)
+            reasons[seller_id].extend(RequirementReason(requirement=name) for name in checks.failing)
     result = EvaluationResult(evaluated=len(requirements))
     result.revoked = sellers_revoke(
         day=day, reasons={pk: r for pk, r in reasons.items() if r}, snapshots_from=snapshots_from
@@ -272,7 +279,7 @@ def sellers_evaluate(
 
 @transaction.atomic
 def sellers_revoke(
-    *, day: dt.date, reasons: dict[int, list[dict]], snapshots_from: dt.datetime | None = None
+    *, day: dt.date, reasons: dict[int, list[RevocationReason]], snapshots_from: dt.datetime | None = None
 ) -> list[int]:
     """Revoke the Prime eligibility of those sellers that are still eligible; returns their ids.
 
@@ -304,7 +311,9 @@ def sellers_revoke(
     revoked = [pk for pk, _tz in revoked]
     Seller.objects.filter(pk__in=revoked).update(status=ProgrammeStatus.NOT_ELIGIBLE, status_changed_at=now)
     events = SellerEvent.objects.bulk_create(
-        SellerEvent(seller_id=pk, kind=SellerEvent.Kind.REVOKED, day=day, reasons=reasons[pk], created_at=now)
+        SellerEvent(
+            seller_id=pk, kind=SellerEvent.Kind.REVOKED, day=day, reasons=reasons_to_json(reasons[pk]), created_at=now
+        )
         for pk in revoked
     )
     # Orders already stored with a purchase after this moment are no longer Prime orders.
@@ -316,7 +325,11 @@ def sellers_revoke(
             # No stored sentence: the action, the evaluation day and the reasons are shown in
             # the reader's language when the history is displayed.
             before={"status": ProgrammeStatus.ELIGIBLE},
-            after={"status": ProgrammeStatus.NOT_ELIGIBLE, "day": day.isoformat(), "reasons": reasons[pk]},
+            after={
+                "status": ProgrammeStatus.NOT_ELIGIBLE,
+                "day": day.isoformat(),
+                "reasons": reasons_to_json(reasons[pk]),
+            },
             created_at=now,
         )
         for pk in revoked
@@ -483,10 +496,10 @@ class PlanAlreadyDecided(PlanError):
     pass
 
 
-def plan_failing_items(*, seller: Seller) -> list[dict]:
+def plan_failing_items(*, seller: Seller) -> list[RevocationReason]:
     """What the seller must answer for: the reasons of its last revocation."""
     latest = seller_latest_revocation(seller=seller)
-    return list(latest.reasons) if latest else []
+    return reasons_from_json(latest.reasons) if latest else []
 
 
 def can_review_plans(user) -> bool:
@@ -521,7 +534,7 @@ def plan_submit(*, seller: Seller, user: User, merchant_token: str, **answers: s
     now = timezone.now()
     plan = PlanOfAction.objects.create(
         seller=locked,
-        failing_items=plan_failing_items(seller=locked),
+        failing_items=reasons_to_json(plan_failing_items(seller=locked)),
         submitted_by=user,
         submitted_at=now,
         **{name: answers[name].strip() for name in PLAN_ANSWERS},
@@ -613,7 +626,7 @@ def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | Non
         kind=SellerEvent.Kind.REINSTATED,
         day=reinstated_on,
         actor=reviewer,
-        reasons=[{"kind": "plan", "plan": plan.pk}] if plan else [],
+        reasons=[PlanReason(plan=plan.pk).to_json()] if plan else [],
         created_at=moment,
     )
     orders_classify_prime(seller_ids=[seller.pk], since=reinstated_on)

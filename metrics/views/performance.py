@@ -34,7 +34,8 @@ from metrics.insights import (
 )
 from metrics.models import MetricSnapshot
 from metrics.presenters import rate_percent, threshold_percent
-from metrics.reasons import reason_sentence
+from metrics.presenters.reasons import reason_sentence
+from metrics.reasons import reasons_from_json
 from metrics.selectors import (
     TREND_DAYS,
     DashboardState,
@@ -267,7 +268,9 @@ def _dashboard_content(
             "cards": cards,
             "trend_days": TREND_DAYS,
             "revocation": revocation,
-            "revocation_reasons": [reason_sentence(reason) for reason in revocation.reasons] if revocation else [],
+            "revocation_reasons": [reason_sentence(r) for r in reasons_from_json(revocation.reasons)]
+            if revocation
+            else [],
             "status_since": seller.status_changed_at or (revocation.created_at if revocation else None),
             "reinstated_on": seller.local_date(seller_reinstated_at(seller=seller)),
             "badge_active": seller.prime_badge_active_under(control, now),

@@ -15,16 +15,16 @@ from metrics.definitions import METRIC_DEFINITIONS
 from metrics.forms import PlanDraftForm, PlanOfActionForm
 from metrics.insights import late_shipments_by_hour, root_causes
 from metrics.models import PlanDraft
-from metrics.reasons import reason_sentence
+from metrics.presenters.reasons import failing_item_rows
+from metrics.reasons import MetricReason, RevocationReason
 from metrics.selectors import seller_latest_day, seller_open_plan, seller_plans
 from metrics.services import PLAN_ANSWERS, PlanError, plan_draft_save, plan_failing_items, plan_submit
 from sellers.choices import ProgrammeStatus
 from sellers.models import Seller
-from sellers.requirements import REQUIREMENTS
 from sellers.selectors import seller_for_user
 
 
-def root_cause_facts(*, seller: Seller, failing_items: list[dict]) -> list[dict]:
+def root_cause_facts(*, seller: Seller, failing_items: list[RevocationReason]) -> list[dict]:
     """For each failing metric (and window) of the plan: its defects by carrier, weekday
     and state, and late shipments by hour of purchase against the cutoff. Grouped in the
     database on the seller's latest computed D."""
@@ -33,15 +33,15 @@ def root_cause_facts(*, seller: Seller, failing_items: list[dict]) -> list[dict]
         return []
     facts, seen = [], set()
     for item in failing_items:
-        if item.get("kind") != "metric" or item["metric"] in seen:
+        if not isinstance(item, MetricReason) or item.metric in seen:
             continue
-        seen.add(item["metric"])
-        window_days = item.get("window_days", 30)
-        causes = root_causes(seller=seller, day=day, window_days=window_days, metric=item["metric"])
+        seen.add(item.metric)
+        window_days = item.window_days
+        causes = root_causes(seller=seller, day=day, window_days=window_days, metric=item.metric)
         facts.append(
             {
-                "metric": item["metric"],
-                "label": METRIC_DEFINITIONS[item["metric"]].label,
+                "metric": item.metric,
+                "label": METRIC_DEFINITIONS[item.metric].label,
                 "window_days": window_days,
                 "causes": causes,
                 "breakdowns": [
@@ -55,18 +55,6 @@ def root_cause_facts(*, seller: Seller, failing_items: list[dict]) -> list[dict]
     if facts:
         late_shipments = late_shipments_by_hour(seller=seller, day=day, window_days=facts[0]["window_days"])
     return [{"day": day, "metrics": facts, "late_shipments": late_shipments}] if facts else []
-
-
-def _failing_item_rows(items: list[dict]) -> list[dict]:
-    rows = []
-    for item in items:
-        if item.get("kind") == "requirement":
-            requirement = REQUIREMENTS.get(item["requirement"])
-            label = requirement.label if requirement else item["requirement"]
-        else:
-            label = METRIC_DEFINITIONS[item["metric"]].label
-        rows.append({"item": item, "label": label, "sentence": reason_sentence(item)})
-    return rows
 
 
 @login_required
@@ -112,7 +100,7 @@ def poa_create(request: HttpRequest) -> HttpResponse:
             "seller": seller,
             "form": form,
             "draft": draft,
-            "failing_items": _failing_item_rows(failing_items),
+            "failing_items": failing_item_rows(failing_items),
             "facts": root_cause_facts(seller=seller, failing_items=failing_items),
         },
     )
@@ -142,7 +130,7 @@ def poa_list(request: HttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
     plans = list(seller_plans(seller=seller))
     for plan in plans:
-        plan.item_rows = _failing_item_rows(plan.failing_items)
+        plan.item_rows = failing_item_rows(plan.failing_reasons)
     return render(
         request,
         "metrics/poa_list.html",

@@ -22,6 +22,7 @@ from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
 from metrics.forms import PlanDecisionForm
 from metrics.models import MetricSnapshot, PlanOfAction
 from metrics.presenters import rate_percent, threshold_percent
+from metrics.presenters.reasons import failing_item_rows
 from metrics.selectors import (
     plans_review_queue,
     seller_evaluation_start,
@@ -29,7 +30,7 @@ from metrics.selectors import (
     seller_plans,
 )
 from metrics.services import PlanAlreadyDecided, PlanError, can_review_plans, plan_approve, plan_reject
-from metrics.views.plans import _failing_item_rows, root_cause_facts
+from metrics.views.plans import root_cause_facts
 from sellers.models import Seller
 from sellers.presenters import requirement_checks
 from sellers.selectors import seller_audit_entries, seller_requirements
@@ -54,7 +55,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     for plan in plans:
         plan.age = now - plan.submitted_at
-        plan.item_rows = _failing_item_rows(plan.failing_items)
+        plan.item_rows = failing_item_rows(plan.failing_reasons)
     return render(request, "review/queue.html", {"plans": plans})
 
 
@@ -123,8 +124,8 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     earlier = [p for p in seller_plans(seller=seller) if p.pk != plan.pk]
     context = _seller_context(seller) | {
         "plan": plan,
-        "item_rows": _failing_item_rows(plan.failing_items),
-        "facts": root_cause_facts(seller=seller, failing_items=plan.failing_items),
+        "item_rows": failing_item_rows(plan.failing_reasons),
+        "facts": root_cause_facts(seller=seller, failing_items=plan.failing_reasons),
         "earlier_plans": earlier,
         "form": PlanDecisionForm(),
         "own_seller": request.user.seller_id == seller.pk,

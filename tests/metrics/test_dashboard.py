@@ -11,7 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from metrics.reasons import reason_sentence
+from metrics.presenters.reasons import reason_sentence
+from metrics.reasons import reason_from_json
 from metrics.services import daily_run
 from sellers.choices import Speed, Weekday
 from sellers.models import CarrierPickup, OperatingDay, PrimeRegion, SellerEvent
@@ -93,7 +94,7 @@ def test_not_eligible_banner_says_exactly_why_since_when_and_offers_a_plan(clien
     response = client.get(URL)
     html = response.content.decode()
     assert "portal-status-not-eligible" in html and "the Prime badge is off" in html
-    sentences = [reason_sentence(reason) for reason in event.reasons]
+    sentences = [reason_sentence(reason_from_json(reason)) for reason in event.reasons]
     assert response.context["revocation_reasons"] == sentences
     assert {(r["metric"], r["window_days"]) for r in event.reasons} == {
         ("on_time_shipment_rate", 7),
