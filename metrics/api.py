@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from metrics.definitions import METRICS, WINDOWS
+from metrics.definitions import METRICS, parse_window
 from metrics.insights import Insights, Share, seller_insights
 from metrics.selectors import seller_latest_day, seller_snapshots
 from portal.bounds import EARLIEST_DATE, date_in_range
@@ -168,11 +168,8 @@ def performance(request: HttpRequest) -> JsonResponse:
     seller = _request_seller(request)
     if isinstance(seller, JsonResponse):
         return seller
-    try:
-        window_days = int(request.GET.get("window", "30"))
-    except ValueError:
-        window_days = 0
-    if window_days not in WINDOWS:
+    window_days = parse_window(request.GET.get("window"))
+    if window_days is None:
         return _error(400, "window must be 7 or 30, e.g. ?window=30.")
     if "date" in request.GET:
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -29,7 +30,11 @@ from metrics.definitions import (
     snapshot_column,
 )
 from metrics.models import DailySnapshot, MetricSnapshot, PlanOfAction, ThresholdChange
-from sellers.models import AuditEntry, Order, Seller, SellerEvent
+from sellers.choices import ProgrammeStatus
+from sellers.models import AuditEntry, Order, Seller, SellerEvent, User
+
+# The permission of programme staff who review plans of action (``can_review_plans``).
+REVIEW_PERMISSION = "metrics.review_plan"
 
 
 class Counts(NamedTuple):
@@ -350,6 +355,49 @@ def seller_trend(*, seller: Seller, day: dt.date, window_days: int, days: int = 
 def seller_open_plan(*, seller: Seller) -> PlanOfAction | None:
     """The seller's plan under review, if any (at most one, by constraint)."""
     return PlanOfAction.objects.filter(seller=seller, status=PlanOfAction.Status.SUBMITTED).first()
+
+
+@dataclass(frozen=True)
+class PlanSubmission:
+    """Whether a seller may submit a plan of action now (SPEC section 4): only while not
+    eligible, and only one open plan at a time. The one rule that ``plan_submit``, the Create
+    POA page and its autosave, the list of plans and the dashboard's banner follow."""
+
+    eligible: bool  # nothing to reinstate
+    open_plan: PlanOfAction | None  # a plan already under review
+
+    @property
+    def allowed(self) -> bool:
+        return not self.eligible and self.open_plan is None
+
+
+def plan_submission(*, status: str, open_plan: PlanOfAction | None) -> PlanSubmission:
+    """``PlanSubmission`` from a seller's status and its plan under review, read by the caller
+    (``plan_submit`` under the seller's row lock)."""
+    return PlanSubmission(eligible=status != ProgrammeStatus.NOT_ELIGIBLE, open_plan=open_plan)
+
+
+def seller_plan_submission(*, seller: Seller) -> PlanSubmission:
+    return plan_submission(status=seller.status, open_plan=seller_open_plan(seller=seller))
+
+
+def can_review_plans(user) -> bool:
+    """Who reviews plans of action (SPEC section 4): an active account of programme staff
+    with the review permission, given directly, through a group or as a superuser; a
+    seller's account never reviews, even with the permission.
+
+    The one definition: the review pages and their decisions, the navigation, the home
+    page's redirect and the reviewers mailed about a new plan (``plan_reviewers``) ask it."""
+    return bool(
+        user.is_authenticated and user.is_active and user.seller_id is None and user.has_perm(REVIEW_PERMISSION)
+    )
+
+
+def plan_reviewers() -> list[User]:
+    """The accounts with an email address that ``can_review_plans`` admits: the active
+    accounts of no seller (programme staff, a handful), each judged by that rule."""
+    staff = User.objects.filter(is_active=True, seller__isnull=True).exclude(email="").order_by("pk")
+    return [user for user in staff if can_review_plans(user)]
 
 
 def seller_plans(*, seller: Seller) -> QuerySet[PlanOfAction]:

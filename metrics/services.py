@@ -37,9 +37,12 @@ from metrics.reasons import (
     reasons_to_json,
 )
 from metrics.selectors import (
+    can_review_plans,
     metric_count_rows,
     metric_counts,
+    plan_submission,
     seller_latest_revocation,
+    seller_open_plan,
     thresholds_in_force,
 )
 from sellers.choices import ProgrammeStatus
@@ -502,14 +505,6 @@ def plan_failing_items(*, seller: Seller) -> list[RevocationReason]:
     return reasons_from_json(latest.reasons) if latest else []
 
 
-def can_review_plans(user) -> bool:
-    """Programme staff with the review permission; a seller's account never reviews, even
-    with the permission (the same rule ``plan_reviewers`` mails by)."""
-    return bool(
-        user.is_authenticated and user.is_active and user.seller_id is None and user.has_perm("metrics.review_plan")
-    )
-
-
 @transaction.atomic
 def plan_draft_save(*, seller: Seller, user: User, answers: dict[str, str]) -> PlanDraft:
     """Keep what the seller has written so far, so a lost session loses nothing."""
@@ -525,11 +520,12 @@ def plan_submit(*, seller: Seller, user: User, merchant_token: str, **answers: s
     """Submit a plan of action for review (SPEC section 4): only while not eligible, only
     with the seller's own merchant token, and only one open plan at a time."""
     locked = Seller.objects.select_for_update().get(pk=seller.pk)
-    if locked.status != ProgrammeStatus.NOT_ELIGIBLE:
+    submission = plan_submission(status=locked.status, open_plan=seller_open_plan(seller=locked))
+    if submission.eligible:
         raise PlanError(_("Your account is eligible for Prime: there is nothing to reinstate."))
     if merchant_token.strip().upper() != locked.merchant_token:
         raise PlanError(_("The merchant token does not match your account; type it as shown on your dashboard."))
-    if PlanOfAction.objects.filter(seller=locked, status=PlanOfAction.Status.SUBMITTED).exists():
+    if submission.open_plan is not None:
         raise PlanError(_("A plan of action of yours is already under review; wait for its decision."))
     now = timezone.now()
     plan = PlanOfAction.objects.create(

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
@@ -53,24 +52,6 @@ TEMPLATE_REQUIREMENTS = requirements_fixed_on("sellers:shipping_template")
 FULFILMENT_REQUIREMENTS = requirements_fixed_on("sellers:fulfilment")
 CARRIER_REQUIREMENTS = requirements_fixed_on("sellers:carriers")
 HISTORY_PAGE_SIZE = 25
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """Send a seller's user to their dashboard, plan reviewers to the review queue and
-    other programme staff to the admin.
-
-    An account that is neither (no seller, not staff) has nothing to see: it gets a 403
-    that says so rather than a dashboard that would 404.
-    """
-    user = request.user
-    if user.seller_id is not None:
-        return redirect("metrics:dashboard")
-    if user.has_perm("metrics.review_plan"):
-        return redirect("metrics:review_queue")
-    if user.is_staff:
-        return redirect("admin:index")
-    raise PermissionDenied("This account belongs to no seller: ask programme staff to link it to your seller.")
 
 
 def _saved(request: HttpRequest, changed: bool, what: str) -> None:

@@ -24,7 +24,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from metrics import charts, report
-from metrics.definitions import METRIC_DEFINITIONS, METRICS, REPORT_FLAGS, WINDOWS, MetricDefinition
+from metrics.definitions import (
+    DEFAULT_WINDOW,
+    METRIC_DEFINITIONS,
+    METRICS,
+    REPORT_FLAGS,
+    WINDOWS,
+    MetricDefinition,
+    parse_window,
+)
 from metrics.explain import order_explanation
 from metrics.insights import (
     INSIGHTS_CACHE_SECONDS,
@@ -43,7 +51,7 @@ from metrics.selectors import (
     seller_dashboard_state,
     seller_latest_day,
     seller_latest_revocation,
-    seller_open_plan,
+    seller_plan_submission,
     seller_reinstated_at,
     seller_trend,
 )
@@ -53,7 +61,6 @@ from sellers.models import Seller, paused_by
 from sellers.presenters import requirement_checks
 from sellers.selectors import seller_for_user, seller_requirements
 
-DEFAULT_WINDOW = 30
 DEFECTS_PER_PAGE = 50
 
 # The report's flag columns as a seller reads them on screen; the CSV keeps the SPEC's
@@ -67,19 +74,17 @@ FLAG_LABELS = {
 }
 
 
-def _window(request: HttpRequest) -> tuple[int | None, str]:
-    """The window asked for (7 or 30 days, default 30); None for anything else."""
-    raw = request.GET.get("window", "")
-    if not raw:
-        return DEFAULT_WINDOW, raw
-    return (int(raw) if raw in {str(w) for w in WINDOWS} else None), raw
+def _window(request: HttpRequest) -> int | None:
+    """The window asked for (``parse_window``): 7 or 30 days, default 30; None for anything else."""
+    return parse_window(request.GET.get("window"))
 
 
 def _window_or_default(request: HttpRequest) -> tuple[int, str]:
     """The window asked for, or 30 days with a notice saying the asked one does not exist."""
-    window_days, raw = _window(request)
+    window_days = _window(request)
     if window_days is not None:
         return window_days, ""
+    raw = request.GET.get("window", "")
     notice = _("There is no “%(window)s” window; showing the last 30 days. Choose 7 or 30 days.") % {
         "window": excerpt(raw)
     }
@@ -279,7 +284,7 @@ def _dashboard_content(
             "requirement_checks": requirement_checks(requirements),
             "requirements": requirements,
             "regions_total": len(CONTIGUOUS_REGIONS),
-            "open_plan": seller_open_plan(seller=seller),
+            "plan_submission": seller_plan_submission(seller=seller),
             "insights": insights,
         },
         request,
@@ -353,7 +358,7 @@ def defects(request: HttpRequest) -> HttpResponse:
 def defects_csv(request: HttpRequest) -> HttpResponse:
     """The defect report download (SPEC section 5), streamed."""
     seller = seller_for_user(request.user)
-    window_days, _raw = _window(request)
+    window_days = _window(request)
     if window_days is None:
         return HttpResponseBadRequest(
             _("The window must be 7 or 30 days, e.g. ?window=30."), content_type="text/plain; charset=utf-8"
@@ -436,7 +441,7 @@ def population(request: HttpRequest) -> HttpResponse:
 def population_csv(request: HttpRequest) -> HttpResponse:
     """The population orders of one metric as CSV, streamed like the defect report."""
     seller = seller_for_user(request.user)
-    window_days, _raw = _window(request)
+    window_days = _window(request)
     if window_days is None:
         return HttpResponseBadRequest(
             _("The window must be 7 or 30 days, e.g. ?window=30."), content_type="text/plain; charset=utf-8"

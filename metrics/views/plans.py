@@ -17,9 +17,8 @@ from metrics.insights import late_shipments_by_hour, root_causes
 from metrics.models import PlanDraft
 from metrics.presenters.reasons import failing_item_rows
 from metrics.reasons import MetricReason, RevocationReason
-from metrics.selectors import seller_latest_day, seller_open_plan, seller_plans
+from metrics.selectors import plan_submission, seller_latest_day, seller_plan_submission, seller_plans
 from metrics.services import PLAN_ANSWERS, PlanError, plan_draft_save, plan_failing_items, plan_submit
-from sellers.choices import ProgrammeStatus
 from sellers.models import Seller
 from sellers.selectors import seller_for_user
 
@@ -60,10 +59,11 @@ def root_cause_facts(*, seller: Seller, failing_items: list[RevocationReason]) -
 @login_required
 def poa_create(request: HttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
-    if seller.status != ProgrammeStatus.NOT_ELIGIBLE:
+    submission = seller_plan_submission(seller=seller)
+    if submission.eligible:
         messages.info(request, _("Your account is eligible for Prime: there is no plan of action to write."))
         return redirect("metrics:dashboard")
-    if seller_open_plan(seller=seller):
+    if submission.open_plan is not None:
         messages.info(request, _("Your plan of action is under review; you can write a new one after its decision."))
         return redirect("metrics:poa_list")
     draft = PlanDraft.objects.filter(seller=seller).first()
@@ -112,12 +112,13 @@ def poa_draft(request: HttpRequest) -> JsonResponse:
     """Autosave of the Create POA form (the page's script posts here every few seconds)."""
     seller = seller_for_user(request.user)
     form = PlanDraftForm(request.POST, seller=seller)
-    if seller.status != ProgrammeStatus.NOT_ELIGIBLE:
+    submission = seller_plan_submission(seller=seller)
+    if submission.eligible:
         return JsonResponse({"saved": False}, status=400)
     if not form.is_valid():
         errors = {name: list(field_errors) for name, field_errors in form.errors.items()}
         return JsonResponse({"saved": False, "errors": errors}, status=400)
-    if seller_open_plan(seller=seller):
+    if submission.open_plan is not None:
         # A late autosave after the submission must not bring back the draft it removed.
         return JsonResponse({"saved": False, "reason": "submitted"}, status=409)
     # Two first saves at once: update_or_create re-reads the draft the other one made.
@@ -137,6 +138,8 @@ def poa_list(request: HttpRequest) -> HttpResponse:
         {
             "seller": seller,
             "plans": plans,
-            "can_create": seller.status == ProgrammeStatus.NOT_ELIGIBLE and not any(p.is_open for p in plans),
+            "can_create": plan_submission(
+                status=seller.status, open_plan=next((plan for plan in plans if plan.is_open), None)
+            ).allowed,
         },
     )

@@ -24,12 +24,13 @@ from metrics.models import MetricSnapshot, PlanOfAction
 from metrics.presenters import rate_percent, threshold_percent
 from metrics.presenters.reasons import failing_item_rows
 from metrics.selectors import (
+    can_review_plans,
     plans_review_queue,
     seller_evaluation_start,
     seller_latest_snapshots,
     seller_plans,
 )
-from metrics.services import PlanAlreadyDecided, PlanError, can_review_plans, plan_approve, plan_reject
+from metrics.services import PlanAlreadyDecided, PlanError, plan_approve, plan_reject
 from metrics.views.plans import root_cause_facts
 from sellers.models import Seller
 from sellers.presenters import requirement_checks
