@@ -9,8 +9,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from metrics.definitions import METRICS, parse_window
-from metrics.insights import Insights, Share, seller_insights
-from metrics.selectors import seller_latest_day, seller_snapshots
+from metrics.insights import seller_insights
+from metrics.insights.root_causes import Share
+from metrics.models import MetricSnapshot
+from metrics.presenters.cache import cached, seller_cache_key
+from metrics.presenters.insights import InsightsCard, insights_card
+from metrics.selectors import seller_dashboard_state, seller_latest_day, seller_snapshots
 from portal.bounds import EARLIEST_DATE, date_in_range
 from sellers.auth import BearerTokenError, bearer_authenticate
 from sellers.models import Seller, paused_by
@@ -62,10 +66,31 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
             "paused": paused_by(control, now),
             "paused_until": control.paused_until.isoformat() if control and control.paused_until else None,
         },
-        "insights": insights_payload(
-            seller_insights(seller=seller, day=day, window_days=window_days, snapshots=snapshots)
-        ),
+        "insights": cached_insights_payload(seller=seller, day=day, window_days=window_days, snapshots=snapshots),
     }
+
+
+def cached_insights_payload(
+    *, seller: Seller, day: dt.date, window_days: int, snapshots: dict[str, MetricSnapshot]
+) -> dict:
+    """The ``insights`` of D's window, computed once per state of the seller and of D's
+    snapshots (a recomputation of D, even an earlier one, shows at once), then served from
+    the seller's cache (``metrics.presenters.cache``), as the dashboard is."""
+    now = timezone.now()
+    computed_at = max((snapshot.computed_at for snapshot in snapshots.values()), default=None)
+    key = seller_cache_key(
+        "insights",
+        seller=seller,
+        state=seller_dashboard_state(seller=seller),
+        parts=(day, window_days, computed_at),
+        now=now,
+    )
+
+    def compute() -> dict:
+        insights = seller_insights(seller=seller, day=day, window_days=window_days, snapshots=snapshots, now=now)
+        return insights_payload(insights_card(insights))
+
+    return cached(key, compute)
 
 
 def _shares(shares: list[Share]) -> list[dict]:
@@ -75,7 +100,7 @@ def _shares(shares: list[Share]) -> list[dict]:
     ]
 
 
-def insights_payload(insights: Insights) -> dict:
+def insights_payload(insights: InsightsCard) -> dict:
     """The ``insights`` of the JSON status for the requested window (``metrics.insights``):
     headroom per metric (an integer, negative when failing, null without orders), the orders
     at risk now (the first 50) with the projected rates, the root causes of the weakest

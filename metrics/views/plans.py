@@ -11,49 +11,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from metrics.definitions import METRIC_DEFINITIONS
 from metrics.forms import PlanDraftForm, PlanOfActionForm
-from metrics.insights import late_shipments_by_hour, root_causes
 from metrics.models import PlanDraft
+from metrics.presenters.insights import root_cause_facts
 from metrics.presenters.reasons import failing_item_rows
-from metrics.reasons import MetricReason, RevocationReason
-from metrics.selectors import plan_submission, seller_latest_day, seller_plan_submission, seller_plans
+from metrics.selectors import plan_submission, seller_plan_submission, seller_plans
 from metrics.services import PLAN_ANSWERS, PlanError, plan_draft_save, plan_failing_items, plan_submit
-from sellers.models import Seller
 from sellers.selectors import seller_for_user
-
-
-def root_cause_facts(*, seller: Seller, failing_items: list[RevocationReason]) -> list[dict]:
-    """For each failing metric (and window) of the plan: its defects by carrier, weekday
-    and state, and late shipments by hour of purchase against the cutoff. Grouped in the
-    database on the seller's latest computed D."""
-    day = seller_latest_day(seller=seller)
-    if day is None:
-        return []
-    facts, seen = [], set()
-    for item in failing_items:
-        if not isinstance(item, MetricReason) or item.metric in seen:
-            continue
-        seen.add(item.metric)
-        window_days = item.window_days
-        causes = root_causes(seller=seller, day=day, window_days=window_days, metric=item.metric)
-        facts.append(
-            {
-                "metric": item.metric,
-                "label": METRIC_DEFINITIONS[item.metric].label,
-                "window_days": window_days,
-                "causes": causes,
-                "breakdowns": [
-                    (_("By carrier service"), causes.by_carrier),
-                    (_("By weekday of purchase"), causes.by_weekday),
-                    (_("By destination state"), causes.by_state),
-                ],
-            }
-        )
-    late_shipments = None
-    if facts:
-        late_shipments = late_shipments_by_hour(seller=seller, day=day, window_days=facts[0]["window_days"])
-    return [{"day": day, "metrics": facts, "late_shipments": late_shipments}] if facts else []
 
 
 @login_required

@@ -22,6 +22,7 @@ from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
 from metrics.forms import PlanDecisionForm
 from metrics.models import MetricSnapshot, PlanOfAction
 from metrics.presenters import rate_percent, threshold_percent
+from metrics.presenters.insights import root_cause_facts
 from metrics.presenters.reasons import failing_item_rows
 from metrics.selectors import (
     can_review_plans,
@@ -31,7 +32,6 @@ from metrics.selectors import (
     seller_plans,
 )
 from metrics.services import PlanAlreadyDecided, PlanError, plan_approve, plan_reject
-from metrics.views.plans import root_cause_facts
 from sellers.models import Seller
 from sellers.presenters import requirement_checks
 from sellers.selectors import seller_audit_entries, seller_requirements

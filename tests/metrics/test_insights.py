@@ -8,7 +8,7 @@ import pytest
 from django.utils import translation
 
 from metrics.definitions import METRIC_DEFINITIONS
-from metrics.insights import late_shipments_by_hour, root_causes
+from metrics.insights.root_causes import late_shipments_by_hour, root_causes
 from metrics.models import MetricSnapshot
 from metrics.services import daily_run
 from tests.builders import D, late_order, local, order_for
