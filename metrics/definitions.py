@@ -107,12 +107,8 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
     d.name: d
     for d in (
         MetricDefinition(
-            name="on_time_shipment_rate",
-            label=_("On-time shipment rate"),
-            population=_("shipped units"),
-            defects=_("units shipped late and delivered late"),
-            higher_is_better=True,
-            default_threshold=Decimal("0.99"),
+            "on_time_shipment_rate", _("On-time shipment rate"), _("shipped units"),
+            _("units shipped late and delivered late"), True, Decimal("0.99"),
             action=_(
                 "Review the orders marked in both 'Shipped late' and 'Delivered late' in your defect report, find why "
                 "they were scanned late, and choose shipping services that still deliver by the promised date."
@@ -122,12 +118,8 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
             defects_phrase=pgettext_lazy("of your ...", "units shipped late and delivered late"),
         ),
         MetricDefinition(
-            name="on_time_delivery_rate",
-            label=_("On-time delivery rate"),
-            population=_("due units"),
-            defects=_("units delivered late"),
-            higher_is_better=True,
-            default_threshold=Decimal("0.935"),
+            "on_time_delivery_rate", _("On-time delivery rate"), _("due units"),
+            _("units delivered late"), True, Decimal("0.935"),
             action=_(
                 "Review the orders marked 'Delivered late'; ship on Buy Shipping labels, which protect you from late "
                 "deliveries that were not your fault."
@@ -137,12 +129,8 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
             buy_shipping_protection=True,
         ),
         MetricDefinition(
-            name="buy_shipping_rate",
-            label=_("Buy Shipping rate"),
-            population=_("shipped units"),
-            defects=_("units shipped outside Buy Shipping"),
-            higher_is_better=True,
-            default_threshold=Decimal("0.99"),
+            "buy_shipping_rate", _("Buy Shipping rate"), _("shipped units"),
+            _("units shipped outside Buy Shipping"), True, Decimal("0.99"),
             action=_(
                 "Review the orders marked 'Shipped outside Buy Shipping' and buy every label through Buy Shipping."
             ),
@@ -150,12 +138,8 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
             defects_phrase=_("shipments outside Buy Shipping"),
         ),
         MetricDefinition(
-            name="cancellation_rate",
-            label=_("Cancellation rate"),
-            population=_("ordered units"),
-            defects=_("units cancelled by the seller"),
-            higher_is_better=False,
-            default_threshold=Decimal("0.005"),
+            "cancellation_rate", _("Cancellation rate"), _("ordered units"),
+            _("units cancelled by the seller"), False, Decimal("0.005"),
             action=_(
                 "Check your inventory daily so you never list what you cannot ship right away; let customers request "
                 "cancellations instead of cancelling for them."
@@ -164,12 +148,8 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
             defects_phrase=_("seller cancellations"),
         ),
         MetricDefinition(
-            name="valid_tracking_rate",
-            label=_("Valid tracking rate"),
-            population=_("confirmed units"),
-            defects=_("units confirmed without valid tracking"),
-            higher_is_better=True,
-            default_threshold=Decimal("0.99"),
+            "valid_tracking_rate", _("Valid tracking rate"), _("confirmed units"),
+            _("units confirmed without valid tracking"), True, Decimal("0.99"),
             action=_("Confirm shipment only with a tracking id the carrier will scan, after handing the parcel over."),
             defect_noun=ngettext_lazy(
                 "shipment confirmed without valid tracking", "shipments confirmed without valid tracking"
@@ -177,12 +157,8 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
             defects_phrase=_("shipments without valid tracking"),
         ),
         MetricDefinition(
-            name="one_day_delivery_speed",
-            label=_("One-day delivery speed"),
-            population=_("units not cancelled"),
-            defects=_("units promised later than one day"),
-            higher_is_better=True,
-            default_threshold=Decimal("0.30"),
+            "one_day_delivery_speed", _("One-day delivery speed"), _("units not cancelled"),
+            _("units promised later than one day"), True, Decimal("0.30"),
             action=_(
                 "Offer one-day delivery in more states of your Prime template, or add carrier services that reach them "
                 "in one day if you use region automation."
@@ -191,18 +167,14 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
             defects_phrase=_("units promised slower than one day"),
         ),
         MetricDefinition(
-            name="two_day_delivery_speed",
-            label=_("Two-day delivery speed"),
-            population=_("units not cancelled"),
-            defects=_("units promised later than two days"),
-            higher_is_better=True,
-            default_threshold=Decimal("0.74"),
+            "two_day_delivery_speed", _("Two-day delivery speed"), _("units not cancelled"),
+            _("units promised later than two days"), True, Decimal("0.74"),
             action=_("Offer two-day or faster delivery in more states of your Prime template."),
             defect_noun=ngettext_lazy("unit promised slower than two days", "units promised slower than two days"),
             defects_phrase=_("units promised slower than two days"),
         ),
     )
-}
+}  # fmt: skip
 METRICS: tuple[str, ...] = tuple(METRIC_DEFINITIONS)
 PASSES_SQL = MetricDefinition.PASSES_SQL
 # The (window, metric) pairs of a seller's day, in the order the snapshot view lists them.

@@ -12,91 +12,64 @@ records written before these types read the same: ``to_json`` writes that format
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar, Self
 
 # The window a metric reason recorded without one is read as (none is written so).
 _DEFAULT_WINDOW = 30
 
 
-@dataclass(frozen=True)
-class MetricReason:
+@dataclass(frozen=True, kw_only=True)
+class _StoredReason:
+    """A reason stored as ``{"kind": ..., <its fields>}``."""
+
+    kind: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """The record of a stored reason; a field it lacks takes its default."""
+        return cls(**{field.name: data[field.name] for field in fields(cls) if field.name in data})
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricReason(_StoredReason):
     """A metric failing in one window on D: which, its figures and the threshold it missed."""
 
     kind: ClassVar[str] = "metric"
     metric: str
-    window_days: int
-    rate: float | None  # the rate shown, every defect counted (a float, for the record)
-    eligibility_rate: float | None  # the rate judged, protected units excused (None: same)
+    window_days: int = _DEFAULT_WINDOW
+    rate: float | None = None  # the rate shown, every defect counted (a float, for the record)
+    eligibility_rate: float | None = None  # the rate judged, protected units excused (None: same)
     threshold: str  # exactly, as a decimal string
     population_units: int
     defect_units: int
     protected_units: int = 0
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "metric": self.metric,
-            "window_days": self.window_days,
-            "rate": self.rate,
-            "eligibility_rate": self.eligibility_rate,
-            "threshold": self.threshold,
-            "population_units": self.population_units,
-            "defect_units": self.defect_units,
-            "protected_units": self.protected_units,
-        }
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> MetricReason:
-        return cls(
-            metric=data["metric"],
-            window_days=data.get("window_days", _DEFAULT_WINDOW),
-            rate=data.get("rate"),
-            eligibility_rate=data.get("eligibility_rate"),
-            threshold=str(data["threshold"]),
-            population_units=data["population_units"],
-            defect_units=data["defect_units"],
-            protected_units=data.get("protected_units", 0),
-        )
-
-
-@dataclass(frozen=True)
-class RequirementReason:
+@dataclass(frozen=True, kw_only=True)
+class RequirementReason(_StoredReason):
     """A programme requirement (SPEC section 2) the seller's settings did not meet."""
 
     kind: ClassVar[str] = "requirement"
     requirement: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "requirement": self.requirement}
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RequirementReason:
-        return cls(requirement=data["requirement"])
-
-
-@dataclass(frozen=True)
-class PlanReason:
+@dataclass(frozen=True, kw_only=True)
+class PlanReason(_StoredReason):
     """A reinstatement's reason: the plan of action staff approved."""
 
     kind: ClassVar[str] = "plan"
     plan: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "plan": self.plan}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PlanReason:
-        return cls(plan=data["plan"])
 
 
 # What a revocation is for, and so what a plan of action answers for.
 RevocationReason = MetricReason | RequirementReason
 Reason = MetricReason | RequirementReason | PlanReason
 
-_KINDS: dict[str, type[MetricReason] | type[RequirementReason] | type[PlanReason]] = {
-    kind.kind: kind for kind in (MetricReason, RequirementReason, PlanReason)
-}
+_KINDS: dict[str, type[Reason]] = {kind.kind: kind for kind in (MetricReason, RequirementReason, PlanReason)}
 
 
 def reason_from_json(data: Mapping[str, Any]) -> Reason:

@@ -12,7 +12,7 @@ The facts a check judges are gathered for many sellers at once by
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.utils.functional import Promise
@@ -111,6 +111,23 @@ def _days_without_pickup(requirement: Requirement, facts: Requirements) -> str:
     }
 
 
+def _cutoff_requirement(
+    name: str, label: Promise, minimum: dt.time, weekdays: Iterable[int], *, fix: Promise
+) -> Requirement:
+    """A cutoff requirement: every operated day of ``weekdays`` has an order cutoff at or
+    after ``minimum`` (SPEC section 2)."""
+    return Requirement(
+        name=name,
+        label=label,
+        fix=fix,
+        settings_page="sellers:fulfilment",
+        check=lambda facts: not facts.early_cutoffs[name],
+        minimum_cutoff=minimum,
+        weekdays=frozenset(weekdays),
+        explain=_early_cutoffs,
+    )
+
+
 REQUIREMENTS: dict[str, Requirement] = {
     r.name: r
     for r in (
@@ -124,25 +141,13 @@ REQUIREMENTS: dict[str, Requirement] = {
             check=lambda facts: facts.covered_regions == len(CONTIGUOUS_REGIONS),
             explain=_coverage,
         ),
-        Requirement(
-            name="weekday_cutoff",
-            label=gettext_lazy("Weekday cutoff"),
+        _cutoff_requirement(
+            "weekday_cutoff", gettext_lazy("Weekday cutoff"), dt.time(14, 0), WEEKDAYS,
             fix=gettext_lazy("Set every operated weekday's order cutoff to %(minimum)s or later."),
-            settings_page="sellers:fulfilment",
-            check=lambda facts: not facts.early_cutoffs["weekday_cutoff"],
-            minimum_cutoff=dt.time(14, 0),
-            weekdays=frozenset(WEEKDAYS),
-            explain=_early_cutoffs,
         ),
-        Requirement(
-            name="weekend_cutoff",
-            label=gettext_lazy("Weekend cutoff"),
+        _cutoff_requirement(
+            "weekend_cutoff", gettext_lazy("Weekend cutoff"), dt.time(10, 30), WEEKEND_DAYS,
             fix=gettext_lazy("Set the order cutoff of every operated Saturday or Sunday to %(minimum)s or later."),
-            settings_page="sellers:fulfilment",
-            check=lambda facts: not facts.early_cutoffs["weekend_cutoff"],
-            minimum_cutoff=dt.time(10, 30),
-            weekdays=frozenset(WEEKEND_DAYS),
-            explain=_early_cutoffs,
         ),
         Requirement(
             name="weekend_operations",
@@ -174,7 +179,7 @@ REQUIREMENTS: dict[str, Requirement] = {
             explain=_days_without_pickup,
         ),
     )
-}
+}  # fmt: skip
 
 
 def cutoff_requirements() -> tuple[Requirement, ...]:

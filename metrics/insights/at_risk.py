@@ -121,6 +121,7 @@ class Projection:
 
     @property
     def rate(self) -> Fraction | None:
+        """The rate shown if they all go wrong: every defect counts, protection aside."""
         return self.definition.rate(population=self.population, defects=self.defects)
 
     @property

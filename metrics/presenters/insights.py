@@ -121,11 +121,15 @@ class AtRiskCard:
     today: dt.date  # the seller's local date now
     count: int
     units: int
-    more: int  # orders at risk beyond the ones listed
     orders: list[AtRiskOrder]  # the facts, soonest deadline first
     rows: list[tuple[AtRiskOrder, str]]  # each listed order with its kind in words
     by_kind: list[tuple[str, str, int, int]]  # kind, label, orders, units
     projected: dict[str, ProjectionLine]
+
+    @property
+    def more(self) -> int:
+        """Orders at risk beyond the ones listed."""
+        return self.count - len(self.orders)
 
 
 def at_risk_card(at_risk: AtRisk) -> AtRiskCard:
@@ -133,7 +137,6 @@ def at_risk_card(at_risk: AtRisk) -> AtRiskCard:
         today=at_risk.today,
         count=at_risk.count,
         units=at_risk.units,
-        more=at_risk.more,
         orders=at_risk.orders,
         rows=[(order, str(RISK_KIND_LABELS[RiskKind(order.kind)])) for order in at_risk.orders],
         by_kind=[

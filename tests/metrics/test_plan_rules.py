@@ -16,15 +16,9 @@ from sellers.choices import ProgrammeStatus
 from sellers.models import User
 from sellers.services import seller_user_create
 from tests.builders import D, late_order, order_for
+from tests.metrics.test_plans import ANSWERS
 
 pytestmark = pytest.mark.django_db
-
-ANSWERS = {
-    "root_cause": "Orders bought after 13:00 on Fridays waited for Monday's pickup; our cutoff was too late.",
-    "corrective_actions": "We moved Friday's cutoff earlier and added a Saturday pickup with UPS.",
-    "preventive_measures": "A daily check of unscanned orders at 16:00 and a weekly review of late shipments.",
-    "timeframe": "In effect since 2026-11-23.",
-}
 
 
 # --- May this seller submit a plan now? -----------------------------------------------------
