@@ -8,12 +8,18 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from metrics.definitions import METRICS, WINDOWS
-from metrics.insights import Insights, Share, seller_insights
-from metrics.selectors import WARNING_REQUIREMENTS, seller_latest_day, seller_requirements, seller_snapshots
+from metrics.definitions import METRICS, parse_window
+from metrics.insights import seller_insights
+from metrics.insights.root_causes import Share
+from metrics.models import MetricSnapshot
+from metrics.presenters.cache import cached, seller_cache_key
+from metrics.presenters.insights import InsightsCard, insights_card
+from metrics.selectors import seller_dashboard_state, seller_latest_day, seller_snapshots
 from portal.bounds import EARLIEST_DATE, date_in_range
 from sellers.auth import BearerTokenError, bearer_authenticate
 from sellers.models import Seller, paused_by
+from sellers.requirements import REQUIREMENTS
+from sellers.selectors import seller_requirements
 
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -37,7 +43,7 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
             "threshold": float(s.threshold),
             "passing": s.passing,
         }
-        if name == "on_time_delivery_rate":
+        if s.definition.buy_shipping_protection:
             entry["protected_units"] = s.protected_units
             entry["eligibility_rate"] = s.eligibility_rate
         metrics[name] = entry
@@ -52,7 +58,7 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
         "prime_badge_active": seller.prime_badge_active_under(control, now),
         "metrics": metrics,
         "requirements": {
-            name: {"passing": passing, **({"warning": True} if name in WARNING_REQUIREMENTS else {})}
+            name: {"passing": passing, **({"warning": True} if REQUIREMENTS[name].warning_only else {})}
             for name, passing in requirements.passing.items()
         },
         "volume_control": {
@@ -60,10 +66,31 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
             "paused": paused_by(control, now),
             "paused_until": control.paused_until.isoformat() if control and control.paused_until else None,
         },
-        "insights": insights_payload(
-            seller_insights(seller=seller, day=day, window_days=window_days, snapshots=snapshots)
-        ),
+        "insights": cached_insights_payload(seller=seller, day=day, window_days=window_days, snapshots=snapshots),
     }
+
+
+def cached_insights_payload(
+    *, seller: Seller, day: dt.date, window_days: int, snapshots: dict[str, MetricSnapshot]
+) -> dict:
+    """The ``insights`` of D's window, computed once per state of the seller and of D's
+    snapshots (a recomputation of D, even an earlier one, shows at once), then served from
+    the seller's cache (``metrics.presenters.cache``), as the dashboard is."""
+    now = timezone.now()
+    computed_at = max((snapshot.computed_at for snapshot in snapshots.values()), default=None)
+    key = seller_cache_key(
+        "insights",
+        seller=seller,
+        state=seller_dashboard_state(seller=seller),
+        parts=(day, window_days, computed_at),
+        now=now,
+    )
+
+    def compute() -> dict:
+        insights = seller_insights(seller=seller, day=day, window_days=window_days, snapshots=snapshots, now=now)
+        return insights_payload(insights_card(insights))
+
+    return cached(key, compute)
 
 
 def _shares(shares: list[Share]) -> list[dict]:
@@ -73,7 +100,7 @@ def _shares(shares: list[Share]) -> list[dict]:
     ]
 
 
-def insights_payload(insights: Insights) -> dict:
+def insights_payload(insights: InsightsCard) -> dict:
     """The ``insights`` of the JSON status for the requested window (``metrics.insights``):
     headroom per metric (an integer, negative when failing, null without orders), the orders
     at risk now (the first 50) with the projected rates, the root causes of the weakest
@@ -166,11 +193,8 @@ def performance(request: HttpRequest) -> JsonResponse:
     seller = _request_seller(request)
     if isinstance(seller, JsonResponse):
         return seller
-    try:
-        window_days = int(request.GET.get("window", "30"))
-    except ValueError:
-        window_days = 0
-    if window_days not in WINDOWS:
+    window_days = parse_window(request.GET.get("window"))
+    if window_days is None:
         return _error(400, "window must be 7 or 30, e.g. ?window=30.")
     if "date" in request.GET:
         try:

@@ -15,25 +15,55 @@ from fractions import Fraction
 
 from django.db.models import F, Func, IntegerField, Q
 from django.db.models.lookups import GreaterThan
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy, pgettext_lazy
 
 from sellers.choices import CancelledBy
 
 WINDOWS = (7, 30)
+# The window a page shows when none is asked for (SPEC section 6: ``?window=7|30``, default 30).
+DEFAULT_WINDOW = 30
 # Thresholds are stored with five decimals; SQL compares them as integers on this scale,
 # which is exact on every database (SQLite has no exact decimal type).
 THRESHOLD_DECIMALS = 5
 THRESHOLD_SCALE = 10**THRESHOLD_DECIMALS
 
 
+def parse_window(raw: str | None) -> int | None:
+    """The window of ``?window=`` (SPEC section 6): 7 or 30 days exactly as written, the
+    default (30) when the parameter is absent or empty, None for anything else. Every page,
+    download and the JSON status read the parameter through this."""
+    if not raw:
+        return DEFAULT_WINDOW
+    return next((window for window in WINDOWS if raw == str(window)), None)
+
+
 @dataclass(frozen=True)
 class MetricDefinition:
+    """One metric of SPEC section 3 and everything said about it: its rule's direction and
+    default threshold, its wording on every page and email, and the action that fixes it.
+    Pages, emails and checks read the record instead of restating it."""
+
     name: str
-    label: str
-    population: str
-    defects: str
+    label: Promise
+    population: Promise  # the population's units, "of 40 shipped units"
+    defects: Promise  # the defect units, "units shipped late and delivered late"
     higher_is_better: bool
     default_threshold: Decimal
+    # What to do when it fails (the programme's table of actions, seeds/000, in our words).
+    action: Promise
+    # The defect units in words for a count of them ("1 seller cancellation"): ``% count``.
+    defect_noun: Promise
+    # The defect units as a whole, for "... of your late deliveries".
+    defects_phrase: Promise
+    # Late deliveries shipped on Buy Shipping labels are excused for eligibility (SPEC
+    # section 3): their *protected units* are counted, shown and subtracted for this metric.
+    buy_shipping_protection: bool = False
+
+    def defects_noun(self, count: int) -> str:
+        """The metric's defect units in words, for ``count`` of them."""
+        return str(self.defect_noun % count)
 
     def passes(self, *, population: int, defects: int, protected: int, threshold: Decimal) -> bool:
         """Exact comparison with the threshold; a rate equal to its threshold passes, and a
@@ -79,30 +109,69 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
         MetricDefinition(
             "on_time_shipment_rate", _("On-time shipment rate"), _("shipped units"),
             _("units shipped late and delivered late"), True, Decimal("0.99"),
+            action=_(
+                "Review the orders marked in both 'Shipped late' and 'Delivered late' in your defect report, find why "
+                "they were scanned late, and choose shipping services that still deliver by the promised date."
+            ),
+            # The metric's defects: a late shipment that arrived on time is not one.
+            defect_noun=ngettext_lazy("unit shipped late and delivered late", "units shipped late and delivered late"),
+            defects_phrase=pgettext_lazy("of your ...", "units shipped late and delivered late"),
         ),
         MetricDefinition(
             "on_time_delivery_rate", _("On-time delivery rate"), _("due units"),
             _("units delivered late"), True, Decimal("0.935"),
+            action=_(
+                "Review the orders marked 'Delivered late'; ship on Buy Shipping labels, which protect you from late "
+                "deliveries that were not your fault."
+            ),
+            defect_noun=ngettext_lazy("unprotected late delivery", "unprotected late deliveries"),
+            defects_phrase=_("late deliveries"),
+            buy_shipping_protection=True,
         ),
         MetricDefinition(
             "buy_shipping_rate", _("Buy Shipping rate"), _("shipped units"),
             _("units shipped outside Buy Shipping"), True, Decimal("0.99"),
+            action=_(
+                "Review the orders marked 'Shipped outside Buy Shipping' and buy every label through Buy Shipping."
+            ),
+            defect_noun=ngettext_lazy("shipment outside Buy Shipping", "shipments outside Buy Shipping"),
+            defects_phrase=_("shipments outside Buy Shipping"),
         ),
         MetricDefinition(
             "cancellation_rate", _("Cancellation rate"), _("ordered units"),
             _("units cancelled by the seller"), False, Decimal("0.005"),
+            action=_(
+                "Check your inventory daily so you never list what you cannot ship right away; let customers request "
+                "cancellations instead of cancelling for them."
+            ),
+            defect_noun=ngettext_lazy("seller cancellation", "seller cancellations"),
+            defects_phrase=_("seller cancellations"),
         ),
         MetricDefinition(
             "valid_tracking_rate", _("Valid tracking rate"), _("confirmed units"),
             _("units confirmed without valid tracking"), True, Decimal("0.99"),
+            action=_("Confirm shipment only with a tracking id the carrier will scan, after handing the parcel over."),
+            defect_noun=ngettext_lazy(
+                "shipment confirmed without valid tracking", "shipments confirmed without valid tracking"
+            ),
+            defects_phrase=_("shipments without valid tracking"),
         ),
         MetricDefinition(
             "one_day_delivery_speed", _("One-day delivery speed"), _("units not cancelled"),
             _("units promised later than one day"), True, Decimal("0.30"),
+            action=_(
+                "Offer one-day delivery in more states of your Prime template, or add carrier services that reach them "
+                "in one day if you use region automation."
+            ),
+            defect_noun=ngettext_lazy("unit promised slower than one day", "units promised slower than one day"),
+            defects_phrase=_("units promised slower than one day"),
         ),
         MetricDefinition(
             "two_day_delivery_speed", _("Two-day delivery speed"), _("units not cancelled"),
             _("units promised later than two days"), True, Decimal("0.74"),
+            action=_("Offer two-day or faster delivery in more states of your Prime template."),
+            defect_noun=ngettext_lazy("unit promised slower than two days", "units promised slower than two days"),
+            defects_phrase=_("units promised slower than two days"),
         ),
     )
 }  # fmt: skip

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from metrics.definitions import (
+    METRIC_DEFINITIONS,
     PROMISE_SPEED_DAYS,
     is_cancelled_by_seller,
     is_delivered_late,
@@ -80,7 +81,8 @@ def order_explanation(order: Order, day: dt.date, *, metric: str | None = None) 
                 )
                 % {"confirmed": _d(order.ship_confirmed_date), "tracking": order.tracking_id, "day": _d(day)}
             )
-    if metric == "on_time_delivery_rate" and is_protected_late(order, day):
+    protection = metric in METRIC_DEFINITIONS and METRIC_DEFINITIONS[metric].buy_shipping_protection
+    if protection and is_protected_late(order, day):
         reasons.append(
             _("Shipped on a Buy Shipping label: this late delivery does not count against your eligibility.")
         )

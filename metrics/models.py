@@ -22,6 +22,7 @@ from metrics.definitions import (
     snapshot_column,
     threshold_column,
 )
+from metrics.reasons import RevocationReason, reasons_from_json
 from sellers.models import Seller
 
 METRIC_CHOICES = [(name, d.label) for name, d in METRIC_DEFINITIONS.items()]
@@ -243,6 +244,11 @@ class PlanOfAction(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.SUBMITTED
+
+    @property
+    def failing_reasons(self) -> list[RevocationReason]:
+        """``failing_items`` as their records (``metrics.reasons``)."""
+        return reasons_from_json(self.failing_items)
 
 
 class PlanDraft(models.Model):

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.core.mail import get_connection, send_mass_mail
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.functional import lazy
 
 from metrics.models import PlanOfAction
-from metrics.reasons import reason_sentence
+from metrics.presenters.reasons import reason_sentence
+from metrics.reasons import reasons_from_json
+from metrics.selectors import plan_reviewers
 from sellers.language import user_language
 from sellers.models import SellerEvent, User
 
@@ -28,7 +29,7 @@ def revocation_emails_send(*, event_ids: Sequence[int]) -> int:
     messages = []
     for event in events:
         # Lazy: each sentence is written when rendered, in the recipient's language.
-        reasons = [lazy_reason_sentence(reason) for reason in event.reasons]
+        reasons = [lazy_reason_sentence(reason) for reason in reasons_from_json(event.reasons)]
         context = {"seller": event.seller, "event": event, "reasons": reasons}
         for user in event.seller.users.all():
             subject, body = _render("revoked", user, context)
@@ -43,15 +44,6 @@ def _render(template: str, user: User, context: dict) -> tuple[str, str]:
         subject = render_to_string(f"metrics/email/{template}_subject.txt", context).strip()
         body = render_to_string(f"metrics/email/{template}_body.txt", context)
     return subject, body
-
-
-def plan_reviewers() -> list[User]:
-    """Active accounts allowed to review plans (directly, through a group, or superuser)."""
-    permission = Permission.objects.filter(codename="review_plan", content_type__app_label="metrics").first()
-    allowed = Q(is_superuser=True)
-    if permission:
-        allowed |= Q(user_permissions=permission) | Q(groups__permissions=permission)
-    return list(User.objects.filter(allowed, is_active=True, seller__isnull=True).exclude(email="").distinct())
 
 
 def plan_submitted_emails_send(*, plan_id: int) -> int:

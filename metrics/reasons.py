@@ -1,114 +1,85 @@
-"""Sentences that explain a revocation reason and the action that fixes it.
+"""Why a seller's status changed, as typed records (SPEC section 4): a revocation's reasons
+(a failing metric of a window, or a failing programme requirement) and a reinstatement's
+(the plan of action approved). A plan of action copies its revocation's reasons as its
+failing items.
 
-The actions follow the programme's own table of revocation reasons and actions
-(seeds/000), in our words.
+They are stored as JSON, in the status history's ``reasons``, the audit entries and the
+plans' ``failing_items``, in the format they always had (``{"kind": "metric", ...}``), so
+records written before these types read the same: ``to_json`` writes that format and
+``reason_from_json`` reads it back. Their sentences are ``metrics.presenters.reasons``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar, Self
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-
-from metrics.definitions import METRIC_DEFINITIONS
-from metrics.presenters import rate_percent, threshold_percent
-
-REQUIREMENT_LABELS = {
-    "nationwide_coverage": gettext_lazy("Nationwide coverage"),
-    "weekday_cutoff": gettext_lazy("Weekday cutoff"),
-    "weekend_cutoff": gettext_lazy("Weekend cutoff"),
-    "weekend_operations": gettext_lazy("Weekend operations"),
-    "weekend_delivery": gettext_lazy("Weekend delivery"),
-    "carrier_pickups": gettext_lazy("Carrier pickups"),
-}
-
-REQUIREMENT_ACTIONS = {
-    "nationwide_coverage": gettext_lazy(
-        "Offer Prime in all 48 contiguous states and the District of Columbia in your Prime shipping template."
-    ),
-    "weekday_cutoff": gettext_lazy("Set every operated weekday's order cutoff to 14:00 or later."),
-    "weekend_cutoff": gettext_lazy("Set the order cutoff of every operated Saturday or Sunday to 10:30 or later."),
-    "weekend_operations": gettext_lazy(
-        "Operate Monday to Friday and at least one weekend day, so the Prime badge stays on at the weekend."
-    ),
-    "weekend_delivery": gettext_lazy(
-        "Turn on six-day delivery and use carrier services that pick up and deliver on Saturday."
-    ),
-    "carrier_pickups": gettext_lazy(
-        "Make sure a carrier picks up at or after your cutoff on every operated day, or move the cutoff earlier."
-    ),
-}
-
-METRIC_ACTIONS = {
-    "on_time_shipment_rate": gettext_lazy(
-        "Review the orders marked in both 'Shipped late' and 'Delivered late' in your defect report, find why "
-        "they were scanned late, and choose shipping services that still deliver by the promised date."
-    ),
-    "on_time_delivery_rate": gettext_lazy(
-        "Review the orders marked 'Delivered late'; ship on Buy Shipping labels, which protect you from late "
-        "deliveries that were not your fault."
-    ),
-    "buy_shipping_rate": gettext_lazy(
-        "Review the orders marked 'Shipped outside Buy Shipping' and buy every label through Buy Shipping."
-    ),
-    "cancellation_rate": gettext_lazy(
-        "Check your inventory daily so you never list what you cannot ship right away; let customers request "
-        "cancellations instead of cancelling for them."
-    ),
-    "valid_tracking_rate": gettext_lazy(
-        "Confirm shipment only with a tracking id the carrier will scan, after handing the parcel over."
-    ),
-    "one_day_delivery_speed": gettext_lazy(
-        "Offer one-day delivery in more states of your Prime template, or add carrier services that reach them "
-        "in one day if you use region automation."
-    ),
-    "two_day_delivery_speed": gettext_lazy("Offer two-day or faster delivery in more states of your Prime template."),
-}
+# The window a metric reason recorded without one is read as (none is written so).
+_DEFAULT_WINDOW = 30
 
 
-def reason_sentence(reason: dict) -> str:
-    """One revocation reason as a sentence a seller understands."""
-    if reason.get("kind") == "requirement":
-        name = reason["requirement"]
-        return _("%(check)s requirement is not met. %(action)s") % {
-            "check": REQUIREMENT_LABELS.get(name, name),
-            "action": REQUIREMENT_ACTIONS.get(name, ""),
-        }
-    definition = METRIC_DEFINITIONS[reason["metric"]]
-    # The rate the verdict was on (protected units excused, as only on-time delivery has
-    # them), exactly from the recorded units: never the rounded float stored beside them.
-    population, defects = reason["population_units"], reason["defect_units"]
-    protected = reason.get("protected_units", 0)
-    rate = definition.eligibility_rate(population=population, defects=defects, protected=protected)
-    comparison = _("at least") if definition.higher_is_better else _("at most")
-    return _(
-        "%(metric)s over %(window)s days was %(rate)s; it must be %(comparison)s %(threshold)s "
-        "(%(defects)s of %(population)s %(population_label)s were defects)."
-    ) % {
-        "metric": definition.label,
-        "window": reason["window_days"],
-        "rate": rate_percent(rate, reason["threshold"], higher_is_better=definition.higher_is_better),
-        "comparison": comparison,
-        "threshold": threshold_percent(reason["threshold"]),
-        "defects": defects - protected,
-        "population": population,
-        "population_label": definition.population,
-    }
+@dataclass(frozen=True, kw_only=True)
+class _StoredReason:
+    """A reason stored as ``{"kind": ..., <its fields>}``."""
+
+    kind: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """The record of a stored reason; a field it lacks takes its default."""
+        return cls(**{field.name: data[field.name] for field in fields(cls) if field.name in data})
 
 
-def requirement_rows(passing: dict[str, bool], names: Iterable[str]) -> list[dict]:
-    """The requirement checks ``names`` (SPEC section 2) as the pages show them: label,
-    pass/fail, whether a failure is only a warning, and the action that fixes it."""
-    from metrics.selectors import WARNING_REQUIREMENTS
+@dataclass(frozen=True, kw_only=True)
+class MetricReason(_StoredReason):
+    """A metric failing in one window on D: which, its figures and the threshold it missed."""
 
-    return [
-        {
-            "name": name,
-            "label": REQUIREMENT_LABELS[name],
-            "passing": passing[name],
-            "warning": name in WARNING_REQUIREMENTS,
-            "action": REQUIREMENT_ACTIONS[name],
-        }
-        for name in names
-    ]
+    kind: ClassVar[str] = "metric"
+    metric: str
+    window_days: int = _DEFAULT_WINDOW
+    rate: float | None = None  # the rate shown, every defect counted (a float, for the record)
+    eligibility_rate: float | None = None  # the rate judged, protected units excused (None: same)
+    threshold: str  # exactly, as a decimal string
+    population_units: int
+    defect_units: int
+    protected_units: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequirementReason(_StoredReason):
+    """A programme requirement (SPEC section 2) the seller's settings did not meet."""
+
+    kind: ClassVar[str] = "requirement"
+    requirement: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanReason(_StoredReason):
+    """A reinstatement's reason: the plan of action staff approved."""
+
+    kind: ClassVar[str] = "plan"
+    plan: int
+
+
+# What a revocation is for, and so what a plan of action answers for.
+RevocationReason = MetricReason | RequirementReason
+Reason = MetricReason | RequirementReason | PlanReason
+
+_KINDS: dict[str, type[Reason]] = {kind.kind: kind for kind in (MetricReason, RequirementReason, PlanReason)}
+
+
+def reason_from_json(data: Mapping[str, Any]) -> Reason:
+    """A stored reason as its record; one without a ``kind`` is a metric's."""
+    return _KINDS[data.get("kind", MetricReason.kind)].from_json(data)
+
+
+def reasons_from_json(items: Iterable[Mapping[str, Any]]) -> list[Reason]:
+    return [reason_from_json(item) for item in items]
+
+
+def reasons_to_json(reasons: Iterable[Reason]) -> list[dict[str, Any]]:
+    return [reason.to_json() for reason in reasons]

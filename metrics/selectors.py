@@ -1,4 +1,4 @@
-"""Reads for performance: metric counts, defect report rows, thresholds, requirement checks.
+"""Reads for performance: metric counts, defect report rows, thresholds, plans of action.
 
 Everything here aggregates in the database, for all requested sellers in one query per
 concern; nothing loops over orders in Python.
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Case, Count, DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -30,11 +30,11 @@ from metrics.definitions import (
     snapshot_column,
 )
 from metrics.models import DailySnapshot, MetricSnapshot, PlanOfAction, ThresholdChange
-from sellers.choices import CONTIGUOUS_REGIONS, WEEKDAYS, WEEKEND_DAYS, Speed
-from sellers.models import AuditEntry, CarrierPickup, OperatingDay, Order, PrimeRegion, Seller, SellerEvent
+from sellers.choices import ProgrammeStatus
+from sellers.models import AuditEntry, Order, Seller, SellerEvent, User
 
-WEEKDAY_MIN_CUTOFF = dt.time(14, 0)
-WEEKEND_MIN_CUTOFF = dt.time(10, 30)
+# The permission of programme staff who review plans of action (``can_review_plans``).
+REVIEW_PERMISSION = "metrics.review_plan"
 
 
 class Counts(NamedTuple):
@@ -93,9 +93,8 @@ def metric_count_rows(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
             population = in_window & rule.population(day)
             annotations[snapshot_column(name, window_days, "population")] = _units(population)
             annotations[snapshot_column(name, window_days, "defects")] = _units(population & rule.defects(day))
-        annotations[snapshot_column("on_time_delivery_rate", window_days, "protected")] = _units(
-            in_window & q_protected_late(day)
-        )
+            if METRIC_DEFINITIONS[name].buy_shipping_protection:
+                annotations[snapshot_column(name, window_days, "protected")] = _units(in_window & q_protected_late(day))
     return (
         window_orders(day=day, window_days=longest, seller_ids=seller_ids)
         .values("seller_id")
@@ -351,106 +350,6 @@ def seller_trend(*, seller: Seller, day: dt.date, window_days: int, days: int = 
 
 
 # ---------------------------------------------------------------------------------------
-# Programme requirements checked from settings (SPEC section 2)
-# ---------------------------------------------------------------------------------------
-
-REQUIREMENTS = (
-    "nationwide_coverage",
-    "weekday_cutoff",
-    "weekend_cutoff",
-    "weekend_operations",
-    "weekend_delivery",
-    "carrier_pickups",
-)
-# A failing warning is shown but never revokes (SPEC section 2).
-WARNING_REQUIREMENTS = frozenset({"carrier_pickups"})
-
-
-@dataclass
-class Requirements:
-    """One seller's requirement checks, with the facts behind each."""
-
-    passing: dict[str, bool] = field(default_factory=dict)
-    covered_regions: int = 0
-    one_day_regions: int = 0
-    two_day_regions: int = 0
-    early_weekday_cutoffs: list[int] = field(default_factory=list)
-    early_weekend_cutoffs: list[int] = field(default_factory=list)
-    days_without_pickup: list[int] = field(default_factory=list)
-
-    @property
-    def failing(self) -> list[str]:
-        return [name for name in REQUIREMENTS if not self.passing[name] and name not in WARNING_REQUIREMENTS]
-
-    @property
-    def warnings(self) -> list[str]:
-        return [name for name in REQUIREMENTS if not self.passing[name] and name in WARNING_REQUIREMENTS]
-
-
-def requirements_for_sellers(*, seller_ids: Sequence[int] | None = None) -> dict[int, Requirements]:
-    """Every requirement of SPEC section 2 for the requested sellers, in four aggregate queries."""
-    sellers = Seller.objects.all()
-    if seller_ids is not None:
-        sellers = sellers.filter(pk__in=list(seller_ids))
-    result = {pk: Requirements() for (pk,) in sellers.values_list("pk")}
-    by_seller = {"seller_id__in": list(result)} if seller_ids is not None else {}
-
-    regions = (
-        PrimeRegion.objects.filter(state__in=CONTIGUOUS_REGIONS, **by_seller)
-        .values("seller_id")
-        .annotate(
-            covered=Count("pk", filter=Q(speed__in=[Speed.ONE_DAY, Speed.TWO_DAY])),
-            one_day=Count("pk", filter=Q(speed=Speed.ONE_DAY)),
-            two_day=Count("pk", filter=Q(speed=Speed.TWO_DAY)),
-        )
-        .order_by()
-    )
-    for row in regions:
-        r = result[row["seller_id"]]
-        r.covered_regions, r.one_day_regions, r.two_day_regions = row["covered"], row["one_day"], row["two_day"]
-
-    pickup_at_or_after_cutoff = CarrierPickup.objects.filter(
-        carrier_service__seller_id=OuterRef("seller_id"),
-        weekday=OuterRef("weekday"),
-        pickup_time__gte=OuterRef("cutoff"),
-    )
-    # Only the days operated matter; a day not operated has no cutoff or pickup to check.
-    days = (
-        OperatingDay.objects.filter(operated=True, **by_seller)
-        .annotate(has_pickup=Exists(pickup_at_or_after_cutoff))
-        .values_list("seller_id", "weekday", "cutoff", "has_pickup")
-        .order_by("seller_id", "weekday")
-    )
-    operated: dict[int, set[int]] = {pk: set() for pk in result}
-    for seller_id, weekday, cutoff, has_pickup in days:  # at most seven rows a seller
-        r = result[seller_id]
-        operated[seller_id].add(weekday)
-        if weekday in WEEKDAYS and (cutoff is None or cutoff < WEEKDAY_MIN_CUTOFF):
-            r.early_weekday_cutoffs.append(weekday)
-        if weekday in WEEKEND_DAYS and (cutoff is None or cutoff < WEEKEND_MIN_CUTOFF):
-            r.early_weekend_cutoffs.append(weekday)
-        if cutoff is None or not has_pickup:
-            r.days_without_pickup.append(weekday)
-
-    weekend_delivery = dict(sellers.values_list("pk", "weekend_delivery"))
-    for pk, r in result.items():
-        days_operated = operated[pk]
-        r.passing = {
-            "nationwide_coverage": r.covered_regions == len(CONTIGUOUS_REGIONS),
-            "weekday_cutoff": not r.early_weekday_cutoffs,
-            "weekend_cutoff": not r.early_weekend_cutoffs,
-            "weekend_operations": set(WEEKDAYS) <= days_operated and bool(days_operated & set(WEEKEND_DAYS)),
-            "weekend_delivery": weekend_delivery[pk],
-            "carrier_pickups": not r.days_without_pickup,
-        }
-    return result
-
-
-def seller_requirements(*, seller: Seller) -> Requirements:
-    return requirements_for_sellers(seller_ids=[seller.pk])[seller.pk]
-
-
-# ---------------------------------------------------------------------------------------
 # Plans of action (SPEC section 4)
 # ---------------------------------------------------------------------------------------
 
@@ -458,6 +357,49 @@ def seller_requirements(*, seller: Seller) -> Requirements:
 def seller_open_plan(*, seller: Seller) -> PlanOfAction | None:
     """The seller's plan under review, if any (at most one, by constraint)."""
     return PlanOfAction.objects.filter(seller=seller, status=PlanOfAction.Status.SUBMITTED).first()
+
+
+@dataclass(frozen=True)
+class PlanSubmission:
+    """Whether a seller may submit a plan of action now (SPEC section 4): only while not
+    eligible, and only one open plan at a time. The one rule that ``plan_submit``, the Create
+    POA page and its autosave, the list of plans and the dashboard's banner follow."""
+
+    eligible: bool  # nothing to reinstate
+    open_plan: PlanOfAction | None  # a plan already under review
+
+    @property
+    def allowed(self) -> bool:
+        return not self.eligible and self.open_plan is None
+
+
+def plan_submission(*, status: str, open_plan: PlanOfAction | None) -> PlanSubmission:
+    """``PlanSubmission`` from a seller's status and its plan under review, read by the caller
+    (``plan_submit`` under the seller's row lock)."""
+    return PlanSubmission(eligible=status != ProgrammeStatus.NOT_ELIGIBLE, open_plan=open_plan)
+
+
+def seller_plan_submission(*, seller: Seller) -> PlanSubmission:
+    return plan_submission(status=seller.status, open_plan=seller_open_plan(seller=seller))
+
+
+def can_review_plans(user) -> bool:
+    """Who reviews plans of action (SPEC section 4): an active account of programme staff
+    with the review permission, given directly, through a group or as a superuser; a
+    seller's account never reviews, even with the permission.
+
+    The one definition: the review pages and their decisions, the navigation, the home
+    page's redirect and the reviewers mailed about a new plan (``plan_reviewers``) ask it."""
+    return bool(
+        user.is_authenticated and user.is_active and user.seller_id is None and user.has_perm(REVIEW_PERMISSION)
+    )
+
+
+def plan_reviewers() -> list[User]:
+    """The accounts with an email address that ``can_review_plans`` admits: the active
+    accounts of no seller (programme staff, a handful), each judged by that rule."""
+    staff = User.objects.filter(is_active=True, seller__isnull=True).exclude(email="").order_by("pk")
+    return [user for user in staff if can_review_plans(user)]
 
 
 def seller_plans(*, seller: Seller) -> QuerySet[PlanOfAction]:

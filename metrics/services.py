@@ -27,15 +27,26 @@ from metrics.definitions import (
     threshold_column,
 )
 from metrics.models import DailySnapshot, PlanDraft, PlanOfAction, ThresholdChange
+from metrics.reasons import (
+    MetricReason,
+    PlanReason,
+    RequirementReason,
+    RevocationReason,
+    reasons_from_json,
+    reasons_to_json,
+)
 from metrics.selectors import (
+    can_review_plans,
     metric_count_rows,
     metric_counts,
-    requirements_for_sellers,
+    plan_submission,
     seller_latest_revocation,
+    seller_open_plan,
     thresholds_in_force,
 )
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, Seller, SellerEvent, User, local_date, zone
+from sellers.selectors import requirements_for_sellers
 from sellers.services import audit_entry_create, orders_classify_prime
 
 logger = logging.getLogger(__name__)
@@ -196,7 +207,7 @@ def _snapshots_upsert_sql(*, day: dt.date, seller_ids: Sequence[int] | None, thr
         return cursor.rowcount
 
 
-def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str) -> dict:
+def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str) -> MetricReason:
     """A failing metric of the day's snapshot as recorded on the revocation event: which,
     window, value, threshold."""
     population_units, defect_units, protected_units = (
@@ -206,21 +217,20 @@ def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str)
     definition = METRIC_DEFINITIONS[metric]
     rate = definition.rate(population=population_units, defects=defect_units)
     eligibility_rate = None
-    if metric == "on_time_delivery_rate" and population_units:
+    if definition.buy_shipping_protection and population_units:
         eligibility_rate = float(
             definition.eligibility_rate(population=population_units, defects=defect_units, protected=protected_units)
         )
-    return {
-        "kind": "metric",
-        "metric": metric,
-        "window_days": window_days,
-        "rate": None if rate is None else float(rate),
-        "eligibility_rate": eligibility_rate,
-        "threshold": str(threshold),
-        "population_units": population_units,
-        "defect_units": defect_units,
-        "protected_units": protected_units,
-    }
+    return MetricReason(
+        metric=metric,
+        window_days=window_days,
+        rate=None if rate is None else float(rate),
+        eligibility_rate=eligibility_rate,
+        threshold=str(threshold),
+        population_units=population_units,
+        defect_units=defect_units,
+        protected_units=protected_units,
+    )
 
 
 @dataclass
@@ -240,7 +250,7 @@ def sellers_evaluate(
     seller's latest day: computing an earlier day again (a retry, ``run_daily --date``)
     judges it by its own figures alone, and its verdict stays the one it had."""
     requirements = requirements_for_sellers(seller_ids=seller_ids)
-    reasons: dict[int, list[dict]] = defaultdict(list)
+    reasons: dict[int, list[RevocationReason]] = defaultdict(list)
     # One pass over D's rows (the day index), not fourteen through the per-metric view.
     failing = DailySnapshot.objects.filter(ANY_METRIC_FAILING, day=day, seller__status=ProgrammeStatus.ELIGIBLE)
     if seller_ids is not None:
@@ -259,7 +269,7 @@ def sellers_evaluate(
     )
     for seller_id, checks in requirements.items():
         if seller_id in eligible and seller_id not in judged_later:
-            reasons[seller_id].extend({"kind": "requirement", "requirement": name} for name in checks.failing)
+            reasons[seller_id].extend(RequirementReason(requirement=name) for name in checks.failing)
     result = EvaluationResult(evaluated=len(requirements))
     result.revoked = sellers_revoke(
         day=day, reasons={pk: r for pk, r in reasons.items() if r}, snapshots_from=snapshots_from
@@ -269,7 +279,7 @@ def sellers_evaluate(
 
 @transaction.atomic
 def sellers_revoke(
-    *, day: dt.date, reasons: dict[int, list[dict]], snapshots_from: dt.datetime | None = None
+    *, day: dt.date, reasons: dict[int, list[RevocationReason]], snapshots_from: dt.datetime | None = None
 ) -> list[int]:
     """Revoke the Prime eligibility of those sellers that are still eligible; returns their ids.
 
@@ -301,7 +311,9 @@ def sellers_revoke(
     revoked = [pk for pk, _tz in revoked]
     Seller.objects.filter(pk__in=revoked).update(status=ProgrammeStatus.NOT_ELIGIBLE, status_changed_at=now)
     events = SellerEvent.objects.bulk_create(
-        SellerEvent(seller_id=pk, kind=SellerEvent.Kind.REVOKED, day=day, reasons=reasons[pk], created_at=now)
+        SellerEvent(
+            seller_id=pk, kind=SellerEvent.Kind.REVOKED, day=day, reasons=reasons_to_json(reasons[pk]), created_at=now
+        )
         for pk in revoked
     )
     # Orders already stored with a purchase after this moment are no longer Prime orders.
@@ -313,7 +325,11 @@ def sellers_revoke(
             # No stored sentence: the action, the evaluation day and the reasons are shown in
             # the reader's language when the history is displayed.
             before={"status": ProgrammeStatus.ELIGIBLE},
-            after={"status": ProgrammeStatus.NOT_ELIGIBLE, "day": day.isoformat(), "reasons": reasons[pk]},
+            after={
+                "status": ProgrammeStatus.NOT_ELIGIBLE,
+                "day": day.isoformat(),
+                "reasons": reasons_to_json(reasons[pk]),
+            },
             created_at=now,
         )
         for pk in revoked
@@ -499,18 +515,10 @@ class PlanAlreadyDecided(PlanError):
     pass
 
 
-def plan_failing_items(*, seller: Seller) -> list[dict]:
+def plan_failing_items(*, seller: Seller) -> list[RevocationReason]:
     """What the seller must answer for: the reasons of its last revocation."""
     latest = seller_latest_revocation(seller=seller)
-    return list(latest.reasons) if latest else []
-
-
-def can_review_plans(user) -> bool:
-    """Programme staff with the review permission; a seller's account never reviews, even
-    with the permission (the same rule ``plan_reviewers`` mails by)."""
-    return bool(
-        user.is_authenticated and user.is_active and user.seller_id is None and user.has_perm("metrics.review_plan")
-    )
+    return reasons_from_json(latest.reasons) if latest else []
 
 
 @transaction.atomic
@@ -528,16 +536,17 @@ def plan_submit(*, seller: Seller, user: User, merchant_token: str, **answers: s
     """Submit a plan of action for review (SPEC section 4): only while not eligible, only
     with the seller's own merchant token, and only one open plan at a time."""
     locked = Seller.objects.select_for_update().get(pk=seller.pk)
-    if locked.status != ProgrammeStatus.NOT_ELIGIBLE:
+    submission = plan_submission(status=locked.status, open_plan=seller_open_plan(seller=locked))
+    if submission.eligible:
         raise PlanError(_("Your account is eligible for Prime: there is nothing to reinstate."))
     if merchant_token.strip().upper() != locked.merchant_token:
         raise PlanError(_("The merchant token does not match your account; type it as shown on your dashboard."))
-    if PlanOfAction.objects.filter(seller=locked, status=PlanOfAction.Status.SUBMITTED).exists():
+    if submission.open_plan is not None:
         raise PlanError(_("A plan of action of yours is already under review; wait for its decision."))
     now = timezone.now()
     plan = PlanOfAction.objects.create(
         seller=locked,
-        failing_items=plan_failing_items(seller=locked),
+        failing_items=reasons_to_json(plan_failing_items(seller=locked)),
         submitted_by=user,
         submitted_at=now,
         **{name: answers[name].strip() for name in PLAN_ANSWERS},
@@ -629,7 +638,7 @@ def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | Non
         kind=SellerEvent.Kind.REINSTATED,
         day=reinstated_on,
         actor=reviewer,
-        reasons=[{"kind": "plan", "plan": plan.pk}] if plan else [],
+        reasons=[PlanReason(plan=plan.pk).to_json()] if plan else [],
         created_at=moment,
     )
     orders_classify_prime(seller_ids=[seller.pk], since=reinstated_on)

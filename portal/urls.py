@@ -4,8 +4,8 @@ from django.urls import include, path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from portal.views import home
 from sellers import language
-from sellers import views as seller_views
 
 
 @never_cache
@@ -18,7 +18,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("", seller_views.home, name="home"),
+    path("", home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", language.set_language, name="set_language"),

@@ -13,10 +13,10 @@ from django.forms import BoundField
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from metrics.selectors import WEEKDAY_MIN_CUTOFF, WEEKEND_MIN_CUTOFF
 from portal.bounds import text_error_messages
 from sellers.choices import STATE_CHOICES, STATE_NAMES, STATES, WEEKDAYS, Speed, Weekday
 from sellers.models import CarrierService, OperatingDay, Seller, VolumeControlChange, paused_by
+from sellers.requirements import clock, cutoff_requirement
 
 # A cap of 0 would hide every order's Prime badge while the badge still shows as on:
 # pausing says that plainly, so a cap is at least one order.
@@ -25,10 +25,6 @@ DAILY_CAP_MAX = 10_000_000
 # A pause ends at most this far ahead; a longer one is a pause without an end, switched
 # off by hand. (Far ends are typing mistakes: 9999-12-31 has no UTC moment in most zones.)
 PAUSE_MAX_AHEAD = dt.timedelta(days=365)
-
-
-def _clock(moment: dt.time) -> str:
-    return moment.strftime("%H:%M")
 
 
 def _time_input() -> forms.TimeInput:
@@ -74,8 +70,9 @@ class ShippingTemplateForm(forms.Form):
 class FulfilmentForm(forms.Form):
     """Per weekday: operated and the order cutoff; and six-day delivery (SPEC section 1).
 
-    Refuses a weekday cutoff before 14:00 and a weekend cutoff before 10:30, which the
-    programme would revoke (SPEC section 2), and an operated day without a cutoff.
+    Refuses a cutoff before the minimum of its day's cutoff requirement (weekday or weekend,
+    ``sellers.requirements``), which the programme would revoke (SPEC section 2), and an
+    operated day without a cutoff.
     """
 
     weekend_delivery = forms.BooleanField(
@@ -100,7 +97,10 @@ class FulfilmentForm(forms.Form):
                 required=False,
                 initial=day.cutoff if day else None,
                 widget=_time_input(),
-                error_messages={"invalid": _("Enter the cutoff as hours and minutes, e.g. 14:00.")},
+                error_messages={
+                    "invalid": _("Enter the cutoff as hours and minutes, e.g. %(example)s.")
+                    % {"example": clock(cutoff_requirement(weekday).minimum_cutoff)}
+                },
             )
 
     def weekday_rows(self) -> Iterator[tuple[Weekday, BoundField, BoundField]]:
@@ -115,8 +115,8 @@ class FulfilmentForm(forms.Form):
                 continue
             cutoff = cleaned.get(field)
             weekday_rule = weekday in WEEKDAYS
-            minimum = WEEKDAY_MIN_CUTOFF if weekday_rule else WEEKEND_MIN_CUTOFF
-            params = {"day": weekday.label, "minimum": _clock(minimum)}
+            minimum = cutoff_requirement(weekday).minimum_cutoff
+            params = {"day": weekday.label, "minimum": clock(minimum)}
             if cutoff is None:
                 self.add_error(
                     field,
@@ -124,7 +124,7 @@ class FulfilmentForm(forms.Form):
                     % params,
                 )
             elif cutoff < minimum:
-                params["cutoff"] = _clock(cutoff)
+                params["cutoff"] = clock(cutoff)
                 message = (
                     _(
                         "%(day)s: the cutoff %(cutoff)s is before %(minimum)s; the programme revokes Prime for "

@@ -29,18 +29,18 @@ from sellers.models import (
     VolumeControlChange,
     paused_by,
 )
+from sellers.requirements import cutoff_requirement
 from sellers.selectors import prime_template_derived, seller_operating_days, seller_prime_speeds
 
-# A new seller's settings meet every programme requirement (SPEC section 1).
-DEFAULT_WEEKDAY_CUTOFF = dt.time(14, 0)
-DEFAULT_SATURDAY_CUTOFF = dt.time(10, 30)
+# A new seller's settings meet every programme requirement (SPEC section 1): its cutoffs are
+# the minimums of the cutoff requirements (``sellers.requirements``), its pickups later.
 DEFAULT_PICKUP = dt.time(17, 0)
 DEFAULT_CARRIER_NAME = "UPS Ground"
 
 
 def seller_defaults_create(*, seller: Seller) -> None:
     """Give a new seller the settings SPEC section 1 names: the 48 contiguous states and DC
-    at two-day, Monday-Saturday operated with 14:00/10:30 cutoffs, six-day delivery, and one
+    at two-day, Monday-Saturday operated with the minimum cutoffs, six-day delivery, and one
     carrier with a 17:00 pickup on operated days that reaches the template's regions."""
     PrimeRegion.objects.bulk_create(
         PrimeRegion(
@@ -56,9 +56,7 @@ def seller_defaults_create(*, seller: Seller) -> None:
             seller=seller,
             weekday=day,
             operated=day in operated,
-            cutoff=(DEFAULT_SATURDAY_CUTOFF if day == Weekday.SATURDAY else DEFAULT_WEEKDAY_CUTOFF)
-            if day in operated
-            else None,
+            cutoff=cutoff_requirement(day).minimum_cutoff if day in operated else None,
         )
         for day in Weekday
     )

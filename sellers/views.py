@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
@@ -12,8 +11,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from metrics.reasons import reason_sentence, requirement_rows
-from metrics.selectors import Requirements, seller_requirements
 from sellers.choices import CONTIGUOUS_REGIONS, Weekday
 from sellers.forms import (
     ApiTokenForm,
@@ -23,6 +20,8 @@ from sellers.forms import (
     VolumeControlForm,
 )
 from sellers.models import ApiToken, CarrierService, Seller, paused_by
+from sellers.presenters import requirement_checks, requirement_unmet_sentence
+from sellers.requirements import minimum_cutoffs, requirements_fixed_on
 from sellers.selectors import (
     prime_template_derived,
     seller_api_tokens,
@@ -34,6 +33,7 @@ from sellers.selectors import (
     seller_object_or_404,
     seller_operating_days,
     seller_prime_speeds,
+    seller_requirements,
     seller_volume_control_history,
 )
 from sellers.services import (
@@ -48,32 +48,10 @@ from sellers.services import (
 from sellers.services import api_token_revoke as api_token_revoke_service
 
 # Which requirement checks of SPEC section 2 each settings page answers for.
-TEMPLATE_REQUIREMENTS = ("nationwide_coverage",)
-FULFILMENT_REQUIREMENTS = ("weekday_cutoff", "weekend_cutoff", "weekend_operations", "weekend_delivery")
-CARRIER_REQUIREMENTS = ("carrier_pickups",)
+TEMPLATE_REQUIREMENTS = requirements_fixed_on("sellers:shipping_template")
+FULFILMENT_REQUIREMENTS = requirements_fixed_on("sellers:fulfilment")
+CARRIER_REQUIREMENTS = requirements_fixed_on("sellers:carriers")
 HISTORY_PAGE_SIZE = 25
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """Send a seller's user to their dashboard, plan reviewers to the review queue and
-    other programme staff to the admin.
-
-    An account that is neither (no seller, not staff) has nothing to see: it gets a 403
-    that says so rather than a dashboard that would 404.
-    """
-    user = request.user
-    if user.seller_id is not None:
-        return redirect("metrics:dashboard")
-    if user.has_perm("metrics.review_plan"):
-        return redirect("metrics:review_queue")
-    if user.is_staff:
-        return redirect("admin:index")
-    raise PermissionDenied("This account belongs to no seller: ask programme staff to link it to your seller.")
-
-
-def _requirement_rows(requirements: Requirements, names: tuple[str, ...]) -> list[dict]:
-    return requirement_rows(requirements.passing, names)
 
 
 def _saved(request: HttpRequest, changed: bool, what: str) -> None:
@@ -105,7 +83,7 @@ def _warn_failing(request: HttpRequest, seller: Seller, names: tuple[str, ...]) 
     requirements = seller_requirements(seller=seller)
     for name in names:
         if not requirements.passing[name]:
-            messages.warning(request, reason_sentence({"kind": "requirement", "requirement": name}))
+            messages.warning(request, requirement_unmet_sentence(name))
 
 
 @login_required
@@ -122,9 +100,9 @@ def settings_overview(request: HttpRequest) -> HttpResponse:
         {
             "seller": seller,
             "requirements": requirements,
-            "template_requirements": _requirement_rows(requirements, TEMPLATE_REQUIREMENTS),
-            "fulfilment_requirements": _requirement_rows(requirements, FULFILMENT_REQUIREMENTS),
-            "carrier_requirements": _requirement_rows(requirements, CARRIER_REQUIREMENTS),
+            "template_requirements": requirement_checks(requirements, TEMPLATE_REQUIREMENTS),
+            "fulfilment_requirements": requirement_checks(requirements, FULFILMENT_REQUIREMENTS),
+            "carrier_requirements": requirement_checks(requirements, CARRIER_REQUIREMENTS),
             "contiguous_count": len(CONTIGUOUS_REGIONS),
             "operated_days": [day for day in days.values() if day.operated],
             "carrier_services": carrier_services,
@@ -173,7 +151,7 @@ def shipping_template(request: HttpRequest) -> HttpResponse:
             "form": form,
             "rows": rows,
             "requirements": requirements,
-            "requirement_rows": _requirement_rows(requirements, TEMPLATE_REQUIREMENTS),
+            "requirement_rows": requirement_checks(requirements, TEMPLATE_REQUIREMENTS),
             "contiguous_count": len(CONTIGUOUS_REGIONS),
         },
     )
@@ -207,7 +185,8 @@ def fulfilment(request: HttpRequest) -> HttpResponse:
             "form": form,
             "last_pickups": seller_last_pickups(seller=seller),
             "late_cutoffs": seller_late_cutoffs(seller=seller),
-            "requirement_rows": _requirement_rows(requirements, (*FULFILMENT_REQUIREMENTS, *CARRIER_REQUIREMENTS)),
+            "requirement_rows": requirement_checks(requirements, (*FULFILMENT_REQUIREMENTS, *CARRIER_REQUIREMENTS)),
+            "minimum_cutoffs": minimum_cutoffs(),
         },
     )
 
@@ -226,7 +205,7 @@ def carriers(request: HttpRequest) -> HttpResponse:
             "operating_days": seller_operating_days(seller=seller),
             "last_pickups": seller_last_pickups(seller=seller),
             "late_cutoffs": seller_late_cutoffs(seller=seller),
-            "requirement_rows": _requirement_rows(requirements, CARRIER_REQUIREMENTS),
+            "requirement_rows": requirement_checks(requirements, CARRIER_REQUIREMENTS),
         },
     )
 

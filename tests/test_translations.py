@@ -25,7 +25,8 @@ from django.utils import translation
 
 from metrics.notifications import revocation_emails_send
 from metrics.presenters import percent
-from metrics.reasons import reason_sentence
+from metrics.presenters.reasons import reason_sentence
+from metrics.reasons import reason_from_json
 from metrics.services import daily_run
 from sellers.models import SellerEvent
 from sellers.services import seller_user_create
@@ -168,17 +169,19 @@ def test_percent_rounds_like_before_in_every_language():
 
 
 def test_a_revocation_reason_reads_as_one_german_and_one_vietnamese_sentence():
-    reason = {
-        "kind": "metric",
-        "metric": "on_time_shipment_rate",
-        "window_days": 7,
-        "rate": 0.5,
-        "eligibility_rate": None,
-        "threshold": "0.99",
-        "population_units": 4,
-        "defect_units": 2,
-        "protected_units": 0,
-    }
+    reason = reason_from_json(
+        {
+            "kind": "metric",
+            "metric": "on_time_shipment_rate",
+            "window_days": 7,
+            "rate": 0.5,
+            "eligibility_rate": None,
+            "threshold": "0.99",
+            "population_units": 4,
+            "defect_units": 2,
+            "protected_units": 0,
+        }
+    )
     with translation.override("de"):
         assert reason_sentence(reason) == (
             "Rate pünktlicher Übergaben (letzte 7 Tage): 50,00 %; erforderlich sind mindestens 99,00 % "

@@ -4,68 +4,28 @@ the stored snapshots or the selectors, computed in the database."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-from collections import defaultdict
-from dataclasses import dataclass
-
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Q, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound, StreamingHttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
-from metrics import charts, report
-from metrics.definitions import METRIC_DEFINITIONS, METRICS, REPORT_FLAGS, WINDOWS, MetricDefinition
+from metrics import report
+from metrics.definitions import DEFAULT_WINDOW, METRIC_DEFINITIONS, METRICS, REPORT_FLAGS, WINDOWS, parse_window
 from metrics.explain import order_explanation
-from metrics.insights import (
-    INSIGHTS_CACHE_SECONDS,
-    metric_population_orders,
-    population_csv_chunks,
-    seller_insights,
-)
-from metrics.models import MetricSnapshot
-from metrics.presenters import rate_percent, threshold_percent
-from metrics.reasons import METRIC_ACTIONS, REQUIREMENT_ACTIONS, REQUIREMENT_LABELS, reason_sentence
-from metrics.selectors import (
-    REQUIREMENTS,
-    TREND_DAYS,
-    WARNING_REQUIREMENTS,
-    DashboardState,
-    filtered_defect_orders,
-    seller_dashboard_state,
-    seller_latest_day,
-    seller_latest_revocation,
-    seller_open_plan,
-    seller_reinstated_at,
-    seller_requirements,
-    seller_trend,
-)
+from metrics.insights.population import metric_population_orders, population_csv_chunks
+from metrics.presenters.dashboard import dashboard_content
+from metrics.selectors import filtered_defect_orders, seller_latest_day
 from portal.bounds import excerpt
-from sellers.choices import CONTIGUOUS_REGIONS, Weekday
-from sellers.models import Seller, paused_by
 from sellers.selectors import seller_for_user
 
-DEFAULT_WINDOW = 30
 DEFECTS_PER_PAGE = 50
-
-# The settings page that fixes each programme requirement (SPEC section 2).
-REQUIREMENT_SETTINGS = {
-    "nationwide_coverage": "sellers:shipping_template",
-    "weekday_cutoff": "sellers:fulfilment",
-    "weekend_cutoff": "sellers:fulfilment",
-    "weekend_operations": "sellers:fulfilment",
-    "weekend_delivery": "sellers:fulfilment",
-    "carrier_pickups": "sellers:carriers",
-}
 
 # The report's flag columns as a seller reads them on screen; the CSV keeps the SPEC's
 # English column names (REPORT_FLAGS), which tools that read the file rely on.
@@ -78,19 +38,17 @@ FLAG_LABELS = {
 }
 
 
-def _window(request: HttpRequest) -> tuple[int | None, str]:
-    """The window asked for (7 or 30 days, default 30); None for anything else."""
-    raw = request.GET.get("window", "")
-    if not raw:
-        return DEFAULT_WINDOW, raw
-    return (int(raw) if raw in {str(w) for w in WINDOWS} else None), raw
+def _window(request: HttpRequest) -> int | None:
+    """The window asked for (``parse_window``): 7 or 30 days, default 30; None for anything else."""
+    return parse_window(request.GET.get("window"))
 
 
 def _window_or_default(request: HttpRequest) -> tuple[int, str]:
     """The window asked for, or 30 days with a notice saying the asked one does not exist."""
-    window_days, raw = _window(request)
+    window_days = _window(request)
     if window_days is not None:
         return window_days, ""
+    raw = request.GET.get("window", "")
     notice = _("There is no “%(window)s” window; showing the last 30 days. Choose 7 or 30 days.") % {
         "window": excerpt(raw)
     }
@@ -108,238 +66,20 @@ def _streamed_csv(chunks, filename: str) -> StreamingHttpResponse:
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class MetricCard:
-    """One metric of one window on D, with its trend."""
-
-    name: str
-    definition: MetricDefinition
-    snapshot: MetricSnapshot | None
-    chart: charts.TrendChart
-    defects_url: str
-    population_url: str = ""
-
-    @property
-    def label(self) -> str:
-        return self.definition.label
-
-    @property
-    def passing(self) -> bool:
-        return self.snapshot is None or self.snapshot.passing
-
-    @property
-    def no_orders(self) -> bool:
-        return self.snapshot is not None and self.snapshot.population_units == 0
-
-    def _shown(self, rate) -> str | None:
-        """A rate of this card beside its threshold, never rounded across it."""
-        if rate is None:
-            return None
-        return rate_percent(rate, self.snapshot.threshold, higher_is_better=self.definition.higher_is_better)
-
-    @property
-    def value_percent(self) -> str | None:
-        """The rate shown (every defect counts), against the threshold on its own terms:
-        for on-time delivery the verdict is on ``eligibility_percent`` instead."""
-        return self._shown(self.snapshot.exact_rate) if self.snapshot else None
-
-    @property
-    def eligibility_percent(self) -> str | None:
-        if self.snapshot is None:
-            return None
-        return self._shown(
-            self.definition.eligibility_rate(
-                population=self.snapshot.population_units,
-                defects=self.snapshot.defect_units,
-                protected=self.snapshot.protected_units,
-            )
-        )
-
-    @property
-    def threshold_percent(self) -> str | None:
-        return threshold_percent(self.snapshot.threshold) if self.snapshot else None
-
-    @property
-    def action(self) -> str:
-        return "" if self.passing else str(METRIC_ACTIONS[self.name])
-
-
-def _metric_cards(
-    snapshots: list[MetricSnapshot], *, day: dt.date, window_days: int
-) -> tuple[list[MetricCard], dt.datetime | None]:
-    """A card per metric from the window's trend snapshots (the last of each is D's), and
-    the moment D's snapshots were computed."""
-    by_metric: dict[str, list[MetricSnapshot]] = defaultdict(list)
-    for snapshot in snapshots:
-        by_metric[snapshot.metric].append(snapshot)
-    # The chart spans the days that have snapshots (at most TREND_DAYS, at least a week), so
-    # a seller with two weeks of history sees two weeks, not a line squeezed to one edge.
-    earliest = min((s.day for s in snapshots), default=day)
-    first_day = max(day - dt.timedelta(days=TREND_DAYS - 1), min(earliest, day - dt.timedelta(days=6)))
-    defects_url = reverse("metrics:defects")
-    population_url = reverse("metrics:population")
-    cards, computed_at = [], None
-    for name in METRICS:
-        history = by_metric.get(name, [])
-        current = history[-1] if history and history[-1].day == day else None
-        if current is not None:
-            computed_at = max(computed_at, current.computed_at) if computed_at else current.computed_at
-        points = [charts.TrendPoint(s.day, s.exact_rate, s.threshold) for s in history]
-        cards.append(
-            MetricCard(
-                name=name,
-                definition=METRIC_DEFINITIONS[name],
-                snapshot=current,
-                chart=charts.trend_chart(
-                    points,
-                    first_day=first_day,
-                    last_day=day,
-                    higher_is_better=METRIC_DEFINITIONS[name].higher_is_better,
-                ),
-                defects_url=f"{defects_url}?window={window_days}&metric={name}",
-                population_url=f"{population_url}?window={window_days}&metric={name}",
-            )
-        )
-    return cards, computed_at
-
-
-@dataclass
-class RequirementCheck:
-    name: str
-    label: str
-    passing: bool
-    warning: bool
-    action: str
-    settings_url: str
-    detail: str
-
-
-def _weekday_names(days: list[int]) -> str:
-    return ", ".join(str(Weekday(day).label) for day in days)
-
-
-def _requirement_checks(seller: Seller):
-    requirements = seller_requirements(seller=seller)
-    details = {
-        "nationwide_coverage": _("%(covered)s of %(total)s contiguous regions offer Prime.")
-        % {"covered": requirements.covered_regions, "total": len(CONTIGUOUS_REGIONS)},
-        "weekday_cutoff": _("Cutoff before 14:00 on: %(days)s.")
-        % {"days": _weekday_names(requirements.early_weekday_cutoffs)}
-        if requirements.early_weekday_cutoffs
-        else "",
-        "weekend_cutoff": _("Cutoff before 10:30 on: %(days)s.")
-        % {"days": _weekday_names(requirements.early_weekend_cutoffs)}
-        if requirements.early_weekend_cutoffs
-        else "",
-        "carrier_pickups": _("No carrier pickup at or after the cutoff on: %(days)s.")
-        % {"days": _weekday_names(requirements.days_without_pickup)}
-        if requirements.days_without_pickup
-        else "",
-    }
-    checks = [
-        RequirementCheck(
-            name=name,
-            label=str(REQUIREMENT_LABELS[name]),
-            passing=requirements.passing[name],
-            warning=name in WARNING_REQUIREMENTS and not requirements.passing[name],
-            action=str(REQUIREMENT_ACTIONS[name]),
-            settings_url=reverse(REQUIREMENT_SETTINGS[name]),
-            detail=details.get(name, ""),
-        )
-        for name in REQUIREMENTS
-    ]
-    return checks, requirements
-
-
-# The dashboard's content is kept this long in the cache, under a key of everything it
-# shows (``_dashboard_cache_key``): a new daily run, any settings, status or plan change,
-# the volume control in force, the window or the language shows at once; the orders at
-# risk (their time left) at most this late, as in the insights.
-DASHBOARD_CACHE_SECONDS = INSIGHTS_CACHE_SECONDS
-
-
-def _dashboard_cache_key(*, seller: Seller, state: DashboardState, window_days: int, control, now: dt.datetime) -> str:
-    parts = (
-        tuple(getattr(seller, field.attname) for field in Seller._meta.concrete_fields),
-        state,
-        window_days,
-        (control.pk if control else None, paused_by(control, now)),
-        get_language(),
-        int(now.timestamp()) // DASHBOARD_CACHE_SECONDS,
-    )
-    return f"dashboard:{seller.pk}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
-
-
 @require_safe
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """SPEC section 6: status, metrics with trends, requirement checks, volume controls;
     and the insights beyond pass or fail (``metrics.insights``): headroom from the snapshots,
     orders at risk, root causes and settings risks from a bounded number of indexed queries
-    on this seller's orders of the window.
-
-    The content is rendered once per state of the seller (``_dashboard_cache_key``): after
-    that a view costs five indexed queries (session, account, seller, its state, the volume
-    control in force)."""
+    on this seller's orders of the window. The content is rendered once per state of the
+    seller (``metrics.presenters.dashboard``)."""
     seller = seller_for_user(request.user)
     window_days, notice = _window_or_default(request)
-    now = timezone.now()
-    state = seller_dashboard_state(seller=seller)
-    control = seller.volume_control_at(now)
-    key = _dashboard_cache_key(seller=seller, state=state, window_days=window_days, control=control, now=now)
-    content = cache.get(key)
-    if content is None:
-        content = _dashboard_content(
-            request, seller=seller, day=state.day, window_days=window_days, control=control, now=now
-        )
-        cache.set(key, content, DASHBOARD_CACHE_SECONDS)
-    # The content was rendered (and escaped) by our own template above, not taken from input.
+    content = dashboard_content(request, seller=seller, window_days=window_days, now=timezone.now())
+    # The content was rendered (and escaped) by our own template, not taken from input.
     return render(
         request, "metrics/dashboard.html", {"seller": seller, "notice": notice, "content": mark_safe(content)}
-    )
-
-
-def _dashboard_content(
-    request: HttpRequest, *, seller: Seller, day: dt.date | None, window_days: int, control, now: dt.datetime
-) -> str:
-    cards, computed_at, insights = [], None, None
-    if day is not None:
-        cards, computed_at = _metric_cards(
-            list(seller_trend(seller=seller, day=day, window_days=window_days)), day=day, window_days=window_days
-        )
-        insights = seller_insights(
-            seller=seller,
-            day=day,
-            window_days=window_days,
-            snapshots={card.name: card.snapshot for card in cards if card.snapshot is not None},
-            now=now,
-        )
-    revocation = None if seller.is_eligible else seller_latest_revocation(seller=seller)
-    requirement_checks, requirements = _requirement_checks(seller)
-    return render_to_string(
-        "metrics/_dashboard_content.html",
-        {
-            "seller": seller,
-            "window_days": window_days,
-            "windows": WINDOWS,
-            "day": day,
-            "computed_at": computed_at,
-            "cards": cards,
-            "trend_days": TREND_DAYS,
-            "revocation": revocation,
-            "revocation_reasons": [reason_sentence(reason) for reason in revocation.reasons] if revocation else [],
-            "status_since": seller.status_changed_at or (revocation.created_at if revocation else None),
-            "reinstated_on": seller.local_date(seller_reinstated_at(seller=seller)),
-            "badge_active": seller.prime_badge_active_under(control, now),
-            "volume_control": control,
-            "paused": paused_by(control, now),
-            "requirement_checks": requirement_checks,
-            "requirements": requirements,
-            "regions_total": len(CONTIGUOUS_REGIONS),
-            "open_plan": seller_open_plan(seller=seller),
-            "insights": insights,
-        },
-        request,
     )
 
 
@@ -410,7 +150,7 @@ def defects(request: HttpRequest) -> HttpResponse:
 def defects_csv(request: HttpRequest) -> HttpResponse:
     """The defect report download (SPEC section 5), streamed."""
     seller = seller_for_user(request.user)
-    window_days, _raw = _window(request)
+    window_days = _window(request)
     if window_days is None:
         return HttpResponseBadRequest(
             _("The window must be 7 or 30 days, e.g. ?window=30."), content_type="text/plain; charset=utf-8"
@@ -493,7 +233,7 @@ def population(request: HttpRequest) -> HttpResponse:
 def population_csv(request: HttpRequest) -> HttpResponse:
     """The population orders of one metric as CSV, streamed like the defect report."""
     seller = seller_for_user(request.user)
-    window_days, _raw = _window(request)
+    window_days = _window(request)
     if window_days is None:
         return HttpResponseBadRequest(
             _("The window must be 7 or 30 days, e.g. ?window=30."), content_type="text/plain; charset=utf-8"

@@ -11,69 +11,23 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from metrics.definitions import METRIC_DEFINITIONS
 from metrics.forms import PlanDraftForm, PlanOfActionForm
-from metrics.insights import late_shipments_by_hour, root_causes
 from metrics.models import PlanDraft
-from metrics.reasons import REQUIREMENT_LABELS, reason_sentence
-from metrics.selectors import seller_latest_day, seller_open_plan, seller_plans
+from metrics.presenters.insights import root_cause_facts
+from metrics.presenters.reasons import failing_item_rows
+from metrics.selectors import plan_submission, seller_plan_submission, seller_plans
 from metrics.services import PLAN_ANSWERS, PlanError, plan_draft_save, plan_failing_items, plan_submit
-from sellers.choices import ProgrammeStatus
-from sellers.models import Seller
 from sellers.selectors import seller_for_user
-
-
-def root_cause_facts(*, seller: Seller, failing_items: list[dict]) -> list[dict]:
-    """For each failing metric (and window) of the plan: its defects by carrier, weekday
-    and state, and late shipments by hour of purchase against the cutoff. Grouped in the
-    database on the seller's latest computed D."""
-    day = seller_latest_day(seller=seller)
-    if day is None:
-        return []
-    facts, seen = [], set()
-    for item in failing_items:
-        if item.get("kind") != "metric" or item["metric"] in seen:
-            continue
-        seen.add(item["metric"])
-        window_days = item.get("window_days", 30)
-        causes = root_causes(seller=seller, day=day, window_days=window_days, metric=item["metric"])
-        facts.append(
-            {
-                "metric": item["metric"],
-                "label": METRIC_DEFINITIONS[item["metric"]].label,
-                "window_days": window_days,
-                "causes": causes,
-                "breakdowns": [
-                    (_("By carrier service"), causes.by_carrier),
-                    (_("By weekday of purchase"), causes.by_weekday),
-                    (_("By destination state"), causes.by_state),
-                ],
-            }
-        )
-    late_shipments = None
-    if facts:
-        late_shipments = late_shipments_by_hour(seller=seller, day=day, window_days=facts[0]["window_days"])
-    return [{"day": day, "metrics": facts, "late_shipments": late_shipments}] if facts else []
-
-
-def _failing_item_rows(items: list[dict]) -> list[dict]:
-    rows = []
-    for item in items:
-        if item.get("kind") == "requirement":
-            label = REQUIREMENT_LABELS.get(item["requirement"], item["requirement"])
-        else:
-            label = METRIC_DEFINITIONS[item["metric"]].label
-        rows.append({"item": item, "label": label, "sentence": reason_sentence(item)})
-    return rows
 
 
 @login_required
 def poa_create(request: HttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
-    if seller.status != ProgrammeStatus.NOT_ELIGIBLE:
+    submission = seller_plan_submission(seller=seller)
+    if submission.eligible:
         messages.info(request, _("Your account is eligible for Prime: there is no plan of action to write."))
         return redirect("metrics:dashboard")
-    if seller_open_plan(seller=seller):
+    if submission.open_plan is not None:
         messages.info(request, _("Your plan of action is under review; you can write a new one after its decision."))
         return redirect("metrics:poa_list")
     draft = PlanDraft.objects.filter(seller=seller).first()
@@ -110,7 +64,7 @@ def poa_create(request: HttpRequest) -> HttpResponse:
             "seller": seller,
             "form": form,
             "draft": draft,
-            "failing_items": _failing_item_rows(failing_items),
+            "failing_items": failing_item_rows(failing_items),
             "facts": root_cause_facts(seller=seller, failing_items=failing_items),
         },
     )
@@ -122,12 +76,13 @@ def poa_draft(request: HttpRequest) -> JsonResponse:
     """Autosave of the Create POA form (the page's script posts here every few seconds)."""
     seller = seller_for_user(request.user)
     form = PlanDraftForm(request.POST, seller=seller)
-    if seller.status != ProgrammeStatus.NOT_ELIGIBLE:
+    submission = seller_plan_submission(seller=seller)
+    if submission.eligible:
         return JsonResponse({"saved": False}, status=400)
     if not form.is_valid():
         errors = {name: list(field_errors) for name, field_errors in form.errors.items()}
         return JsonResponse({"saved": False, "errors": errors}, status=400)
-    if seller_open_plan(seller=seller):
+    if submission.open_plan is not None:
         # A late autosave after the submission must not bring back the draft it removed.
         return JsonResponse({"saved": False, "reason": "submitted"}, status=409)
     # Two first saves at once: update_or_create re-reads the draft the other one made.
@@ -140,13 +95,15 @@ def poa_list(request: HttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
     plans = list(seller_plans(seller=seller))
     for plan in plans:
-        plan.item_rows = _failing_item_rows(plan.failing_items)
+        plan.item_rows = failing_item_rows(plan.failing_reasons)
     return render(
         request,
         "metrics/poa_list.html",
         {
             "seller": seller,
             "plans": plans,
-            "can_create": seller.status == ProgrammeStatus.NOT_ELIGIBLE and not any(p.is_open for p in plans),
+            "can_create": plan_submission(
+                status=seller.status, open_plan=next((plan for plan in plans if plan.is_open), None)
+            ).allowed,
         },
     )

@@ -22,19 +22,19 @@ from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
 from metrics.forms import PlanDecisionForm
 from metrics.models import MetricSnapshot, PlanOfAction
 from metrics.presenters import rate_percent, threshold_percent
-from metrics.reasons import requirement_rows
+from metrics.presenters.insights import root_cause_facts
+from metrics.presenters.reasons import failing_item_rows
 from metrics.selectors import (
-    REQUIREMENTS,
+    can_review_plans,
     plans_review_queue,
     seller_evaluation_start,
     seller_latest_snapshots,
     seller_plans,
-    seller_requirements,
 )
-from metrics.services import PlanAlreadyDecided, PlanError, can_review_plans, plan_approve, plan_reject
-from metrics.views.plans import _failing_item_rows, root_cause_facts
+from metrics.services import PlanAlreadyDecided, PlanError, plan_approve, plan_reject
 from sellers.models import Seller
-from sellers.selectors import seller_audit_entries
+from sellers.presenters import requirement_checks
+from sellers.selectors import seller_audit_entries, seller_requirements
 
 HISTORY_PAGE_SIZE = 50
 
@@ -56,7 +56,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     for plan in plans:
         plan.age = now - plan.submitted_at
-        plan.item_rows = _failing_item_rows(plan.failing_items)
+        plan.item_rows = failing_item_rows(plan.failing_reasons)
     return render(request, "review/queue.html", {"plans": plans})
 
 
@@ -115,7 +115,7 @@ def _seller_context(seller: Seller) -> dict:
             seller_evaluation_start(seller=seller, day=day or seller.local_date(timezone.now()))
         ),
         "metric_rows": _metric_rows(snapshots) if day else [],
-        "requirement_rows": requirement_rows(requirements.passing, REQUIREMENTS),
+        "requirement_rows": requirement_checks(requirements),
         "history": seller_audit_entries(seller=seller).select_related("actor")[:HISTORY_PAGE_SIZE],
     }
 
@@ -127,8 +127,8 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     earlier = [p for p in seller_plans(seller=seller) if p.pk != plan.pk]
     context = _seller_context(seller) | {
         "plan": plan,
-        "item_rows": _failing_item_rows(plan.failing_items),
-        "facts": root_cause_facts(seller=seller, failing_items=plan.failing_items),
+        "item_rows": failing_item_rows(plan.failing_reasons),
+        "facts": root_cause_facts(seller=seller, failing_items=plan.failing_reasons),
         "earlier_plans": earlier,
         "form": PlanDecisionForm(),
         "own_seller": request.user.seller_id == seller.pk,

@@ -83,9 +83,10 @@ def audit_value_text(key: str, value: object) -> str:
     if value is None or value == [] or value == "":
         return "—"
     if key in ("reasons", "failing_items") and isinstance(value, list):
-        from metrics.reasons import reason_sentence
+        from metrics.presenters.reasons import reason_sentence
+        from metrics.reasons import reason_from_json
 
-        return " ".join(reason_sentence(item) for item in value if isinstance(item, dict))
+        return " ".join(reason_sentence(reason_from_json(item)) for item in value if isinstance(item, dict))
     if key == "status" and isinstance(value, str):
         return _status_label(value)
     if key == "plan":

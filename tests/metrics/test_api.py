@@ -105,6 +105,24 @@ def test_bad_requests_get_a_clear_json_error(client, seller_user, computed, quer
     assert message in response.json()["error"]
 
 
+@pytest.mark.parametrize(
+    ("raw", "window"), [("", 30), ("7", 7), ("30", 30), ("07", None), (" 7", None), ("7.0", None), ("14", None)]
+)
+def test_the_status_and_the_pages_read_the_window_alike(client, seller_user, computed, raw, window):
+    """One reading of ``?window=`` (``metrics.definitions.parse_window``): empty is the default,
+    anything but 7 or 30 written so is refused (the pages show 30 days and say so)."""
+    client.force_login(seller_user)
+    status = client.get(URL, {"window": raw})
+    report = client.get("/performance/defects.csv", {"window": raw})
+    dashboard = client.get("/performance/", {"window": raw})
+    if window is None:
+        assert (status.status_code, report.status_code) == (400, 400)
+        assert dashboard.context["notice"].startswith(f"There is no “{raw}” window")
+    else:
+        assert status.json()["window_days"] == window and report.status_code == 200
+        assert f"Performance over the last {window} days" in dashboard.content.decode()
+
+
 def test_no_snapshots_yet_is_a_clear_404(client, seller_user):
     client.force_login(seller_user)
     response = client.get(URL)

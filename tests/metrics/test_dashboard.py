@@ -11,10 +11,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from metrics.reasons import REQUIREMENT_ACTIONS, reason_sentence
+from metrics.presenters.reasons import reason_sentence
+from metrics.reasons import reason_from_json
 from metrics.services import daily_run
 from sellers.choices import Speed, Weekday
 from sellers.models import CarrierPickup, OperatingDay, PrimeRegion, SellerEvent
+from sellers.requirements import REQUIREMENTS
 from sellers.services import volume_control_change
 from tests.builders import D, late_order, order_for
 
@@ -92,7 +94,7 @@ def test_not_eligible_banner_says_exactly_why_since_when_and_offers_a_plan(clien
     response = client.get(URL)
     html = response.content.decode()
     assert "portal-status-not-eligible" in html and "the Prime badge is off" in html
-    sentences = [reason_sentence(reason) for reason in event.reasons]
+    sentences = [reason_sentence(reason_from_json(reason)) for reason in event.reasons]
     assert response.context["revocation_reasons"] == sentences
     assert {(r["metric"], r["window_days"]) for r in event.reasons} == {
         ("on_time_shipment_rate", 7),
@@ -343,7 +345,7 @@ def test_failing_requirements_show_their_fix_and_the_settings_page(client, selle
         section = html[html.index(f'id="requirement-{name}"') :]
         section = section[: section.index("</li>")]
         assert "Failing" in section
-        assert str(REQUIREMENT_ACTIONS[name]) in section
+        assert REQUIREMENTS[name].action in section
         assert f'<a href="{reverse(page)}">Fix it in your settings</a>' in section
     assert "47 of 49 contiguous regions offer Prime." in html
     assert "Cutoff before 14:00 on: Monday." in html

@@ -14,9 +14,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from metrics.presenters import dashboard
+from metrics.presenters.cache import SELLER_CACHE_SECONDS
 from metrics.services import daily_run
-from metrics.views import performance
-from metrics.views.performance import DASHBOARD_CACHE_SECONDS
 from sellers.choices import CONTIGUOUS_REGIONS, Speed
 from sellers.services import shipping_template_update, volume_control_update
 from tests.builders import D, order_for
@@ -31,13 +31,13 @@ NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 def renders(locmem_cache, monkeypatch):
     """Every rendering of the dashboard's content; a view served from the cache adds none."""
     calls = []
-    original = performance._dashboard_content
+    original = dashboard.render_dashboard_content
 
     def counting(*args, **kwargs):
         calls.append(kwargs["window_days"])
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(performance, "_dashboard_content", counting)
+    monkeypatch.setattr(dashboard, "render_dashboard_content", counting)
     return calls
 
 
@@ -158,7 +158,7 @@ def test_each_window_and_language_has_its_own_page(client, page):
 
 
 def test_orders_at_risk_are_at_most_the_cache_lifetime_old(client, page, clock):
-    clock["value"] = NOW + dt.timedelta(seconds=DASHBOARD_CACHE_SECONDS)
+    clock["value"] = NOW + dt.timedelta(seconds=SELLER_CACHE_SECONDS)
     _html, queries = view(client)
     assert queries.rendered
 

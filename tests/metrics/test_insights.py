@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 from django.utils import translation
 
-from metrics.insights import DEFECTS_PHRASE, defects_noun, late_shipments_by_hour, root_causes
+from metrics.definitions import METRIC_DEFINITIONS
+from metrics.insights.root_causes import late_shipments_by_hour, root_causes
 from metrics.models import MetricSnapshot
 from metrics.services import daily_run
 from tests.builders import D, late_order, local, order_for
@@ -101,11 +102,12 @@ def test_a_weekday_without_a_settings_row_counts_as_not_operated(seller, make_or
 
 def test_on_time_shipment_defects_are_named_as_the_metric_counts_them():
     """A late shipment that arrived on time is no defect: the insights say what is counted."""
-    assert defects_noun("on_time_shipment_rate", 1) == "unit shipped late and delivered late"
-    assert str(DEFECTS_PHRASE["on_time_shipment_rate"]) == "units shipped late and delivered late"
+    on_time_shipment = METRIC_DEFINITIONS["on_time_shipment_rate"]
+    assert on_time_shipment.defects_noun(1) == "unit shipped late and delivered late"
+    assert str(on_time_shipment.defects_phrase) == "units shipped late and delivered late"
     with translation.override("de"):
-        assert defects_noun("on_time_shipment_rate", 3) == "verspätet versendete und verspätet gelieferte Einheiten"
-        phrase = str(DEFECTS_PHRASE["on_time_shipment_rate"])
+        assert on_time_shipment.defects_noun(3) == "verspätet versendete und verspätet gelieferte Einheiten"
+        phrase = str(on_time_shipment.defects_phrase)
         assert phrase == "verspätet versendeten und verspätet gelieferten Einheiten"
     with translation.override("vi"):
-        assert defects_noun("on_time_shipment_rate", 3) == "đơn vị gửi hàng trễ và giao hàng trễ"
+        assert on_time_shipment.defects_noun(3) == "đơn vị gửi hàng trễ và giao hàng trễ"

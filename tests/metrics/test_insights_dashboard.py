@@ -16,16 +16,12 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from metrics.definitions import METRIC_DEFINITIONS, METRICS
-from metrics.insights import (
-    Headroom,
-    RiskKind,
-    headroom_units,
-    orders_at_risk,
-    root_cause_summary,
-    settings_risks,
-    weakest_metric,
-)
+from metrics.insights.at_risk import RiskKind, orders_at_risk
+from metrics.insights.headroom import Headroom, headroom_units, weakest_metric
+from metrics.insights.root_causes import root_cause_summary
+from metrics.insights.settings_risks import settings_risks
 from metrics.models import MetricSnapshot
+from metrics.presenters.insights import root_cause_card, settings_risk_card
 from metrics.services import daily_run
 from sellers.choices import CancelledBy, Speed, Weekday
 from sellers.models import CarrierPickup, CarrierZone, OperatingDay, PrimeRegion
@@ -339,7 +335,7 @@ def test_root_causes_name_the_largest_contributor_and_the_cutoff_weekday(seller,
         *(order_for(seller) for _ in range(20)),
     )
     daily_run(day=D)
-    summary = root_cause_summary(seller=seller, day=D, window_days=30, metric="on_time_shipment_rate")
+    summary = root_cause_card(root_cause_summary(seller=seller, day=D, window_days=30, metric="on_time_shipment_rate"))
     assert summary.causes.total_units == 8
     # 7 of 8 units were bought on a Friday: the weekday beats FedEx Home's 5 and Texas's 5.
     assert summary.largest_sentence == "88 % of your units shipped late and delivered late were ordered on a Friday."
@@ -371,7 +367,7 @@ def test_root_causes_name_a_carrier_and_a_day_not_operated(seller, make_orders):
         )
     )
     daily_run(day=D)
-    summary = root_cause_summary(seller=seller, day=D, window_days=30, metric="on_time_delivery_rate")
+    summary = root_cause_card(root_cause_summary(seller=seller, day=D, window_days=30, metric="on_time_delivery_rate"))
     assert summary.largest_sentence == "FedEx Home carried 58 % of your late deliveries."
     # Purchases at 15:00 fall after the weekday cutoffs; Sundays are not operated by default.
     by_weekday = {s.label: s.units for s in summary.cutoff.after_cutoff_by_weekday}
@@ -382,7 +378,7 @@ def test_a_late_shipment_bought_on_a_closed_day_is_named_so(seller, make_orders)
     sunday = dt.date(2026, 11, 15)
     make_orders(late_shipment(seller, local(seller, sunday, 9), units=3), *(order_for(seller) for _ in range(10)))
     daily_run(day=D)
-    summary = root_cause_summary(seller=seller, day=D, window_days=30, metric="on_time_shipment_rate")
+    summary = root_cause_card(root_cause_summary(seller=seller, day=D, window_days=30, metric="on_time_shipment_rate"))
     assert (
         summary.after_cutoff_sentence
         == "100 % of your units shipped late and delivered late were ordered on Sunday, a day you do not ship."
@@ -428,7 +424,7 @@ def test_a_cutoff_after_the_last_pickup_costs_the_orders_bought_in_between(selle
         late_shipment(seller, local(seller, dt.date(2026, 11, 12), 15, 30)),  # a Thursday
         order_for(seller, purchased_at=local(seller, friday, 15, 40)),  # on time
     )
-    [risk] = settings_risks(seller=seller, day=D, window_days=30)
+    [risk] = map(settings_risk_card, settings_risks(seller=seller, day=D, window_days=30))
     assert risk.kind == "cutoff_after_pickup"
     assert (risk.orders, risk.units) == (2, 3)
     assert risk.fix_url == reverse("sellers:fulfilment")
@@ -442,7 +438,7 @@ def test_one_day_regions_no_carrier_reaches_in_one_day_cost_their_late_deliverie
         late_delivery(seller, local(seller, dt.date(2026, 11, 10), 9), ship_to_state="TX"),
         order_for(seller, ship_to_state="CA"),
     )
-    [risk] = settings_risks(seller=seller, day=D, window_days=30)
+    [risk] = map(settings_risk_card, settings_risks(seller=seller, day=D, window_days=30))
     assert risk.kind == "one_day_unreachable" and "CA, NV" in risk.detail
     assert (risk.orders, risk.units) == (1, 2)
     assert risk.fix_url == reverse("sellers:shipping_template")
@@ -460,7 +456,7 @@ def test_a_weekend_day_operated_without_pickup_costs_its_late_shipments(seller, 
         late_shipment(seller, local(seller, dt.date(2026, 11, 13), 9)),  # a Friday
         order_for(seller, purchased_at=local(seller, saturday, 8)),
     )
-    [risk] = settings_risks(seller=seller, day=D, window_days=30)
+    [risk] = map(settings_risk_card, settings_risks(seller=seller, day=D, window_days=30))
     assert risk.kind == "weekend_without_pickup"
     assert (risk.orders, risk.units) == (1, 4)
     assert risk.fix_url == reverse("sellers:carriers")
@@ -597,25 +593,27 @@ def test_population_pages_need_a_seller_login(client, reviewer):
 
 
 def _order_queries(seller, now) -> list[str]:
-    """The queries on orders that computing the seller's insights of D ran."""
+    """The queries on orders that the JSON status's insights of D ran (``now`` is the
+    patched clock's)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from metrics.insights import seller_insights
+    from metrics.api import cached_insights_payload
 
     snapshots = snapshots_of(seller)
     with CaptureQueriesContext(connection) as queries:
-        seller_insights(seller=seller, day=D, window_days=30, snapshots=snapshots, now=now)
+        cached_insights_payload(seller=seller, day=D, window_days=30, snapshots=snapshots)
     return [q["sql"] for q in queries.captured_queries if '"sellers_order"' in q["sql"]]
 
 
 def test_insights_are_cached_until_a_new_snapshot_a_settings_change_or_five_minutes(seller, make_orders, locmem_cache):
-    """The insights (the dashboard's and the API's) read the seller's orders once; repeated
-    calls read the cache, and anything the insights show invalidates it: a new daily run,
-    a settings change, time."""
+    """The insights read the seller's orders once; repeated calls read the cache, and
+    anything the insights show invalidates it: a new daily run, a settings change, time. The
+    JSON status's here; the dashboard's, in its content, in test_dashboard_cache.py: both
+    are kept in the one cache of a seller's pages (``metrics.presenters.cache``)."""
     from unittest import mock
 
-    from metrics.insights import INSIGHTS_CACHE_SECONDS
+    from metrics.presenters.cache import SELLER_CACHE_SECONDS
     from metrics.services import daily_run
     from tests.builders import D, order_for
 
@@ -632,6 +630,6 @@ def test_insights_are_cached_until_a_new_snapshot_a_settings_change_or_five_minu
 
         AuditEntry.objects.create(seller=seller, action=AuditEntry.Action.FULFILMENT, summary="")
         assert _order_queries(seller, now)  # a settings change shows at once
-    later = now + dt.timedelta(seconds=INSIGHTS_CACHE_SECONDS)
+    later = now + dt.timedelta(seconds=SELLER_CACHE_SECONDS)
     with mock.patch("django.utils.timezone.now", return_value=later):
         assert _order_queries(seller, later)  # orders at risk are at most five minutes old

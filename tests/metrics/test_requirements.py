@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from metrics.selectors import requirements_for_sellers, seller_requirements
 from sellers.choices import Speed
 from sellers.models import OperatingDay, PrimeRegion
+from sellers.selectors import requirements_for_sellers, seller_requirements
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def test_nationwide_coverage_ignores_alaska_and_hawaii(seller):
 
 def test_weekday_cutoff_before_14_fails_and_at_14_passes(seller):
     OperatingDay.objects.filter(seller=seller, weekday=3).update(cutoff=dt.time(13, 59))
-    assert seller_requirements(seller=seller).early_weekday_cutoffs == [3]
+    assert seller_requirements(seller=seller).early_cutoffs["weekday_cutoff"] == [3]
     OperatingDay.objects.filter(seller=seller, weekday=3).update(cutoff=dt.time(14, 0))
     assert seller_requirements(seller=seller).passing["weekday_cutoff"]
 
@@ -42,7 +42,7 @@ def test_weekday_cutoff_before_14_fails_and_at_14_passes(seller):
 def test_weekend_cutoff_before_1030_fails(seller):
     OperatingDay.objects.filter(seller=seller, weekday=5).update(cutoff=dt.time(10, 29))
     checks = seller_requirements(seller=seller)
-    assert checks.failing == ["weekend_cutoff"] and checks.early_weekend_cutoffs == [5]
+    assert checks.failing == ["weekend_cutoff"] and checks.early_cutoffs["weekend_cutoff"] == [5]
 
 
 def test_sunday_instead_of_saturday_is_six_day_operations(seller):

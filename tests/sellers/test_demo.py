@@ -21,10 +21,11 @@ from django.core.management import call_command
 
 from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
 from metrics.models import MetricSnapshot
-from metrics.selectors import metric_counts, requirements_for_sellers, thresholds_in_force
+from metrics.selectors import metric_counts, thresholds_in_force
 from sellers.choices import CancelledBy, ProgrammeStatus, Weekday
 from sellers.demo import DEMO_PASSWORD, DEMO_SELLERS, _orders, demo_usernames
 from sellers.models import OperatingDay, Order, Seller, SellerEvent, User, VolumeControlChange
+from sellers.selectors import requirements_for_sellers
 
 # The clock during seeding: the demo's "yesterday" is TODAY - 1 in the portal's time zone.
 NOW = dt.datetime(2026, 11, 21, 9, 30, tzinfo=zoneinfo.ZoneInfo("America/Los_Angeles"))

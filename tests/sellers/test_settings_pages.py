@@ -10,7 +10,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from metrics.selectors import seller_requirements
 from sellers.choices import CONTIGUOUS_REGIONS, STATES, Speed, Weekday
 from sellers.models import (
     ApiToken,
@@ -23,7 +22,7 @@ from sellers.models import (
     Seller,
     VolumeControlChange,
 )
-from sellers.selectors import prime_template_derived, seller_late_cutoffs, seller_prime_speeds
+from sellers.selectors import prime_template_derived, seller_late_cutoffs, seller_prime_speeds, seller_requirements
 from sellers.services import api_token_create, carrier_service_create, fulfilment_update
 
 pytestmark = pytest.mark.django_db

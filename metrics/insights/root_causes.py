@@ -1,0 +1,192 @@
+"""Root causes (SPEC section 4's facts for a plan of action, and the dashboard's "why"):
+where a metric's defect units come from, by carrier, weekday and hour of purchase against
+the cutoff, and destination state.
+
+Every breakdown groups in the database over exactly the orders that make up the metric's
+defect units (``metrics.selectors.metric_defects``), so each adds up to the dashboard's
+defect units."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Sum
+
+from metrics.definitions import q_shipped_late
+from metrics.insights.purchase_time import days_not_operated, units_against_cutoff, with_local_purchase_time
+from metrics.selectors import metric_defects, window_orders
+from sellers.choices import STATE_NAMES, Weekday
+from sellers.models import Seller
+from sellers.selectors import seller_operating_days
+
+# The dimensions a share of defect units belongs to.
+CARRIER, WEEKDAY, STATE, AFTER_CUTOFF = "carrier", "local_weekday", "ship_to_state", "after_cutoff"
+
+
+@dataclass(frozen=True)
+class Share:
+    """One group of defect units: a carrier, a weekday, a state, a weekday's purchases
+    after its cutoff. ``label`` names the group (a carrier, a weekday, a state's name)."""
+
+    key: str
+    label: str
+    units: int
+    orders: int
+    total_units: int
+    dimension: str = ""  # CARRIER, WEEKDAY, STATE or AFTER_CUTOFF
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.units / self.total_units if self.total_units else 0.0
+
+
+@dataclass
+class RootCauses:
+    metric: str
+    window_days: int
+    day: dt.date
+    total_units: int = 0
+    total_orders: int = 0
+    by_carrier: list[Share] = field(default_factory=list)
+    by_weekday: list[Share] = field(default_factory=list)
+    by_state: list[Share] = field(default_factory=list)
+
+    @property
+    def largest(self) -> Share | None:
+        """The single largest contributor across the carrier, weekday and state breakdowns."""
+        candidates = [group[0] for group in (self.by_carrier, self.by_weekday, self.by_state) if group]
+        return max(candidates, key=lambda share: share.units, default=None)
+
+
+def _weekday_names() -> dict[int, str]:
+    """ISO weekday -> its name."""
+    return {day.value + 1: str(day.label) for day in Weekday}
+
+
+def _shares(rows, *, key: str, label, total: int) -> list[Share]:
+    return [Share(str(row[key]), label(row[key]), row["units"], row["orders"], total, dimension=key) for row in rows]
+
+
+def root_causes(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> RootCauses:
+    """Where the defect units of ``metric`` come from, in four grouped queries."""
+    defects = with_local_purchase_time(
+        metric_defects(seller=seller, day=day, window_days=window_days, metric=metric), seller.zone
+    )
+    totals = defects.aggregate(units=Sum("units", default=0), orders=Count("pk"))
+    result = RootCauses(
+        metric=metric, window_days=window_days, day=day, total_units=totals["units"], total_orders=totals["orders"]
+    )
+    if not result.total_orders:
+        return result
+    total = result.total_units
+
+    def grouped(*fields: str):
+        return defects.values(*fields).annotate(units=Sum("units"), orders=Count("pk")).order_by("-units", *fields)
+
+    result.by_carrier = _shares(grouped(CARRIER), key=CARRIER, label=lambda value: value or "(no carrier)", total=total)
+    result.by_weekday = _shares(grouped(WEEKDAY), key=WEEKDAY, label=_weekday_names().get, total=total)
+    result.by_state = _shares(
+        grouped(STATE), key=STATE, label=lambda value: STATE_NAMES.get(value, value or "(unknown)"), total=total
+    )
+    return result
+
+
+@dataclass(frozen=True)
+class HourOfPurchase:
+    hour: int
+    units: int
+    after_cutoff_units: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.hour:02d}:00"
+
+
+@dataclass
+class LateShipmentsByHour:
+    """Units shipped late in the window by local hour of purchase, and how many of them
+    were bought after the cutoff of their weekday (they could not ship the same day)."""
+
+    hours: list[HourOfPurchase] = field(default_factory=list)
+    total_units: int = 0
+    after_cutoff_units: int = 0
+
+    @property
+    def after_cutoff_percent(self) -> float:
+        return 100.0 * self.after_cutoff_units / self.total_units if self.total_units else 0.0
+
+
+def _by_hour(rows) -> list[HourOfPurchase]:
+    hours: dict[int, list[int]] = {}
+    for row in rows:
+        units = hours.setdefault(row["local_hour"], [0, 0])
+        units[0] += row["group_units"]
+        units[1] += row["after"]
+    return [HourOfPurchase(hour=h, units=u, after_cutoff_units=a) for h, (u, a) in sorted(hours.items())]
+
+
+def late_shipments_by_hour(*, seller: Seller, day: dt.date, window_days: int) -> LateShipmentsByHour:
+    """Shipped-late units (SPEC section 3) by local hour of purchase against the cutoff,
+    in one grouped query."""
+    late = window_orders(day=day, window_days=window_days, seller_ids=[seller.pk]).filter(q_shipped_late(day))
+    hours = _by_hour(units_against_cutoff(late, seller=seller, days=seller_operating_days(seller=seller)))
+    return LateShipmentsByHour(
+        hours=hours,
+        total_units=sum(hour.units for hour in hours),
+        after_cutoff_units=sum(hour.after_cutoff_units for hour in hours),
+    )
+
+
+@dataclass
+class CutoffBreakdown:
+    """A metric's defect units by local hour of purchase, and by the weekday whose cutoff
+    they were bought after (or on a day the seller does not ship)."""
+
+    hours: list[HourOfPurchase] = field(default_factory=list)
+    after_cutoff_by_weekday: list[Share] = field(default_factory=list)
+    days_not_operated: frozenset[int] = frozenset()  # ISO weekdays
+
+
+def defects_by_hour_against_cutoff(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> CutoffBreakdown:
+    """The defect units of ``metric`` by local hour and weekday of purchase against that
+    weekday's cutoff (SPEC section 4's facts for a root cause), in one grouped query."""
+    days = seller_operating_days(seller=seller)
+    defects = metric_defects(seller=seller, day=day, window_days=window_days, metric=metric)
+    rows = list(units_against_cutoff(defects, seller=seller, days=days))
+    total = sum(row["group_units"] for row in rows)
+    after_by_weekday: dict[int, int] = {}
+    for row in rows:
+        if row["after"]:
+            after_by_weekday[row["local_weekday"]] = after_by_weekday.get(row["local_weekday"], 0) + row["after"]
+    weekday_names = _weekday_names()
+    return CutoffBreakdown(
+        hours=_by_hour(rows),
+        after_cutoff_by_weekday=sorted(
+            (
+                Share(str(weekday), weekday_names[weekday], units, 0, total, dimension=AFTER_CUTOFF)
+                for weekday, units in after_by_weekday.items()
+            ),
+            key=lambda share: (-share.units, int(share.key)),
+        ),
+        days_not_operated=days_not_operated(days),
+    )
+
+
+@dataclass
+class RootCauseSummary:
+    """The root causes of one metric (the failing or weakest one) in one window."""
+
+    metric: str
+    window_days: int
+    causes: RootCauses
+    cutoff: CutoffBreakdown
+
+
+def root_cause_summary(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> RootCauseSummary:
+    return RootCauseSummary(
+        metric=metric,
+        window_days=window_days,
+        causes=root_causes(seller=seller, day=day, window_days=window_days, metric=metric),
+        cutoff=defects_by_hour_against_cutoff(seller=seller, day=day, window_days=window_days, metric=metric),
+    )

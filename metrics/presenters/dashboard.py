@@ -1,0 +1,198 @@
+"""The seller's dashboard (SPEC section 6) as it is shown: a card per metric with its trend,
+the insights in words, the status banner and requirement checks, rendered once per state of
+the seller and served from the cache (``metrics.presenters.cache``) until something it
+shows changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from metrics import charts
+from metrics.definitions import METRIC_DEFINITIONS, METRICS, WINDOWS, MetricDefinition
+from metrics.insights import seller_insights
+from metrics.models import MetricSnapshot
+from metrics.presenters.cache import cached, seller_cache_key
+from metrics.presenters.insights import insights_card
+from metrics.presenters.rates import rate_percent, threshold_percent
+from metrics.presenters.reasons import reason_sentence
+from metrics.reasons import reasons_from_json
+from metrics.selectors import (
+    TREND_DAYS,
+    seller_dashboard_state,
+    seller_latest_revocation,
+    seller_plan_submission,
+    seller_reinstated_at,
+    seller_trend,
+)
+from sellers.choices import CONTIGUOUS_REGIONS
+from sellers.models import Seller, paused_by
+from sellers.presenters import requirement_checks
+from sellers.selectors import seller_requirements
+
+
+@dataclass
+class MetricCard:
+    """One metric of one window on D, with its trend."""
+
+    name: str
+    definition: MetricDefinition
+    snapshot: MetricSnapshot | None
+    chart: charts.TrendChart
+    defects_url: str
+    population_url: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.definition.label
+
+    @property
+    def passing(self) -> bool:
+        return self.snapshot is None or self.snapshot.passing
+
+    @property
+    def no_orders(self) -> bool:
+        return self.snapshot is not None and self.snapshot.population_units == 0
+
+    def _shown(self, rate) -> str | None:
+        """A rate of this card beside its threshold, never rounded across it."""
+        if rate is None:
+            return None
+        return rate_percent(rate, self.snapshot.threshold, higher_is_better=self.definition.higher_is_better)
+
+    @property
+    def value_percent(self) -> str | None:
+        """The rate shown (every defect counts), against the threshold on its own terms:
+        for on-time delivery the verdict is on ``eligibility_percent`` instead."""
+        return self._shown(self.snapshot.exact_rate) if self.snapshot else None
+
+    @property
+    def eligibility_percent(self) -> str | None:
+        if self.snapshot is None:
+            return None
+        return self._shown(
+            self.definition.eligibility_rate(
+                population=self.snapshot.population_units,
+                defects=self.snapshot.defect_units,
+                protected=self.snapshot.protected_units,
+            )
+        )
+
+    @property
+    def threshold_percent(self) -> str | None:
+        return threshold_percent(self.snapshot.threshold) if self.snapshot else None
+
+    @property
+    def action(self) -> str:
+        return "" if self.passing else str(self.definition.action)
+
+
+def metric_cards(
+    snapshots: list[MetricSnapshot], *, day: dt.date, window_days: int
+) -> tuple[list[MetricCard], dt.datetime | None]:
+    """A card per metric from the window's trend snapshots (the last of each is D's), and
+    the moment D's snapshots were computed."""
+    by_metric: dict[str, list[MetricSnapshot]] = defaultdict(list)
+    for snapshot in snapshots:
+        by_metric[snapshot.metric].append(snapshot)
+    # The chart spans the days that have snapshots (at most TREND_DAYS, at least a week), so
+    # a seller with two weeks of history sees two weeks, not a line squeezed to one edge.
+    earliest = min((s.day for s in snapshots), default=day)
+    first_day = max(day - dt.timedelta(days=TREND_DAYS - 1), min(earliest, day - dt.timedelta(days=6)))
+    defects_url = reverse("metrics:defects")
+    population_url = reverse("metrics:population")
+    cards, computed_at = [], None
+    for name in METRICS:
+        history = by_metric.get(name, [])
+        current = history[-1] if history and history[-1].day == day else None
+        if current is not None:
+            computed_at = max(computed_at, current.computed_at) if computed_at else current.computed_at
+        points = [charts.TrendPoint(s.day, s.exact_rate, s.threshold) for s in history]
+        cards.append(
+            MetricCard(
+                name=name,
+                definition=METRIC_DEFINITIONS[name],
+                snapshot=current,
+                chart=charts.trend_chart(
+                    points,
+                    first_day=first_day,
+                    last_day=day,
+                    higher_is_better=METRIC_DEFINITIONS[name].higher_is_better,
+                ),
+                defects_url=f"{defects_url}?window={window_days}&metric={name}",
+                population_url=f"{population_url}?window={window_days}&metric={name}",
+            )
+        )
+    return cards, computed_at
+
+
+def dashboard_content(request: HttpRequest, *, seller: Seller, window_days: int, now: dt.datetime) -> str:
+    """The dashboard's content, rendered once per state of the seller: after that a view
+    costs five indexed queries (session, account, seller, its state, the volume control in
+    force). The key holds everything it shows besides the seller and its state: the window
+    and the volume control in force (a pause shows the moment it takes effect)."""
+    state = seller_dashboard_state(seller=seller)
+    control = seller.volume_control_at(now)
+    parts = (window_days, control.pk if control else None, paused_by(control, now))
+    key = seller_cache_key("dashboard", seller=seller, state=state, parts=parts, now=now)
+    return cached(
+        key,
+        lambda: render_dashboard_content(
+            request, seller=seller, day=state.day, window_days=window_days, control=control, now=now
+        ),
+    )
+
+
+def render_dashboard_content(
+    request: HttpRequest, *, seller: Seller, day: dt.date | None, window_days: int, control, now: dt.datetime
+) -> str:
+    """The dashboard below its notice (SPEC section 6): status, metric cards with trends,
+    the insights in words, requirement checks, volume controls; rendered to HTML."""
+    cards, computed_at, insights = [], None, None
+    if day is not None:
+        cards, computed_at = metric_cards(
+            list(seller_trend(seller=seller, day=day, window_days=window_days)), day=day, window_days=window_days
+        )
+        insights = insights_card(
+            seller_insights(
+                seller=seller,
+                day=day,
+                window_days=window_days,
+                snapshots={card.name: card.snapshot for card in cards if card.snapshot is not None},
+                now=now,
+            )
+        )
+    revocation = None if seller.is_eligible else seller_latest_revocation(seller=seller)
+    requirements = seller_requirements(seller=seller)
+    return render_to_string(
+        "metrics/_dashboard_content.html",
+        {
+            "seller": seller,
+            "window_days": window_days,
+            "windows": WINDOWS,
+            "day": day,
+            "computed_at": computed_at,
+            "cards": cards,
+            "trend_days": TREND_DAYS,
+            "revocation": revocation,
+            "revocation_reasons": [reason_sentence(r) for r in reasons_from_json(revocation.reasons)]
+            if revocation
+            else [],
+            "status_since": seller.status_changed_at or (revocation.created_at if revocation else None),
+            "reinstated_on": seller.local_date(seller_reinstated_at(seller=seller)),
+            "badge_active": seller.prime_badge_active_under(control, now),
+            "volume_control": control,
+            "paused": paused_by(control, now),
+            "requirement_checks": requirement_checks(requirements),
+            "requirements": requirements,
+            "regions_total": len(CONTIGUOUS_REGIONS),
+            "plan_submission": seller_plan_submission(seller=seller),
+            "insights": insights,
+        },
+        request,
+    )

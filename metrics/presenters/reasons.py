@@ -1,0 +1,63 @@
+"""A revocation reason, or a plan's failing item (``metrics.reasons``), in words: the
+sentence on the dashboard, in the revocation email, the plan pages and the audit history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from metrics.definitions import METRIC_DEFINITIONS
+from metrics.presenters.rates import rate_percent, threshold_percent
+from metrics.reasons import MetricReason, RequirementReason, RevocationReason
+from sellers.presenters import requirement_unmet_sentence
+from sellers.requirements import REQUIREMENTS
+
+
+def reason_sentence(reason: RevocationReason) -> str:
+    """One revocation reason as a sentence a seller understands, with what fixes it."""
+    if isinstance(reason, RequirementReason):
+        return requirement_unmet_sentence(reason.requirement)
+    definition = METRIC_DEFINITIONS[reason.metric]
+    # The rate the verdict was on (protected units excused, where the metric has them),
+    # exactly from the recorded units: never the rounded float stored beside them.
+    population, defects, protected = reason.population_units, reason.defect_units, reason.protected_units
+    rate = definition.eligibility_rate(population=population, defects=defects, protected=protected)
+    comparison = _("at least") if definition.higher_is_better else _("at most")
+    return _(
+        "%(metric)s over %(window)s days was %(rate)s; it must be %(comparison)s %(threshold)s "
+        "(%(defects)s of %(population)s %(population_label)s were defects)."
+    ) % {
+        "metric": definition.label,
+        "window": reason.window_days,
+        "rate": rate_percent(rate, reason.threshold, higher_is_better=definition.higher_is_better),
+        "comparison": comparison,
+        "threshold": threshold_percent(reason.threshold),
+        "defects": defects - protected,
+        "population": population,
+        "population_label": definition.population,
+    }
+
+
+def reason_label(reason: RevocationReason) -> str:
+    """What the reason is about: the metric's or the requirement's name."""
+    if isinstance(reason, MetricReason):
+        return str(METRIC_DEFINITIONS[reason.metric].label)
+    requirement = REQUIREMENTS.get(reason.requirement)
+    return str(requirement.label) if requirement else reason.requirement
+
+
+@dataclass(frozen=True)
+class FailingItem:
+    """One item a plan of action answers for, as the plan pages list it."""
+
+    item: RevocationReason
+    label: str
+    sentence: str
+
+
+def failing_item_rows(reasons: Iterable[RevocationReason]) -> list[FailingItem]:
+    return [
+        FailingItem(item=reason, label=reason_label(reason), sentence=reason_sentence(reason)) for reason in reasons
+    ]
