@@ -7,8 +7,8 @@ import os
 
 import pytest
 
+from sellers.factories import orders_save
 from sellers.services import seller_create, seller_user_create
-from tests.builders import save_orders
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def outsider(db, django_user_model):
 @pytest.fixture
 def make_orders(db):
     """Save orders and decide which are Prime, as the import does."""
-    return save_orders
+    return orders_save
 
 
 @pytest.fixture(autouse=True)

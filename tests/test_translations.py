@@ -27,9 +27,9 @@ from metrics.notifications import revocation_emails_send
 from metrics.presenters import percent
 from metrics.reasons import reason_sentence
 from metrics.services import daily_run
+from sellers.factories import D, OrderFactory
 from sellers.models import SellerEvent
 from sellers.services import seller_user_create
-from tests.builders import D, late_order, order_for
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 LANGUAGES = ("de", "vi")
@@ -205,10 +205,13 @@ def fixed_now(monkeypatch):
 def revoked(seller, make_orders, fixed_now):
     """30-day window: 10 orders, 3 late (70 %); the on-time shipment rate revokes Prime on D."""
     make_orders(
-        *(order_for(seller, purchased_on=D - dt.timedelta(days=20)) for _ in range(5)),
-        late_order(seller, purchased_on=D - dt.timedelta(days=20)),
-        *(order_for(seller, purchased_on=D - dt.timedelta(days=3)) for _ in range(2)),
-        *(late_order(seller, purchased_on=D - dt.timedelta(days=3), units=1) for _ in range(2)),
+        *(OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=20)) for _ in range(5)),
+        OrderFactory.build(seller=seller, late=True, purchased_on=D - dt.timedelta(days=20)),
+        *(OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=3)) for _ in range(2)),
+        *(
+            OrderFactory.build(seller=seller, late=True, purchased_on=D - dt.timedelta(days=3), units=1)
+            for _ in range(2)
+        ),
     )
     daily_run(day=D)
     seller.refresh_from_db()

@@ -18,8 +18,8 @@ from metrics.services import daily_run
 from metrics.views import performance
 from metrics.views.performance import DASHBOARD_CACHE_SECONDS
 from sellers.choices import CONTIGUOUS_REGIONS, Speed
+from sellers.factories import D, OrderFactory
 from sellers.services import shipping_template_update, volume_control_update
-from tests.builders import D, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def client(client, renders):
 
 @pytest.fixture
 def page(client, seller, seller_user, make_orders, clock):
-    make_orders(*(order_for(seller) for _ in range(5)))
+    make_orders(*(OrderFactory.build(seller=seller) for _ in range(5)))
     daily_run(day=D)
     client.force_login(seller_user)
     html, queries = view(client)
@@ -119,7 +119,9 @@ def test_a_revocation_shows_at_once(client, seller, page, make_orders, clock):
     assert "portal-status-not-eligible" not in page
     make_orders(
         *(
-            order_for(seller, buy_shipping=False, purchased_on=D - dt.timedelta(days=1), order_id=f"L{n}")
+            OrderFactory.build(
+                seller=seller, buy_shipping=False, purchased_on=D - dt.timedelta(days=1), order_id=f"L{n}"
+            )
             for n in range(10)
         )
     )
@@ -166,7 +168,7 @@ def test_orders_at_risk_are_at_most_the_cache_lifetime_old(client, page, clock):
 def test_another_seller_in_the_same_state_never_gets_this_page(
     client, seller, page, make_orders, other_seller, other_seller_user
 ):
-    make_orders(*(order_for(other_seller) for _ in range(5)))
+    make_orders(*(OrderFactory.build(seller=other_seller) for _ in range(5)))
     daily_run(day=D)
     client.force_login(other_seller_user)
     html, queries = view(client)

@@ -23,16 +23,16 @@ from metrics.services import (
     snapshots_compute,
     threshold_set,
 )
-from sellers.choices import ProgrammeStatus
+from sellers.choices import CancelledBy, ProgrammeStatus
+from sellers.factories import D, OrderFactory, local_moment
 from sellers.models import AuditEntry, Order, SellerEvent
-from tests.builders import D, late_order, local, order_for
 
 DAY = dt.timedelta(days=1)
 
 
 def morning_after(seller, day: dt.date) -> dt.datetime:
     """02:30 the day after D in the seller's zone: D has ended there."""
-    return local(seller, day + DAY, 2, 30)
+    return local_moment(seller, day + DAY, 2, 30)
 
 
 def run_at(moment: dt.datetime, day: dt.date):
@@ -47,7 +47,10 @@ def row_of(seller, day: dt.date) -> dict:
 
 def failing_day(seller, day: dt.date, make_orders) -> None:
     """One late shipment in ten on D: fails the on-time shipment rate."""
-    make_orders(late_order(seller, purchased_on=day), *(order_for(seller, purchased_on=day) for _ in range(9)))
+    make_orders(
+        OrderFactory.build(seller=seller, late=True, purchased_on=day),
+        *(OrderFactory.build(seller=seller, purchased_on=day) for _ in range(9)),
+    )
 
 
 # --- The status history -------------------------------------------------------------------
@@ -57,11 +60,11 @@ def test_a_second_reinstatement_does_not_rewrite_an_earlier_day(seller, reviewer
     first_fail = D
     failing_day(seller, first_fail, make_orders)
     assert run_at(morning_after(seller, first_fail), first_fail).revoked == [seller.pk]
-    first_reinstatement = local(seller, D + 2 * DAY, 12)
+    first_reinstatement = local_moment(seller, D + 2 * DAY, 12)
     seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=first_reinstatement)
     # A good day after the first reinstatement: it passes and counts only orders since then.
     good_day = D + 3 * DAY
-    make_orders(*(order_for(seller, purchased_on=good_day) for _ in range(5)))
+    make_orders(*(OrderFactory.build(seller=seller, purchased_on=good_day) for _ in range(5)))
     assert run_at(morning_after(seller, good_day), good_day).revoked == []
     before = row_of(seller, good_day)
     assert before[snapshot_column("on_time_shipment_rate", 30, "population")] == 5
@@ -69,10 +72,10 @@ def test_a_second_reinstatement_does_not_rewrite_an_earlier_day(seller, reviewer
     second_fail = D + 5 * DAY
     failing_day(seller, second_fail, make_orders)
     assert run_at(morning_after(seller, second_fail), second_fail).revoked == [seller.pk]
-    seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=local(seller, D + 7 * DAY, 12))
+    seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=local_moment(seller, D + 7 * DAY, 12))
 
     # Recomputed after both: the good day keeps its numbers and revokes nobody.
-    again = run_at(local(seller, D + 9 * DAY, 12), good_day)
+    again = run_at(local_moment(seller, D + 9 * DAY, 12), good_day)
     assert again.revoked == [] and row_of(seller, good_day) == before
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.ELIGIBLE
@@ -83,18 +86,15 @@ def test_orders_cancelled_before_the_reinstatement_the_same_day_do_not_count(sel
     failing_day(seller, D, make_orders)
     run_at(morning_after(seller, D), D)
     reinstated_on = D + 2 * DAY
-    seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=local(seller, reinstated_on, 12))
+    seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=local_moment(seller, reinstated_on, 12))
     # Placed at 09:00 while not eligible and cancelled by the seller at 09:30; then good orders.
-    cancelled = order_for(
-        seller,
-        purchased_on=reinstated_on,
-        cancelled_at=local(seller, reinstated_on, 9, 30),
-        cancelled_by="seller",
-        first_scan_at=None,
-        ship_confirmed_at=None,
-        delivered_at=None,
+    cancelled = OrderFactory.build(
+        seller=seller,
+        purchased_at=local_moment(seller, reinstated_on, 9),
+        cancelled=CancelledBy.SELLER,
+        cancelled_after=dt.timedelta(minutes=30),
     )
-    after = [order_for(seller, purchased_at=local(seller, reinstated_on, 13)) for _ in range(3)]
+    after = [OrderFactory.build(seller=seller, purchased_at=local_moment(seller, reinstated_on, 13)) for _ in range(3)]
     make_orders(cancelled, *after)
     assert not Order.objects.get(pk=cancelled.pk).is_prime
     counts = metric_counts(day=reinstated_on, seller_ids=[seller.pk])[(seller.pk, 7)]
@@ -107,13 +107,13 @@ def test_orders_placed_while_not_eligible_are_not_prime_orders(seller, reviewer,
     revoked_at = morning_after(seller, D)
     run_at(revoked_at, D)
     before, during = (
-        order_for(seller, purchased_at=revoked_at - dt.timedelta(minutes=1)),
-        order_for(seller, purchased_at=revoked_at + dt.timedelta(hours=3)),
+        OrderFactory.build(seller=seller, purchased_at=revoked_at - dt.timedelta(minutes=1)),
+        OrderFactory.build(seller=seller, purchased_at=revoked_at + dt.timedelta(hours=3)),
     )
     make_orders(before, during)
-    reinstated_at = local(seller, D + 3 * DAY, 12)
+    reinstated_at = local_moment(seller, D + 3 * DAY, 12)
     seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=reinstated_at)
-    afterwards = order_for(seller, purchased_at=reinstated_at)
+    afterwards = OrderFactory.build(seller=seller, purchased_at=reinstated_at)
     make_orders(afterwards)
     prime = dict(Order.objects.filter(seller=seller).values_list("pk", "is_prime"))
     assert prime[before.pk] and not prime[during.pk] and prime[afterwards.pk]
@@ -125,7 +125,7 @@ def test_orders_placed_while_not_eligible_are_not_prime_orders(seller, reviewer,
 
 def test_the_revocation_turns_orders_already_stored_after_it_into_non_prime_orders(seller, make_orders):
     failing_day(seller, D, make_orders)
-    later = order_for(seller, purchased_at=morning_after(seller, D) + dt.timedelta(hours=1))
+    later = OrderFactory.build(seller=seller, purchased_at=morning_after(seller, D) + dt.timedelta(hours=1))
     make_orders(later)
     assert Order.objects.get(pk=later.pk).is_prime
     run_at(morning_after(seller, D), D)
@@ -133,7 +133,7 @@ def test_the_revocation_turns_orders_already_stored_after_it_into_non_prime_orde
 
 
 def test_evaluation_start_as_of_d_is_the_latest_reinstatement_by_the_end_of_d(seller, reviewer):
-    first, second = local(seller, D, 15), local(seller, D + 4 * DAY, 8)
+    first, second = local_moment(seller, D, 15), local_moment(seller, D + 4 * DAY, 8)
     for moment in (first, second):
         seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=moment)
     assert seller_evaluation_start(seller=seller, day=D - DAY) == seller.enrolment_start
@@ -153,11 +153,14 @@ def today_is_d_plus_two():
 
 def test_a_threshold_change_does_not_rewrite_an_earlier_day(seller, make_orders, today_is_d_plus_two):
     # 1 late in 100 on D: exactly 99 %, passing the default.
-    make_orders(late_order(seller, purchased_on=D), *(order_for(seller, purchased_on=D) for _ in range(99)))
+    make_orders(
+        OrderFactory.build(seller=seller, late=True, purchased_on=D),
+        *(OrderFactory.build(seller=seller, purchased_on=D) for _ in range(99)),
+    )
     assert run_at(morning_after(seller, D), D).revoked == []
     before = row_of(seller, D)
     threshold_set(metric="on_time_shipment_rate", value=Decimal("0.995"))  # from today, D+2
-    again = run_at(local(seller, D + 3 * DAY, 12), D)
+    again = run_at(local_moment(seller, D + 3 * DAY, 12), D)
     assert again.revoked == [] and row_of(seller, D) == before
     assert before[threshold_column("on_time_shipment_rate")] == Decimal("0.99")
     assert thresholds_in_force(D + DAY)["on_time_shipment_rate"] == Decimal("0.99")
@@ -244,7 +247,7 @@ def test_the_admin_adds_a_threshold_from_a_date_through_the_service(admin_client
 
 
 def test_no_window_sum_overflows_a_snapshot_column(seller, make_orders):
-    make_orders(*(order_for(seller, purchased_on=D) for _ in range(3)))
+    make_orders(*(OrderFactory.build(seller=seller, purchased_on=D) for _ in range(3)))
     # More units than a 32-bit column holds, as 215,000 orders of 10,000 units would sum to.
     Order.objects.filter(seller=seller).update(units=1_500_000_000)
     run_at(morning_after(seller, D), D)
@@ -257,7 +260,7 @@ def test_no_window_sum_overflows_a_snapshot_column(seller, make_orders):
 
 def test_a_day_counted_before_a_time_zone_change_stays_as_it_was(seller, make_orders):
     # 23:30 in Los Angeles on D is D+1 in New York.
-    make_orders(order_for(seller, purchased_at=local(seller, D, 23, 30)))
+    make_orders(OrderFactory.build(seller=seller, purchased_at=local_moment(seller, D, 23, 30)))
     run_at(morning_after(seller, D), D)
     before = row_of(seller, D)
     assert before[snapshot_column("cancellation_rate", 7, "population")] == 1
@@ -348,8 +351,8 @@ def test_a_zone_change_that_re_dates_a_reinstatement_does_not_turn_an_answered_d
     seller_timezone_change(seller=seller, timezone_name="Europe/Berlin", actor=None)
     seller.refresh_from_db()
     failing_day(seller, D, make_orders)
-    run_at(local(seller, D, 23, 59) - dt.timedelta(days=1), D - DAY)  # D-1: nothing yet
-    revoked_at = local(seller, D - DAY, 12)
+    run_at(local_moment(seller, D, 23, 59) - dt.timedelta(days=1), D - DAY)  # D-1: nothing yet
+    revoked_at = local_moment(seller, D - DAY, 12)
     SellerEvent.objects.create(seller=seller, kind=SellerEvent.Kind.REVOKED, day=D - 2 * DAY, created_at=revoked_at)
     seller.status = ProgrammeStatus.NOT_ELIGIBLE
     seller.save(update_fields=["status"])
@@ -367,7 +370,7 @@ def test_a_zone_change_that_re_dates_a_reinstatement_does_not_turn_an_answered_d
 def test_requirements_judge_only_the_latest_day_so_an_earlier_day_keeps_its_verdict(seller, make_orders):
     from sellers.models import OperatingDay
 
-    make_orders(*(order_for(seller, purchased_on=D) for _ in range(3)))
+    make_orders(*(OrderFactory.build(seller=seller, purchased_on=D) for _ in range(3)))
     assert run_at(morning_after(seller, D), D).revoked == []
     assert run_at(morning_after(seller, D + DAY), D + DAY).revoked == []
     # Settings from elsewhere break a requirement after both days were judged.

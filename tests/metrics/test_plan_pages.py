@@ -13,8 +13,8 @@ from metrics.models import PlanDraft, PlanOfAction
 from metrics.selectors import seller_reinstated_at
 from metrics.services import daily_run, plan_reject, plan_submit
 from sellers.choices import ProgrammeStatus
+from sellers.factories import D, OrderFactory
 from sellers.models import AuditEntry
-from tests.builders import D, late_order, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -27,13 +27,19 @@ ANSWERS = {
 
 
 def late_to_texas(seller, carrier="FedEx Home"):
-    return late_order(seller, purchased_on=D - dt.timedelta(days=3), carrier=carrier, ship_to_state="TX")
+    return OrderFactory.build(
+        seller=seller, late=True, purchased_on=D - dt.timedelta(days=3), carrier=carrier, ship_to_state="TX"
+    )
 
 
 @pytest.fixture
 def revoked(seller, make_orders):
-    make_orders(*(order_for(seller) for _ in range(9)), late_to_texas(seller), late_to_texas(seller, "UPS Ground"),
-                late_to_texas(seller))  # fmt: skip
+    make_orders(
+        *(OrderFactory.build(seller=seller) for _ in range(9)),
+        late_to_texas(seller),
+        late_to_texas(seller, "UPS Ground"),
+        late_to_texas(seller),
+    )
     daily_run(day=D)
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.NOT_ELIGIBLE
@@ -288,7 +294,7 @@ def test_the_whole_journey_through_the_pages(seller_client, revoked, reviewer_cl
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.ELIGIBLE
     reinstated = seller.local_date(seller_reinstated_at(seller=seller))
-    make_orders(*(order_for(seller, purchased_on=reinstated) for _ in range(4)))
+    make_orders(*(OrderFactory.build(seller=seller, purchased_on=reinstated) for _ in range(4)))
     result = daily_run(day=reinstated)
     seller.refresh_from_db()
     assert result.revoked == [] and seller.status == ProgrammeStatus.ELIGIBLE

@@ -25,8 +25,8 @@ from metrics.services import (
     threshold_set,
 )
 from sellers.choices import ProgrammeStatus
+from sellers.factories import D, OrderFactory, local_moment
 from sellers.models import AuditEntry, SellerEvent
-from tests.builders import D, late_order, local, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,10 @@ LATE_PURCHASE = D - dt.timedelta(days=3)
 
 @pytest.fixture
 def revoked_seller(seller, make_orders):
-    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller, purchased_on=LATE_PURCHASE))
+    make_orders(
+        *(OrderFactory.build(seller=seller) for _ in range(9)),
+        OrderFactory.build(seller=seller, late=True, purchased_on=LATE_PURCHASE),
+    )
     daily_run(day=D)
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.NOT_ELIGIBLE
@@ -228,7 +231,10 @@ def test_the_whole_journey_back_to_prime(seller, seller_user, reviewer, make_ord
     """Fails, is revoked, submits, is rejected, submits again, is approved, and the next
     daily run keeps the seller eligible on good new orders: only orders since the
     reinstatement count."""
-    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller, purchased_on=LATE_PURCHASE))
+    make_orders(
+        *(OrderFactory.build(seller=seller) for _ in range(9)),
+        OrderFactory.build(seller=seller, late=True, purchased_on=LATE_PURCHASE),
+    )
     daily_run(day=D)
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.NOT_ELIGIBLE
@@ -240,7 +246,7 @@ def test_the_whole_journey_back_to_prime(seller, seller_user, reviewer, make_ord
 
     second = submit(seller, seller_user)
 
-    approved_at = local(seller, D + dt.timedelta(days=1), 9)
+    approved_at = local_moment(seller, D + dt.timedelta(days=1), 9)
     with mock.patch("metrics.services.timezone.now", return_value=approved_at):
         plan_approve(plan=second, reviewer=reviewer)
     seller.refresh_from_db()
@@ -248,7 +254,7 @@ def test_the_whole_journey_back_to_prime(seller, seller_user, reviewer, make_ord
     assert seller.local_date(seller_reinstated_at(seller=seller)) == D + dt.timedelta(days=1)
 
     # Good orders after the reinstatement; the old late order is still inside 30 days of D+3.
-    make_orders(*(order_for(seller, purchased_on=D + dt.timedelta(days=1)) for _ in range(5)))
+    make_orders(*(OrderFactory.build(seller=seller, purchased_on=D + dt.timedelta(days=1)) for _ in range(5)))
     result = daily_run(day=D + dt.timedelta(days=3))
     seller.refresh_from_db()
     assert result.revoked == [] and seller.status == ProgrammeStatus.ELIGIBLE
@@ -266,7 +272,10 @@ def test_two_reviewers_at_once_make_exactly_one_decision(seller, seller_user, re
         if os.environ.get("CI") == "true":
             pytest.fail("Under CI this test needs PostgreSQL (DATABASE_URL).")
         pytest.skip("needs PostgreSQL: SQLite serialises writers")
-    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller, purchased_on=LATE_PURCHASE))
+    make_orders(
+        *(OrderFactory.build(seller=seller) for _ in range(9)),
+        OrderFactory.build(seller=seller, late=True, purchased_on=LATE_PURCHASE),
+    )
     daily_run(day=D)
     plan = submit(seller, seller_user)
 
@@ -337,7 +346,9 @@ def test_a_day_before_the_reinstatement_keeps_its_numbers_and_revokes_nobody(rev
 
     before = MetricSnapshot.objects.get(seller=revoked_seller, day=D, window_days=30, metric="on_time_shipment_rate")
     plan = submit(revoked_seller, seller_user)
-    with mock.patch("metrics.services.timezone.now", return_value=local(revoked_seller, D + dt.timedelta(days=4))):
+    with mock.patch(
+        "metrics.services.timezone.now", return_value=local_moment(revoked_seller, D + dt.timedelta(days=4))
+    ):
         plan_approve(plan=plan, reviewer=reviewer)
     result = daily_run(day=D)
     revoked_seller.refresh_from_db()
