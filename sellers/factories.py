@@ -207,3 +207,8 @@ def orders_save(*orders: Order) -> list[Order]:
     orders_classify_prime(seller_ids={order.seller_id for order in orders})
     return list(Order.objects.filter(pk__in=[o.pk for o in orders]).order_by("purchased_at", "order_id"))
 
+
+def orders_create(seller: Seller, specs: Iterable[dict]) -> list[Order]:
+    """``orders_save`` of the seller's orders built from field and shape overrides, one
+    ``OrderFactory.build`` each."""
+    return orders_save(*(OrderFactory.build(seller=seller, **spec) for spec in specs))
