@@ -20,7 +20,6 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from metrics.models import PlanDraft, PlanOfAction
 from metrics.services import daily_run, plan_submit
@@ -94,15 +93,10 @@ def database_state(*, without: tuple[type, ...] = ()) -> dict:
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
-    return NOW
-
-
-@pytest.fixture
 def world(clock, seller, seller_user, reviewer, make_orders):
     """A revoked seller (so the plan pages are open) with a carrier service and a token, a
-    second revoked seller with a plan under review, and the reviewer."""
+    second revoked seller with a plan under review, and the reviewer; the clock at NOW."""
+    clock.move_to(NOW)
     other = seller_create(merchant_token="SELLER03", name="Third Seller", enrolled_on=dt.date(2026, 1, 1))
     for revoked in (seller, other):
         make_orders(

@@ -43,7 +43,6 @@ BRACE_FORMAT = re.compile(r"(?<!\{)\{\w*\}(?!\})")
 HTML = re.compile(r"</?[A-Za-z][^>]*>|&[#\w]+;")
 
 # The moment the page tests run at: the morning after D in Los Angeles.
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
 
 def po_file(language: str) -> polib.POFile:
@@ -197,12 +196,7 @@ def test_a_revocation_reason_reads_as_one_german_and_one_vietnamese_sentence():
 
 
 @pytest.fixture
-def fixed_now(monkeypatch):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
-
-
-@pytest.fixture
-def revoked(seller, make_orders, fixed_now):
+def revoked(seller, make_orders, clock):
     """30-day window: 10 orders, 3 late (70 %); the on-time shipment rate revokes Prime on D."""
     make_orders(
         *(OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=20)) for _ in range(5)),

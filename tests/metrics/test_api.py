@@ -134,17 +134,8 @@ def test_post_is_not_allowed(client, seller_user, computed):
 
 # --- insights (metrics.insights) ---------------------------------------------------------
 
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)  # 07:00 on Nov. 21 in Los Angeles
 
-
-@pytest.fixture
-def fixed_now(monkeypatch):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
-
-
-def test_insights_give_exact_headroom_and_the_root_causes_of_the_weakest_metric(
-    client, seller_user, computed, fixed_now
-):
+def test_insights_give_exact_headroom_and_the_root_causes_of_the_weakest_metric(client, seller_user, computed, clock):
     client.force_login(seller_user)
     body = client.get(URL, {"window": 30}).json()
     insights = body["insights"]
@@ -174,7 +165,7 @@ def test_insights_give_exact_headroom_and_the_root_causes_of_the_weakest_metric(
     assert insights["settings_risks"] == []
 
 
-def test_insights_headroom_is_null_without_orders(client, seller_user, seller, fixed_now):
+def test_insights_headroom_is_null_without_orders(client, seller_user, seller, clock):
     daily_run(day=D)
     client.force_login(seller_user)
     insights = client.get(URL, {"window": 7}).json()["insights"]
@@ -182,9 +173,7 @@ def test_insights_headroom_is_null_without_orders(client, seller_user, seller, f
     assert insights["root_causes"] is None
 
 
-def test_insights_list_orders_at_risk_and_settings_risks(
-    client, seller_user, seller, other_seller, make_orders, fixed_now
-):
+def test_insights_list_orders_at_risk_and_settings_risks(client, seller_user, seller, other_seller, make_orders, clock):
     from sellers.models import CarrierPickup
 
     today = dt.date(2026, 11, 21)

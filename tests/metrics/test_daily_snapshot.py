@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from django.db import connection
@@ -18,6 +17,7 @@ from metrics.selectors import metric_counts
 from metrics.services import daily_run, snapshots_compute, threshold_set
 from sellers.factories import D, OrderFactory
 from sellers.models import SellerEvent
+from tests.clock import portal_noon
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +36,11 @@ FIGURES = (
 )
 
 
-def test_a_sellers_day_is_one_row_read_as_fourteen_metric_snapshots_in_key_order(seller, other_seller, make_orders):
-    with mock.patch("metrics.services.timezone.localdate", return_value=D):
-        threshold_set(metric="cancellation_rate", value=Decimal("0.01234"))
+def test_a_sellers_day_is_one_row_read_as_fourteen_metric_snapshots_in_key_order(
+    seller, other_seller, make_orders, clock
+):
+    clock.move_to(portal_noon(D))  # today is D
+    threshold_set(metric="cancellation_rate", value=Decimal("0.01234"))
     make_orders(
         *(OrderFactory.build(seller=seller, units=2) for _ in range(6)),
         *(OrderFactory.build(seller=seller, late=True, buy_shipping=False) for _ in range(3)),

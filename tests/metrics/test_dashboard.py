@@ -17,17 +17,12 @@ from sellers.choices import Speed, Weekday
 from sellers.factories import D, OrderFactory, local_moment
 from sellers.models import CarrierPickup, OperatingDay, PrimeRegion, SellerEvent
 from sellers.services import volume_control_change
+from tests.clock import NOW
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 URL = reverse("metrics:dashboard")
 # The moment every test runs at: the morning after D in Los Angeles.
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def fixed_now(monkeypatch):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
 
 
 def html_of(client, **query) -> str:

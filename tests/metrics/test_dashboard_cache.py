@@ -20,11 +20,11 @@ from metrics.views.performance import DASHBOARD_CACHE_SECONDS
 from sellers.choices import CONTIGUOUS_REGIONS, Speed
 from sellers.factories import D, OrderFactory
 from sellers.services import shipping_template_update, volume_control_update
+from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("metrics:dashboard")
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -39,14 +39,6 @@ def renders(locmem_cache, monkeypatch):
 
     monkeypatch.setattr(performance, "_dashboard_content", counting)
     return calls
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The time the portal sees; tests move it."""
-    now = {"value": NOW}
-    monkeypatch.setattr("django.utils.timezone.now", lambda: now["value"])
-    return now
 
 
 class Visit(NamedTuple):
@@ -95,7 +87,7 @@ def test_a_repeated_view_is_the_same_page_from_a_handful_of_queries(client, page
 
 
 def test_a_new_daily_run_shows_at_once(client, seller, page, clock):
-    clock["value"] = NOW + dt.timedelta(days=1)  # D+1 has ended everywhere
+    clock.move_to(NOW + dt.timedelta(days=1))  # D+1 has ended everywhere
     daily_run(day=D + dt.timedelta(days=1))
     html, queries = view(client)
     assert queries.rendered
@@ -142,7 +134,7 @@ def test_a_pause_shows_the_moment_it_takes_effect(client, seller, seller_user, p
     )
     html, _queries = view(client)
     assert "Paused until" not in html  # not yet in force
-    clock["value"] = NOW + dt.timedelta(seconds=61)
+    clock.move_to(NOW + dt.timedelta(seconds=61))
     html, queries = view(client)
     assert queries.rendered
     assert "Paused until" in html
@@ -160,7 +152,7 @@ def test_each_window_and_language_has_its_own_page(client, page):
 
 
 def test_orders_at_risk_are_at_most_the_cache_lifetime_old(client, page, clock):
-    clock["value"] = NOW + dt.timedelta(seconds=DASHBOARD_CACHE_SECONDS)
+    clock.move_to(NOW + dt.timedelta(seconds=DASHBOARD_CACHE_SECONDS))
     _html, queries = view(client)
     assert queries.rendered
 

@@ -28,7 +28,7 @@ from sellers.services import seller_user_create
 from tests import factories
 from tests.metrics.test_reference_property import DAYS, sellers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 CSV_URL = reverse("metrics:defects_csv")
 HTML_URL = reverse("metrics:defects")
@@ -45,12 +45,6 @@ FLAG_COLUMNS = (
     "Cancelled by seller",
     "No valid tracking",
 )
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def fixed_now(monkeypatch):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
 
 
 # --- Orders with one defect each ---------------------------------------------------------

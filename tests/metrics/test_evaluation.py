@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from django.core import mail
@@ -15,6 +14,7 @@ from metrics.services import daily_run, snapshots_compute, threshold_set
 from sellers.choices import ProgrammeStatus
 from sellers.factories import D, OrderFactory
 from sellers.models import OperatingDay, Seller, SellerEvent
+from tests.clock import portal_noon
 
 pytestmark = pytest.mark.django_db
 
@@ -103,10 +103,10 @@ def test_recompute_replaces_snapshot_values(seller, make_orders):
     assert MetricSnapshot.objects.filter(seller=seller, day=D).count() == 14
 
 
-def test_snapshot_records_the_threshold_it_was_judged_against(seller, reviewer, make_orders):
+def test_snapshot_records_the_threshold_it_was_judged_against(seller, reviewer, make_orders, clock):
     make_orders(*(OrderFactory.build(seller=seller) for _ in range(9)), OrderFactory.build(seller=seller, late=True))
-    with mock.patch("metrics.services.timezone.localdate", return_value=D):
-        threshold_set(metric="on_time_shipment_rate", value=Decimal("0.9"), changed_by=reviewer)
+    clock.move_to(portal_noon(D))  # today is D
+    threshold_set(metric="on_time_shipment_rate", value=Decimal("0.9"), changed_by=reviewer)
     snapshots_compute(day=D)
     snapshot = MetricSnapshot.objects.get(seller=seller, day=D, window_days=30, metric="on_time_shipment_rate")
     assert snapshot.threshold == Decimal("0.9") and snapshot.passing  # 0.9 == threshold passes

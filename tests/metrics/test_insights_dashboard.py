@@ -31,18 +31,12 @@ from sellers.choices import CancelledBy, Speed, Weekday
 from sellers.factories import D, OrderFactory, local_moment
 from sellers.models import CarrierPickup, CarrierZone, OperatingDay, PrimeRegion
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 DASHBOARD = reverse("metrics:dashboard")
 POPULATION = reverse("metrics:population")
 # 07:00 on Saturday, Nov. 21 in Los Angeles: the morning after D (Friday, Nov. 20).
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 21)
-
-
-@pytest.fixture(autouse=True)
-def fixed_now(monkeypatch):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
 
 
 def snapshots_of(seller, window_days=30, day=D):
@@ -617,12 +611,12 @@ def _order_queries(seller, now) -> list[str]:
     return [q["sql"] for q in queries.captured_queries if '"sellers_order"' in q["sql"]]
 
 
-def test_insights_are_cached_until_a_new_snapshot_a_settings_change_or_five_minutes(seller, make_orders, locmem_cache):
+def test_insights_are_cached_until_a_new_snapshot_a_settings_change_or_five_minutes(
+    seller, make_orders, locmem_cache, clock
+):
     """The insights (the dashboard's and the API's) read the seller's orders once; repeated
     calls read the cache, and anything the insights show invalidates it: a new daily run,
     a settings change, time."""
-    from unittest import mock
-
     from metrics.insights import INSIGHTS_CACHE_SECONDS
     from metrics.services import daily_run
     from sellers.factories import D
@@ -630,16 +624,16 @@ def test_insights_are_cached_until_a_new_snapshot_a_settings_change_or_five_minu
     make_orders(*(OrderFactory.build(seller=seller) for _ in range(3)))
     daily_run(day=D)
     now = dt.datetime(2026, 11, 21, 18, 0, tzinfo=dt.UTC)
-    with mock.patch("django.utils.timezone.now", return_value=now):
-        assert _order_queries(seller, now)  # computed
-        assert _order_queries(seller, now) == []  # from the cache
-        daily_run(day=D)  # recomputed: its snapshots carry a new moment (the patched now)
-        assert _order_queries(seller, now)
-        assert _order_queries(seller, now) == []
-        from sellers.models import AuditEntry
+    clock.move_to(now)
+    assert _order_queries(seller, now)  # computed
+    assert _order_queries(seller, now) == []  # from the cache
+    daily_run(day=D)  # recomputed: its snapshots carry a new moment (the clock's)
+    assert _order_queries(seller, now)
+    assert _order_queries(seller, now) == []
+    from sellers.models import AuditEntry
 
-        AuditEntry.objects.create(seller=seller, action=AuditEntry.Action.FULFILMENT, summary="")
-        assert _order_queries(seller, now)  # a settings change shows at once
+    AuditEntry.objects.create(seller=seller, action=AuditEntry.Action.FULFILMENT, summary="")
+    assert _order_queries(seller, now)  # a settings change shows at once
     later = now + dt.timedelta(seconds=INSIGHTS_CACHE_SECONDS)
-    with mock.patch("django.utils.timezone.now", return_value=later):
-        assert _order_queries(seller, later)  # orders at risk are at most five minutes old
+    clock.move_to(later)
+    assert _order_queries(seller, later)  # orders at risk are at most five minutes old

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from unittest import mock
 
 import pytest
 from django.core import mail
@@ -311,7 +310,9 @@ def test_the_history_reads_in_the_sellers_language(seller_client, revoked, selle
     assert "Rate pünktlicher Übergaben" in html  # the revocation reason, as a German sentence
 
 
-def test_after_reinstatement_the_dashboard_says_its_numbers_predate_it(seller_client, revoked, seller_user, reviewer):
+def test_after_reinstatement_the_dashboard_says_its_numbers_predate_it(
+    seller_client, revoked, seller_user, reviewer, clock
+):
     from metrics.services import plan_approve
 
     plan = plan_submit(seller=revoked, user=seller_user, merchant_token="SELLER01", **ANSWERS)
@@ -324,8 +325,8 @@ def test_after_reinstatement_the_dashboard_says_its_numbers_predate_it(seller_cl
     reinstated_on = revoked.local_date(seller_reinstated_at(seller=revoked))
     # The morning after the reinstatement's day, when its evaluation runs.
     morning_after = dt.datetime.combine(reinstated_on + dt.timedelta(days=1), dt.time(2, 30), tzinfo=revoked.zone)
-    with mock.patch("django.utils.timezone.now", return_value=morning_after):
-        daily_run(day=reinstated_on)
+    clock.move_to(morning_after)
+    daily_run(day=reinstated_on)
     html = seller_client.get("/performance/").content.decode()
     assert "before Prime was reinstated on" not in html
 

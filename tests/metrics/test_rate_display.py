@@ -4,7 +4,6 @@ every page and in every email that shows one."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
 
@@ -24,7 +23,6 @@ from sellers.factories import D, OrderFactory
 SHIPMENT = METRIC_DEFINITIONS["on_time_shipment_rate"]
 DELIVERY = METRIC_DEFINITIONS["on_time_delivery_rate"]
 CANCELLATION = METRIC_DEFINITIONS["cancellation_rate"]
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
 
 def shown(text: str) -> Decimal:
@@ -138,12 +136,7 @@ def test_the_shown_rate_and_threshold_compare_as_the_verdict_does(
 
 
 @pytest.fixture
-def fixed_now(monkeypatch):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
-
-
-@pytest.fixture
-def at_98_995(seller, seller_user, make_orders, fixed_now, django_capture_on_commit_callbacks):
+def at_98_995(seller, seller_user, make_orders, clock, django_capture_on_commit_callbacks):
     """201 of 20,000 shipped units shipped and delivered late, in both windows: 98.995 %
     on-time shipment against at least 99 %, so revoked (and emailed)."""
     seller_user.email = "ops@seller.example"
@@ -222,7 +215,7 @@ def test_the_revocation_email_never_shows_98_995_as_99_00(at_98_995):
 
 
 @pytest.mark.django_db
-def test_staff_read_the_on_time_delivery_rate_the_verdict_is_on(seller, reviewer, make_orders, fixed_now):
+def test_staff_read_the_on_time_delivery_rate_the_verdict_is_on(seller, reviewer, make_orders, clock):
     """8 of 100 due units delivered late, all on Buy Shipping labels: 92 % shown, below
     93.5 %, but passing on 100 % for eligibility, which the review table shows too."""
     late = OrderFactory.build(seller=seller, units=8, late_delivery=2)

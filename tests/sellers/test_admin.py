@@ -27,8 +27,8 @@ DAY_1, DAY_2 = D - dt.timedelta(days=5), D - dt.timedelta(days=4)
 
 
 @pytest.fixture(autouse=True)
-def fixed_now(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
+def fixed_now(clock):
+    clock.move_to(NOW)
     return NOW
 
 
