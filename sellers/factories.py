@@ -16,8 +16,8 @@ asked for by name (``order_values(..., late_delivery=2)``, ``OrderFactory(late_d
 - ``not_shipped``: not yet confirmed, scanned or delivered, no carrier or tracking id;
 - ``not_delivered``: shipped but not (yet) delivered;
 - ``cancelled=CancelledBy.SELLER|CUSTOMER``: cancelled ``cancelled_after`` the purchase
-  (default ``CANCELLED_AFTER``) and never shipped; ``requested_before``: the customer asked
-  that long before the seller cancelled;
+  (default ``CANCELLED_AFTER``) and never shipped, so no label either; ``requested_before``:
+  the customer asked that long before the seller cancelled;
 - ``no_tracking``: no tracking id; ``outside_buy_shipping``: a label bought elsewhere.
 
 Fields given by name override the defaults; the shapes are applied on top of them. Times
@@ -126,7 +126,7 @@ def order_values(
         "tracking_id": TRACKING_ID,
         "ship_to_state": SHIP_TO_STATE,
         "cancelled_at": None,
-        "cancelled_by": CancelledBy.NONE,
+        "cancelled_by": "",
         "cancel_requested_at": None,
         **fields,
     }
@@ -142,7 +142,7 @@ def order_values(
         values.update(ship_confirmed_at=None, first_scan_at=None, delivered_at=None, carrier="", tracking_id="")
     if cancelled:
         cancelled_at = purchased_at + (cancelled_after or CANCELLED_AFTER[cancelled])
-        values.update(cancelled_at=cancelled_at, cancelled_by=cancelled)
+        values.update(cancelled_at=cancelled_at, cancelled_by=str(cancelled), buy_shipping=False)
         if requested_before is not None:
             values["cancel_requested_at"] = cancelled_at - requested_before
     if no_tracking:
