@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -50,3 +51,21 @@ def setup_django(url: str) -> None:
     import django
 
     django.setup()
+
+
+def orders_copy(rows: Iterable[tuple]) -> int:
+    """``COPY`` rows of ``sellers.factories.order_rows`` into sellers_order on Django's
+    connection; the number of rows."""
+    from django.db import connection
+
+    from sellers.factories import ROW_COLUMNS
+
+    count = 0
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY sellers_order ({', '.join(ROW_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count

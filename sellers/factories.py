@@ -11,7 +11,8 @@ Buy Shipping label with a tracking id; delivered a day after the purchase. The s
 asked for by name (``order_values(..., late_delivery=2)``, ``OrderFactory(late_delivery=2)``):
 
 - ``late_shipment=N``: first scanned N days after the promised ship date (at the default
-  scan's wall-clock time); the delivery does not move, ask for ``late_delivery`` too;
+  scan's wall-clock time); delivered as by default, or at that scan if it comes later: ask
+  for ``late_delivery`` too for a late delivery;
 - ``late_delivery=N``: delivered N days after the promised delivery date;
 - ``not_shipped``: not yet confirmed, scanned or delivered, no carrier or tracking id;
 - ``not_delivered``: shipped but not (yet) delivered;
@@ -132,6 +133,9 @@ def order_values(
     }
     if late_shipment:
         values["first_scan_at"] = _days_after(zone, values["first_scan_at"], promised_ship_date, late_shipment)
+        # A parcel is delivered after its first scan, on the same day at the earliest.
+        if values["delivered_at"] is not None:
+            values["delivered_at"] = max(values["delivered_at"], values["first_scan_at"])
     if late_delivery:
         values["delivered_at"] = _days_after(
             zone, values["delivered_at"], values["promised_delivery_date"], late_delivery
