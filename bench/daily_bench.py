@@ -81,16 +81,19 @@ def generate(sellers: int, orders: int, results: dict) -> None:
 
 UPDATED_AT = dt.datetime.fromisoformat(f"{DAY}T08:00:00+00:00") + dt.timedelta(days=1)
 CARRIERS = ("UPS Ground", "USPS Priority", "FedEx Home")
+CONFIRMED, PICKUP, DELIVERED = dt.time(16), dt.time(17), dt.time(12)
 STATES = ("CA", "TX", "NY", "FL", "IL", "PA", "OH", "GA", "NC", "MI", "WA", "AZ")
 
 
 def bench_orders(sellers: list[tuple[int, ZoneInfo]], count: int, seed: float = 0.42) -> Iterator[tuple]:
-    """``count`` orders for ``order_rows`` over the 60 days ending on DAY, as a healthy seller
-    fulfils them (sellers.factories): ordered before the 14:00 cutoff ships that day, else the
-    next, a quarter on a two-day promise; 0.3 % scanned a day late, 1.5 % delivered two days
-    late, 0.5 % never; 0.3 % outside Buy Shipping, 0.1 % without a tracking id; 0.2 %
-    cancelled, a third of those by the seller. The seller of an order is ``sellers[ceil(N *
-    random()^3) - 1]``, a power law, so the first sellers are very large."""
+    """``count`` orders for ``order_rows`` over the 60 days ending on DAY, in the seller's
+    local time, as a healthy seller fulfils them: ordered before the 14:00 cutoff ships that
+    day, else the next; confirmed at 16:00 and scanned at the 17:00 pickup, delivered at noon
+    on the promised day, a quarter on a two-day promise. Then the shapes of sellers.factories:
+    0.3 % scanned a day late, 1.5 % delivered two days late, 0.5 % never; 0.3 % outside Buy
+    Shipping, 0.1 % without a tracking id; 0.2 % cancelled, a third of those by the seller.
+    The seller of an order is ``sellers[ceil(N * random()^3) - 1]``, a power law, so the
+    first sellers are very large."""
     from sellers.choices import CancelledBy
 
     rng = random.Random(seed)
@@ -103,9 +106,13 @@ def bench_orders(sellers: list[tuple[int, ZoneInfo]], count: int, seed: float = 
         purchased_at = end - draw() * span
         local = purchased_at.astimezone(zone)
         ship_on = local.date() + (one_day if local.hour >= 14 else dt.timedelta())
+        deliver_on = ship_on + (two_days if draw() < 0.25 else one_day)
         shape = {
             "promised_ship_date": ship_on,
-            "promised_delivery_date": ship_on + (two_days if draw() < 0.25 else one_day),
+            "promised_delivery_date": deliver_on,
+            "ship_confirmed_at": dt.datetime.combine(ship_on, CONFIRMED, tzinfo=zone),
+            "first_scan_at": dt.datetime.combine(ship_on, PICKUP, tzinfo=zone),
+            "delivered_at": dt.datetime.combine(deliver_on, DELIVERED, tzinfo=zone),
             "units": 1 + (draw() < 0.2) + (draw() < 0.05),
             "carrier": CARRIERS[n % 3],
             "tracking_id": f"TRK{n}",
