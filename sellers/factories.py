@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import factory
 
 from sellers.choices import CancelledBy
+from sellers.importing import STAGED_COLUMNS
 from sellers.models import Order, Seller, local_date
 from sellers.services import orders_classify_prime
 
@@ -49,39 +50,8 @@ SHIP_TO_STATE = "CA"
 # A customer may cancel by themselves within 30 minutes of the purchase only.
 CANCELLED_AFTER = {CancelledBy.CUSTOMER: dt.timedelta(minutes=20), CancelledBy.SELLER: dt.timedelta(hours=3)}
 
-SHAPES = (
-    "late_shipment",
-    "late_delivery",
-    "not_shipped",
-    "not_delivered",
-    "cancelled",
-    "cancelled_after",
-    "requested_before",
-    "no_tracking",
-    "outside_buy_shipping",
-)
-# The columns of sellers_order that ``order_rows`` fills, in its tuples' order.
-ROW_COLUMNS = (
-    "seller_id",
-    "order_id",
-    "purchased_at",
-    "units",
-    "promised_ship_date",
-    "promised_delivery_date",
-    "first_scan_at",
-    "ship_confirmed_at",
-    "delivered_at",
-    "buy_shipping",
-    "carrier",
-    "tracking_id",
-    "ship_to_state",
-    "cancelled_at",
-    "cancelled_by",
-    "cancel_requested_at",
-    *(date_field for _, date_field in Order.LOCAL_DATE_FIELDS),
-    "is_prime",
-    "updated_at",
-)
+# The columns of sellers_order that ``order_rows`` fills, in its tuples' order: the import's.
+ROW_COLUMNS = (*STAGED_COLUMNS, "is_prime", "updated_at")
 
 
 def local_moment(where: Seller | ZoneInfo, day: dt.date, hour: int = 10, minute: int = 0) -> dt.datetime:
