@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import random
 import statistics
 import time
@@ -92,7 +91,7 @@ def bench_orders(sellers: list[tuple[int, ZoneInfo]], count: int, seed: float = 
     on the promised day, a quarter on a two-day promise. Then the shapes of sellers.factories:
     0.3 % scanned a day late, 1.5 % delivered two days late, 0.5 % never; 0.3 % outside Buy
     Shipping, 0.1 % without a tracking id; 0.2 % cancelled, a third of those by the seller.
-    The seller of an order is ``sellers[ceil(N * random()^3) - 1]``, a power law, so the
+    The seller of an order is ``sellers[floor(N * random()^3)]``, a power law, so the
     first sellers are very large."""
     from sellers.choices import CancelledBy
 
@@ -102,7 +101,7 @@ def bench_orders(sellers: list[tuple[int, ZoneInfo]], count: int, seed: float = 
     one_day, two_days = dt.timedelta(days=1), dt.timedelta(days=2)
     cancelled_after = dt.timedelta(minutes=20)
     for n in range(1, count + 1):
-        seller_id, zone = sellers[max(1, math.ceil(len(sellers) * draw() ** 3)) - 1]
+        seller_id, zone = sellers[int(len(sellers) * draw() ** 3)]
         purchased_at = end - draw() * span
         local = purchased_at.astimezone(zone)
         ship_on = local.date() + (one_day if local.hour >= 14 else dt.timedelta())

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 import factory
@@ -134,10 +135,9 @@ def order_rows(
     """Rows of sellers_order in ``ROW_COLUMNS`` order, for ``COPY``: one per (seller id,
     zone, order id, purchase moment, fields and shapes for ``order_values``). Every order is
     written as a Prime order: classify them afterwards (``orders_classify_prime``)."""
-    columns = ROW_COLUMNS[3:-2]
+    fields = itemgetter(*ROW_COLUMNS[3:-2])
     for seller_id, zone, order_id, purchased_at, shape in orders:
-        values = order_values(zone, purchased_at, **shape)
-        yield (seller_id, order_id, purchased_at, *(values[c] for c in columns), True, updated_at)
+        yield (seller_id, order_id, purchased_at, *fields(order_values(zone, purchased_at, **shape)), True, updated_at)
 
 
 class OrderFactory(factory.django.DjangoModelFactory):
