@@ -48,7 +48,7 @@ DELIVERED_AFTER = dt.timedelta(days=1)
 CARRIER = "UPS Ground"
 TRACKING_ID = "1Z0001"
 SHIP_TO_STATE = "CA"
-# A customer may cancel by themselves within 30 minutes of the purchase only.
+# Well inside the import's limits: a customer's own cancellation comes within 30 minutes.
 CANCELLED_AFTER = {CancelledBy.CUSTOMER: dt.timedelta(minutes=20), CancelledBy.SELLER: dt.timedelta(hours=3)}
 
 # The columns of sellers_order that ``order_rows`` fills, in its tuples' order: the import's.
