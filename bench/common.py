@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -50,3 +51,24 @@ def setup_django(url: str) -> None:
     import django
 
     django.setup()
+
+
+def orders_copy(rows: Iterable[tuple]) -> int:
+    """``COPY`` rows of ``sellers.factories.order_rows`` into sellers_order on Django's
+    connection, in the binary format (no text for the server to parse); the number of rows."""
+    from django.db import connection
+
+    from sellers.factories import ROW_COLUMNS
+
+    count = 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = 'sellers_order'::regclass AND attnum > 0"
+        )
+        types = dict(cursor.fetchall())
+        with cursor.cursor.copy(f"COPY sellers_order ({', '.join(ROW_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([types[column] for column in ROW_COLUMNS])
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+    return count

@@ -16,10 +16,14 @@ line. Not a test: figures depend on the machine.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import random
 import statistics
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
+from zoneinfo import ZoneInfo
 
 from bench.common import admin_url, database_exists, fresh_database, setup_django, with_database
 
@@ -44,11 +48,11 @@ def prepare_database(url: str, reuse: bool) -> bool:
 
 
 def generate(sellers: int, orders: int, results: dict) -> None:
-    import datetime as dt
-
     from django.core.management import call_command
     from django.db import connection, transaction
 
+    from bench.common import orders_copy
+    from sellers.factories import order_rows
     from sellers.models import Seller
     from sellers.services import orders_classify_prime, seller_defaults_create
 
@@ -66,68 +70,64 @@ def generate(sellers: int, orders: int, results: dict) -> None:
         )
         for seller in created:
             seller_defaults_create(seller=seller)
-    # Orders over the 60 days ending on DAY (see ORDERS_SQL).
-    with timed("generate orders", results), connection.cursor() as cursor:
-        cursor.execute("SELECT setseed(0.42)")
-        cursor.execute(ORDERS_SQL, {"sellers": sellers, "orders": orders, "day": f"{DAY} 08:00+00"})
-        cursor.execute("ANALYZE")
+    with timed("generate orders", results):
+        orders_copy(order_rows(bench_orders([(s.pk, s.zone) for s in created], orders), updated_at=UPDATED_AT))
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     with timed("classify Prime orders", results):
         orders_classify_prime(seller_ids=list(Seller.objects.values_list("pk", flat=True)))
 
 
-# Orders in the seller's local time, as a healthy seller fulfils them: ordered before the
-# 14:00 cutoff ships that day, else the next; scanned at the 17:00 pickup (0.3 % a day
-# late), delivered at noon on the promised day (1.5 % late, 0.5 % never); 0.2 % cancelled,
-# a third of those by the seller. seller index = ceil(N * random()^3), a power law, so the
-# first sellers are very large. "+ 0 * n" ties each lateral draw to its row (uncorrelated,
-# PostgreSQL would draw once).
-ORDERS_SQL = """
-INSERT INTO sellers_order (
-    seller_id, order_id, purchased_at, units, promised_ship_date, promised_delivery_date,
-    first_scan_at, ship_confirmed_at, delivered_at, buy_shipping, carrier, tracking_id,
-    ship_to_state, cancelled_at, cancelled_by, cancel_requested_at,
-    purchase_date, first_scan_date, ship_confirmed_date, delivered_date, cancelled_date,
-    cancel_requested_date, is_prime, updated_at)
-SELECT seller_id, order_id, purchased_at, units, ship_date, ship_date + transit_days,
-       first_scan_at, first_scan_at - interval '1 hour', delivered_at, buy_shipping, carrier, tracking_id,
-       state, cancelled_at, cancelled_by, NULL,
-       local_purchase::date, (first_scan_at AT TIME ZONE tz)::date,
-       ((first_scan_at - interval '1 hour') AT TIME ZONE tz)::date, (delivered_at AT TIME ZONE tz)::date,
-       (cancelled_at AT TIME ZONE tz)::date, NULL, TRUE, now()
-FROM (
-    SELECT l.*,
-           CASE WHEN cancel THEN NULL
-                ELSE (ship_date + late_scan + time '17:00') AT TIME ZONE tz END AS first_scan_at,
-           CASE WHEN cancel OR never_delivered THEN NULL
-                ELSE (ship_date + transit_days + late_delivery + time '12:00') AT TIME ZONE tz END AS delivered_at
-    FROM (
-        SELECT g.*, s.id AS seller_id, s.timezone AS tz, g.purchased_at AT TIME ZONE s.timezone AS local_purchase,
-               (g.purchased_at AT TIME ZONE s.timezone)::date
-                   + (extract(hour FROM g.purchased_at AT TIME ZONE s.timezone) >= 14)::int AS ship_date,
-               CASE WHEN g.cancel THEN g.purchased_at + interval '20 minutes' END AS cancelled_at,
-               CASE WHEN NOT g.cancel THEN '' WHEN g.r1 < 0.67 THEN 'customer' ELSE 'seller' END AS cancelled_by
-        FROM (
-            SELECT n, 'B-' || n AS order_id,
-                   greatest(1, ceil(%(sellers)s * power(random(), 3)))::int AS seller_idx,
-                   p.purchased_at, 1 + (random() < 0.2)::int + (random() < 0.05)::int AS units,
-                   1 + (random() < 0.25)::int AS transit_days,
-                   (random() < 0.003)::int AS late_scan,
-                   (random() < 0.015)::int * 2 AS late_delivery,
-                   random() < 0.005 AS never_delivered,
-                   random() < 0.997 AS buy_shipping,
-                   (ARRAY['UPS Ground', 'USPS Priority', 'FedEx Home'])[1 + (n %% 3)] AS carrier,
-                   CASE WHEN random() < 0.001 THEN '' ELSE 'TRK' || n END AS tracking_id,
-                   (ARRAY['CA','TX','NY','FL','IL','PA','OH','GA','NC','MI','WA','AZ'])[1 + (n %% 12)] AS state,
-                   c.cancel, random() AS r1
-            FROM generate_series(1, %(orders)s) n
-            CROSS JOIN LATERAL (SELECT timestamptz %(day)s + interval '1 day'
-                                       - (random() + 0 * n) * interval '60 days' AS purchased_at) p
-            CROSS JOIN LATERAL (SELECT random() + 0 * n < 0.002 AS cancel) c
-        ) g
-        JOIN sellers_seller s ON s.merchant_token = 'BENCH' || lpad(g.seller_idx::text, 6, '0')
-    ) l
-) o
-"""
+UPDATED_AT = dt.datetime.fromisoformat(f"{DAY}T08:00:00+00:00") + dt.timedelta(days=1)
+CARRIERS = ("UPS Ground", "USPS Priority", "FedEx Home")
+CONFIRMED, PICKUP, DELIVERED = dt.time(16), dt.time(17), dt.time(12)
+STATES = ("CA", "TX", "NY", "FL", "IL", "PA", "OH", "GA", "NC", "MI", "WA", "AZ")
+
+
+def bench_orders(sellers: list[tuple[int, ZoneInfo]], count: int, seed: float = 0.42) -> Iterator[tuple]:
+    """``count`` orders for ``order_rows`` over the 60 days ending on DAY, in the seller's
+    local time, as a healthy seller fulfils them: ordered before the 14:00 cutoff ships that
+    day, else the next; confirmed at 16:00 and scanned at the 17:00 pickup, delivered at noon
+    on the promised day, a quarter on a two-day promise. Then the shapes of sellers.factories:
+    0.3 % scanned a day late, 1.5 % delivered two days late, 0.5 % never; 0.3 % outside Buy
+    Shipping, 0.1 % without a tracking id; 0.2 % cancelled, a third of those by the seller.
+    The seller of an order is ``sellers[floor(N * random()^3)]``, a power law, so the
+    first sellers are very large."""
+    from sellers.choices import CancelledBy
+
+    rng = random.Random(seed)
+    draw = rng.random
+    end, span = UPDATED_AT, dt.timedelta(days=60)
+    one_day, two_days = dt.timedelta(days=1), dt.timedelta(days=2)
+    cancelled_after = dt.timedelta(minutes=20)
+    for n in range(1, count + 1):
+        seller_id, zone = sellers[int(len(sellers) * draw() ** 3)]
+        purchased_at = end - draw() * span
+        local = purchased_at.astimezone(zone)
+        ship_on = local.date() + (one_day if local.hour >= 14 else dt.timedelta())
+        deliver_on = ship_on + (two_days if draw() < 0.25 else one_day)
+        shape = {
+            "promised_ship_date": ship_on,
+            "promised_delivery_date": deliver_on,
+            "ship_confirmed_at": dt.datetime.combine(ship_on, CONFIRMED, tzinfo=zone),
+            "first_scan_at": dt.datetime.combine(ship_on, PICKUP, tzinfo=zone),
+            "delivered_at": dt.datetime.combine(deliver_on, DELIVERED, tzinfo=zone),
+            "units": 1 + (draw() < 0.2) + (draw() < 0.05),
+            "carrier": CARRIERS[n % 3],
+            "tracking_id": f"TRK{n}",
+            "ship_to_state": STATES[n % 12],
+        }
+        if draw() < 0.002:
+            shape["cancelled"] = CancelledBy.CUSTOMER if draw() < 0.67 else CancelledBy.SELLER
+            shape["cancelled_after"] = cancelled_after
+        else:
+            shape["late_shipment"] = draw() < 0.003
+            shape["late_delivery"] = 2 if draw() < 0.015 else 0
+            shape["not_delivered"] = draw() < 0.005
+            shape["outside_buy_shipping"] = draw() < 0.003
+            shape["no_tracking"] = draw() < 0.001
+        yield seller_id, zone, f"B-{n}", purchased_at, shape
+
 
 FLOOR_SQL = """
 WITH w AS (
@@ -222,8 +222,6 @@ def measure_daily(*, day, repeat: int, naive_sample: int, results: dict, say=pri
     eligible and no snapshots (a third of the sellers are revoked at full scale); the same day
     run again after them, with nobody left to revoke, is timed for context. The revocation
     emails are queued, as in production, and their task is timed apart. Fills ``results``."""
-    import datetime as dt
-
     from django.db import connection
 
     from metrics.notifications import revocation_emails_send
@@ -289,8 +287,6 @@ def measure_daily(*, day, repeat: int, naive_sample: int, results: dict, say=pri
 
 
 def run(args) -> dict:
-    import datetime as dt
-
     url = admin_url()
     results: dict = {"sellers": args.sellers, "orders": args.orders}
     reused = prepare_database(url, args.reuse)

@@ -47,7 +47,7 @@ STATES = ("CA", "TX", "NY", "FL", "IL", "PA", "OH", "GA", "NC", "MI", "WA", "AZ"
 def file_name(*, rows: int, sellers: int, seed: int) -> str:
     """The name a generated file is kept under in var/bench/; it changes with what the
     generator writes, so a file kept from an older generator is never reused."""
-    return f"orders-{rows}-{sellers}-{seed}-v2.csv"
+    return f"orders-{rows}-{sellers}-{seed}-v3.csv"
 
 
 def seller_token(index: int) -> str:
@@ -59,12 +59,16 @@ def seller_zone(index: int) -> str:
 
 
 def write_orders_csv(path: Path, *, rows: int, sellers: int, seed: int = 42) -> Path:
-    """Write ``rows`` valid orders of sellers 1..``sellers`` (see ``seller_token``) to ``path``."""
+    """Write ``rows`` valid orders of sellers 1..``sellers`` (see ``seller_token``) to ``path``,
+    each built as every order is (``sellers.factories.order_values``)."""
+    from sellers.choices import CancelledBy
+    from sellers.factories import order_values
+
     rng = random.Random(seed)
     zones = [ZoneInfo(seller_zone(i)) for i in range(sellers + 1)]
     start = dt.datetime.combine(LAST_DAY - dt.timedelta(days=DAYS - 1), dt.time(8), tzinfo=dt.UTC)
     step = dt.timedelta(days=DAYS) / max(rows, 1)
-    hour = dt.timedelta(hours=1)
+    hour, minute = dt.timedelta(hours=1), dt.timedelta(minutes=1)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
@@ -76,53 +80,49 @@ def write_orders_csv(path: Path, *, rows: int, sellers: int, seed: int = 42) -> 
             local_purchase = purchased_at.astimezone(tz)
             # Orders after the day's 14:00 cutoff are promised to ship the next day.
             ship_date = local_purchase.date() + dt.timedelta(days=1 if local_purchase.hour >= 14 else 0)
-            delivery_date = ship_date + dt.timedelta(days=rng.choice((1, 2, 2)))
             carrier, prefix = CARRIERS[n % len(CARRIERS)]
+            shape = {
+                "promised_ship_date": ship_date,
+                "promised_delivery_date": ship_date + dt.timedelta(days=rng.choice((1, 2, 2))),
+                "units": 1 + (rng.random() < 0.2) + (rng.random() < 0.05),
+                "carrier": carrier,
+                "tracking_id": f"{prefix}{n:016d}",
+                "ship_to_state": STATES[n % len(STATES)],
+                "outside_buy_shipping": rng.random() >= 0.985,
+            }
             fate = rng.random()
-            first_scan_at = confirmed_at = delivered_at = cancelled_at = requested_at = None
-            cancelled_by = ""
             if fate < 0.006:  # the customer cancels within 30 minutes
-                cancelled_at = purchased_at + dt.timedelta(minutes=rng.uniform(1, 29))
-                cancelled_by = "customer"
+                shape.update(cancelled=CancelledBy.CUSTOMER, cancelled_after=rng.uniform(1, 29) * minute)
             elif fate < 0.012:  # the seller cancels, half of the time because the customer asked
-                cancelled_at = purchased_at + rng.uniform(1, 20) * hour
-                cancelled_by = "seller"
+                shape.update(cancelled=CancelledBy.SELLER, cancelled_after=rng.uniform(1, 20) * hour)
                 if rng.random() < 0.5:
-                    requested_at = cancelled_at - rng.uniform(0.1, 1) * hour
-            else:
-                scan_hours = rng.uniform(2, 20) + (30 if rng.random() < 0.015 else 0)
-                first_scan_at = purchased_at + scan_hours * hour
-                # Confirmed before the scan, never before the purchase (SPEC section 6).
-                confirmed_at = first_scan_at - rng.uniform(0.2, min(3, scan_hours - 0.1)) * hour
-                if rng.random() < 0.97:  # the rest are not delivered yet, or lost
-                    delivered_at = first_scan_at + rng.uniform(14, 40) * hour
-                    if rng.random() < 0.02:
-                        delivered_at += 48 * hour
-
+                    shape["requested_before"] = rng.uniform(0.1, 1) * hour
+            else:  # some ship late, arrive late, are not delivered yet (or lost), lack a tracking id
+                shape.update(
+                    late_shipment=rng.random() < 0.015,
+                    late_delivery=2 if rng.random() < 0.02 else 0,
+                    not_delivered=rng.random() >= 0.97,
+                    no_tracking=rng.random() < 0.005,
+                )
+            order = order_values(tz, purchased_at, **shape)
             # Some systems export UTC.
             stamp = _utc_stamp if n % 5 == 0 else partial(_local_stamp, tz=tz)
-
             writer.writerow(
                 (
                     f"{110 + seller % 900:03d}-{n:07d}-{rng.randrange(10**7):07d}",
                     seller_token(seller),
-                    stamp(purchased_at),
-                    1 + (rng.random() < 0.2) + (rng.random() < 0.05),
-                    ship_date.isoformat(),
-                    delivery_date.isoformat(),
-                    stamp(first_scan_at),
-                    stamp(confirmed_at),
-                    stamp(delivered_at),
-                    "true" if rng.random() < 0.985 else "false",
-                    carrier if first_scan_at else "",
-                    f"{prefix}{n:016d}" if first_scan_at and rng.random() > 0.005 else "",
-                    STATES[n % len(STATES)],
-                    stamp(cancelled_at),
-                    cancelled_by,
-                    stamp(requested_at),
+                    *(_cell(order[column], stamp) for column in COLUMNS[2:]),
                 )
             )
     return path
+
+
+def _cell(value: object, stamp) -> object:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None or isinstance(value, dt.datetime):
+        return stamp(value)
+    return value
 
 
 def _utc_stamp(moment: dt.datetime | None) -> str:

@@ -5,7 +5,7 @@
 
 Creates a fresh database ``bench_report``, two sellers (through the real seller service)
 whose 30-day windows ending on D hold ``--rows`` and ``--small-rows`` defect orders
-(generated in SQL), runs the daily run for D, then measures:
+(sellers.factories, written with COPY), runs the daily run for D, then measures:
   * (a) the 30-day CSV streamed through the real view, every byte consumed;
   * (b) the floor: PostgreSQL's ``COPY (the view's query) TO STDOUT WITH CSV`` read by
     psycopg, same rows, no Python per row;
@@ -19,6 +19,7 @@ Ends with one JSON line. Not a test: figures depend on the machine.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
@@ -28,6 +29,8 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 from bench.common import admin_url, fresh_database, setup_django, with_database
 
@@ -36,49 +39,43 @@ DAY = "2026-11-20"
 LARGE_TOKEN = "BENCHLARGE"
 SMALL_TOKEN = "BENCHSMALL"
 TIMEZONE = "America/Los_Angeles"
+MINUTE, HOUR = dt.timedelta(minutes=1), dt.timedelta(hours=1)
 
 
-# Defect orders purchased over the 30 days ending on D at local times spread over the day.
-# Every order has at least one defect: a fifth are cancelled by the seller, the rest shipped
-# outside Buy Shipping, a third of those scanned a day late, a quarter delivered late, one
-# in seven confirmed without a tracking id; the last days' deliveries fall after D. One order
-# in a thousand has a carrier name a spreadsheet would read as a formula.
-ORDERS_SQL = """
-INSERT INTO sellers_order (
-    seller_id, order_id, purchased_at, units, promised_ship_date, promised_delivery_date,
-    first_scan_at, ship_confirmed_at, delivered_at, buy_shipping, carrier, tracking_id,
-    ship_to_state, cancelled_at, cancelled_by, cancel_requested_at,
-    purchase_date, first_scan_date, ship_confirmed_date, delivered_date, cancelled_date,
-    cancel_requested_date, is_prime, updated_at)
-SELECT %(seller_id)s, %(prefix)s || lpad(n::text, 8, '0'), local_purchase AT TIME ZONE %(tz)s, 1 + n %% 3,
-       local_purchase::date, local_purchase::date + 2,
-       scan AT TIME ZONE %(tz)s, (scan - interval '1 hour') AT TIME ZONE %(tz)s, delivery AT TIME ZONE %(tz)s,
-       FALSE, CASE WHEN n %% 1000 = 0 THEN '=HYPERLINK("x")' ELSE 'UPS Ground' END,
-       CASE WHEN n %% 7 = 1 THEN '' ELSE '1Z' || n END, 'CA',
-       cancelled AT TIME ZONE %(tz)s, CASE WHEN cancelled IS NULL THEN '' ELSE 'seller' END, NULL,
-       local_purchase::date, scan::date, (scan - interval '1 hour')::date, delivery::date, cancelled::date,
-       NULL, TRUE, now()
-FROM (
-    SELECT n, local_purchase,
-           CASE WHEN n %% 5 = 0 THEN NULL ELSE local_purchase + (n %% 3 = 0)::int * interval '1 day'
-                                                            + interval '6 hours' END AS scan,
-           CASE WHEN n %% 5 = 0 THEN NULL ELSE local_purchase + interval '1 day' + (n %% 4 = 0)::int * interval '3 days'
-                                                            + interval '8 hours' END AS delivery,
-           CASE WHEN n %% 5 = 0 THEN local_purchase + interval '2 hours' END AS cancelled
-    FROM (
-        SELECT n, %(day)s::date - (n %% 30) + time '06:00' + (n %% 720) * interval '1 minute' AS local_purchase
-        FROM generate_series(1, %(rows)s) n
-    ) p
-) o
-"""
+def defect_orders(seller_id: int, zone: ZoneInfo, prefix: str, rows: int) -> Iterator[tuple]:
+    """``rows`` defect orders for ``order_rows``, purchased over the 30 days ending on D at
+    local times spread over the day, on a two-day promise (sellers.factories). Every order
+    has at least one defect: a fifth are cancelled by the seller, the rest shipped outside
+    Buy Shipping, a third of those scanned a day late, a quarter delivered two days late,
+    one in seven confirmed without a tracking id; the last days' deliveries fall after D.
+    One order in a thousand has a carrier name a spreadsheet would read as a formula."""
+    from sellers.choices import CancelledBy
+
+    day = dt.date.fromisoformat(DAY)
+    for n in range(1, rows + 1):
+        purchased_on = day - dt.timedelta(days=n % 30)
+        purchased_at = dt.datetime.combine(purchased_on, dt.time(6), tzinfo=zone) + (n % 720) * MINUTE
+        shape = {
+            "units": 1 + n % 3,
+            "promised_delivery_date": purchased_on + dt.timedelta(days=2),
+            "carrier": '=HYPERLINK("x")' if n % 1000 == 0 else "UPS Ground",
+            "tracking_id": f"1Z{n}",
+            "no_tracking": n % 7 == 1,
+            "outside_buy_shipping": True,
+        }
+        if n % 5 == 0:
+            shape.update(cancelled=CancelledBy.SELLER, cancelled_after=2 * HOUR)
+        else:
+            shape.update(late_shipment=n % 3 == 0, late_delivery=2 if n % 4 == 0 else 0)
+        yield seller_id, zone, f"{prefix}{n:08d}", purchased_at, shape
 
 
 def generate(large_rows: int, small_rows: int, results: dict) -> None:
-    import datetime as dt
-
     from django.core.management import call_command
     from django.db import connection
 
+    from bench.common import orders_copy
+    from sellers.factories import order_rows
     from sellers.services import seller_create, seller_user_create
 
     call_command("migrate", verbosity=0)
@@ -89,10 +86,8 @@ def generate(large_rows: int, small_rows: int, results: dict) -> None:
         )
         seller_user_create(seller=seller, username=token.lower(), password="bench password 0123")
         # No volume control was ever set, so every order is a Prime order (is_prime TRUE).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                ORDERS_SQL, {"seller_id": seller.pk, "prefix": token[-1], "tz": TIMEZONE, "day": DAY, "rows": rows}
-            )
+        orders = defect_orders(seller.pk, seller.zone, token[-1], rows)
+        orders_copy(order_rows(orders, updated_at=dt.datetime.fromisoformat(f"{DAY}T08:00:00+00:00")))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     results["generate_s"] = round(time.perf_counter() - start, 2)
@@ -123,7 +118,6 @@ def stream_through_view(token: str, window_days: int = 30, *, stop_after_chunks:
 
 def copy_floor(token: str, window_days: int = 30) -> dict:
     """The same query's rows as CSV by PostgreSQL's COPY, read through psycopg."""
-    import datetime as dt
 
     from django.db import connection
 
@@ -206,7 +200,6 @@ def run(args) -> dict:
     admin = admin_url()
     setup_django(fresh_database(admin, BENCH_DB))
     logging.disable(logging.WARNING)  # the daily run's revocation notices are not the subject
-    import datetime as dt
 
     from metrics.services import daily_run
 

@@ -6,9 +6,10 @@
 
 Creates (and at the end drops, unless --keep) a database ``bench_portal`` on the server of
 DATABASE_URL, never the dev or test databases, fills it with sellers and orders over 60
-days skewed by a power law (bench.daily_bench.ORDERS_SQL) plus the two defect-heavy sellers
-of the report benchmark (bench.report_bench.ORDERS_SQL), then measures, each side by side
-with its floor in the same run:
+days skewed by a power law (bench.daily_bench.bench_orders) plus the two defect-heavy sellers
+of the report benchmark (bench.report_bench.defect_orders), every order built as the tests
+and the demo build theirs (sellers.factories) and written with COPY, then measures, each side
+by side with its floor in the same run:
 
   1. daily    ``daily_run`` for every seller vs one hand-written SQL query computing the same
               snapshot numbers (checked equal); the naive query per seller, sampled;

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sellers.choices import CONTIGUOUS_REGIONS, CancelledBy, Speed, Weekday
+from sellers.factories import OrderFactory
 from sellers.models import (
     CarrierPickup,
     CarrierService,
@@ -352,7 +353,7 @@ def _orders(profile: DemoSeller, seller: Seller, days: list[dt.date], now: dt.da
                 continue
             order_id = _order_id(rng, order_ids)
             state = rng.choices(states, weights=state_weights)[0]
-            order = _order(
+            yield _order(
                 profile,
                 seller,
                 rng,
@@ -364,8 +365,6 @@ def _orders(profile: DemoSeller, seller: Seller, days: list[dt.date], now: dt.da
                 units=rng.choices(units_values, weights=units_weights)[0],
                 now=now,
             )
-            order.set_local_dates(seller.zone)
-            yield order
 
 
 def _order_id(rng: random.Random, taken: set[str]) -> str:
@@ -389,7 +388,8 @@ def _order(
     units: int,
     now: dt.datetime,
 ) -> Order:
-    """One order: promised dates from the seller's cutoffs and carriers, then what happened."""
+    """One order: promised dates from the seller's cutoffs and carriers, then what happened
+    by ``now``, built as every order is (``sellers.factories``)."""
     cutoff = profile.cutoffs[day.weekday()]
     promised_ship_date = (
         day if cutoff is not None and purchased_local < cutoff else _next_operated(day, profile.cutoffs)
@@ -397,39 +397,38 @@ def _order(
     one_day = state in profile.one_day_states
     transit_days = 1 if one_day else 2
     promised_delivery_date = _add_delivery_days(promised_ship_date, transit_days)
-    order = Order(
-        seller=seller,
-        order_id=order_id,
-        purchased_at=purchased_at,
-        units=units,
-        promised_ship_date=promised_ship_date,
-        promised_delivery_date=promised_delivery_date,
-        ship_to_state=state,
-        buy_shipping=False,
-    )
+    fields = {
+        "seller": seller,
+        "order_id": order_id,
+        "purchased_at": purchased_at,
+        "units": units,
+        "promised_ship_date": promised_ship_date,
+        "promised_delivery_date": promised_delivery_date,
+        "ship_to_state": state,
+    }
 
     roll = rng.random()
     cancel_shares = (profile.customer_cancel_share, profile.requested_cancel_share, profile.seller_cancel_share)
     if roll < sum(cancel_shares):
+        requested_before = None
         if roll < cancel_shares[0]:
             # Customers may cancel by themselves within 30 minutes of purchase only.
-            cancelled_at = purchased_at + dt.timedelta(minutes=rng.randint(2, 29))
-            by, requested_at = CancelledBy.CUSTOMER, None
+            cancelled_after, by = dt.timedelta(minutes=rng.randint(2, 29)), CancelledBy.CUSTOMER
         elif roll < cancel_shares[0] + cancel_shares[1]:
-            requested_at = purchased_at + dt.timedelta(minutes=rng.randint(35, 300))
-            cancelled_at = requested_at + dt.timedelta(minutes=rng.randint(5, 90))
-            by = CancelledBy.SELLER
+            requested_after = dt.timedelta(minutes=rng.randint(35, 300))
+            requested_before = dt.timedelta(minutes=rng.randint(5, 90))
+            cancelled_after, by = requested_after + requested_before, CancelledBy.SELLER
         else:
-            cancelled_at = purchased_at + dt.timedelta(minutes=rng.randint(60, 1200))
-            by, requested_at = CancelledBy.SELLER, None
-        if cancelled_at <= now and (requested_at is None or requested_at <= now):
-            order.cancelled_at, order.cancelled_by, order.cancel_requested_at = cancelled_at, by, requested_at
-            return order
+            cancelled_after, by = dt.timedelta(minutes=rng.randint(60, 1200)), CancelledBy.SELLER
+        if purchased_at + cancelled_after <= now:  # the request, before it, has happened too
+            return OrderFactory.build(
+                **fields, cancelled=by, cancelled_after=cancelled_after, requested_before=requested_before
+            )
 
-    order.carrier = profile.one_day_service if one_day else rng.choice(profile.ground_services)
-    order.buy_shipping = rng.random() >= profile.outside_buy_shipping_share
-    if rng.random() >= profile.missing_tracking_share:
-        order.tracking_id = _tracking_id(rng, order.carrier)
+    carrier = profile.one_day_service if one_day else rng.choice(profile.ground_services)
+    outside_buy_shipping = rng.random() < profile.outside_buy_shipping_share
+    no_tracking = rng.random() < profile.missing_tracking_share
+    tracking_id = "" if no_tracking else _tracking_id(rng, carrier)
 
     ship_date = promised_ship_date
     if rng.random() < profile.late_scan_share:
@@ -447,10 +446,16 @@ def _order(
     if delivery_delayed and rng.random() < 0.1:
         delivered_at = None  # lost in transit
 
-    if confirmed_at <= now:
-        order.ship_confirmed_at = confirmed_at
-    if first_scan_at <= now:
-        order.first_scan_at = first_scan_at
-        if delivered_at is not None and delivered_at <= now:
-            order.delivered_at = delivered_at
-    return order
+    # What has not happened by now is left out.
+    return OrderFactory.build(
+        **fields,
+        carrier=carrier,
+        tracking_id=tracking_id,
+        no_tracking=no_tracking,
+        outside_buy_shipping=outside_buy_shipping,
+        ship_confirmed_at=confirmed_at if confirmed_at <= now else None,
+        first_scan_at=first_scan_at if first_scan_at <= now else None,
+        delivered_at=delivered_at
+        if first_scan_at <= now and delivered_at is not None and delivered_at <= now
+        else None,
+    )

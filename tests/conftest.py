@@ -7,8 +7,9 @@ import os
 
 import pytest
 
+from sellers.factories import orders_save
 from sellers.services import seller_create, seller_user_create
-from tests.builders import save_orders
+from tests.clock import NOW, Clock
 
 
 @pytest.fixture
@@ -59,7 +60,15 @@ def outsider(db, django_user_model):
 @pytest.fixture
 def make_orders(db):
     """Save orders and decide which are Prime, as the import does."""
-    return save_orders
+    return orders_save
+
+
+@pytest.fixture
+def clock():
+    """Time stands still at NOW (07:00 on Nov. 21 in Los Angeles, the morning after D) for
+    everything that reads it; ``clock.move_to(moment)`` and ``clock.shift(delta)`` move it."""
+    with Clock(NOW) as frozen:
+        yield frozen
 
 
 @pytest.fixture(autouse=True)

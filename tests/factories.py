@@ -1,31 +1,23 @@
-"""factory_boy factories for the portal's models.
+"""factory_boy factories for sellers and their history; orders are built by
+``sellers.factories`` (``OrderFactory``, ``orders_save``, ``orders_create``).
 
 Times are fixed, never read from the wall clock. A seller is made the way the portal makes
-one (``seller_create``: default settings that meet every programme requirement). An order's
-local ``*_date`` columns are set from its timestamps in the seller's time zone, as the
-import does; whether an order is a Prime order depends on the seller's other orders that
-day, so create a test's orders with ``make_orders`` (or call
-``sellers.services.orders_classify_prime`` yourself after creating them).
+one (``seller_create``: default settings that meet every programme requirement).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import factory
 
-from sellers.models import Order, Seller, SellerEvent, VolumeControlChange
-from sellers.services import orders_classify_prime, seller_create
+from sellers.factories import D, local_moment
+from sellers.models import Seller, SellerEvent, VolumeControlChange
+from sellers.services import seller_create
 
-# The evaluation date most tests judge on, and a date every factory seller is enrolled by.
-D = dt.date(2026, 11, 20)
+# A date every factory seller is enrolled by.
 ENROLLED_ON = dt.date(2026, 1, 1)
-
-
-def local_moment(seller: Seller, day: dt.date, hour: int = 10, minute: int = 0) -> dt.datetime:
-    """An aware moment at a wall-clock time of the seller's time zone."""
-    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=seller.zone)
 
 
 class SellerFactory(factory.django.DjangoModelFactory):
@@ -93,57 +85,3 @@ class VolumeControlChangeFactory(factory.django.DjangoModelFactory):
     daily_cap = None
     paused = False
     paused_until = None
-
-
-class OrderFactory(factory.django.DjangoModelFactory):
-    """An order that went well by default: purchased on D-5 at 10:00 local, shipped (first
-    scan) and confirmed the same day on a Buy Shipping label with a tracking id, delivered
-    the next day on its one-day promise. Override any field; ``purchased_on`` sets the local
-    purchase date and moves every default with it."""
-
-    class Meta:
-        model = Order
-        exclude = ("purchase_day",)
-
-    class Params:
-        purchased_on = D - dt.timedelta(days=5)
-
-    seller = factory.SubFactory(SellerFactory)
-    order_id = factory.Sequence(lambda n: f"ORD-{n:08d}")
-    purchased_at = factory.LazyAttribute(lambda order: local_moment(order.seller, order.purchased_on, 10))
-    purchase_day = factory.LazyAttribute(lambda order: order.purchased_at.astimezone(order.seller.zone).date())
-    units = 1
-    promised_ship_date = factory.SelfAttribute("purchase_day")
-    promised_delivery_date = factory.LazyAttribute(lambda order: order.purchase_day + dt.timedelta(days=1))
-    first_scan_at = factory.LazyAttribute(lambda order: order.purchased_at + dt.timedelta(hours=6))
-    ship_confirmed_at = factory.LazyAttribute(lambda order: order.purchased_at + dt.timedelta(hours=5))
-    delivered_at = factory.LazyAttribute(lambda order: order.purchased_at + dt.timedelta(days=1))
-    buy_shipping = True
-    carrier = "UPS Ground"
-    tracking_id = factory.Sequence(lambda n: f"1Z{n:010d}")
-    ship_to_state = "CA"
-    cancelled_at = None
-    cancelled_by = ""
-    cancel_requested_at = None
-
-    @classmethod
-    def _build(cls, model_class, *args, **kwargs):
-        order = model_class(*args, **kwargs)
-        order.set_local_dates(order.seller.zone)
-        return order
-
-    @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        order = cls._build(model_class, *args, **kwargs)
-        order.save()
-        return order
-
-
-def make_orders(seller: Seller, specs: Iterable[Mapping[str, object]]) -> list[Order]:
-    """Create the seller's orders from field overrides (``OrderFactory`` defaults for the
-    rest) in one insert, decide which are Prime orders as the import does, and return them
-    fresh from the database in purchase order."""
-    orders = [OrderFactory.build(seller=seller, **spec) for spec in specs]
-    Order.objects.bulk_create(orders)
-    orders_classify_prime(seller_ids=[seller.pk])
-    return list(Order.objects.filter(seller=seller, pk__in=[o.pk for o in orders]).order_by("purchased_at", "order_id"))

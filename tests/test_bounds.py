@@ -20,10 +20,10 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from metrics.models import PlanDraft, PlanOfAction
 from metrics.services import daily_run, plan_submit
+from sellers.factories import D, OrderFactory
 from sellers.models import (
     ApiToken,
     AuditEntry,
@@ -37,7 +37,6 @@ from sellers.models import (
     VolumeControlChange,
 )
 from sellers.services import seller_create, seller_user_create
-from tests.builders import D, late_order, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -94,18 +93,16 @@ def database_state(*, without: tuple[type, ...] = ()) -> dict:
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
-    return NOW
-
-
-@pytest.fixture
 def world(clock, seller, seller_user, reviewer, make_orders):
     """A revoked seller (so the plan pages are open) with a carrier service and a token, a
-    second revoked seller with a plan under review, and the reviewer."""
+    second revoked seller with a plan under review, and the reviewer; the clock at NOW."""
+    clock.move_to(NOW)
     other = seller_create(merchant_token="SELLER03", name="Third Seller", enrolled_on=dt.date(2026, 1, 1))
     for revoked in (seller, other):
-        make_orders(*(order_for(revoked) for _ in range(9)), *(late_order(revoked) for _ in range(3)))
+        make_orders(
+            *(OrderFactory.build(seller=revoked) for _ in range(9)),
+            *(OrderFactory.build(seller=revoked, late=True) for _ in range(3)),
+        )
     daily_run(day=D)
     other_user = seller_user_create(seller=other, username="seller3", password="correct horse battery 3")
     plan = plan_submit(seller=other, user=other_user, merchant_token=other.merchant_token, **ANSWERS)

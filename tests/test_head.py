@@ -13,9 +13,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from metrics.services import daily_run, plan_submit
+from sellers.factories import D, OrderFactory
 from sellers.models import ApiToken, CarrierService
 from sellers.services import api_token_create
-from tests.builders import D, late_order, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,10 @@ def url_names(patterns, namespace: str = "") -> list[str]:
 def world(seller, seller_user, reviewer, make_orders, django_user_model):
     """A revoked seller with an open plan, a carrier service and an API token; a reviewer;
     a superuser for the admin."""
-    make_orders(*(order_for(seller) for _ in range(9)), *(late_order(seller, ship_to_state="TX") for _ in range(3)))
+    make_orders(
+        *(OrderFactory.build(seller=seller) for _ in range(9)),
+        *(OrderFactory.build(seller=seller, late=True, ship_to_state="TX") for _ in range(3)),
+    )
     daily_run(day=D)
     seller.refresh_from_db()
     plan = plan_submit(seller=seller, user=seller_user, merchant_token=seller.merchant_token, **ANSWERS)

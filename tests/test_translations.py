@@ -28,9 +28,9 @@ from metrics.presenters import percent
 from metrics.presenters.reasons import reason_sentence
 from metrics.reasons import reason_from_json
 from metrics.services import daily_run
+from sellers.factories import D, OrderFactory
 from sellers.models import SellerEvent
 from sellers.services import seller_user_create
-from tests.builders import D, late_order, order_for
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 LANGUAGES = ("de", "vi")
@@ -44,7 +44,6 @@ BRACE_FORMAT = re.compile(r"(?<!\{)\{\w*\}(?!\})")
 HTML = re.compile(r"</?[A-Za-z][^>]*>|&[#\w]+;")
 
 # The moment the page tests run at: the morning after D in Los Angeles.
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
 
 def po_file(language: str) -> polib.POFile:
@@ -200,18 +199,16 @@ def test_a_revocation_reason_reads_as_one_german_and_one_vietnamese_sentence():
 
 
 @pytest.fixture
-def fixed_now(monkeypatch):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
-
-
-@pytest.fixture
-def revoked(seller, make_orders, fixed_now):
+def revoked(seller, make_orders, clock):
     """30-day window: 10 orders, 3 late (70 %); the on-time shipment rate revokes Prime on D."""
     make_orders(
-        *(order_for(seller, purchased_on=D - dt.timedelta(days=20)) for _ in range(5)),
-        late_order(seller, purchased_on=D - dt.timedelta(days=20)),
-        *(order_for(seller, purchased_on=D - dt.timedelta(days=3)) for _ in range(2)),
-        *(late_order(seller, purchased_on=D - dt.timedelta(days=3), units=1) for _ in range(2)),
+        *(OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=20)) for _ in range(5)),
+        OrderFactory.build(seller=seller, late=True, purchased_on=D - dt.timedelta(days=20)),
+        *(OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=3)) for _ in range(2)),
+        *(
+            OrderFactory.build(seller=seller, late=True, purchased_on=D - dt.timedelta(days=3), units=1)
+            for _ in range(2)
+        ),
     )
     daily_run(day=D)
     seller.refresh_from_db()

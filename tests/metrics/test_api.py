@@ -7,27 +7,26 @@ import datetime as dt
 import pytest
 
 from metrics.services import daily_run
+from sellers.factories import D, OrderFactory, local_moment
 from sellers.services import volume_control_change
-from tests.builders import D, order_for
 
 pytestmark = pytest.mark.django_db
 URL = "/api/performance/"
 
 
 def late_delivery(seller, *, buy_shipping):
-    order = order_for(seller, buy_shipping=buy_shipping)
-    order.delivered_at = order.purchased_at + dt.timedelta(days=3)
-    order.set_local_dates(seller.zone)
-    return order
+    # Bought at 09:00 on Sunday, Nov. 15.
+    purchased_at = local_moment(seller, D - dt.timedelta(days=5), 9)
+    return OrderFactory.build(seller=seller, purchased_at=purchased_at, buy_shipping=buy_shipping, late_delivery=2)
 
 
 @pytest.fixture
 def computed(seller, other_seller, make_orders):
     make_orders(
-        *(order_for(seller, units=2) for _ in range(19)),
+        *(OrderFactory.build(seller=seller, units=2) for _ in range(19)),
         late_delivery(seller, buy_shipping=True),
         late_delivery(seller, buy_shipping=False),
-        order_for(other_seller),
+        OrderFactory.build(seller=other_seller),
     )
     daily_run(day=D)
     return seller
@@ -153,17 +152,8 @@ def test_post_is_not_allowed(client, seller_user, computed):
 
 # --- insights (metrics.insights) ---------------------------------------------------------
 
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)  # 07:00 on Nov. 21 in Los Angeles
 
-
-@pytest.fixture
-def fixed_now(monkeypatch):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
-
-
-def test_insights_give_exact_headroom_and_the_root_causes_of_the_weakest_metric(
-    client, seller_user, computed, fixed_now
-):
+def test_insights_give_exact_headroom_and_the_root_causes_of_the_weakest_metric(client, seller_user, computed, clock):
     client.force_login(seller_user)
     body = client.get(URL, {"window": 30}).json()
     insights = body["insights"]
@@ -193,7 +183,7 @@ def test_insights_give_exact_headroom_and_the_root_causes_of_the_weakest_metric(
     assert insights["settings_risks"] == []
 
 
-def test_insights_headroom_is_null_without_orders(client, seller_user, seller, fixed_now):
+def test_insights_headroom_is_null_without_orders(client, seller_user, seller, clock):
     daily_run(day=D)
     client.force_login(seller_user)
     insights = client.get(URL, {"window": 7}).json()["insights"]
@@ -201,18 +191,15 @@ def test_insights_headroom_is_null_without_orders(client, seller_user, seller, f
     assert insights["root_causes"] is None
 
 
-def test_insights_list_orders_at_risk_and_settings_risks(
-    client, seller_user, seller, other_seller, make_orders, fixed_now
-):
+def test_insights_list_orders_at_risk_and_settings_risks(client, seller_user, seller, other_seller, make_orders, clock):
     from sellers.models import CarrierPickup
 
-    at_risk = order_for(seller, purchased_on=dt.date(2026, 11, 21), units=2)
-    at_risk.first_scan_at = at_risk.ship_confirmed_at = at_risk.delivered_at = None
-    at_risk.set_local_dates(seller.zone)
-    theirs = order_for(other_seller, purchased_on=dt.date(2026, 11, 21))
-    theirs.first_scan_at = theirs.ship_confirmed_at = theirs.delivered_at = None
-    theirs.set_local_dates(other_seller.zone)
-    make_orders(at_risk, theirs, *(order_for(seller) for _ in range(8)))
+    today = dt.date(2026, 11, 21)
+    at_risk = OrderFactory.build(seller=seller, purchased_at=local_moment(seller, today, 9), units=2, not_shipped=True)
+    theirs = OrderFactory.build(
+        seller=other_seller, purchased_at=local_moment(other_seller, today, 9), not_shipped=True
+    )
+    make_orders(at_risk, theirs, *(OrderFactory.build(seller=seller) for _ in range(8)))
     CarrierPickup.objects.filter(carrier_service__seller=seller, weekday=5).delete()  # Saturday
     daily_run(day=D)
     client.force_login(seller_user)

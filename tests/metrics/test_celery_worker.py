@@ -21,9 +21,9 @@ from django.db import connection
 from metrics.models import MetricSnapshot
 from portal.celery import app
 from sellers.choices import ProgrammeStatus
+from sellers.factories import D, OrderFactory, orders_save
 from sellers.models import Seller, SellerEvent
 from sellers.services import seller_create
-from tests.builders import D, late_order, order_for, save_orders
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
@@ -126,7 +126,7 @@ def sellers_with_orders(count: int, failing: int) -> list[Seller]:
             merchant_token=f"WORKER{i:04d}", name=f"Worker seller {i}", enrolled_on=dt.date(2026, 1, 1)
         )
         # Scanned two days late and delivered late: fails on-time shipment.
-        save_orders(late_order(seller) if i < failing else order_for(seller))
+        orders_save(OrderFactory.build(seller=seller, late=True) if i < failing else OrderFactory.build(seller=seller))
         sellers.append(seller)
     return sellers
 

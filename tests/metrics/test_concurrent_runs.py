@@ -5,7 +5,6 @@ Needs real concurrent transactions: PostgreSQL (skipped on SQLite outside CI).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import threading
 
@@ -14,8 +13,8 @@ from django.db import connection, connections
 
 from metrics.models import MetricSnapshot
 from metrics.services import daily_run
+from sellers.factories import D, OrderFactory, orders_save
 from sellers.models import SellerEvent
-from tests.builders import D, order_for, save_orders
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,11 +28,8 @@ def postgres_required():
 
 
 def test_two_runs_at_once_write_one_set_of_snapshots_and_revoke_once(postgres_required, seller, other_seller):
-    late = order_for(seller)
-    late.first_scan_at = late.purchased_at + dt.timedelta(days=2)
-    late.delivered_at = late.purchased_at + dt.timedelta(days=4)
-    late.set_local_dates(seller.zone)
-    save_orders(late, order_for(other_seller))
+    late = OrderFactory.build(seller=seller, late=True)
+    orders_save(late, OrderFactory.build(seller=other_seller))
 
     barrier = threading.Barrier(2)
     results, errors = [], []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from django.db import connection
@@ -16,8 +15,9 @@ from metrics.definitions import METRIC_DEFINITIONS, SNAPSHOT_KEYS, snapshot_colu
 from metrics.models import DailySnapshot, MetricSnapshot
 from metrics.selectors import metric_counts
 from metrics.services import daily_run, snapshots_compute, threshold_set
+from sellers.factories import D, OrderFactory
 from sellers.models import SellerEvent
-from tests.builders import D, late_order, order_for
+from tests.clock import portal_noon
 
 pytestmark = pytest.mark.django_db
 
@@ -36,13 +36,15 @@ FIGURES = (
 )
 
 
-def test_a_sellers_day_is_one_row_read_as_fourteen_metric_snapshots_in_key_order(seller, other_seller, make_orders):
-    with mock.patch("metrics.services.timezone.localdate", return_value=D):
-        threshold_set(metric="cancellation_rate", value=Decimal("0.01234"))
+def test_a_sellers_day_is_one_row_read_as_fourteen_metric_snapshots_in_key_order(
+    seller, other_seller, make_orders, clock
+):
+    clock.move_to(portal_noon(D))  # today is D
+    threshold_set(metric="cancellation_rate", value=Decimal("0.01234"))
     make_orders(
-        *(order_for(seller, units=2) for _ in range(6)),
-        *(late_order(seller, buy_shipping=False) for _ in range(3)),
-        order_for(other_seller),
+        *(OrderFactory.build(seller=seller, units=2) for _ in range(6)),
+        *(OrderFactory.build(seller=seller, late=True, buy_shipping=False) for _ in range(3)),
+        OrderFactory.build(seller=other_seller),
     )
     written = snapshots_compute(day=D)
 
@@ -72,7 +74,7 @@ def test_a_sellers_day_is_one_row_read_as_fourteen_metric_snapshots_in_key_order
 def test_recomputing_a_day_replaces_its_row(seller, make_orders):
     snapshots_compute(day=D, seller_ids=[seller.pk])
     first = DailySnapshot.objects.get(seller=seller, day=D)
-    make_orders(late_order(seller))
+    make_orders(OrderFactory.build(seller=seller, late=True))
     snapshots_compute(day=D, seller_ids=[seller.pk])
     again = DailySnapshot.objects.get(seller=seller, day=D)
     assert again.pk == first.pk and again.computed_at >= first.computed_at
@@ -96,7 +98,7 @@ def _migrate(targets):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_carries_snapshots_to_one_row_a_day_and_back(seller, make_orders):
-    make_orders(*(order_for(seller) for _ in range(4)), late_order(seller))
+    make_orders(*(OrderFactory.build(seller=seller) for _ in range(4)), OrderFactory.build(seller=seller, late=True))
     snapshots_compute(day=D)
     snapshots_compute(day=D - dt.timedelta(days=1))
     before = sorted(MetricSnapshot.objects.values_list(*FIGURES))
@@ -149,8 +151,8 @@ def test_the_admin_lists_metric_snapshots_read_only(admin_client, seller):
 
 def test_a_revocation_lists_the_failing_metrics_the_view_shows_in_window_then_name_order(seller, make_orders):
     make_orders(
-        *(order_for(seller) for _ in range(5)),
-        *(late_order(seller, buy_shipping=False, tracking_id="") for _ in range(3)),
+        *(OrderFactory.build(seller=seller) for _ in range(5)),
+        *(OrderFactory.build(seller=seller, late=True, buy_shipping=False, tracking_id="") for _ in range(3)),
     )
     daily_run(day=D)
     event = SellerEvent.objects.get(seller=seller, kind=SellerEvent.Kind.REVOKED)

@@ -15,21 +15,16 @@ from metrics.presenters.reasons import reason_sentence
 from metrics.reasons import reason_from_json
 from metrics.services import daily_run
 from sellers.choices import Speed, Weekday
+from sellers.factories import D, OrderFactory, local_moment
 from sellers.models import CarrierPickup, OperatingDay, PrimeRegion, SellerEvent
 from sellers.requirements import REQUIREMENTS
 from sellers.services import volume_control_change
-from tests.builders import D, late_order, order_for
+from tests.clock import NOW
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 URL = reverse("metrics:dashboard")
 # The moment every test runs at: the morning after D in Los Angeles.
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def fixed_now(monkeypatch):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
 
 
 def html_of(client, **query) -> str:
@@ -42,7 +37,7 @@ def card(response, name):
 
 @pytest.fixture
 def healthy(seller, make_orders):
-    make_orders(*(order_for(seller) for _ in range(10)))
+    make_orders(*(OrderFactory.build(seller=seller) for _ in range(10)))
     daily_run(day=D)
     return seller
 
@@ -51,10 +46,13 @@ def healthy(seller, make_orders):
 def revoked(seller, make_orders):
     """30-day window: 10 orders, 1 late (D-20). 7-day window: 4 orders, 2 late (D-3)."""
     make_orders(
-        *(order_for(seller, purchased_on=D - dt.timedelta(days=20)) for _ in range(5)),
-        late_order(seller, purchased_on=D - dt.timedelta(days=20)),
-        *(order_for(seller, purchased_on=D - dt.timedelta(days=3)) for _ in range(2)),
-        *(late_order(seller, purchased_on=D - dt.timedelta(days=3), units=1) for _ in range(2)),
+        *(OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=20)) for _ in range(5)),
+        OrderFactory.build(seller=seller, late=True, purchased_on=D - dt.timedelta(days=20)),
+        *(OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=3)) for _ in range(2)),
+        *(
+            OrderFactory.build(seller=seller, late=True, purchased_on=D - dt.timedelta(days=3), units=1)
+            for _ in range(2)
+        ),
     )
     daily_run(day=D)
     seller.refresh_from_db()
@@ -169,12 +167,11 @@ def test_a_metric_with_no_orders_says_no_orders_yet_and_passes(client, seller_us
 
 def test_on_time_delivery_card_shows_protected_units_and_the_eligibility_rate(client, seller_user, make_orders, seller):
     def late_delivery(buy_shipping):
-        order = order_for(seller, buy_shipping=buy_shipping, units=1)
-        order.delivered_at = order.purchased_at + dt.timedelta(days=3)
-        order.set_local_dates(seller.zone)
-        return order
+        return OrderFactory.build(seller=seller, buy_shipping=buy_shipping, units=1, late_delivery=2)
 
-    make_orders(*(order_for(seller, units=2) for _ in range(19)), late_delivery(True), late_delivery(False))
+    make_orders(
+        *(OrderFactory.build(seller=seller, units=2) for _ in range(19)), late_delivery(True), late_delivery(False)
+    )
     daily_run(day=D)
     client.force_login(seller_user)
     response = client.get(URL)
@@ -226,11 +223,11 @@ def test_time_zone_day_and_computation_moment_are_shown(client, seller_user, hea
 def test_trend_draws_the_snapshots_of_the_window_with_the_threshold(client, seller_user, seller, make_orders):
     # D-2: 1 late of 2 shipped units (50 %); then two on-time orders of D-1: 75 % on D-1 and D.
     make_orders(
-        order_for(seller, purchased_on=D - dt.timedelta(days=6)),
-        late_order(seller, purchased_on=D - dt.timedelta(days=6)),
+        OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=6)),
+        OrderFactory.build(seller=seller, late=True, purchased_on=D - dt.timedelta(days=6)),
     )
     daily_run(day=D - dt.timedelta(days=2))
-    make_orders(*(order_for(seller, purchased_on=D - dt.timedelta(days=1)) for _ in range(2)))
+    make_orders(*(OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=1)) for _ in range(2)))
     daily_run(day=D - dt.timedelta(days=1))
     daily_run(day=D)
     client.force_login(seller_user)
@@ -256,12 +253,11 @@ def test_trend_is_one_query_over_the_snapshots_and_orders_are_read_boundedly_for
     # Every insight has something to read: an order at risk (not scanned, due to ship on
     # the local today, Nov. 21) and a settings risk (Saturday operated without a pickup).
     # Another seller's orders, at risk too, must stay out of every query's reach.
-    at_risk = order_for(revoked, purchased_on=D + dt.timedelta(days=1))
     # Placed at 06:00, before the revocation at NOW (07:00 local): still a Prime order.
-    at_risk.purchased_at -= dt.timedelta(hours=4)
-    at_risk.first_scan_at = at_risk.ship_confirmed_at = at_risk.delivered_at = None
-    at_risk.set_local_dates(revoked.zone)
-    make_orders(at_risk, *(order_for(other_seller, purchased_on=D) for _ in range(3)))
+    at_risk = OrderFactory.build(
+        seller=revoked, purchased_at=local_moment(revoked, D + dt.timedelta(days=1), 6), not_shipped=True
+    )
+    make_orders(at_risk, *(OrderFactory.build(seller=other_seller, purchased_on=D) for _ in range(3)))
     CarrierPickup.objects.filter(carrier_service__seller=revoked, weekday=Weekday.SATURDAY).delete()
     for back in range(1, 5):
         daily_run(day=D - dt.timedelta(days=back))
@@ -293,7 +289,7 @@ def test_trend_is_one_query_over_the_snapshots_and_orders_are_read_boundedly_for
 
 
 def test_dashboard_without_snapshots_reads_no_orders_either(client, seller_user, seller, make_orders):
-    make_orders(order_for(seller))
+    make_orders(OrderFactory.build(seller=seller))
     client.force_login(seller_user)
     client.get(URL)
     with CaptureQueriesContext(connection) as queries:

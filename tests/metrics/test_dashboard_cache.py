@@ -18,13 +18,13 @@ from metrics.presenters import dashboard
 from metrics.presenters.cache import SELLER_CACHE_SECONDS
 from metrics.services import daily_run
 from sellers.choices import CONTIGUOUS_REGIONS, Speed
+from sellers.factories import D, OrderFactory
 from sellers.services import shipping_template_update, volume_control_update
-from tests.builders import D, order_for
+from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("metrics:dashboard")
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -39,14 +39,6 @@ def renders(locmem_cache, monkeypatch):
 
     monkeypatch.setattr(dashboard, "render_dashboard_content", counting)
     return calls
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The time the portal sees; tests move it."""
-    now = {"value": NOW}
-    monkeypatch.setattr("django.utils.timezone.now", lambda: now["value"])
-    return now
 
 
 class Visit(NamedTuple):
@@ -77,7 +69,7 @@ def client(client, renders):
 
 @pytest.fixture
 def page(client, seller, seller_user, make_orders, clock):
-    make_orders(*(order_for(seller) for _ in range(5)))
+    make_orders(*(OrderFactory.build(seller=seller) for _ in range(5)))
     daily_run(day=D)
     client.force_login(seller_user)
     html, queries = view(client)
@@ -95,7 +87,7 @@ def test_a_repeated_view_is_the_same_page_from_a_handful_of_queries(client, page
 
 
 def test_a_new_daily_run_shows_at_once(client, seller, page, clock):
-    clock["value"] = NOW + dt.timedelta(days=1)  # D+1 has ended everywhere
+    clock.move_to(NOW + dt.timedelta(days=1))  # D+1 has ended everywhere
     daily_run(day=D + dt.timedelta(days=1))
     html, queries = view(client)
     assert queries.rendered
@@ -119,7 +111,9 @@ def test_a_revocation_shows_at_once(client, seller, page, make_orders, clock):
     assert "portal-status-not-eligible" not in page
     make_orders(
         *(
-            order_for(seller, buy_shipping=False, purchased_on=D - dt.timedelta(days=1), order_id=f"L{n}")
+            OrderFactory.build(
+                seller=seller, buy_shipping=False, purchased_on=D - dt.timedelta(days=1), order_id=f"L{n}"
+            )
             for n in range(10)
         )
     )
@@ -140,7 +134,7 @@ def test_a_pause_shows_the_moment_it_takes_effect(client, seller, seller_user, p
     )
     html, _queries = view(client)
     assert "Paused until" not in html  # not yet in force
-    clock["value"] = NOW + dt.timedelta(seconds=61)
+    clock.move_to(NOW + dt.timedelta(seconds=61))
     html, queries = view(client)
     assert queries.rendered
     assert "Paused until" in html
@@ -158,7 +152,7 @@ def test_each_window_and_language_has_its_own_page(client, page):
 
 
 def test_orders_at_risk_are_at_most_the_cache_lifetime_old(client, page, clock):
-    clock["value"] = NOW + dt.timedelta(seconds=SELLER_CACHE_SECONDS)
+    clock.move_to(NOW + dt.timedelta(seconds=SELLER_CACHE_SECONDS))
     _html, queries = view(client)
     assert queries.rendered
 
@@ -166,7 +160,7 @@ def test_orders_at_risk_are_at_most_the_cache_lifetime_old(client, page, clock):
 def test_another_seller_in_the_same_state_never_gets_this_page(
     client, seller, page, make_orders, other_seller, other_seller_user
 ):
-    make_orders(*(order_for(other_seller) for _ in range(5)))
+    make_orders(*(OrderFactory.build(seller=other_seller) for _ in range(5)))
     daily_run(day=D)
     client.force_login(other_seller_user)
     html, queries = view(client)

@@ -23,12 +23,12 @@ from metrics.explain import order_explanation
 from metrics.selectors import metric_defect_orders
 from metrics.services import daily_run, snapshots_compute
 from sellers.choices import CancelledBy
+from sellers.factories import D, OrderFactory, local_moment, orders_create, orders_save
 from sellers.services import seller_user_create
 from tests import factories
-from tests.builders import D, local, order_for, save_orders
 from tests.metrics.test_reference_property import DAYS, sellers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 CSV_URL = reverse("metrics:defects_csv")
 HTML_URL = reverse("metrics:defects")
@@ -45,12 +45,6 @@ FLAG_COLUMNS = (
     "Cancelled by seller",
     "No valid tracking",
 )
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def fixed_now(monkeypatch):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
 
 
 # --- Orders with one defect each ---------------------------------------------------------
@@ -65,43 +59,32 @@ def moved(order, seller, **moments):
 
 def shipped_late(seller, **fields):
     """First scanned the day after its promised ship date, delivered on its promise."""
-    order = order_for(seller, **fields)
-    return moved(order, seller, first_scan_at=order.purchased_at + dt.timedelta(days=1))
+    return OrderFactory.build(seller=seller, late_shipment=1, **fields)
 
 
 def delivered_late(seller, **fields):
-    order = order_for(seller, **fields)
-    return moved(order, seller, delivered_at=order.purchased_at + dt.timedelta(days=3))
+    return OrderFactory.build(seller=seller, late_delivery=2, **fields)
 
 
 def late_both(seller, **fields):
-    order = order_for(seller, **fields)
-    return moved(
-        order,
-        seller,
-        first_scan_at=order.purchased_at + dt.timedelta(days=1),
-        delivered_at=order.purchased_at + dt.timedelta(days=4),
-    )
+    return OrderFactory.build(seller=seller, late_shipment=1, late_delivery=3, **fields)
 
 
 def outside_buy_shipping(seller, **fields):
-    return order_for(seller, buy_shipping=False, **fields)
+    return OrderFactory.build(seller=seller, outside_buy_shipping=True, **fields)
 
 
 def cancelled_by_seller(seller, **fields):
-    order = order_for(seller, first_scan_at=None, delivered_at=None, ship_confirmed_at=None, **fields)
-    return moved(
-        order, seller, cancelled_at=order.purchased_at + dt.timedelta(hours=3), cancelled_by=CancelledBy.SELLER
-    )
+    return OrderFactory.build(seller=seller, cancelled=CancelledBy.SELLER, **fields)
 
 
 def no_valid_tracking(seller, **fields):
-    return order_for(seller, tracking_id="", **fields)
+    return OrderFactory.build(seller=seller, no_tracking=True, **fields)
 
 
 def slow_promise(seller, **fields):
     """On time, but promised three days after purchase: a defect of both delivery speeds."""
-    order = order_for(seller, **fields)
+    order = OrderFactory.build(seller=seller, **fields)
     order.promised_delivery_date = order.purchase_date + dt.timedelta(days=3)
     return order
 
@@ -129,7 +112,7 @@ def flagged_units(rows, *columns) -> int:
 def mixed(seller, make_orders):
     """Every kind of defect, some of more units, a late pair, slow promises and clean orders."""
     make_orders(
-        *(order_for(seller, units=2) for _ in range(6)),
+        *(OrderFactory.build(seller=seller, units=2) for _ in range(6)),
         shipped_late(seller, units=3),
         delivered_late(seller, units=2),
         late_both(seller, units=4),
@@ -157,7 +140,7 @@ def test_csv_starts_with_the_exact_header_of_the_spec(client, seller_user, mixed
 
 @pytest.mark.parametrize("column", FLAG_COLUMNS)
 def test_each_defect_sets_exactly_its_own_column(client, seller_user, seller, make_orders, column):
-    defect, _clean = make_orders(ONE_FLAG_EACH[column](seller, units=3), order_for(seller))
+    defect, _clean = make_orders(ONE_FLAG_EACH[column](seller, units=3), OrderFactory.build(seller=seller))
     daily_run(day=D)
     client.force_login(seller_user)
     _response, rows = download(client)
@@ -201,7 +184,10 @@ def test_dates_are_local_to_each_sellers_time_zone(client, seller, seller_user, 
         "ship_confirmed_at": dt.datetime(2026, 11, 16, 19, 0, tzinfo=dt.UTC),
         "delivered_at": dt.datetime(2026, 11, 18, 6, 30, tzinfo=dt.UTC),  # LA Nov 17 22:30, Saigon Nov 18
     }
-    make_orders(order_for(seller, buy_shipping=False, **moments), order_for(saigon, buy_shipping=False, **moments))
+    make_orders(
+        OrderFactory.build(seller=seller, buy_shipping=False, **moments),
+        OrderFactory.build(seller=saigon, buy_shipping=False, **moments),
+    )
     daily_run(day=D)
     expected = {
         "SELLER01": ("2026-11-14", "2026-11-16", "2026-11-17"),
@@ -215,10 +201,10 @@ def test_dates_are_local_to_each_sellers_time_zone(client, seller, seller_user, 
 
 
 def test_facts_after_d_leave_their_dates_empty_as_the_flags_do(client, seller_user, seller, make_orders):
-    order = order_for(seller, purchased_on=D - dt.timedelta(days=3))
+    order = OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=3))
     after_d = {
-        "first_scan_at": local(seller, D + dt.timedelta(days=1), 8),
-        "delivered_at": local(seller, D + dt.timedelta(days=2), 12),
+        "first_scan_at": local_moment(seller, D + dt.timedelta(days=1), 8),
+        "delivered_at": local_moment(seller, D + dt.timedelta(days=2), 12),
     }
     make_orders(moved(order, seller, **after_d))
     daily_run(day=D)
@@ -238,8 +224,8 @@ def test_facts_after_d_leave_their_dates_empty_as_the_flags_do(client, seller_us
 
 
 def test_a_delivery_after_d_of_an_order_scanned_by_d_shows_only_the_scan(client, seller_user, seller, make_orders):
-    order = order_for(seller, purchased_on=D - dt.timedelta(days=1), buy_shipping=False)
-    make_orders(moved(order, seller, delivered_at=local(seller, D + dt.timedelta(days=1), 12)))
+    order = OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=1), buy_shipping=False)
+    make_orders(moved(order, seller, delivered_at=local_moment(seller, D + dt.timedelta(days=1), 12)))
     daily_run(day=D)
     client.force_login(seller_user)
     _response, (row,) = download(client)
@@ -280,7 +266,7 @@ def test_the_download_is_utf8_streamed_and_named_for_seller_window_and_day(clien
 
 
 def test_an_empty_report_is_the_header_alone(client, seller_user, seller, make_orders):
-    make_orders(order_for(seller))
+    make_orders(OrderFactory.build(seller=seller))
     daily_run(day=D)
     client.force_login(seller_user)
     response = client.get(CSV_URL)
@@ -369,7 +355,7 @@ def test_the_database_writes_each_line_as_csv_writer_would(texts):
     with transaction.atomic():
         try:
             seller = factories.SellerFactory(enrolled_on=dt.date(2026, 1, 1))
-            save_orders(
+            orders_save(
                 *(
                     (outside_buy_shipping if shipped else cancelled_by_seller)(
                         seller, order_id=order_id, carrier=carrier, tracking_id=tracking_id
@@ -459,7 +445,7 @@ def test_report_and_dashboard_agree_on_random_orders(data):
             )
             for control in drawn["controls"]:
                 factories.VolumeControlChangeFactory(seller=seller, **control)
-            factories.make_orders(seller, drawn["orders"])
+            orders_create(seller, drawn["orders"])
             snapshots_compute(day=day, seller_ids=[seller.pk])
             user = seller_user_create(seller=seller, username=f"property{seller.pk}", password="a long password 1")
             client = Client()

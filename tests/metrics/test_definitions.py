@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from metrics.definitions import METRIC_RULES, REPORT_FLAGS, is_protected_late, q_protected_late
 from sellers.choices import CancelledBy
+from sellers.factories import D, OrderFactory, local_moment
 from sellers.models import Order
-from tests.builders import D, local, order_for
 
 offset = st.one_of(st.none(), st.integers(min_value=-3, max_value=3))
 
@@ -40,10 +40,10 @@ def order_shapes(draw):
 
 def build(seller, shape) -> Order:
     purchased_on = D + dt.timedelta(days=shape["purchase_offset"])
-    purchased_at = local(seller, purchased_on, shape["hour"], 30)
+    purchased_at = local_moment(seller, purchased_on, shape["hour"], 30)
 
     def day_after(days):
-        return None if days is None else local(seller, purchased_on + dt.timedelta(days=max(days, 0)), 15)
+        return None if days is None else local_moment(seller, purchased_on + dt.timedelta(days=max(days, 0)), 15)
 
     scan = day_after(shape["scan_after"])
     delivered = None
@@ -61,8 +61,8 @@ def build(seller, shape) -> Order:
             requested_at = cancelled_at - dt.timedelta(minutes=5)
         elif shape["requested"] == "after":
             requested_at = cancelled_at + dt.timedelta(minutes=5)
-    return order_for(
-        seller,
+    return OrderFactory.build(
+        seller=seller,
         purchased_at=purchased_at,
         promised_ship_date=purchased_on + dt.timedelta(days=shape["ship_after"]),
         promised_delivery_date=purchased_on + dt.timedelta(days=shape["ship_after"] + shape["deliver_after"]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from django.core import mail
@@ -13,14 +12,15 @@ from django.core.management import CommandError, call_command
 from metrics.models import MetricSnapshot, ThresholdChange
 from metrics.services import daily_run, snapshots_compute, threshold_set
 from sellers.choices import ProgrammeStatus
+from sellers.factories import D, OrderFactory
 from sellers.models import OperatingDay, Seller, SellerEvent
-from tests.builders import D, late_order, order_for
+from tests.clock import portal_noon
 
 pytestmark = pytest.mark.django_db
 
 
 def test_healthy_seller_stays_eligible_with_fourteen_snapshots(seller, make_orders):
-    make_orders(*(order_for(seller) for _ in range(10)))
+    make_orders(*(OrderFactory.build(seller=seller) for _ in range(10)))
     result = daily_run(day=D)
     assert result.revoked == []
     assert MetricSnapshot.objects.filter(seller=seller, day=D).count() == 14
@@ -33,7 +33,7 @@ def test_failing_metric_revokes_records_why_and_emails_the_users(
 ):
     seller_user.email = "ops@seller.example"
     seller_user.save()
-    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller))
+    make_orders(*(OrderFactory.build(seller=seller) for _ in range(9)), OrderFactory.build(seller=seller, late=True))
     with django_capture_on_commit_callbacks(execute=True):
         result = daily_run(day=D)
     assert len(mail.outbox) == 1  # sent only once the revocation committed
@@ -52,10 +52,10 @@ def test_failing_metric_revokes_records_why_and_emails_the_users(
 
 
 def test_not_eligible_seller_stays_not_eligible_whatever_its_metrics(seller, make_orders):
-    make_orders(late_order(seller))
+    make_orders(OrderFactory.build(seller=seller, late=True))
     daily_run(day=D)
     seller.orders.all().delete()
-    make_orders(order_for(seller))
+    make_orders(OrderFactory.build(seller=seller))
     result = daily_run(day=D + dt.timedelta(days=1))
     assert result.revoked == []
     seller.refresh_from_db()
@@ -65,7 +65,7 @@ def test_not_eligible_seller_stays_not_eligible_whatever_its_metrics(seller, mak
 
 def test_failing_requirement_revokes_even_with_perfect_metrics(seller, make_orders):
     OperatingDay.objects.filter(seller=seller, weekday=0).update(cutoff=dt.time(12, 0))
-    make_orders(order_for(seller))
+    make_orders(OrderFactory.build(seller=seller))
     daily_run(day=D)
     event = SellerEvent.objects.get(seller=seller)
     assert event.reasons == [{"kind": "requirement", "requirement": "weekday_cutoff"}]
@@ -79,7 +79,7 @@ def test_carrier_pickup_warning_does_not_revoke(seller):
 
 
 def test_running_twice_keeps_one_set_of_snapshots_and_one_revocation(seller, other_seller, make_orders):
-    make_orders(late_order(seller), order_for(other_seller))
+    make_orders(OrderFactory.build(seller=seller, late=True), OrderFactory.build(seller=other_seller))
     first = daily_run(day=D)
     key = ("seller_id", "window_days", "metric", "defect_units")
     rows = list(MetricSnapshot.objects.order_by("pk").values_list(*key))
@@ -94,19 +94,19 @@ def test_running_twice_keeps_one_set_of_snapshots_and_one_revocation(seller, oth
 
 
 def test_recompute_replaces_snapshot_values(seller, make_orders):
-    make_orders(order_for(seller))
+    make_orders(OrderFactory.build(seller=seller))
     snapshots_compute(day=D)
-    make_orders(late_order(seller))
+    make_orders(OrderFactory.build(seller=seller, late=True))
     snapshots_compute(day=D)
     snapshot = MetricSnapshot.objects.get(seller=seller, day=D, window_days=30, metric="on_time_shipment_rate")
     assert (snapshot.population_units, snapshot.defect_units) == (2, 1)
     assert MetricSnapshot.objects.filter(seller=seller, day=D).count() == 14
 
 
-def test_snapshot_records_the_threshold_it_was_judged_against(seller, reviewer, make_orders):
-    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller))
-    with mock.patch("metrics.services.timezone.localdate", return_value=D):
-        threshold_set(metric="on_time_shipment_rate", value=Decimal("0.9"), changed_by=reviewer)
+def test_snapshot_records_the_threshold_it_was_judged_against(seller, reviewer, make_orders, clock):
+    make_orders(*(OrderFactory.build(seller=seller) for _ in range(9)), OrderFactory.build(seller=seller, late=True))
+    clock.move_to(portal_noon(D))  # today is D
+    threshold_set(metric="on_time_shipment_rate", value=Decimal("0.9"), changed_by=reviewer)
     snapshots_compute(day=D)
     snapshot = MetricSnapshot.objects.get(seller=seller, day=D, window_days=30, metric="on_time_shipment_rate")
     assert snapshot.threshold == Decimal("0.9") and snapshot.passing  # 0.9 == threshold passes
@@ -120,14 +120,14 @@ def test_threshold_set_refuses_values_outside_zero_and_one():
 
 
 def test_evaluation_with_seller_subset_touches_only_those_sellers(seller, other_seller, make_orders):
-    make_orders(late_order(seller), late_order(other_seller))
+    make_orders(OrderFactory.build(seller=seller, late=True), OrderFactory.build(seller=other_seller, late=True))
     daily_run(day=D, chunk_size=1)
     assert set(Seller.objects.values_list("status", flat=True)) == {ProgrammeStatus.NOT_ELIGIBLE}
     assert SellerEvent.objects.count() == 2
 
 
 def test_run_daily_command_prints_a_summary(seller, make_orders, capsys):
-    make_orders(late_order(seller))
+    make_orders(OrderFactory.build(seller=seller, late=True))
     call_command("run_daily", "--date", D.isoformat())
     out = capsys.readouterr().out
     assert f"Evaluated 1 sellers for {D.isoformat()}: 14 snapshots stored, 1 newly not eligible." in out

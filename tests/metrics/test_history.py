@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
 from metrics.definitions import snapshot_column, threshold_column
 from metrics.models import DailySnapshot, ThresholdChange
@@ -23,22 +24,23 @@ from metrics.services import (
     snapshots_compute,
     threshold_set,
 )
-from sellers.choices import ProgrammeStatus
+from sellers.choices import CancelledBy, ProgrammeStatus
+from sellers.factories import D, OrderFactory, local_moment
 from sellers.models import AuditEntry, Order, SellerEvent
 from sellers.services import orders_classify_prime
-from tests.builders import D, late_order, local, order_for
+from tests.clock import portal_noon
 
 DAY = dt.timedelta(days=1)
 
 
 def morning_after(seller, day: dt.date) -> dt.datetime:
     """02:30 the day after D in the seller's zone: D has ended there."""
-    return local(seller, day + DAY, 2, 30)
+    return local_moment(seller, day + DAY, 2, 30)
 
 
-def run_at(moment: dt.datetime, day: dt.date):
-    with mock.patch("django.utils.timezone.now", return_value=moment):
-        return daily_run(day=day)
+def run_at(clock, moment: dt.datetime, day: dt.date):
+    clock.move_to(moment)
+    return daily_run(day=day)
 
 
 def row_of(seller, day: dt.date) -> dict:
@@ -48,73 +50,73 @@ def row_of(seller, day: dt.date) -> dict:
 
 def failing_day(seller, day: dt.date, make_orders) -> None:
     """One late shipment in ten on D: fails the on-time shipment rate."""
-    make_orders(late_order(seller, purchased_on=day), *(order_for(seller, purchased_on=day) for _ in range(9)))
+    make_orders(
+        OrderFactory.build(seller=seller, late=True, purchased_on=day),
+        *(OrderFactory.build(seller=seller, purchased_on=day) for _ in range(9)),
+    )
 
 
 # --- The status history -------------------------------------------------------------------
 
 
-def test_a_second_reinstatement_does_not_rewrite_an_earlier_day(seller, reviewer, make_orders):
+def test_a_second_reinstatement_does_not_rewrite_an_earlier_day(seller, reviewer, make_orders, clock):
     first_fail = D
     failing_day(seller, first_fail, make_orders)
-    assert run_at(morning_after(seller, first_fail), first_fail).revoked == [seller.pk]
-    first_reinstatement = local(seller, D + 2 * DAY, 12)
+    assert run_at(clock, morning_after(seller, first_fail), first_fail).revoked == [seller.pk]
+    first_reinstatement = local_moment(seller, D + 2 * DAY, 12)
     seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=first_reinstatement)
     # A good day after the first reinstatement: it passes and counts only orders since then.
     good_day = D + 3 * DAY
-    make_orders(*(order_for(seller, purchased_on=good_day) for _ in range(5)))
-    assert run_at(morning_after(seller, good_day), good_day).revoked == []
+    make_orders(*(OrderFactory.build(seller=seller, purchased_on=good_day) for _ in range(5)))
+    assert run_at(clock, morning_after(seller, good_day), good_day).revoked == []
     before = row_of(seller, good_day)
     assert before[snapshot_column("on_time_shipment_rate", 30, "population")] == 5
     # A second revocation and reinstatement later on.
     second_fail = D + 5 * DAY
     failing_day(seller, second_fail, make_orders)
-    assert run_at(morning_after(seller, second_fail), second_fail).revoked == [seller.pk]
-    seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=local(seller, D + 7 * DAY, 12))
+    assert run_at(clock, morning_after(seller, second_fail), second_fail).revoked == [seller.pk]
+    seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=local_moment(seller, D + 7 * DAY, 12))
 
     # Recomputed after both: the good day keeps its numbers and revokes nobody.
-    again = run_at(local(seller, D + 9 * DAY, 12), good_day)
+    again = run_at(clock, local_moment(seller, D + 9 * DAY, 12), good_day)
     assert again.revoked == [] and row_of(seller, good_day) == before
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.ELIGIBLE
     assert seller_evaluation_start(seller=seller, day=good_day) == first_reinstatement
 
 
-def test_orders_cancelled_before_the_reinstatement_the_same_day_do_not_count(seller, reviewer, make_orders):
+def test_orders_cancelled_before_the_reinstatement_the_same_day_do_not_count(seller, reviewer, make_orders, clock):
     failing_day(seller, D, make_orders)
-    run_at(morning_after(seller, D), D)
+    run_at(clock, morning_after(seller, D), D)
     reinstated_on = D + 2 * DAY
-    seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=local(seller, reinstated_on, 12))
+    seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=local_moment(seller, reinstated_on, 12))
     # Placed at 09:00 while not eligible and cancelled by the seller at 09:30; then good orders.
-    cancelled = order_for(
-        seller,
-        purchased_on=reinstated_on,
-        cancelled_at=local(seller, reinstated_on, 9, 30),
-        cancelled_by="seller",
-        first_scan_at=None,
-        ship_confirmed_at=None,
-        delivered_at=None,
+    cancelled = OrderFactory.build(
+        seller=seller,
+        purchased_at=local_moment(seller, reinstated_on, 9),
+        cancelled=CancelledBy.SELLER,
+        cancelled_after=dt.timedelta(minutes=30),
     )
-    after = [order_for(seller, purchased_at=local(seller, reinstated_on, 13)) for _ in range(3)]
+    after = [OrderFactory.build(seller=seller, purchased_at=local_moment(seller, reinstated_on, 13)) for _ in range(3)]
     make_orders(cancelled, *after)
     assert not Order.objects.get(pk=cancelled.pk).is_prime
     counts = metric_counts(day=reinstated_on, seller_ids=[seller.pk])[(seller.pk, 7)]
     assert counts["cancellation_rate"].population == 3 and counts["cancellation_rate"].defects == 0
-    assert run_at(morning_after(seller, reinstated_on), reinstated_on).revoked == []
+    assert run_at(clock, morning_after(seller, reinstated_on), reinstated_on).revoked == []
 
 
-def test_orders_placed_while_not_eligible_are_not_prime_orders(seller, reviewer, make_orders):
+def test_orders_placed_while_not_eligible_are_not_prime_orders(seller, reviewer, make_orders, clock):
     failing_day(seller, D, make_orders)
     revoked_at = morning_after(seller, D)
-    run_at(revoked_at, D)
+    run_at(clock, revoked_at, D)
     before, during = (
-        order_for(seller, purchased_at=revoked_at - dt.timedelta(minutes=1)),
-        order_for(seller, purchased_at=revoked_at + dt.timedelta(hours=3)),
+        OrderFactory.build(seller=seller, purchased_at=revoked_at - dt.timedelta(minutes=1)),
+        OrderFactory.build(seller=seller, purchased_at=revoked_at + dt.timedelta(hours=3)),
     )
     make_orders(before, during)
-    reinstated_at = local(seller, D + 3 * DAY, 12)
+    reinstated_at = local_moment(seller, D + 3 * DAY, 12)
     seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=reinstated_at)
-    afterwards = order_for(seller, purchased_at=reinstated_at)
+    afterwards = OrderFactory.build(seller=seller, purchased_at=reinstated_at)
     make_orders(afterwards)
     prime = dict(Order.objects.filter(seller=seller).values_list("pk", "is_prime"))
     assert prime[before.pk] and not prime[during.pk] and prime[afterwards.pk]
@@ -124,17 +126,17 @@ def test_orders_placed_while_not_eligible_are_not_prime_orders(seller, reviewer,
     assert counts["cancellation_rate"].population == 10 + 1
 
 
-def test_the_revocation_turns_orders_already_stored_after_it_into_non_prime_orders(seller, make_orders):
+def test_the_revocation_turns_orders_already_stored_after_it_into_non_prime_orders(seller, make_orders, clock):
     failing_day(seller, D, make_orders)
-    later = order_for(seller, purchased_at=morning_after(seller, D) + dt.timedelta(hours=1))
+    later = OrderFactory.build(seller=seller, purchased_at=morning_after(seller, D) + dt.timedelta(hours=1))
     make_orders(later)
     assert Order.objects.get(pk=later.pk).is_prime
-    run_at(morning_after(seller, D), D)
+    run_at(clock, morning_after(seller, D), D)
     assert not Order.objects.get(pk=later.pk).is_prime
 
 
 def test_evaluation_start_as_of_d_is_the_latest_reinstatement_by_the_end_of_d(seller, reviewer):
-    first, second = local(seller, D, 15), local(seller, D + 4 * DAY, 8)
+    first, second = local_moment(seller, D, 15), local_moment(seller, D + 4 * DAY, 8)
     for moment in (first, second):
         seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=moment)
     assert seller_evaluation_start(seller=seller, day=D - DAY) == seller.enrolment_start
@@ -147,18 +149,22 @@ def test_evaluation_start_as_of_d_is_the_latest_reinstatement_by_the_end_of_d(se
 
 
 @pytest.fixture
-def today_is_d_plus_two():
-    with mock.patch("metrics.services.timezone.localdate", return_value=D + 2 * DAY):
-        yield D + 2 * DAY
+def today_is_d_plus_two(clock):
+    clock.move_to(portal_noon(D + 2 * DAY))
+    return D + 2 * DAY
 
 
-def test_a_threshold_change_does_not_rewrite_an_earlier_day(seller, make_orders, today_is_d_plus_two):
+def test_a_threshold_change_does_not_rewrite_an_earlier_day(seller, make_orders, today_is_d_plus_two, clock):
     # 1 late in 100 on D: exactly 99 %, passing the default.
-    make_orders(late_order(seller, purchased_on=D), *(order_for(seller, purchased_on=D) for _ in range(99)))
-    assert run_at(morning_after(seller, D), D).revoked == []
+    make_orders(
+        OrderFactory.build(seller=seller, late=True, purchased_on=D),
+        *(OrderFactory.build(seller=seller, purchased_on=D) for _ in range(99)),
+    )
+    assert run_at(clock, morning_after(seller, D), D).revoked == []
     before = row_of(seller, D)
+    clock.move_to(portal_noon(today_is_d_plus_two))
     threshold_set(metric="on_time_shipment_rate", value=Decimal("0.995"))  # from today, D+2
-    again = run_at(local(seller, D + 3 * DAY, 12), D)
+    again = run_at(clock, local_moment(seller, D + 3 * DAY, 12), D)
     assert again.revoked == [] and row_of(seller, D) == before
     assert before[threshold_column("on_time_shipment_rate")] == Decimal("0.99")
     assert thresholds_in_force(D + DAY)["on_time_shipment_rate"] == Decimal("0.99")
@@ -248,11 +254,11 @@ def test_the_admin_adds_a_threshold_from_a_date_through_the_service(admin_client
 # --- Counts never overflow -------------------------------------------------------------------
 
 
-def test_no_window_sum_overflows_a_snapshot_column(seller, make_orders):
-    make_orders(*(order_for(seller, purchased_on=D) for _ in range(3)))
+def test_no_window_sum_overflows_a_snapshot_column(seller, make_orders, clock):
+    make_orders(*(OrderFactory.build(seller=seller, purchased_on=D) for _ in range(3)))
     # More units than a 32-bit column holds, as 215,000 orders of 10,000 units would sum to.
     Order.objects.filter(seller=seller).update(units=1_500_000_000)
-    run_at(morning_after(seller, D), D)
+    run_at(clock, morning_after(seller, D), D)
     row = DailySnapshot.objects.get(seller=seller, day=D)
     assert getattr(row, snapshot_column("cancellation_rate", 30, "population")) == 4_500_000_000
 
@@ -260,18 +266,18 @@ def test_no_window_sum_overflows_a_snapshot_column(seller, make_orders):
 # --- A snapshot counted in an earlier time zone ----------------------------------------------
 
 
-def test_a_day_counted_before_a_time_zone_change_stays_as_it_was(seller, make_orders):
+def test_a_day_counted_before_a_time_zone_change_stays_as_it_was(seller, make_orders, clock):
     # 23:30 in Los Angeles on D is D+1 in New York.
-    make_orders(order_for(seller, purchased_at=local(seller, D, 23, 30)))
-    run_at(morning_after(seller, D), D)
+    make_orders(OrderFactory.build(seller=seller, purchased_at=local_moment(seller, D, 23, 30)))
+    run_at(clock, morning_after(seller, D), D)
     before = row_of(seller, D)
     assert before[snapshot_column("cancellation_rate", 7, "population")] == 1
     seller.timezone = "America/New_York"
     seller.save(update_fields=["timezone"])
     Order.objects.filter(seller=seller).update(purchase_date=D + DAY)  # re-dated in the new zone
-    run_at(morning_after(seller, D + 5 * DAY), D)
+    run_at(clock, morning_after(seller, D + 5 * DAY), D)
     assert row_of(seller, D) == before
-    run_at(morning_after(seller, D + 5 * DAY), D + DAY)
+    run_at(clock, morning_after(seller, D + 5 * DAY), D + DAY)
     assert DailySnapshot.objects.get(seller=seller, day=D + DAY).timezone == "America/New_York"
 
 
@@ -299,16 +305,14 @@ def honolulu(db):
     ],
 )
 def test_the_scheduled_run_waits_for_the_end_of_d_in_each_sellers_zone(
-    seller, honolulu, day, run_at_utc, honolulu_waits, settings
+    seller, honolulu, day, run_at_utc, honolulu_waits, settings, clock
 ):
     from metrics import tasks
 
     settings.TIME_ZONE = "America/Los_Angeles"
     queued = []
-    with (
-        mock.patch("django.utils.timezone.now", return_value=run_at_utc),
-        mock.patch.object(tasks.daily_evaluation, "apply_async", side_effect=lambda *a, **k: queued.append(k)),
-    ):
+    clock.move_to(run_at_utc)
+    with mock.patch.object(tasks.daily_evaluation, "apply_async", side_effect=lambda *a, **k: queued.append(k)):
         summary = tasks.daily_evaluation.run(day.isoformat())
     evaluated = set(DailySnapshot.objects.filter(day=day).values_list("seller_id", flat=True))
     if honolulu_waits:
@@ -316,8 +320,8 @@ def test_the_scheduled_run_waits_for_the_end_of_d_in_each_sellers_zone(
         end_in_honolulu = dt.datetime.combine(day + DAY, dt.time(), tzinfo=honolulu.zone)
         assert queued == [{"eta": end_in_honolulu}]
         # Run when queued, D has ended in Honolulu too.
-        with mock.patch("django.utils.timezone.now", return_value=end_in_honolulu):
-            tasks.daily_evaluation.run(day.isoformat(), tasks.DEFAULT_CHUNK_SIZE, [honolulu.pk])
+        clock.move_to(end_in_honolulu)
+        tasks.daily_evaluation.run(day.isoformat(), tasks.DEFAULT_CHUNK_SIZE, [honolulu.pk])
         assert set(DailySnapshot.objects.filter(day=day).values_list("seller_id", flat=True)) == {
             seller.pk,
             honolulu.pk,
@@ -326,31 +330,36 @@ def test_the_scheduled_run_waits_for_the_end_of_d_in_each_sellers_zone(
         assert evaluated == {seller.pk, honolulu.pk} and summary["waiting"] == 0 and queued == []
 
 
-def test_without_a_broker_the_run_leaves_the_waiting_sellers_to_run_daily(seller, honolulu, caplog):
+def test_without_a_broker_the_run_leaves_the_waiting_sellers_to_run_daily(seller, honolulu, caplog, clock):
     """In-process (the quick start), a task cannot wait for Honolulu's midnight: it says so
     instead of queueing itself again at once, over and over."""
     from metrics import tasks
 
-    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2026, 7, 15, 9, 30, tzinfo=dt.UTC)):
-        summary = tasks.daily_evaluation.apply(args=["2026-07-14"]).get()
+    clock.move_to(dt.datetime(2026, 7, 15, 9, 30, tzinfo=dt.UTC))
+    summary = tasks.daily_evaluation.apply(args=["2026-07-14"]).get()
     assert summary["waiting"] == 1
     assert set(DailySnapshot.objects.values_list("seller_id", flat=True)) == {seller.pk}
     assert "without a broker nothing queues them: run run_daily --date 2026-07-14 then" in caplog.text
 
 
-def test_a_threshold_cannot_change_from_a_day_already_judged_for_some_seller(seller, today_is_d_plus_two):
-    run_at(morning_after(seller, D + 2 * DAY), D + 2 * DAY)  # an eastern seller's today, already judged
+def test_a_threshold_cannot_change_from_a_day_already_judged_for_some_seller(db, clock):
+    from tests.factories import SellerFactory
+
+    tokyo = SellerFactory(timezone="Asia/Tokyo", merchant_token="TOKYO0001")
+    # 08:00 on D+2 in Los Angeles is past midnight in Tokyo: D+2 is already judged there.
+    run_at(clock, local_moment(tokyo, D + 3 * DAY, 1), D + 2 * DAY)
+    assert timezone.localdate() == D + 2 * DAY  # the portal's today
     with pytest.raises(ThresholdError, match=r"2026-11-22 is already judged\. Choose 2026-11-23"):
         threshold_set(metric="cancellation_rate", value=Decimal("0.01"))
     assert threshold_set(metric="cancellation_rate", value=Decimal("0.01"), effective_from=D + 3 * DAY)
 
 
-def test_no_path_evaluates_a_seller_before_its_day_ends(seller, honolulu, capsys):
+def test_no_path_evaluates_a_seller_before_its_day_ends(seller, honolulu, capsys, clock):
     day = dt.date(2026, 7, 14)
     eleven_thirty_in_honolulu = dt.datetime(2026, 7, 15, 9, 30, tzinfo=dt.UTC)
-    with mock.patch("django.utils.timezone.now", return_value=eleven_thirty_in_honolulu):
-        call_command("run_daily", "--date", day.isoformat())
-        readiness = sellers_readiness(day=day)
+    clock.move_to(eleven_thirty_in_honolulu)
+    call_command("run_daily", "--date", day.isoformat())
+    readiness = sellers_readiness(day=day)
     assert readiness.ready == [seller.pk] and readiness.waiting == [honolulu.pk]
     assert not DailySnapshot.objects.filter(seller=honolulu).exists()
     out = capsys.readouterr().out
@@ -365,15 +374,15 @@ def test_the_seller_row_keeps_no_reinstatement_date_the_history_does(db):
 
 
 def test_a_zone_change_that_re_dates_a_reinstatement_does_not_turn_an_answered_day_into_a_revocation(
-    seller, make_orders
+    seller, make_orders, clock
 ):
     from sellers.services import seller_timezone_change
 
     seller_timezone_change(seller=seller, timezone_name="Europe/Berlin", actor=None)
     seller.refresh_from_db()
     failing_day(seller, D, make_orders)
-    run_at(local(seller, D, 23, 59) - dt.timedelta(days=1), D - DAY)  # D-1: nothing yet
-    revoked_at = local(seller, D - DAY, 12)
+    run_at(clock, local_moment(seller, D, 23, 59) - dt.timedelta(days=1), D - DAY)  # D-1: nothing yet
+    revoked_at = local_moment(seller, D - DAY, 12)
     SellerEvent.objects.create(seller=seller, kind=SellerEvent.Kind.REVOKED, day=D - 2 * DAY, created_at=revoked_at)
     seller.status = ProgrammeStatus.NOT_ELIGIBLE
     seller.save(update_fields=["status"])
@@ -382,23 +391,23 @@ def test_a_zone_change_that_re_dates_a_reinstatement_does_not_turn_an_answered_d
     reinstated_at = dt.datetime(D.year, D.month, D.day + 1, 9, 0, tzinfo=dt.UTC)
     seller_reinstate(seller=seller, reviewer=None, plan=None, moment=reinstated_at)
     morning = dt.datetime(D.year, D.month, D.day + 1, 10, 30, tzinfo=dt.UTC)
-    assert run_at(morning, D).revoked == []  # answered by the reinstatement after D
+    assert run_at(clock, morning, D).revoked == []  # answered by the reinstatement after D
     before = row_of(seller, D)
     seller_timezone_change(seller=seller, timezone_name="Pacific/Honolulu", actor=None)
-    assert run_at(morning + 2 * DAY, D).revoked == []
+    assert run_at(clock, morning + 2 * DAY, D).revoked == []
     assert row_of(seller, D) == before
 
 
-def test_requirements_judge_only_the_latest_day_so_an_earlier_day_keeps_its_verdict(seller, make_orders):
+def test_requirements_judge_only_the_latest_day_so_an_earlier_day_keeps_its_verdict(seller, make_orders, clock):
     from sellers.models import OperatingDay
 
-    make_orders(*(order_for(seller, purchased_on=D) for _ in range(3)))
-    assert run_at(morning_after(seller, D), D).revoked == []
-    assert run_at(morning_after(seller, D + DAY), D + DAY).revoked == []
+    make_orders(*(OrderFactory.build(seller=seller, purchased_on=D) for _ in range(3)))
+    assert run_at(clock, morning_after(seller, D), D).revoked == []
+    assert run_at(clock, morning_after(seller, D + DAY), D + DAY).revoked == []
     # Settings from elsewhere break a requirement after both days were judged.
     OperatingDay.objects.filter(seller=seller, weekday=4).update(cutoff=dt.time(12, 0))
-    assert run_at(morning_after(seller, D + 3 * DAY), D).revoked == []  # D keeps its verdict
-    revoked = run_at(morning_after(seller, D + 3 * DAY), D + 2 * DAY).revoked
+    assert run_at(clock, morning_after(seller, D + 3 * DAY), D).revoked == []  # D keeps its verdict
+    revoked = run_at(clock, morning_after(seller, D + 3 * DAY), D + 2 * DAY).revoked
     assert revoked == [seller.pk]
     reasons = SellerEvent.objects.get(seller=seller, kind=SellerEvent.Kind.REVOKED).reasons
     assert reasons == [{"kind": "requirement", "requirement": "weekday_cutoff"}]

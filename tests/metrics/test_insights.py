@@ -11,7 +11,7 @@ from metrics.definitions import METRIC_DEFINITIONS
 from metrics.insights.root_causes import late_shipments_by_hour, root_causes
 from metrics.models import MetricSnapshot
 from metrics.services import daily_run
-from tests.builders import D, late_order, local, order_for
+from sellers.factories import D, OrderFactory, local_moment
 
 pytestmark = pytest.mark.django_db
 
@@ -21,21 +21,18 @@ THURSDAY = D - dt.timedelta(days=1)
 
 def delivered_late(seller, purchased_at, **fields):
     """Scanned on the promised ship date but delivered three days after the promise."""
-    order = order_for(seller, purchased_at=purchased_at, **fields)
-    order.delivered_at = purchased_at + dt.timedelta(days=4)
-    order.set_local_dates(seller.zone)
-    return order
+    return OrderFactory.build(seller=seller, purchased_at=purchased_at, late_delivery=3, **fields)
 
 
 def test_breakdowns_add_up_to_the_defect_units_and_name_the_largest(seller, make_orders):
     make_orders(
-        delivered_late(seller, local(seller, THURSDAY - dt.timedelta(days=7), 9), carrier="FedEx Home", units=2,
+        delivered_late(seller, local_moment(seller, THURSDAY - dt.timedelta(days=7), 9), carrier="FedEx Home", units=2,
                        ship_to_state="TX"),
-        delivered_late(seller, local(seller, THURSDAY - dt.timedelta(days=7), 10), carrier="FedEx Home",
+        delivered_late(seller, local_moment(seller, THURSDAY - dt.timedelta(days=7), 10), carrier="FedEx Home",
                        ship_to_state="TX"),
-        delivered_late(seller, local(seller, THURSDAY - dt.timedelta(days=8), 10), carrier="UPS Ground",
+        delivered_late(seller, local_moment(seller, THURSDAY - dt.timedelta(days=8), 10), carrier="UPS Ground",
                        ship_to_state="CA"),
-        *(order_for(seller, purchased_on=THURSDAY - dt.timedelta(days=7)) for _ in range(6)),
+        *(OrderFactory.build(seller=seller, purchased_on=THURSDAY - dt.timedelta(days=7)) for _ in range(6)),
     )  # fmt: skip
     daily_run(day=D)
     causes = root_causes(seller=seller, day=D, window_days=30, metric="on_time_delivery_rate")
@@ -54,14 +51,14 @@ def test_breakdowns_add_up_to_the_defect_units_and_name_the_largest(seller, make
 
 def test_the_weekday_is_the_local_one(seller, make_orders):
     # 23:30 on a Thursday in Los Angeles is already Friday in UTC.
-    make_orders(delivered_late(seller, local(seller, THURSDAY - dt.timedelta(days=7), 23, 30)))
+    make_orders(delivered_late(seller, local_moment(seller, THURSDAY - dt.timedelta(days=7), 23, 30)))
     daily_run(day=D)
     causes = root_causes(seller=seller, day=D, window_days=30, metric="on_time_delivery_rate")
     assert [s.label for s in causes.by_weekday] == ["Thursday"]
 
 
 def test_no_defects_gives_empty_breakdowns(seller, make_orders):
-    make_orders(order_for(seller))
+    make_orders(OrderFactory.build(seller=seller))
     causes = root_causes(seller=seller, day=D, window_days=30, metric="on_time_delivery_rate")
     assert (causes.total_units, causes.by_carrier, causes.largest) == (0, [], None)
 
@@ -72,12 +69,20 @@ def test_late_shipments_by_hour_of_purchase_against_the_weekday_cutoff(seller, m
     saturday = FRIDAY - dt.timedelta(days=6)
     sunday = FRIDAY - dt.timedelta(days=5)
     make_orders(
-        late_order(seller, purchased_at=local(seller, last_friday, 9)),  # before the cutoff
-        late_order(seller, purchased_at=local(seller, last_friday, 14, 0), units=2),  # at the cutoff: after it
-        late_order(seller, purchased_at=local(seller, last_friday, 15)),
-        late_order(seller, purchased_at=local(seller, saturday, 10, 29)),  # before Saturday's 10:30
-        late_order(seller, purchased_at=local(seller, sunday, 9)),  # a day not operated
-        order_for(seller, purchased_at=local(seller, last_friday, 16)),  # on time: not counted
+        OrderFactory.build(
+            seller=seller, late=True, purchased_at=local_moment(seller, last_friday, 9)
+        ),  # before the cutoff
+        OrderFactory.build(
+            seller=seller, late=True, purchased_at=local_moment(seller, last_friday, 14, 0), units=2
+        ),  # at the cutoff: after it
+        OrderFactory.build(seller=seller, late=True, purchased_at=local_moment(seller, last_friday, 15)),
+        OrderFactory.build(
+            seller=seller, late=True, purchased_at=local_moment(seller, saturday, 10, 29)
+        ),  # before Saturday's 10:30
+        OrderFactory.build(
+            seller=seller, late=True, purchased_at=local_moment(seller, sunday, 9)
+        ),  # a day not operated
+        OrderFactory.build(seller=seller, purchased_at=local_moment(seller, last_friday, 16)),  # on time: not counted
     )
     hours = late_shipments_by_hour(seller=seller, day=D, window_days=30)
     assert [(h.label, h.units, h.after_cutoff_units) for h in hours.hours] == [
@@ -94,7 +99,9 @@ def test_a_weekday_without_a_settings_row_counts_as_not_operated(seller, make_or
     from sellers.models import OperatingDay
 
     last_friday = FRIDAY - dt.timedelta(days=7)
-    make_orders(late_order(seller, purchased_at=local(seller, last_friday, 9)))  # before Friday's 14:00 cutoff
+    make_orders(
+        OrderFactory.build(seller=seller, late=True, purchased_at=local_moment(seller, last_friday, 9))
+    )  # before Friday's 14:00 cutoff
     assert late_shipments_by_hour(seller=seller, day=D, window_days=30).after_cutoff_units == 0
     OperatingDay.objects.filter(seller=seller, weekday=4).delete()  # data from elsewhere: no Friday row
     assert late_shipments_by_hour(seller=seller, day=D, window_days=30).after_cutoff_units == 1

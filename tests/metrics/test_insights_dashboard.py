@@ -24,21 +24,15 @@ from metrics.models import MetricSnapshot
 from metrics.presenters.insights import root_cause_card, settings_risk_card
 from metrics.services import daily_run
 from sellers.choices import CancelledBy, Speed, Weekday
+from sellers.factories import D, OrderFactory, local_moment
 from sellers.models import CarrierPickup, CarrierZone, OperatingDay, PrimeRegion
-from tests.builders import D, local, order_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 DASHBOARD = reverse("metrics:dashboard")
 POPULATION = reverse("metrics:population")
 # 07:00 on Saturday, Nov. 21 in Los Angeles: the morning after D (Friday, Nov. 20).
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 21)
-
-
-@pytest.fixture(autouse=True)
-def fixed_now(monkeypatch):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
 
 
 def snapshots_of(seller, window_days=30, day=D):
@@ -136,10 +130,10 @@ def test_weakest_metric_is_the_failing_one_else_the_closest_to_its_threshold():
 def test_headroom_on_the_dashboard_reads_the_snapshots_in_words(client, seller_user, seller, make_orders):
     # 30-day window: 20 due units, 2 delivered late on labels outside Buy Shipping.
     late = [
-        adjusted(seller, order_for(seller, buy_shipping=False), delivered_at=None),
-        adjusted(seller, order_for(seller, buy_shipping=False), delivered_at=None),
+        adjusted(seller, OrderFactory.build(seller=seller, buy_shipping=False), delivered_at=None),
+        adjusted(seller, OrderFactory.build(seller=seller, buy_shipping=False), delivered_at=None),
     ]
-    make_orders(*(order_for(seller) for _ in range(18)), *late)
+    make_orders(*(OrderFactory.build(seller=seller) for _ in range(18)), *late)
     daily_run(day=D)
     client.force_login(seller_user)
     response = client.get(DASHBOARD, {"window": 30})
@@ -175,28 +169,34 @@ def at_risk_world(seller, other_seller, make_orders):
     Nov. 20 and undelivered (late already), one cancelled that was to ship today, one
     delivered early. The other seller has an order at risk of the same shape."""
     z = seller.zone
-    a = order_for(seller, order_id="A", units=2, purchased_at=local(seller, dt.date(2026, 11, 18), 9))
+    a = OrderFactory.build(
+        seller=seller, order_id="A", units=2, purchased_at=local_moment(seller, dt.date(2026, 11, 18), 9)
+    )
     a.promised_delivery_date = dt.date(2026, 11, 22)
     adjusted(seller, a, first_scan_at=dt.datetime(2026, 11, 20, 10, tzinfo=z), delivered_at=None)
-    b = order_for(seller, order_id="B", purchased_at=local(seller, TODAY, 6))
+    b = OrderFactory.build(seller=seller, order_id="B", purchased_at=local_moment(seller, TODAY, 6))
     b.promised_delivery_date = dt.date(2026, 11, 23)
     adjusted(seller, b, first_scan_at=None, ship_confirmed_at=None, delivered_at=None)
-    c = order_for(seller, order_id="C", units=3, purchased_at=local(seller, dt.date(2026, 11, 19), 9))
+    c = OrderFactory.build(
+        seller=seller, order_id="C", units=3, purchased_at=local_moment(seller, dt.date(2026, 11, 19), 9)
+    )
     c.promised_delivery_date = TODAY
     adjusted(seller, c, delivered_at=None)
-    e = order_for(seller, order_id="E", purchased_at=local(seller, dt.date(2026, 11, 20), 9))
+    e = OrderFactory.build(seller=seller, order_id="E", purchased_at=local_moment(seller, dt.date(2026, 11, 20), 9))
     e.promised_delivery_date = dt.date(2026, 11, 22)
     adjusted(seller, e, first_scan_at=None, ship_confirmed_at=None, delivered_at=None)
     shipped_and_delivered_late = adjusted(
         seller,
-        order_for(seller, order_id="LATE", purchased_at=local(seller, dt.date(2026, 11, 14), 9)),
+        OrderFactory.build(seller=seller, order_id="LATE", purchased_at=local_moment(seller, dt.date(2026, 11, 14), 9)),
         first_scan_at=dt.datetime(2026, 11, 16, 10, tzinfo=z),
         delivered_at=dt.datetime(2026, 11, 17, 10, tzinfo=z),
     )
-    due_yesterday = order_for(seller, order_id="DUEYESTERDAY", purchased_at=local(seller, dt.date(2026, 11, 18), 9))
+    due_yesterday = OrderFactory.build(
+        seller=seller, order_id="DUEYESTERDAY", purchased_at=local_moment(seller, dt.date(2026, 11, 18), 9)
+    )
     due_yesterday.promised_delivery_date = dt.date(2026, 11, 20)
     adjusted(seller, due_yesterday, delivered_at=None)
-    cancelled = order_for(seller, order_id="CANCELLED", purchased_at=local(seller, TODAY, 5))
+    cancelled = OrderFactory.build(seller=seller, order_id="CANCELLED", purchased_at=local_moment(seller, TODAY, 5))
     cancelled.cancelled_by = CancelledBy.SELLER
     adjusted(
         seller,
@@ -204,15 +204,19 @@ def at_risk_world(seller, other_seller, make_orders):
         first_scan_at=None,
         ship_confirmed_at=None,
         delivered_at=None,
-        cancelled_at=local(seller, TODAY, 6),
+        cancelled_at=local_moment(seller, TODAY, 6),
     )
-    early = order_for(seller, order_id="EARLY", purchased_at=local(seller, dt.date(2026, 11, 20), 9))
+    early = OrderFactory.build(
+        seller=seller, order_id="EARLY", purchased_at=local_moment(seller, dt.date(2026, 11, 20), 9)
+    )
     early.promised_delivery_date = dt.date(2026, 11, 22)
     adjusted(seller, early, delivered_at=dt.datetime(2026, 11, 21, 6, tzinfo=z))
-    theirs = order_for(other_seller, order_id="THEIRS", purchased_at=local(other_seller, TODAY, 6))
+    theirs = OrderFactory.build(
+        seller=other_seller, order_id="THEIRS", purchased_at=local_moment(other_seller, TODAY, 6)
+    )
     adjusted(other_seller, theirs, first_scan_at=None, ship_confirmed_at=None, delivered_at=None)
     make_orders(
-        *(order_for(seller, order_id=f"OK{i}") for i in range(10)),
+        *(OrderFactory.build(seller=seller, order_id=f"OK{i}") for i in range(10)),
         a,
         b,
         c,
@@ -282,7 +286,9 @@ def test_today_is_the_sellers_local_date(seller, other_seller, make_orders):
     now = dt.datetime(2026, 11, 21, 23, 30, tzinfo=dt.UTC)
 
     def due_nov_21(owner, order_id):
-        order = order_for(owner, order_id=order_id, purchased_at=local(owner, dt.date(2026, 11, 20), 9))
+        order = OrderFactory.build(
+            seller=owner, order_id=order_id, purchased_at=local_moment(owner, dt.date(2026, 11, 20), 9)
+        )
         order.promised_delivery_date = dt.date(2026, 11, 21)
         return adjusted(owner, order, delivered_at=None)
 
@@ -312,27 +318,20 @@ def test_the_dashboard_lists_orders_at_risk_and_the_projection(client, seller_us
 
 def late_shipment(seller, purchased_at, **fields):
     """Scanned two days after the promised ship date and delivered three days late."""
-    order = order_for(seller, purchased_at=purchased_at, **fields)
-    return adjusted(
-        seller,
-        order,
-        first_scan_at=purchased_at + dt.timedelta(days=2),
-        delivered_at=purchased_at + dt.timedelta(days=4),
-    )
+    return OrderFactory.build(seller=seller, purchased_at=purchased_at, late=True, **fields)
 
 
 def late_delivery(seller, purchased_at, **fields):
-    order = order_for(seller, purchased_at=purchased_at, **fields)
-    return adjusted(seller, order, delivered_at=purchased_at + dt.timedelta(days=4))
+    return OrderFactory.build(seller=seller, purchased_at=purchased_at, late_delivery=3, **fields)
 
 
 def test_root_causes_name_the_largest_contributor_and_the_cutoff_weekday(seller, make_orders):
     friday, wednesday = dt.date(2026, 11, 13), dt.date(2026, 11, 11)
     make_orders(
-        late_shipment(seller, local(seller, friday, 15), units=5, carrier="FedEx Home", ship_to_state="TX"),
-        late_shipment(seller, local(seller, friday, 10), units=2, ship_to_state="CA"),
-        late_shipment(seller, local(seller, wednesday, 16), ship_to_state="CA"),
-        *(order_for(seller) for _ in range(20)),
+        late_shipment(seller, local_moment(seller, friday, 15), units=5, carrier="FedEx Home", ship_to_state="TX"),
+        late_shipment(seller, local_moment(seller, friday, 10), units=2, ship_to_state="CA"),
+        late_shipment(seller, local_moment(seller, wednesday, 16), ship_to_state="CA"),
+        *(OrderFactory.build(seller=seller) for _ in range(20)),
     )
     daily_run(day=D)
     summary = root_cause_card(root_cause_summary(seller=seller, day=D, window_days=30, metric="on_time_shipment_rate"))
@@ -359,7 +358,7 @@ def test_root_causes_name_a_carrier_and_a_day_not_operated(seller, make_orders):
         *(
             late_delivery(
                 seller,
-                local(seller, D - dt.timedelta(days=8 + i), 15),
+                local_moment(seller, D - dt.timedelta(days=8 + i), 15),
                 carrier="FedEx Home" if i < 7 else "UPS Ground",
                 ship_to_state=states[i % 4],
             )
@@ -376,7 +375,10 @@ def test_root_causes_name_a_carrier_and_a_day_not_operated(seller, make_orders):
 
 def test_a_late_shipment_bought_on_a_closed_day_is_named_so(seller, make_orders):
     sunday = dt.date(2026, 11, 15)
-    make_orders(late_shipment(seller, local(seller, sunday, 9), units=3), *(order_for(seller) for _ in range(10)))
+    make_orders(
+        late_shipment(seller, local_moment(seller, sunday, 9), units=3),
+        *(OrderFactory.build(seller=seller) for _ in range(10)),
+    )
     daily_run(day=D)
     summary = root_cause_card(root_cause_summary(seller=seller, day=D, window_days=30, metric="on_time_shipment_rate"))
     assert (
@@ -388,10 +390,10 @@ def test_a_late_shipment_bought_on_a_closed_day_is_named_so(seller, make_orders)
 def test_the_dashboard_explains_the_failing_metric(client, seller_user, seller, make_orders):
     friday = dt.date(2026, 11, 13)
     make_orders(
-        late_shipment(seller, local(seller, friday, 15), units=5, carrier="FedEx Home", ship_to_state="TX"),
-        late_shipment(seller, local(seller, friday, 10), units=2, ship_to_state="CA"),
-        late_shipment(seller, local(seller, dt.date(2026, 11, 11), 16), ship_to_state="CA"),
-        *(order_for(seller) for _ in range(20)),
+        late_shipment(seller, local_moment(seller, friday, 15), units=5, carrier="FedEx Home", ship_to_state="TX"),
+        late_shipment(seller, local_moment(seller, friday, 10), units=2, ship_to_state="CA"),
+        late_shipment(seller, local_moment(seller, dt.date(2026, 11, 11), 16), ship_to_state="CA"),
+        *(OrderFactory.build(seller=seller) for _ in range(20)),
     )
     daily_run(day=D)
     client.force_login(seller_user)
@@ -406,7 +408,7 @@ def test_the_dashboard_explains_the_failing_metric(client, seller_user, seller, 
 
 
 def test_sound_default_settings_predict_nothing(seller, make_orders):
-    make_orders(late_shipment(seller, local(seller, dt.date(2026, 11, 13), 15)))
+    make_orders(late_shipment(seller, local_moment(seller, dt.date(2026, 11, 13), 15)))
     assert settings_risks(seller=seller, day=D, window_days=30) == []
 
 
@@ -417,12 +419,12 @@ def test_a_cutoff_after_the_last_pickup_costs_the_orders_bought_in_between(selle
         pickup_time=dt.time(15, 0)
     )
     make_orders(
-        late_shipment(seller, local(seller, friday, 15, 30), units=2),  # between pickup and cutoff
-        late_shipment(seller, local(seller, friday, 15, 0)),  # at the pickup: missed it too
-        late_shipment(seller, local(seller, friday, 14, 30)),  # before the pickup
-        late_shipment(seller, local(seller, friday, 16, 30)),  # after the cutoff: promised Monday
-        late_shipment(seller, local(seller, dt.date(2026, 11, 12), 15, 30)),  # a Thursday
-        order_for(seller, purchased_at=local(seller, friday, 15, 40)),  # on time
+        late_shipment(seller, local_moment(seller, friday, 15, 30), units=2),  # between pickup and cutoff
+        late_shipment(seller, local_moment(seller, friday, 15, 0)),  # at the pickup: missed it too
+        late_shipment(seller, local_moment(seller, friday, 14, 30)),  # before the pickup
+        late_shipment(seller, local_moment(seller, friday, 16, 30)),  # after the cutoff: promised Monday
+        late_shipment(seller, local_moment(seller, dt.date(2026, 11, 12), 15, 30)),  # a Thursday
+        OrderFactory.build(seller=seller, purchased_at=local_moment(seller, friday, 15, 40)),  # on time
     )
     [risk] = map(settings_risk_card, settings_risks(seller=seller, day=D, window_days=30))
     assert risk.kind == "cutoff_after_pickup"
@@ -434,9 +436,9 @@ def test_a_cutoff_after_the_last_pickup_costs_the_orders_bought_in_between(selle
 def test_one_day_regions_no_carrier_reaches_in_one_day_cost_their_late_deliveries(seller, make_orders):
     PrimeRegion.objects.filter(seller=seller, state__in=["CA", "NV"]).update(speed=Speed.ONE_DAY)
     make_orders(
-        late_delivery(seller, local(seller, dt.date(2026, 11, 10), 9), ship_to_state="CA", units=2),
-        late_delivery(seller, local(seller, dt.date(2026, 11, 10), 9), ship_to_state="TX"),
-        order_for(seller, ship_to_state="CA"),
+        late_delivery(seller, local_moment(seller, dt.date(2026, 11, 10), 9), ship_to_state="CA", units=2),
+        late_delivery(seller, local_moment(seller, dt.date(2026, 11, 10), 9), ship_to_state="TX"),
+        OrderFactory.build(seller=seller, ship_to_state="CA"),
     )
     [risk] = map(settings_risk_card, settings_risks(seller=seller, day=D, window_days=30))
     assert risk.kind == "one_day_unreachable" and "CA, NV" in risk.detail
@@ -452,9 +454,9 @@ def test_a_weekend_day_operated_without_pickup_costs_its_late_shipments(seller, 
     saturday = dt.date(2026, 11, 14)
     CarrierPickup.objects.filter(carrier_service__seller=seller, weekday=Weekday.SATURDAY).delete()
     make_orders(
-        late_shipment(seller, local(seller, saturday, 9), units=4),
-        late_shipment(seller, local(seller, dt.date(2026, 11, 13), 9)),  # a Friday
-        order_for(seller, purchased_at=local(seller, saturday, 8)),
+        late_shipment(seller, local_moment(seller, saturday, 9), units=4),
+        late_shipment(seller, local_moment(seller, dt.date(2026, 11, 13), 9)),  # a Friday
+        OrderFactory.build(seller=seller, purchased_at=local_moment(seller, saturday, 8)),
     )
     [risk] = map(settings_risk_card, settings_risks(seller=seller, day=D, window_days=30))
     assert risk.kind == "weekend_without_pickup"
@@ -464,7 +466,7 @@ def test_a_weekend_day_operated_without_pickup_costs_its_late_shipments(seller, 
 
 def test_the_dashboard_shows_each_settings_risk_with_its_fix(client, seller_user, seller, make_orders):
     CarrierPickup.objects.filter(carrier_service__seller=seller, weekday=Weekday.SATURDAY).delete()
-    make_orders(late_shipment(seller, local(seller, dt.date(2026, 11, 14), 9), units=4))
+    make_orders(late_shipment(seller, local_moment(seller, dt.date(2026, 11, 14), 9), units=4))
     daily_run(day=D)
     client.force_login(seller_user)
     html = client.get(DASHBOARD).content.decode()
@@ -481,7 +483,7 @@ def varied(seller, other_seller, make_orders):
     """Orders that fall in and out of every metric's population, and the other seller's."""
     z = seller.zone
     base = dt.date(2026, 11, 10)
-    cancelled = order_for(seller, purchased_at=local(seller, base, 9))
+    cancelled = OrderFactory.build(seller=seller, purchased_at=local_moment(seller, base, 9))
     cancelled.cancelled_by = CancelledBy.SELLER
     adjusted(
         seller,
@@ -489,27 +491,27 @@ def varied(seller, other_seller, make_orders):
         first_scan_at=None,
         ship_confirmed_at=None,
         delivered_at=None,
-        cancelled_at=local(seller, base, 12),
+        cancelled_at=local_moment(seller, base, 12),
     )
-    unconfirmed = adjusted(seller, order_for(seller, units=2), ship_confirmed_at=None)
-    no_tracking = order_for(seller, tracking_id="", units=3)
-    slow = order_for(seller, purchased_at=local(seller, base, 9), units=2)
+    unconfirmed = adjusted(seller, OrderFactory.build(seller=seller, units=2), ship_confirmed_at=None)
+    no_tracking = OrderFactory.build(seller=seller, tracking_id="", units=3)
+    slow = OrderFactory.build(seller=seller, purchased_at=local_moment(seller, base, 9), units=2)
     slow.promised_delivery_date = base + dt.timedelta(days=4)
     adjusted(seller, slow, delivered_at=dt.datetime(2026, 11, 13, 9, tzinfo=z))
-    not_due = order_for(seller, purchased_at=local(seller, D, 9))
+    not_due = OrderFactory.build(seller=seller, purchased_at=local_moment(seller, D, 9))
     not_due.promised_delivery_date = D + dt.timedelta(days=2)
     adjusted(seller, not_due, first_scan_at=None, ship_confirmed_at=None, delivered_at=None)
     make_orders(
-        *(order_for(seller, purchased_on=D - dt.timedelta(days=i)) for i in range(1, 9)),
-        late_shipment(seller, local(seller, dt.date(2026, 11, 13), 15), units=3),
-        late_delivery(seller, local(seller, base, 9), buy_shipping=False),
+        *(OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=i)) for i in range(1, 9)),
+        late_shipment(seller, local_moment(seller, dt.date(2026, 11, 13), 15), units=3),
+        late_delivery(seller, local_moment(seller, base, 9), buy_shipping=False),
         cancelled,
         unconfirmed,
         no_tracking,
         slow,
         not_due,
-        order_for(seller, purchased_on=D - dt.timedelta(days=40)),  # outside both windows
-        *(order_for(other_seller) for _ in range(3)),
+        OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=40)),  # outside both windows
+        *(OrderFactory.build(seller=other_seller) for _ in range(3)),
     )
     daily_run(day=D)
     return seller
@@ -568,7 +570,7 @@ def test_population_page_states_the_time_zone(client, seller_user, varied):
 
 
 def test_another_sellers_orders_never_appear(client, other_seller_user, other_seller, at_risk_world, make_orders):
-    make_orders(*(order_for(other_seller) for _ in range(3)))
+    make_orders(*(OrderFactory.build(seller=other_seller) for _ in range(3)))
     daily_run(day=D)
     client.force_login(other_seller_user)
     response = client.get(DASHBOARD, {"window": 30})
@@ -606,30 +608,30 @@ def _order_queries(seller, now) -> list[str]:
     return [q["sql"] for q in queries.captured_queries if '"sellers_order"' in q["sql"]]
 
 
-def test_insights_are_cached_until_a_new_snapshot_a_settings_change_or_five_minutes(seller, make_orders, locmem_cache):
+def test_insights_are_cached_until_a_new_snapshot_a_settings_change_or_five_minutes(
+    seller, make_orders, locmem_cache, clock
+):
     """The insights read the seller's orders once; repeated calls read the cache, and
     anything the insights show invalidates it: a new daily run, a settings change, time. The
     JSON status's here; the dashboard's, in its content, in test_dashboard_cache.py: both
     are kept in the one cache of a seller's pages (``metrics.presenters.cache``)."""
-    from unittest import mock
-
     from metrics.presenters.cache import SELLER_CACHE_SECONDS
     from metrics.services import daily_run
-    from tests.builders import D, order_for
+    from sellers.factories import D
 
-    make_orders(*(order_for(seller) for _ in range(3)))
+    make_orders(*(OrderFactory.build(seller=seller) for _ in range(3)))
     daily_run(day=D)
     now = dt.datetime(2026, 11, 21, 18, 0, tzinfo=dt.UTC)
-    with mock.patch("django.utils.timezone.now", return_value=now):
-        assert _order_queries(seller, now)  # computed
-        assert _order_queries(seller, now) == []  # from the cache
-        daily_run(day=D)  # recomputed: its snapshots carry a new moment (the patched now)
-        assert _order_queries(seller, now)
-        assert _order_queries(seller, now) == []
-        from sellers.models import AuditEntry
+    clock.move_to(now)
+    assert _order_queries(seller, now)  # computed
+    assert _order_queries(seller, now) == []  # from the cache
+    daily_run(day=D)  # recomputed: its snapshots carry a new moment (the clock's)
+    assert _order_queries(seller, now)
+    assert _order_queries(seller, now) == []
+    from sellers.models import AuditEntry
 
-        AuditEntry.objects.create(seller=seller, action=AuditEntry.Action.FULFILMENT, summary="")
-        assert _order_queries(seller, now)  # a settings change shows at once
+    AuditEntry.objects.create(seller=seller, action=AuditEntry.Action.FULFILMENT, summary="")
+    assert _order_queries(seller, now)  # a settings change shows at once
     later = now + dt.timedelta(seconds=SELLER_CACHE_SECONDS)
-    with mock.patch("django.utils.timezone.now", return_value=later):
-        assert _order_queries(seller, later)  # orders at risk are at most five minutes old
+    clock.move_to(later)
+    assert _order_queries(seller, later)  # orders at risk are at most five minutes old

@@ -13,9 +13,10 @@ from metrics.models import MetricSnapshot
 from metrics.selectors import defect_report_rows, metric_counts
 from metrics.services import sellers_evaluate, snapshots_compute
 from sellers.choices import ProgrammeStatus
+from sellers.factories import D, local_moment, orders_create
 from sellers.models import Order, Seller, SellerEvent, VolumeControlChange
 from sellers.services import volume_control_change
-from tests.factories import D, SellerFactory, local_moment, make_orders
+from tests.factories import SellerFactory
 from tests.metrics import reference
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +72,7 @@ def snapshots(seller: Seller, window_days: int = 30) -> dict[str, MetricSnapshot
 
 def test_window_covers_local_purchase_dates_from_d_minus_w_plus_1_to_d():
     seller = SellerFactory()
-    make_orders(
+    orders_create(
         seller,
         [
             {"purchased_on": D, "units": 1},
@@ -88,7 +89,7 @@ def test_window_covers_local_purchase_dates_from_d_minus_w_plus_1_to_d():
 
 def test_window_is_local_purchase_date():
     seller = SellerFactory(timezone="Europe/Berlin")
-    make_orders(
+    orders_create(
         seller,
         [
             # 22:30 UTC on D, but 23:30 on D in Berlin: in the window.
@@ -107,7 +108,7 @@ def test_window_is_local_purchase_date():
 
 def test_order_before_evaluation_start_does_not_count():
     seller = SellerFactory(enrolled_on=D - 3 * DAY)
-    make_orders(
+    orders_create(
         seller,
         [
             {"purchased_on": D - 4 * DAY, "units": 2, "cancelled_by": "seller", **_cancelled_at(seller, D - 4 * DAY)},
@@ -122,7 +123,7 @@ def test_evaluation_start_is_the_later_of_enrolment_and_reinstatement():
     reinstated = SellerFactory(enrolled_on=D - 20 * DAY, reinstated_on=D - 2 * DAY)
     enrolled_late = SellerFactory(enrolled_on=D - 3 * DAY, reinstated_on=D - 20 * DAY)
     for seller in (reinstated, enrolled_late):
-        make_orders(seller, [{"purchased_on": D - 10 * DAY, "units": 2}, {"purchased_on": D - 2 * DAY, "units": 1}])
+        orders_create(seller, [{"purchased_on": D - 10 * DAY, "units": 2}, {"purchased_on": D - 2 * DAY, "units": 1}])
     assert_counts(reinstated, cancellation_rate=(1, 0))
     assert_counts(enrolled_late, cancellation_rate=(1, 0))
 
@@ -148,7 +149,7 @@ def test_order_placed_while_paused_counts_nowhere():
     volume_control_change(
         seller=seller, daily_cap=None, paused=False, effective_at=local_moment(seller, D - 3 * DAY, 0)
     )
-    make_orders(
+    orders_create(
         seller,
         [
             {"order_id": "PAUSED", "purchased_on": D - 5 * DAY, "units": 2, "cancelled_by": "seller"}
@@ -178,7 +179,7 @@ def test_pause_ends_at_paused_until():
         paused_until=local_moment(seller, D - 5 * DAY, 12),
         effective_at=local_moment(seller, D - 10 * DAY, 0),
     )
-    make_orders(
+    orders_create(
         seller,
         [
             {"purchased_at": local_moment(seller, D - 5 * DAY, 11, 59), "units": 2},
@@ -191,7 +192,7 @@ def test_pause_ends_at_paused_until():
 def test_orders_over_daily_cap_count_nowhere():
     seller = SellerFactory()
     volume_control_change(seller=seller, daily_cap=2, paused=False, effective_at=local_moment(seller, D - 30 * DAY, 0))
-    make_orders(
+    orders_create(
         seller,
         [
             {"purchased_at": local_moment(seller, D - 5 * DAY, 9), "units": 1},
@@ -213,7 +214,7 @@ def test_orders_over_daily_cap_count_nowhere():
 def test_daily_cap_counts_the_local_day():
     seller = SellerFactory(timezone="Asia/Ho_Chi_Minh")
     volume_control_change(seller=seller, daily_cap=1, paused=False, effective_at=local_moment(seller, D - 30 * DAY, 0))
-    make_orders(
+    orders_create(
         seller,
         [
             # 17:30 UTC on D-6 is 00:30 on D-5 in Ho Chi Minh City: the same local day as the next.
@@ -233,7 +234,7 @@ def test_orders_placed_while_paused_do_not_use_up_the_daily_cap():
         paused_until=local_moment(seller, D - 5 * DAY, 12),
         effective_at=local_moment(seller, D - 5 * DAY, 0),
     )
-    make_orders(
+    orders_create(
         seller,
         [
             {"purchased_at": local_moment(seller, D - 5 * DAY, 10), "units": 2},
@@ -247,7 +248,7 @@ def test_orders_placed_while_paused_do_not_use_up_the_daily_cap():
 def test_orders_over_the_cap_still_use_it_up():
     seller = SellerFactory()
     volume_control_change(seller=seller, daily_cap=1, paused=False, effective_at=local_moment(seller, D - 30 * DAY, 0))
-    make_orders(
+    orders_create(
         seller,
         [
             {"purchased_at": local_moment(seller, D - 5 * DAY, 9), "units": 1},
@@ -266,7 +267,7 @@ def test_daily_cap_orders_purchased_at_the_same_moment_by_order_id():
     seller = SellerFactory()
     volume_control_change(seller=seller, daily_cap=1, paused=False, effective_at=local_moment(seller, D - 30 * DAY, 0))
     same_moment = local_moment(seller, D - 5 * DAY, 10)
-    make_orders(
+    orders_create(
         seller,
         [
             {"order_id": "B-1", "purchased_at": same_moment, "units": 2},
@@ -279,7 +280,7 @@ def test_daily_cap_orders_purchased_at_the_same_moment_by_order_id():
 def test_daily_cap_of_zero_makes_no_order_prime():
     seller = SellerFactory()
     volume_control_change(seller=seller, daily_cap=0, paused=False, effective_at=local_moment(seller, D - 30 * DAY, 0))
-    make_orders(seller, [{"purchased_on": D - 5 * DAY}, {"purchased_on": D - 4 * DAY}])
+    orders_create(seller, [{"purchased_on": D - 5 * DAY}, {"purchased_on": D - 4 * DAY}])
     assert_counts(seller, cancellation_rate=(0, 0), on_time_shipment_rate=(0, 0))
 
 
@@ -289,7 +290,7 @@ def test_cap_in_force_at_purchase_decides():
     volume_control_change(
         seller=seller, daily_cap=None, paused=False, effective_at=local_moment(seller, D - 5 * DAY, 12)
     )
-    make_orders(
+    orders_create(
         seller,
         [
             {"purchased_at": local_moment(seller, D - 5 * DAY, 11), "units": 2},
@@ -305,7 +306,7 @@ def test_cap_in_force_at_purchase_decides():
 def test_late_shipment_delivered_on_time_is_on_time():
     seller = SellerFactory()
     purchased_on = D - 6 * DAY
-    make_orders(
+    orders_create(
         seller,
         [
             {
@@ -325,7 +326,7 @@ def test_late_shipment_delivered_on_time_is_on_time():
 def test_late_shipment_delivered_late_is_a_shipment_defect():
     seller = SellerFactory()
     purchased_on = D - 6 * DAY
-    make_orders(
+    orders_create(
         seller,
         [
             {
@@ -347,7 +348,7 @@ def test_late_shipment_delivered_late_is_a_shipment_defect():
 def test_undelivered_due_order_is_delivered_late():
     seller = SellerFactory()
     purchased_on = D - 4 * DAY
-    make_orders(
+    orders_create(
         seller,
         [
             # Scanned on a Buy Shipping label: late, but protected.
@@ -369,7 +370,7 @@ def test_undelivered_due_order_is_delivered_late():
 
 def test_order_is_due_from_its_promised_delivery_date():
     seller = SellerFactory()
-    make_orders(
+    orders_create(
         seller,
         [
             {"purchased_on": D - DAY, "promised_delivery_date": D, "delivered_at": None, "units": 1},
@@ -382,7 +383,7 @@ def test_order_is_due_from_its_promised_delivery_date():
 def test_delivery_on_the_local_promised_date_is_on_time():
     seller = SellerFactory(timezone="America/Los_Angeles")
     purchased_on = D - 5 * DAY
-    make_orders(
+    orders_create(
         seller,
         [
             # 23:30 in Los Angeles is the next day in UTC.
@@ -403,7 +404,7 @@ def test_delivery_on_the_local_promised_date_is_on_time():
 
 def test_cancelled_order_is_not_due():
     seller = SellerFactory()
-    make_orders(
+    orders_create(
         seller,
         [
             {"purchased_on": D - 5 * DAY, "cancelled_by": "seller", "ship_confirmed_at": None}
@@ -419,7 +420,7 @@ def test_cancelled_order_is_not_due():
 def test_scan_after_d_is_not_yet_shipped():
     seller = SellerFactory(timezone="Europe/Berlin")
     purchased_on = D - DAY
-    make_orders(
+    orders_create(
         seller,
         [
             {
@@ -461,7 +462,7 @@ def test_scan_after_d_is_not_yet_shipped():
 
 def test_delivery_after_d_is_not_yet_delivered():
     seller = SellerFactory(timezone="Pacific/Auckland")
-    make_orders(
+    orders_create(
         seller,
         [
             {
@@ -477,7 +478,7 @@ def test_delivery_after_d_is_not_yet_delivered():
 
 def test_confirmation_after_d_is_not_yet_confirmed():
     seller = SellerFactory()
-    make_orders(
+    orders_create(
         seller,
         [
             {
@@ -495,7 +496,7 @@ def test_confirmation_after_d_is_not_yet_confirmed():
 
 def test_cancellation_after_d_is_not_yet_cancelled():
     seller = SellerFactory()
-    make_orders(
+    orders_create(
         seller,
         [
             {
@@ -520,7 +521,7 @@ def test_cancellation_after_d_is_not_yet_cancelled():
 def test_shipped_means_first_scan_not_confirmation():
     seller = SellerFactory()
     not_due = {"delivered_at": None, "promised_delivery_date": D + DAY}
-    make_orders(
+    orders_create(
         seller,
         [
             # Confirmed by the seller, never scanned by the carrier: not shipped.
@@ -535,7 +536,7 @@ def test_shipped_means_first_scan_not_confirmation():
 
 def test_confirmed_without_tracking_is_not_valid():
     seller = SellerFactory()
-    make_orders(
+    orders_create(
         seller,
         [
             {"order_id": "NO-TRACKING", "purchased_on": D - 5 * DAY, "tracking_id": "", "units": 1},
@@ -550,7 +551,7 @@ def test_confirmed_without_tracking_is_not_valid():
 
 def test_shipment_outside_buy_shipping_is_a_defect():
     seller = SellerFactory()
-    make_orders(
+    orders_create(
         seller,
         [
             {"order_id": "OWN-LABEL", "purchased_on": D - 5 * DAY, "buy_shipping": False, "units": 2},
@@ -569,7 +570,7 @@ def test_shipment_outside_buy_shipping_is_a_defect():
 
 def test_seller_cancellation_is_a_defect():
     seller = SellerFactory()
-    make_orders(
+    orders_create(
         seller,
         [
             {"order_id": "CANCELLED", "purchased_on": D - 5 * DAY, "cancelled_by": "seller", "units": 3}
@@ -584,7 +585,7 @@ def test_seller_cancellation_is_a_defect():
 def test_customer_cancellation_within_30_minutes_never_counts():
     seller = SellerFactory()
     purchased_at = local_moment(seller, D - 5 * DAY, 10)
-    make_orders(
+    orders_create(
         seller,
         [
             {
@@ -620,7 +621,7 @@ def test_seller_cancellation_requested_by_customer_does_not_count():
             "delivered_at": None,
         }
 
-    make_orders(
+    orders_create(
         seller,
         [
             cancelled("UNREQUESTED", 1, None),
@@ -647,7 +648,7 @@ def test_delivery_speed_counts_not_cancelled_orders():
             "units": units,
         } | fields
 
-    make_orders(
+    orders_create(
         seller,
         [
             promised(1, 1),
@@ -663,7 +664,7 @@ def test_delivery_speed_counts_not_cancelled_orders():
 def test_delivery_speed_uses_local_purchase_date():
     seller = SellerFactory(timezone="America/Los_Angeles")
     purchased_on = D - 5 * DAY
-    make_orders(
+    orders_create(
         seller,
         [
             # Purchased late on D-5 in Los Angeles (D-4 in UTC), promised for D-3: two days.
@@ -696,7 +697,7 @@ def test_cancellation_rate_equal_to_threshold_passes():
     purchased_on = D - 5 * DAY
     # One of 200 units cancelled by the seller: 1/200 = 0.005 exactly, the threshold.
     for seller, cancelled_units in ((at_threshold, 1), (above, 2)):
-        make_orders(
+        orders_create(
             seller,
             [
                 {"purchased_on": purchased_on, "units": 200 - cancelled_units},
@@ -720,11 +721,11 @@ def test_rate_equal_to_threshold_passes():
     purchased_on = D - 5 * DAY
     unshipped = {"first_scan_at": None, "ship_confirmed_at": None, "delivered_at": None}
     # 13 of 200 due units never delivered: 1 - 13/200 = 0.935 exactly.
-    make_orders(
+    orders_create(
         at_threshold,
         [{"purchased_on": purchased_on, "units": 187}, {"purchased_on": purchased_on, "units": 13, **unshipped}],
     )
-    make_orders(
+    orders_create(
         below, [{"purchased_on": purchased_on, "units": 186}, {"purchased_on": purchased_on, "units": 14, **unshipped}]
     )
     snapshots_compute(day=D, seller_ids=[at_threshold.pk, below.pk])
@@ -740,7 +741,7 @@ def test_rate_equal_to_threshold_passes():
 def test_population_zero_has_no_value_and_passes():
     seller = SellerFactory()
     # Orders only before the 30-day window: both windows are empty.
-    make_orders(
+    orders_create(
         seller, [{"purchased_on": D - 40 * DAY, "cancelled_by": "seller"} | _cancelled_at(seller, D - 40 * DAY)]
     )
     snapshots_compute(day=D, seller_ids=[seller.pk])
@@ -762,7 +763,7 @@ def test_buy_shipping_protection_decides_eligibility():
     unprotected = SellerFactory()
     purchased_on = D - 5 * DAY
     # 10 of 100 units late: 0.90 shown, below 0.935.
-    make_orders(
+    orders_create(
         protected,
         [
             {"purchased_on": purchased_on, "units": 90},
@@ -774,7 +775,7 @@ def test_buy_shipping_protection_decides_eligibility():
             },
         ],
     )
-    make_orders(
+    orders_create(
         unprotected,
         [
             {"purchased_on": purchased_on, "units": 90},
@@ -806,12 +807,12 @@ def test_buy_shipping_protection_decides_eligibility():
 
 def test_recompute_replaces_snapshots():
     seller = SellerFactory()
-    make_orders(seller, [{"purchased_on": D - 5 * DAY, "units": 2}])
+    orders_create(seller, [{"purchased_on": D - 5 * DAY, "units": 2}])
     snapshots_compute(day=D, seller_ids=[seller.pk])
     snapshots_compute(day=D, seller_ids=[seller.pk])
     assert MetricSnapshot.objects.filter(seller=seller, day=D).count() == 2 * len(METRICS)
 
-    make_orders(
+    orders_create(
         seller,
         [{"purchased_on": D - 20 * DAY, "units": 3, "cancelled_by": "seller"} | _cancelled_at(seller, D - 20 * DAY)],
     )
@@ -825,7 +826,7 @@ def test_recompute_replaces_snapshots():
 def test_facts_arriving_after_d_leave_ds_numbers_unchanged():
     seller = SellerFactory()
     purchased_on = D - 2 * DAY
-    [waiting, cancelled] = make_orders(
+    [waiting, cancelled] = orders_create(
         seller,
         [
             {"order_id": "WAITING", "purchased_on": purchased_on, "units": 1}

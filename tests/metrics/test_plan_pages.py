@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from unittest import mock
 
 import pytest
 from django.core import mail
@@ -13,8 +12,8 @@ from metrics.models import PlanDraft, PlanOfAction
 from metrics.selectors import seller_reinstated_at
 from metrics.services import daily_run, plan_reject, plan_submit
 from sellers.choices import ProgrammeStatus
+from sellers.factories import D, OrderFactory
 from sellers.models import AuditEntry
-from tests.builders import D, late_order, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -27,13 +26,19 @@ ANSWERS = {
 
 
 def late_to_texas(seller, carrier="FedEx Home"):
-    return late_order(seller, purchased_on=D - dt.timedelta(days=3), carrier=carrier, ship_to_state="TX")
+    return OrderFactory.build(
+        seller=seller, late=True, purchased_on=D - dt.timedelta(days=3), carrier=carrier, ship_to_state="TX"
+    )
 
 
 @pytest.fixture
 def revoked(seller, make_orders):
-    make_orders(*(order_for(seller) for _ in range(9)), late_to_texas(seller), late_to_texas(seller, "UPS Ground"),
-                late_to_texas(seller))  # fmt: skip
+    make_orders(
+        *(OrderFactory.build(seller=seller) for _ in range(9)),
+        late_to_texas(seller),
+        late_to_texas(seller, "UPS Ground"),
+        late_to_texas(seller),
+    )
     daily_run(day=D)
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.NOT_ELIGIBLE
@@ -288,7 +293,7 @@ def test_the_whole_journey_through_the_pages(seller_client, revoked, reviewer_cl
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.ELIGIBLE
     reinstated = seller.local_date(seller_reinstated_at(seller=seller))
-    make_orders(*(order_for(seller, purchased_on=reinstated) for _ in range(4)))
+    make_orders(*(OrderFactory.build(seller=seller, purchased_on=reinstated) for _ in range(4)))
     result = daily_run(day=reinstated)
     seller.refresh_from_db()
     assert result.revoked == [] and seller.status == ProgrammeStatus.ELIGIBLE
@@ -305,7 +310,9 @@ def test_the_history_reads_in_the_sellers_language(seller_client, revoked, selle
     assert "Rate pünktlicher Übergaben" in html  # the revocation reason, as a German sentence
 
 
-def test_after_reinstatement_the_dashboard_says_its_numbers_predate_it(seller_client, revoked, seller_user, reviewer):
+def test_after_reinstatement_the_dashboard_says_its_numbers_predate_it(
+    seller_client, revoked, seller_user, reviewer, clock
+):
     from metrics.services import plan_approve
 
     plan = plan_submit(seller=revoked, user=seller_user, merchant_token="SELLER01", **ANSWERS)
@@ -318,8 +325,8 @@ def test_after_reinstatement_the_dashboard_says_its_numbers_predate_it(seller_cl
     reinstated_on = revoked.local_date(seller_reinstated_at(seller=revoked))
     # The morning after the reinstatement's day, when its evaluation runs.
     morning_after = dt.datetime.combine(reinstated_on + dt.timedelta(days=1), dt.time(2, 30), tzinfo=revoked.zone)
-    with mock.patch("django.utils.timezone.now", return_value=morning_after):
-        daily_run(day=reinstated_on)
+    clock.move_to(morning_after)
+    daily_run(day=reinstated_on)
     html = seller_client.get("/performance/").content.decode()
     assert "before Prime was reinstated on" not in html
 

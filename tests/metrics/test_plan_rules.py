@@ -13,9 +13,9 @@ from django.urls import reverse
 from metrics.selectors import can_review_plans, plan_reviewers, seller_plan_submission
 from metrics.services import PlanError, daily_run, plan_submit
 from sellers.choices import ProgrammeStatus
+from sellers.factories import D, OrderFactory
 from sellers.models import User
 from sellers.services import seller_user_create
-from tests.builders import D, late_order, order_for
 from tests.metrics.test_plans import ANSWERS
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,10 @@ def test_every_place_follows_the_one_rule_for_submitting_a_plan(seller, seller_u
     assert not seller_plan_submission(seller=seller).allowed
     assert set(what_each_place_says(seller, seller_user).values()) == {False}
     # Not eligible, no plan under review: every place offers it (and the last one submits).
-    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller, purchased_on=D - dt.timedelta(days=3)))
+    make_orders(
+        *(OrderFactory.build(seller=seller) for _ in range(9)),
+        OrderFactory.build(seller=seller, late=True, purchased_on=D - dt.timedelta(days=3)),
+    )
     daily_run(day=D)
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.NOT_ELIGIBLE

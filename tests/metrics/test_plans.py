@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-from unittest import mock
 
 import pytest
 from django.core import mail
@@ -25,8 +24,8 @@ from metrics.services import (
     threshold_set,
 )
 from sellers.choices import ProgrammeStatus
+from sellers.factories import D, OrderFactory, local_moment
 from sellers.models import AuditEntry, SellerEvent
-from tests.builders import D, late_order, local, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +43,10 @@ LATE_PURCHASE = D - dt.timedelta(days=3)
 
 @pytest.fixture
 def revoked_seller(seller, make_orders):
-    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller, purchased_on=LATE_PURCHASE))
+    make_orders(
+        *(OrderFactory.build(seller=seller) for _ in range(9)),
+        OrderFactory.build(seller=seller, late=True, purchased_on=LATE_PURCHASE),
+    )
     daily_run(day=D)
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.NOT_ELIGIBLE
@@ -113,13 +115,15 @@ def test_submitting_removes_the_draft(revoked_seller, seller_user):
     assert not PlanDraft.objects.filter(seller=revoked_seller).exists()
 
 
-def test_approval_reinstates_with_the_local_date_as_evaluation_start(revoked_seller, seller_user, reviewer, settings):
+def test_approval_reinstates_with_the_local_date_as_evaluation_start(
+    revoked_seller, seller_user, reviewer, settings, clock
+):
     plan = submit(revoked_seller, seller_user)
     # 05:30 UTC on the 25th is still the 24th in Los Angeles: the local date counts.
     moment = dt.datetime(2026, 11, 25, 5, 30, tzinfo=dt.UTC)
 
-    with mock.patch("metrics.services.timezone.now", return_value=moment):
-        plan_approve(plan=plan, reviewer=reviewer)
+    clock.move_to(moment)
+    plan_approve(plan=plan, reviewer=reviewer)
 
     revoked_seller.refresh_from_db()
     plan.refresh_from_db()
@@ -224,11 +228,14 @@ def test_no_mail_leaves_before_the_submission_commits(revoked_seller, seller_use
     assert mail.outbox == []
 
 
-def test_the_whole_journey_back_to_prime(seller, seller_user, reviewer, make_orders):
+def test_the_whole_journey_back_to_prime(seller, seller_user, reviewer, make_orders, clock):
     """Fails, is revoked, submits, is rejected, submits again, is approved, and the next
     daily run keeps the seller eligible on good new orders: only orders since the
     reinstatement count."""
-    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller, purchased_on=LATE_PURCHASE))
+    make_orders(
+        *(OrderFactory.build(seller=seller) for _ in range(9)),
+        OrderFactory.build(seller=seller, late=True, purchased_on=LATE_PURCHASE),
+    )
     daily_run(day=D)
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.NOT_ELIGIBLE
@@ -240,15 +247,16 @@ def test_the_whole_journey_back_to_prime(seller, seller_user, reviewer, make_ord
 
     second = submit(seller, seller_user)
 
-    approved_at = local(seller, D + dt.timedelta(days=1), 9)
-    with mock.patch("metrics.services.timezone.now", return_value=approved_at):
-        plan_approve(plan=second, reviewer=reviewer)
+    approved_at = local_moment(seller, D + dt.timedelta(days=1), 9)
+    clock.move_to(approved_at)
+    plan_approve(plan=second, reviewer=reviewer)
     seller.refresh_from_db()
     assert seller.status == ProgrammeStatus.ELIGIBLE
     assert seller.local_date(seller_reinstated_at(seller=seller)) == D + dt.timedelta(days=1)
 
     # Good orders after the reinstatement; the old late order is still inside 30 days of D+3.
-    make_orders(*(order_for(seller, purchased_on=D + dt.timedelta(days=1)) for _ in range(5)))
+    make_orders(*(OrderFactory.build(seller=seller, purchased_on=D + dt.timedelta(days=1)) for _ in range(5)))
+    clock.move_to(local_moment(seller, D + dt.timedelta(days=4), 2, 30))  # D+3 has ended
     result = daily_run(day=D + dt.timedelta(days=3))
     seller.refresh_from_db()
     assert result.revoked == [] and seller.status == ProgrammeStatus.ELIGIBLE
@@ -266,7 +274,10 @@ def test_two_reviewers_at_once_make_exactly_one_decision(seller, seller_user, re
         if os.environ.get("CI") == "true":
             pytest.fail("Under CI this test needs PostgreSQL (DATABASE_URL).")
         pytest.skip("needs PostgreSQL: SQLite serialises writers")
-    make_orders(*(order_for(seller) for _ in range(9)), late_order(seller, purchased_on=LATE_PURCHASE))
+    make_orders(
+        *(OrderFactory.build(seller=seller) for _ in range(9)),
+        OrderFactory.build(seller=seller, late=True, purchased_on=LATE_PURCHASE),
+    )
     daily_run(day=D)
     plan = submit(seller, seller_user)
 
@@ -328,7 +339,9 @@ def test_an_approval_between_counting_and_judging_is_not_undone(revoked_seller, 
     assert SellerEvent.objects.filter(seller=revoked_seller, kind=SellerEvent.Kind.REVOKED).count() == 1
 
 
-def test_a_day_before_the_reinstatement_keeps_its_numbers_and_revokes_nobody(revoked_seller, seller_user, reviewer):
+def test_a_day_before_the_reinstatement_keeps_its_numbers_and_revokes_nobody(
+    revoked_seller, seller_user, reviewer, clock
+):
     """Recomputing D after a reinstatement on D+4 gives D's numbers again (the reinstatement
     had not happened as of D) and does not revoke the reinstated seller on them."""
 
@@ -337,8 +350,8 @@ def test_a_day_before_the_reinstatement_keeps_its_numbers_and_revokes_nobody(rev
 
     before = MetricSnapshot.objects.get(seller=revoked_seller, day=D, window_days=30, metric="on_time_shipment_rate")
     plan = submit(revoked_seller, seller_user)
-    with mock.patch("metrics.services.timezone.now", return_value=local(revoked_seller, D + dt.timedelta(days=4))):
-        plan_approve(plan=plan, reviewer=reviewer)
+    clock.move_to(local_moment(revoked_seller, D + dt.timedelta(days=4)))
+    plan_approve(plan=plan, reviewer=reviewer)
     result = daily_run(day=D)
     revoked_seller.refresh_from_db()
     assert result.revoked == [] and revoked_seller.status == ProgrammeStatus.ELIGIBLE

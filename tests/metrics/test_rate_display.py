@@ -4,7 +4,6 @@ every page and in every email that shows one."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
 
@@ -19,12 +18,11 @@ from metrics.definitions import METRIC_DEFINITIONS, THRESHOLD_SCALE
 from metrics.presenters import rate_percent, threshold_percent
 from metrics.services import daily_run, plan_submit
 from sellers.choices import ProgrammeStatus
-from tests.builders import D, late_order, order_for
+from sellers.factories import D, OrderFactory
 
 SHIPMENT = METRIC_DEFINITIONS["on_time_shipment_rate"]
 DELIVERY = METRIC_DEFINITIONS["on_time_delivery_rate"]
 CANCELLATION = METRIC_DEFINITIONS["cancellation_rate"]
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
 
 def shown(text: str) -> Decimal:
@@ -138,17 +136,16 @@ def test_the_shown_rate_and_threshold_compare_as_the_verdict_does(
 
 
 @pytest.fixture
-def fixed_now(monkeypatch):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
-
-
-@pytest.fixture
-def at_98_995(seller, seller_user, make_orders, fixed_now, django_capture_on_commit_callbacks):
+def at_98_995(seller, seller_user, make_orders, clock, django_capture_on_commit_callbacks):
     """201 of 20,000 shipped units shipped and delivered late, in both windows: 98.995 %
     on-time shipment against at least 99 %, so revoked (and emailed)."""
     seller_user.email = "ops@seller.example"
     seller_user.save()
-    make_orders(order_for(seller, units=9_900), order_for(seller, units=9_899), late_order(seller, units=201))
+    make_orders(
+        OrderFactory.build(seller=seller, units=9_900),
+        OrderFactory.build(seller=seller, units=9_899),
+        OrderFactory.build(seller=seller, late=True, units=201),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         daily_run(day=D)
     seller.refresh_from_db()
@@ -218,13 +215,11 @@ def test_the_revocation_email_never_shows_98_995_as_99_00(at_98_995):
 
 
 @pytest.mark.django_db
-def test_staff_read_the_on_time_delivery_rate_the_verdict_is_on(seller, reviewer, make_orders, fixed_now):
+def test_staff_read_the_on_time_delivery_rate_the_verdict_is_on(seller, reviewer, make_orders, clock):
     """8 of 100 due units delivered late, all on Buy Shipping labels: 92 % shown, below
     93.5 %, but passing on 100 % for eligibility, which the review table shows too."""
-    late = order_for(seller, units=8)
-    late.delivered_at = late.purchased_at + dt.timedelta(days=3)
-    late.set_local_dates(seller.zone)
-    make_orders(order_for(seller, units=92), late)
+    late = OrderFactory.build(seller=seller, units=8, late_delivery=2)
+    make_orders(OrderFactory.build(seller=seller, units=92), late)
     daily_run(day=D)
     staff = Client()
     staff.force_login(reviewer)

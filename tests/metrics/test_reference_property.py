@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, event, given, settings, target
 from hypothesis import strategies as st
 
 from metrics.selectors import defect_report_rows, metric_counts
-from tests.factories import SellerFactory, VolumeControlChangeFactory, make_orders
+from sellers.factories import orders_create
+from tests.factories import SellerFactory, VolumeControlChangeFactory
 from tests.metrics import reference
 
 ZONES = (
@@ -262,7 +263,7 @@ def _check_world(day: dt.date, drawn_sellers: list[dict]) -> None:
         model_sellers[seller.pk] = seller
         # One by one, so ids follow the order of the history as the reference assumes.
         controls = [VolumeControlChangeFactory(seller=seller, **control) for control in drawn["controls"]]
-        make_orders(seller, drawn["orders"])
+        orders_create(seller, drawn["orders"])
         ref_sellers.append(
             reference.Seller(
                 id=seller.pk,

@@ -18,7 +18,6 @@ import itertools
 import os
 from dataclasses import dataclass, field
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from django.db import transaction
@@ -30,6 +29,7 @@ from metrics.models import DailySnapshot
 from metrics.services import daily_run, day_end, seller_reinstate, threshold_set
 from sellers.models import Order, Seller, SellerEvent
 from sellers.services import orders_classify_prime, seller_timezone_change, volume_control_update
+from tests.clock import Clock
 from tests.factories import SellerFactory
 
 FIRST_DAY = dt.date(2026, 10, 28)  # the history crosses the end of US daylight time (Nov. 1)
@@ -113,9 +113,6 @@ class Simulation:
     now: dt.datetime = field(default_factory=lambda: dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     morning: dict = field(default_factory=dict)  # day -> (snapshot row, verdict)
 
-    def clock(self):
-        return mock.patch("django.utils.timezone.now", side_effect=lambda: self.now)
-
 
 def _local_moment(zone_name: str, day: dt.date, minute: int) -> dt.datetime:
     from sellers.models import zone
@@ -183,7 +180,7 @@ def _snapshot(seller: Seller, day: dt.date) -> dict | None:
     return {f.name: getattr(row, f.name) for f in row._meta.concrete_fields if f.name not in ("id", "computed_at")}
 
 
-def _play(history: dict) -> None:
+def _play(history: dict, clock: Clock) -> None:
     seller = SellerFactory(timezone=history["zone"], enrolled_on=FIRST_DAY - dt.timedelta(days=40))
     simulation = Simulation(seller=seller)
     sequence = itertools.count()
@@ -212,8 +209,8 @@ def _play(history: dict) -> None:
     while timeline:
         moment, _n, kind, payload = heapq.heappop(timeline)
         simulation.now = moment
-        with simulation.clock():
-            _apply(simulation, kind, payload)
+        clock.move_to(moment)
+        _apply(simulation, kind, payload)
 
 
 def _apply(simulation: Simulation, kind: str, payload) -> None:
@@ -276,10 +273,10 @@ def _morning(simulation: Simulation, day: dt.date) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(history=histories())
-def test_a_day_computed_again_later_gives_the_same_snapshot_and_verdict(history, settings_override):
+def test_a_day_computed_again_later_gives_the_same_snapshot_and_verdict(history, settings_override, clock):
     with transaction.atomic():
         try:
-            _play(history)
+            _play(history, clock)
         finally:
             transaction.set_rollback(True)
 

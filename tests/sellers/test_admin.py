@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from metrics.models import PlanOfAction
 from sellers.choices import Speed, Weekday
+from sellers.factories import D, OrderFactory, local_moment
 from sellers.models import AuditEntry, CarrierService, Order, Seller, SellerEvent, VolumeControlChange
 from sellers.services import volume_control_change
-from tests.builders import D, local, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +27,8 @@ DAY_1, DAY_2 = D - dt.timedelta(days=5), D - dt.timedelta(days=4)
 
 
 @pytest.fixture(autouse=True)
-def fixed_now(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
+def fixed_now(clock):
+    clock.move_to(NOW)
     return NOW
 
 
@@ -83,9 +83,7 @@ def prime(*orders: Order) -> list[bool]:
 
 
 def unshipped(seller, purchased_at: dt.datetime) -> Order:
-    return order_for(
-        seller, purchased_at=purchased_at, first_scan_at=None, ship_confirmed_at=None, delivered_at=None, tracking_id=""
-    )
+    return OrderFactory.build(seller=seller, purchased_at=purchased_at, not_shipped=True)
 
 
 # --- the seller: status read-only, time zone and settings through the services ----------------
@@ -138,7 +136,9 @@ def test_a_seller_added_in_the_admin_starts_eligible_with_the_default_settings(a
 
 def test_time_zone_change_from_the_admin_redates_orders_and_is_audited(admin_client, admin_user, seller, make_orders):
     # The evening of 9 November in Los Angeles, the small hours of the 10th in New York.
-    [order] = make_orders(order_for(seller, purchased_at=dt.datetime(2026, 11, 10, 6, 30, tzinfo=dt.UTC)))
+    [order] = make_orders(
+        OrderFactory.build(seller=seller, purchased_at=dt.datetime(2026, 11, 10, 6, 30, tzinfo=dt.UTC))
+    )
     assert order.purchase_date == dt.date(2026, 11, 9)
     url = reverse("admin:sellers_seller_change", args=[seller.pk])
     data = page_data(admin_client.get(url))
@@ -175,8 +175,8 @@ def test_settings_edited_in_the_admin_are_the_services_changes(admin_client, adm
 
 def test_adding_a_pause_makes_orders_after_it_non_prime_and_is_audited(admin_client, admin_user, seller, make_orders):
     before, after = make_orders(
-        order_for(seller, purchased_at=NOW - dt.timedelta(hours=1)),
-        order_for(seller, purchased_at=NOW + dt.timedelta(minutes=1)),
+        OrderFactory.build(seller=seller, purchased_at=NOW - dt.timedelta(hours=1)),
+        OrderFactory.build(seller=seller, purchased_at=NOW + dt.timedelta(minutes=1)),
     )
     response = admin_client.post(
         reverse("admin:sellers_volumecontrolchange_add"),
@@ -206,7 +206,7 @@ def test_adding_the_control_already_in_force_adds_nothing(admin_client, seller):
 
 
 def test_a_control_cannot_take_effect_in_the_past(admin_client, seller, make_orders):
-    [order] = make_orders(order_for(seller, purchased_at=NOW - dt.timedelta(hours=1)))
+    [order] = make_orders(OrderFactory.build(seller=seller, purchased_at=NOW - dt.timedelta(hours=1)))
     day, clock = split(NOW - dt.timedelta(hours=2))
     response = admin_client.post(
         reverse("admin:sellers_volumecontrolchange_add"),
@@ -247,7 +247,7 @@ def test_moving_a_future_control_redecides_the_orders_of_both_moments_and_is_aud
 ):
     starts = NOW + dt.timedelta(days=1)
     control = volume_control_change(seller=seller, daily_cap=None, paused=True, effective_at=starts)
-    [order] = make_orders(order_for(seller, purchased_at=starts + dt.timedelta(hours=1)))
+    [order] = make_orders(OrderFactory.build(seller=seller, purchased_at=starts + dt.timedelta(hours=1)))
     assert prime(order) == [False]
     url = reverse("admin:sellers_volumecontrolchange_change", args=[control.pk])
     data = page_data(admin_client.get(url))
@@ -267,7 +267,7 @@ def test_moving_a_future_control_redecides_the_orders_of_both_moments_and_is_aud
 def test_deleting_a_future_control_redecides_and_is_audited(admin_client, admin_user, seller, make_orders):
     starts = NOW + dt.timedelta(days=1)
     control = volume_control_change(seller=seller, daily_cap=0, paused=False, effective_at=starts)
-    [order] = make_orders(order_for(seller, purchased_at=starts + dt.timedelta(hours=1)))
+    [order] = make_orders(OrderFactory.build(seller=seller, purchased_at=starts + dt.timedelta(hours=1)))
     assert prime(order) == [False]
 
     response = admin_client.post(
@@ -312,12 +312,12 @@ def capped_orders(seller, make_orders):
     """A cap of one Prime order a day: on DAY_1 the 10:00 order is Prime and the 12:00 one is
     not; on DAY_2 the 09:00 order is Prime."""
     volume_control_change(
-        seller=seller, daily_cap=1, paused=False, effective_at=local(seller, D - dt.timedelta(days=30), 0)
+        seller=seller, daily_cap=1, paused=False, effective_at=local_moment(seller, D - dt.timedelta(days=30), 0)
     )
     return make_orders(
-        unshipped(seller, local(seller, DAY_1, 10)),
-        unshipped(seller, local(seller, DAY_1, 12)),
-        unshipped(seller, local(seller, DAY_2, 9)),
+        unshipped(seller, local_moment(seller, DAY_1, 10)),
+        unshipped(seller, local_moment(seller, DAY_1, 12)),
+        unshipped(seller, local_moment(seller, DAY_2, 9)),
     )
 
 
@@ -328,7 +328,7 @@ def test_an_order_edit_moving_its_purchase_time_redecides_both_days_and_is_audit
     assert prime(moved, second_of_day_1, first_of_day_2) == [True, False, True]
     url = reverse("admin:sellers_order_change", args=[moved.pk])
     data = page_data(admin_client.get(url))
-    data["purchased_at_0"], data["purchased_at_1"] = split(local(seller, DAY_2, 8))
+    data["purchased_at_0"], data["purchased_at_1"] = split(local_moment(seller, DAY_2, 8))
     data["promised_ship_date"], data["promised_delivery_date"] = str(DAY_2), str(DAY_2 + dt.timedelta(days=1))
 
     assert admin_client.post(url, data).status_code == 302
@@ -339,8 +339,8 @@ def test_an_order_edit_moving_its_purchase_time_redecides_both_days_and_is_audit
     assert moved.purchase_date == DAY_2
     [entry] = entries(seller, AuditEntry.Action.ORDER_CHANGED)
     assert entry.actor == admin_user and moved.order_id in entry.summary
-    assert entry.before["purchased_at"] == local(seller, DAY_1, 10).astimezone(dt.UTC).isoformat()
-    assert entry.after["purchased_at"] == local(seller, DAY_2, 8).astimezone(dt.UTC).isoformat()
+    assert entry.before["purchased_at"] == local_moment(seller, DAY_1, 10).astimezone(dt.UTC).isoformat()
+    assert entry.after["purchased_at"] == local_moment(seller, DAY_2, 8).astimezone(dt.UTC).isoformat()
     assert entry.after["promised_ship_date"] == str(DAY_2)
 
 
@@ -351,7 +351,7 @@ def test_the_seller_reads_an_order_edit_and_a_time_zone_change_in_their_history(
     moved = capped_orders[0]
     url = reverse("admin:sellers_order_change", args=[moved.pk])
     data = page_data(admin_client.get(url))
-    data["purchased_at_0"], data["purchased_at_1"] = split(local(seller, DAY_1, 11))
+    data["purchased_at_0"], data["purchased_at_1"] = split(local_moment(seller, DAY_1, 11))
     admin_client.post(url, data)
 
     html = client.get(reverse("sellers:history")).content.decode()

@@ -13,9 +13,9 @@ from django.urls import reverse
 
 from metrics.services import daily_run
 from sellers.auth import BearerTokenError, bearer_authenticate
+from sellers.factories import D, OrderFactory
 from sellers.models import ApiToken, AuditEntry
 from sellers.services import api_token_create, api_token_revoke
-from tests.builders import D, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def seller_client(client, seller_user):
 @pytest.fixture
 def computed(seller, other_seller, make_orders):
     """Snapshots for D for both sellers: the seller has 3 orders, the other seller 1."""
-    make_orders(*(order_for(seller) for _ in range(3)), order_for(other_seller))
+    make_orders(*(OrderFactory.build(seller=seller) for _ in range(3)), OrderFactory.build(seller=other_seller))
     daily_run(day=D)
 
 

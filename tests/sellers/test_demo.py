@@ -11,7 +11,6 @@ import datetime as dt
 import io
 import zoneinfo
 from collections import Counter
-from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
@@ -26,6 +25,7 @@ from sellers.choices import CancelledBy, ProgrammeStatus, Weekday
 from sellers.demo import DEMO_PASSWORD, DEMO_SELLERS, _orders, demo_usernames
 from sellers.models import OperatingDay, Order, Seller, SellerEvent, User, VolumeControlChange
 from sellers.selectors import requirements_for_sellers
+from tests.clock import Clock
 
 # The clock during seeding: the demo's "yesterday" is TODAY - 1 in the portal's time zone.
 NOW = dt.datetime(2026, 11, 21, 9, 30, tzinfo=zoneinfo.ZoneInfo("America/Los_Angeles"))
@@ -38,16 +38,9 @@ HEALTHY, LATE_SHIPMENTS, CANCELLATIONS, BROKEN_SETTINGS = (s.merchant_token for 
 pytestmark = pytest.mark.django_db
 
 
-@contextmanager
-def clock_at(moment: dt.datetime):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("django.utils.timezone.now", lambda: moment)
-        yield
-
-
 def seed_demo(*args: str) -> str:
     out = io.StringIO()
-    with clock_at(NOW):
+    with Clock(NOW):
         call_command("seed_demo", *args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.db import connection, connections
-from django.utils import timezone
 
 from sellers.importing import orders_import
 from sellers.models import Order
@@ -72,9 +71,9 @@ def wait_for_a_backend_waiting_on_a_lock(watcher: psycopg.Connection, *, besides
 
 
 @pytest.fixture
-def locked_order(seller, tmp_path, monkeypatch):
+def locked_order(seller, tmp_path, clock):
     """An imported order A-1, held (row-locked) by another transaction until the test ends."""
-    monkeypatch.setattr(timezone, "now", lambda: IMPORT_MOMENT)
+    clock.move_to(IMPORT_MOMENT)
     orders_import(path=csv_file(tmp_path, order("A-1"), name="before.csv"))
     with psycopg.connect(database_url()) as holder:
         holder.execute("SELECT 1 FROM sellers_order WHERE order_id = 'A-1' FOR UPDATE")
@@ -124,8 +123,8 @@ def test_a_lock_held_too_long_by_a_concurrent_change_ends_in_one_sentence_and_wr
     assert_nothing_was_written()
 
 
-def test_a_deadlock_with_a_concurrent_change_ends_in_one_sentence_and_writes_nothing(seller, tmp_path, monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: IMPORT_MOMENT)
+def test_a_deadlock_with_a_concurrent_change_ends_in_one_sentence_and_writes_nothing(seller, tmp_path, clock):
+    clock.move_to(IMPORT_MOMENT)
     orders_import(path=csv_file(tmp_path, order("A-1"), order("A-2"), name="before.csv"))
     # The import changes A-1, then A-2; another transaction holds A-2, then asks for A-1.
     path = csv_file(tmp_path, order("A-1", units="2"), order("A-2", units="2"), name="orders.csv")
@@ -149,8 +148,8 @@ def test_a_deadlock_with_a_concurrent_change_ends_in_one_sentence_and_writes_not
 
 
 @pytest.mark.parametrize("overlap_changes", [False, True], ids=["same overlapping rows", "changed overlapping rows"])
-def test_two_overlapping_imports_at_once_report_exactly_what_each_did(seller, tmp_path, monkeypatch, overlap_changes):
-    monkeypatch.setattr(timezone, "now", lambda: IMPORT_MOMENT)
+def test_two_overlapping_imports_at_once_report_exactly_what_each_did(seller, tmp_path, clock, overlap_changes):
+    clock.move_to(IMPORT_MOMENT)
     units = "2" if overlap_changes else "1"
     first = csv_file(tmp_path, *(order(f"A-{i:05d}") for i in range(1500)), name="first.csv")
     second = csv_file(

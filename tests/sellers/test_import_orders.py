@@ -55,9 +55,9 @@ IMPORT_MOMENT = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
-def import_moment(monkeypatch):
+def import_moment(clock):
     """The clock the import reads once, at its start, to refuse events in the future."""
-    monkeypatch.setattr(timezone, "now", lambda: IMPORT_MOMENT)
+    clock.move_to(IMPORT_MOMENT)
     return IMPORT_MOMENT
 
 
@@ -658,14 +658,14 @@ def test_the_example_file_imports(tmp_path):
 # --- Re-importing ------------------------------------------------------------------------
 
 
-def test_reimporting_the_same_file_changes_nothing(seller, tmp_path, monkeypatch):
+def test_reimporting_the_same_file_changes_nothing(seller, tmp_path, clock):
     path = csv_file(tmp_path, order("A-1"), order("A-2", **NOT_SHIPPED), order("A-3", units="3"))
     first_run = dt.datetime(2026, 11, 5, 8, 0, tzinfo=UTC)
-    monkeypatch.setattr(timezone, "now", lambda: first_run)
+    clock.move_to(first_run)
     orders_import(path=path)
     before = list(Order.objects.order_by("order_id").values())
 
-    monkeypatch.setattr(timezone, "now", lambda: first_run + dt.timedelta(days=1))
+    clock.move_to(first_run + dt.timedelta(days=1))
     result = orders_import(path=path)
 
     assert (result.created, result.updated, result.unchanged) == (0, 0, 3)
@@ -673,10 +673,10 @@ def test_reimporting_the_same_file_changes_nothing(seller, tmp_path, monkeypatch
     assert {o["updated_at"] for o in before} == {first_run}
 
 
-def test_an_order_that_progresses_is_updated(seller, tmp_path, monkeypatch):
+def test_an_order_that_progresses_is_updated(seller, tmp_path, clock):
     first_run = dt.datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
     second_run = dt.datetime(2026, 11, 5, 8, 0, tzinfo=UTC)
-    monkeypatch.setattr(timezone, "now", lambda: first_run)
+    clock.move_to(first_run)
     orders_import(
         path=csv_file(
             tmp_path,
@@ -687,7 +687,7 @@ def test_an_order_that_progresses_is_updated(seller, tmp_path, monkeypatch):
         )
     )
 
-    monkeypatch.setattr(timezone, "now", lambda: second_run)
+    clock.move_to(second_run)
     result = orders_import(
         path=csv_file(
             tmp_path,

@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from sellers.choices import CONTIGUOUS_REGIONS, STATES, Speed, Weekday
 from sellers.models import (
@@ -112,9 +111,9 @@ def seller_client(client, seller_user):
 
 
 @pytest.fixture
-def fixed_now(monkeypatch):
+def fixed_now(clock):
     """The portal's clock stopped at NOW, for the views that read it."""
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    clock.move_to(NOW)
     return NOW
 
 
@@ -557,11 +556,11 @@ def test_the_form_shows_the_pause_end_in_the_sellers_time_zone(seller_client, se
     assert 'value="2026-11-21T18:00"' in str(form["paused_until"])
 
 
-def test_history_keeps_every_change_newest_first(seller_client, seller, other_seller_user, fixed_now, monkeypatch):
+def test_history_keeps_every_change_newest_first(seller_client, seller, other_seller_user, fixed_now, clock):
     seller_client.post(reverse("sellers:volume_control"), {"daily_cap": "100"})
-    monkeypatch.setattr(timezone, "now", lambda: NOW + dt.timedelta(hours=2))
+    clock.move_to(NOW + dt.timedelta(hours=2))
     seller_client.post(reverse("sellers:volume_control"), {"paused": "on"})
-    monkeypatch.setattr(timezone, "now", lambda: NOW + dt.timedelta(hours=3))
+    clock.move_to(NOW + dt.timedelta(hours=3))
     seller_client.post(reverse("sellers:volume_control"), {})
     rows = list(VolumeControlChange.objects.filter(seller=seller).order_by("effective_at"))
     assert [(r.daily_cap, r.paused, r.effective_at) for r in rows] == [

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 
 from metrics.models import DailySnapshot
 from metrics.services import snapshots_compute
+from sellers.factories import OrderFactory
 from sellers.models import AuditEntry, Order
 from sellers.services import seller_timezone_change, volume_control_change
-from tests.builders import order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +27,8 @@ DATE_FIELDS = [date_field for _moment, date_field in Order.LOCAL_DATE_FIELDS]
 def every_moment_on_the_edge(seller) -> Order:
     """An order with every timestamp between 06:30 and 08:00 UTC on 10 November. (A cancelled
     order that was also scanned: the import would refuse it, but the dates are what count here.)"""
-    return order_for(
-        seller,
+    return OrderFactory.build(
+        seller=seller,
         purchased_at=PURCHASED_AT,
         ship_confirmed_at=PURCHASED_AT + dt.timedelta(minutes=10),
         first_scan_at=PURCHASED_AT + dt.timedelta(minutes=20),
@@ -61,7 +61,9 @@ def test_every_local_date_follows_the_new_zone(seller, seller_user, make_orders)
 
 def test_empty_moments_keep_empty_dates(seller, seller_user, make_orders):
     [order] = make_orders(
-        order_for(seller, purchased_at=PURCHASED_AT, first_scan_at=None, ship_confirmed_at=None, delivered_at=None)
+        OrderFactory.build(
+            seller=seller, purchased_at=PURCHASED_AT, first_scan_at=None, ship_confirmed_at=None, delivered_at=None
+        )
     )
     seller_timezone_change(seller=seller, timezone_name="America/New_York", actor=seller_user)
     dates = local_dates(order)
@@ -74,9 +76,9 @@ def test_prime_decisions_follow_the_new_dates(seller, seller_user, make_orders):
     # Los Angeles: the 9th has noon and 22:30 (the cap's second order), the 10th has 07:00.
     # New York: the 9th has 15:00 only, the 10th has 01:30 and 10:00 (now the second).
     noon_on_the_9th, on_the_edge, morning_of_the_10th = make_orders(
-        order_for(seller, purchased_at=dt.datetime(2026, 11, 9, 20, 0, tzinfo=UTC)),
-        order_for(seller, purchased_at=PURCHASED_AT),
-        order_for(seller, purchased_at=dt.datetime(2026, 11, 10, 15, 0, tzinfo=UTC)),
+        OrderFactory.build(seller=seller, purchased_at=dt.datetime(2026, 11, 9, 20, 0, tzinfo=UTC)),
+        OrderFactory.build(seller=seller, purchased_at=PURCHASED_AT),
+        OrderFactory.build(seller=seller, purchased_at=dt.datetime(2026, 11, 10, 15, 0, tzinfo=UTC)),
     )
     assert [o.is_prime for o in (noon_on_the_9th, on_the_edge, morning_of_the_10th)] == [True, False, True]
 
@@ -88,7 +90,10 @@ def test_prime_decisions_follow_the_new_dates(seller, seller_user, make_orders):
 
 
 def test_the_change_is_audited_with_both_zones(seller, seller_user, make_orders):
-    make_orders(order_for(seller, purchased_at=PURCHASED_AT), order_for(seller, purchased_at=PURCHASED_AT))
+    make_orders(
+        OrderFactory.build(seller=seller, purchased_at=PURCHASED_AT),
+        OrderFactory.build(seller=seller, purchased_at=PURCHASED_AT),
+    )
     entry = seller_timezone_change(seller=seller, timezone_name="America/New_York", actor=seller_user)
 
     assert list(AuditEntry.objects.filter(seller=seller)) == [entry]
@@ -100,7 +105,7 @@ def test_the_change_is_audited_with_both_zones(seller, seller_user, make_orders)
 
 
 def test_the_same_zone_is_a_no_op(seller, seller_user, make_orders):
-    [order] = make_orders(order_for(seller, purchased_at=PURCHASED_AT))
+    [order] = make_orders(OrderFactory.build(seller=seller, purchased_at=PURCHASED_AT))
     updated_at = Order.objects.get(pk=order.pk).updated_at
 
     assert seller_timezone_change(seller=seller, timezone_name="America/Los_Angeles", actor=seller_user) is None
@@ -110,7 +115,7 @@ def test_the_same_zone_is_a_no_op(seller, seller_user, make_orders):
 
 
 def test_an_unknown_zone_is_refused_and_changes_nothing(seller, seller_user, make_orders):
-    [order] = make_orders(order_for(seller, purchased_at=PURCHASED_AT))
+    [order] = make_orders(OrderFactory.build(seller=seller, purchased_at=PURCHASED_AT))
     with pytest.raises(ValidationError, match="not an IANA time zone"):
         seller_timezone_change(seller=seller, timezone_name="Mars/Olympus_Mons", actor=seller_user)
     seller.refresh_from_db()
@@ -120,7 +125,7 @@ def test_an_unknown_zone_is_refused_and_changes_nothing(seller, seller_user, mak
 
 
 def test_snapshots_already_computed_stay_as_they_were(seller, seller_user, make_orders):
-    make_orders(order_for(seller, purchased_at=PURCHASED_AT))
+    make_orders(OrderFactory.build(seller=seller, purchased_at=PURCHASED_AT))
     snapshots_compute(day=dt.date(2026, 11, 9), seller_ids=[seller.pk])
     before = DailySnapshot.objects.filter(seller=seller).values().get()
 
@@ -132,7 +137,9 @@ def test_snapshots_already_computed_stay_as_they_were(seller, seller_user, make_
 
 
 def test_other_sellers_orders_keep_their_dates(seller, other_seller, seller_user, make_orders):
-    [theirs] = make_orders(order_for(other_seller, purchased_at=dt.datetime(2026, 11, 9, 23, 30, tzinfo=UTC)))
+    [theirs] = make_orders(
+        OrderFactory.build(seller=other_seller, purchased_at=dt.datetime(2026, 11, 9, 23, 30, tzinfo=UTC))
+    )
     seller_timezone_change(seller=seller, timezone_name="Pacific/Honolulu", actor=seller_user)
     assert local_dates(theirs)["purchase_date"] == dt.date(2026, 11, 10)  # still Berlin
 
