@@ -1,16 +1,15 @@
 """Two daily runs at once leave one set of snapshots and one revocation (SPEC section 4).
 
-Needs real concurrent transactions: PostgreSQL (skipped on SQLite outside CI).
+Real concurrent transactions, on two connections.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from metrics.models import MetricSnapshot
 from metrics.services import daily_run
@@ -20,15 +19,7 @@ from tests.builders import D, order_for, save_orders
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def postgres_required():
-    if connection.vendor != "postgresql":
-        if os.environ.get("CI") == "true":
-            pytest.fail("Under CI this test needs PostgreSQL (DATABASE_URL).")
-        pytest.skip("needs PostgreSQL")
-
-
-def test_two_runs_at_once_write_one_set_of_snapshots_and_revoke_once(postgres_required, seller, other_seller):
+def test_two_runs_at_once_write_one_set_of_snapshots_and_revoke_once(seller, other_seller):
     late = order_for(seller)
     late.first_scan_at = late.purchased_at + dt.timedelta(days=2)
     late.delivered_at = late.purchased_at + dt.timedelta(days=4)
