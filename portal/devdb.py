@@ -184,6 +184,17 @@ def run(command: Sequence[str], env: dict[str, str]) -> int:
     return 128 - status if status < 0 else status
 
 
+def command_environment(url: str) -> dict[str, str]:
+    """COMMAND's environment: the launcher's, with DATABASE_URL. Less DJANGO_SETTINGS_MODULE when
+    it is ``portal.settings``: ``python -m portal.devdb`` imports the portal package, whose Celery
+    app sets that default (as manage.py, the WSGI module and Celery do anyway), and pytest would
+    take it over the test settings that pyproject.toml names."""
+    env = {**os.environ, "DATABASE_URL": url}
+    if env.get("DJANGO_SETTINGS_MODULE") == "portal.settings":
+        del env["DJANGO_SETTINGS_MODULE"]
+    return env
+
+
 def _stop_on_signal(signum: int, _frame: FrameType | None) -> None:
     """While the server starts (before COMMAND runs): end, stopping it."""
     raise SystemExit(128 + signum)
@@ -206,7 +217,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         url = server.start()
         print(f"devdb: PostgreSQL on {server.data_dir}, DATABASE_URL={url}", file=sys.stderr)
-        return run(command, {**os.environ, "DATABASE_URL": url})
+        return run(command, command_environment(url))
     except DevDatabaseError as exc:
         print(f"devdb: {exc}", file=sys.stderr)
         return 1

@@ -24,6 +24,8 @@ SHOW_DATABASE = (
     "import os, psycopg; "
     "print(psycopg.connect(os.environ['DATABASE_URL']).execute('SELECT current_database()').fetchone()[0], flush=True)"
 )
+# And nothing else of the launcher's: Django's settings module is the command's to choose.
+SHOW_SETTINGS = "import os; print(os.environ.get('DJANGO_SETTINGS_MODULE'), flush=True)"
 # A command that runs until it is stopped, saying its process id once it runs.
 WAIT = "import os, time; print(os.getpid(), flush=True); time.sleep(60)"
 
@@ -34,7 +36,9 @@ def data(tmp_path_factory) -> Path:
 
 
 def launcher(data: Path, *command: str) -> subprocess.Popen:
-    environment = {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
+    environment = {
+        name: value for name, value in os.environ.items() if name not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "portal.devdb", "--data", str(data), "--", *command],
         cwd=ROOT,
@@ -61,9 +65,9 @@ def test_a_command_runs_on_the_projects_own_database_and_the_server_stops_after_
     # A launcher killed earlier (SIGKILL) left its process id behind: it holds nothing.
     data.parent.mkdir(parents=True, exist_ok=True)
     data.with_name("postgres.users").write_text(json.dumps([2**22 + 1]))
-    process = launcher(data, sys.executable, "-c", f"{SHOW_DATABASE}; raise SystemExit(3)")
+    process = launcher(data, sys.executable, "-c", f"{SHOW_DATABASE}; {SHOW_SETTINGS}; raise SystemExit(3)")
     out, err = process.communicate(timeout=120)
-    assert out.splitlines() == ["portal"], err
+    assert out.splitlines() == ["portal", "None"], err
     assert process.returncode == 3, "the launcher's exit status is the command's"
     assert f"DATABASE_URL={database_url(name='portal', host=str(data))}" in err
     assert not running(data)
