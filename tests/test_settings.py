@@ -15,7 +15,8 @@ from django.core.exceptions import ImproperlyConfigured
 from portal.env import env_bool, env_int, env_list, env_str, env_timezone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# A database the settings accept; importing them connects to nothing.
+# A database the settings accept, for a settings module imported in a fresh interpreter
+# (here, tests/test_hardening.py, tests/test_static_files.py); importing them connects to nothing.
 SOME_DATABASE_URL = "postgres://portal@db.example.com:5432/portal"
 GOOD_SECRET_KEY = "x7#Qm2!vR9pL4wK8zT1nB6yH3jF5dS0aG-cE_uI+oP=rU*tY&eW^qZ%xC@vB$nM"
 
