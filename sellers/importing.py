@@ -5,9 +5,10 @@ The file is read once, as a stream. Each record's cells are converted to one ord
 that function knows nothing of files or line numbers, so whatever else brings orders (a JSON
 API) applies the same rules; the CSV layer only adds the line. A valid record becomes the
 order's column values (``order_columns``: local dates in the seller's time zone) streamed
-into a temporary staging table by binary COPY. When the whole
-file is valid, one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE <something changed>`` merges
-the staging table into ``sellers_order``, so importing the same file again touches nothing.
+into a temporary staging table by binary COPY. When the whole file is valid, one ``INSERT ...
+ON CONFLICT DO UPDATE ... WHERE <something changed>`` merges the staging table into
+``sellers_order``, so importing the same file again touches nothing (the statements are
+``sellers.sql``'s).
 Any problem and nothing is written: the transaction rolls back and ``ImportRejected`` lists
 every problem. A failure of the database ends in ``ImportFailed``, one sentence, with
 nothing written either.
