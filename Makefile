@@ -4,7 +4,10 @@
 #   make test    install, run the whole suite (PYTEST_ARGS="-k import" to pass pytest options)
 #
 # Only Python 3.11+ and a reachable package index are needed: the virtualenv (.venv) is
-# created and (re)installed whenever it is missing or a requirements file changes.
+# created and (re)installed whenever it is missing or a requirements file changes. No
+# database server either: with DATABASE_URL unset, the targets that need the database run
+# through portal.devdb, which starts the project's own PostgreSQL (from a wheel, data in
+# var/postgres/), hands its URL to the command and stops it afterwards.
 
 SHELL := bash
 .DEFAULT_GOAL := help
@@ -32,6 +35,14 @@ PYTEST_ARGS ?=
 # run even on two), a test file per worker so module fixtures are built once.
 PYTEST_WORKERS ?= $(shell n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1); [ "$$n" -ge 2 ] && echo "-n auto --dist loadfile")
 
+# What runs a command on the database: DATABASE_URL's server when it is set (CI, production,
+# your own), else the project's own PostgreSQL, started for the command and stopped after it.
+ifdef DATABASE_URL
+WITH_DB :=
+else
+WITH_DB := $(PY) -m portal.devdb --
+endif
+
 # Bootstrap is served from static/ (no CDN) but not committed: it is taken at install time
 # from the bootstrap-flask wheel on PyPI, which ships Bootstrap's built files.
 BOOTSTRAP_FLASK_VERSION := 2.6.0
@@ -43,7 +54,7 @@ BOOTSTRAP_CSS := $(BOOTSTRAP_DIR)/bootstrap.min.css
 # The last file vendored: its presence is what tells make the vendoring is complete.
 VENDORED := $(BOOTSTRAP_CSS).map
 
-.PHONY: help install vendor locale messages run migrate seed test lint fmt worker beat bench clean
+.PHONY: help install vendor locale messages run serve migrate seed test lint fmt worker beat bench clean
 
 help:
 	@echo "make run      install, migrate, seed the demo data and serve on http://$(HOST):$(PORT)"
@@ -52,11 +63,11 @@ help:
 	@echo "make messages refresh the German and Vietnamese catalogues (locale/) from the code (needs GNU gettext)"
 	@echo "make lint     ruff check and ruff format --check"
 	@echo "make fmt      format and fix with ruff"
-	@echo "make migrate  apply database migrations (DATABASE_URL, default the SQLite file db.sqlite3)"
+	@echo "make migrate  apply database migrations (DATABASE_URL, default the project's own PostgreSQL in var/postgres)"
 	@echo "make worker   a Celery worker (needs CELERY_BROKER_URL)"
 	@echo "make beat     the Celery beat scheduler (needs CELERY_BROKER_URL)"
 	@echo "make bench    the portal against the database's floor (SCALE=small|full, PostgreSQL and Redis on 127.0.0.1)"
-	@echo "make clean    remove the virtualenv, caches and vendored files (keeps db.sqlite3)"
+	@echo "make clean    remove the virtualenv, caches and vendored files (keeps var/postgres, your data)"
 
 install: $(INSTALLED)
 
@@ -142,23 +153,28 @@ locale: $(MO_FILES)
 # Refresh the catalogues from the code and templates after changing user-facing text.
 # Needs GNU gettext (xgettext; Debian's gettext package): for developers only.
 messages: install
-	DEBUG=true $(MANAGE) makemessages --locale de --locale vi --no-obsolete --ignore '.venv/*' --ignore 'var/*' --ignore 'staticfiles/*'
+	DEBUG=true $(WITH_DB) $(MANAGE) makemessages --locale de --locale vi --no-obsolete --ignore '.venv/*' --ignore 'var/*' --ignore 'staticfiles/*'
 
 # DEBUG=true: a development server with the development secret key and static serving.
+# One database server for the three steps: `serve` runs inside WITH_DB, with DATABASE_URL set.
 run: install vendor locale
+	$(WITH_DB) $(MAKE) --no-print-directory serve
+
+# make run's steps on DATABASE_URL's server, without installing.
+serve:
 	DEBUG=true $(MANAGE) migrate --noinput
 	DEBUG=true $(MANAGE) seed_demo --skip-if-not-empty
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	DEBUG=true $(MANAGE) runserver $(HOST):$(PORT)
 
 migrate: install
-	DEBUG=true $(MANAGE) migrate --noinput
+	DEBUG=true $(WITH_DB) $(MANAGE) migrate --noinput
 
 seed: install
-	DEBUG=true $(MANAGE) seed_demo
+	DEBUG=true $(WITH_DB) $(MANAGE) seed_demo
 
 test: install vendor locale
-	$(VENV)/bin/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(WITH_DB) $(VENV)/bin/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -169,18 +185,18 @@ fmt: install
 	$(VENV)/bin/ruff format .
 
 worker: install
-	$(VENV)/bin/celery -A portal worker -l info
+	$(WITH_DB) $(VENV)/bin/celery -A portal worker -l info
 
 beat: install
 	@mkdir -p var
-	$(VENV)/bin/celery -A portal beat -l info --schedule var/celerybeat-schedule
+	$(WITH_DB) $(VENV)/bin/celery -A portal beat -l info --schedule var/celerybeat-schedule
 
 # The portal against the database's own floor, every figure in one run (docs/performance.md):
 # SCALE=small (about 30 s) or full. Creates and drops its own database, bench_portal.
 bench: install
 	$(PY) -m bench.run --scale $(SCALE)
 
-# Keeps db.sqlite3 (your data); delete it by hand for a fresh demo.
+# Keeps var/postgres (your data); delete it by hand for a fresh demo.
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles static/vendor var/vendor
 	rm -f $(MO_FILES)

@@ -25,7 +25,7 @@ WINDOWS = (7, 30)
 # The window a page shows when none is asked for (SPEC section 6: ``?window=7|30``, default 30).
 DEFAULT_WINDOW = 30
 # Thresholds are stored with five decimals; SQL compares them as integers on this scale,
-# which is exact on every database (SQLite has no exact decimal type).
+# which is exact.
 THRESHOLD_DECIMALS = 5
 THRESHOLD_SCALE = 10**THRESHOLD_DECIMALS
 
@@ -193,24 +193,14 @@ def threshold_column(metric: str) -> str:
 
 
 class DaysBetween(Func):
-    """Whole days from ``start`` to ``end`` (two DATE columns), on PostgreSQL and SQLite."""
+    """Whole days from ``start`` to ``end`` (two DATE columns): their difference."""
 
     output_field = IntegerField()
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
 
     def __init__(self, end, start, **extra):
         super().__init__(end, start, **extra)
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST(julianday(%(expressions)s) AS INTEGER)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
 
 
 # ---------------------------------------------------------------------------------------

@@ -78,9 +78,8 @@ class DailySnapshot(models.Model):
     (seller, day): recomputing replaces, never duplicates. Units are stored, not only
     rates, so the seller can reconcile order by order.
 
-    The view depends on this table: a migration that rebuilds it (SQLite does, to add a
-    column) or changes or drops a column must drop the view first and create it again
-    (see migration 0004).
+    The view depends on this table: a migration that rebuilds it or changes or drops a
+    column must drop the view first and create it again (see migration 0004).
     """
 
     # No index of its own: the unique (seller, day) key starts with it.

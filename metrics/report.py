@@ -1,9 +1,9 @@
 """The defect report as CSV (SPEC section 5), written by the database and streamed.
 
-The database writes each CSV line (``csv_lines_sql``): the cells formatted and quoted as
+The database writes each CSV line (``metrics.sql.csv_lines``): the cells formatted and quoted as
 Python's ``csv.writer`` would (``QUOTE_MINIMAL``, ``\\r\\n``), text cells that a spreadsheet
 would run as a formula escaped (``escape_cell``), flags as ``X``. Python only passes the
-lines on: a server-side cursor (PostgreSQL) fetches ``FETCH_ROWS`` lines at a time and each
+lines on: a server-side cursor fetches ``FETCH_ROWS`` lines at a time and each
 batch leaves as one chunk of the response, so serving a report of a million rows takes as
 much memory as one of a hundred, and barely more time than ``COPY ... TO STDOUT``.
 The rows and flags are decided in the database too (``defect_report_values``).
@@ -17,9 +17,12 @@ from collections.abc import Iterator, Sequence
 
 from django.db import connection
 from django.db.models import F, QuerySet
+from psycopg import sql
 
+from metrics import sql as statements
 from metrics.definitions import REPORT_FLAGS
 from metrics.selectors import DELIVERY_AS_OF_D, FIRST_SCAN_AS_OF_D, REPORT_VALUE_FIELDS, defect_report_values
+from metrics.sql import DATE, FLAG, NUMBER, TEXT
 from sellers.models import Seller
 
 # The columns that describe an order (SPEC section 5), before the report's flag columns;
@@ -47,8 +50,6 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 QUOTED_CHARACTERS = (",", '"', "\r", "\n")
 LINE_END = "\r\n"
 
-# How a column becomes a cell: escaped and quoted text, ``X`` or empty, an ISO date, digits.
-TEXT, FLAG, DATE, NUMBER = "text", "flag", "date", "number"
 # The kind of every field the downloads write (``ORDER_VALUE_FIELDS``, the report's flags,
 # the population's ``is_defect``).
 CELL_KINDS: dict[str, str] = {
@@ -72,50 +73,23 @@ def escape_cell(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
 
 
-def _char(code: str) -> str:
-    return f"{'chr' if connection.vendor == 'postgresql' else 'char'}({ord(code)})"
-
-
-def _literal(text: str) -> str:
-    """An SQL string literal of ``text``; control characters through chr()/char()."""
-    return _char(text) if text in ("\t", "\r", "\n") else "'" + text.replace("'", "''") + "'"
-
-
-def _cell_sql(column: str, kind: str) -> str:
-    """SQL writing the value of ``column`` as its CSV cell (never NULL)."""
-    if kind == FLAG:
-        return f"CASE WHEN {column} THEN 'X' ELSE '' END"
-    if kind == NUMBER:
-        return f"COALESCE(CAST({column} AS TEXT), '')"
-    if kind == DATE:
-        # PostgreSQL's date output follows DateStyle; to_char is ISO whatever it is.
-        # SQLite keeps dates as ISO text already.
-        value = f"to_char({column}, 'YYYY-MM-DD')" if connection.vendor == "postgresql" else column
-        return f"COALESCE({value}, '')"
-    prefixes = ", ".join(_literal(prefix) for prefix in FORMULA_PREFIXES)
-    text = f"COALESCE({column}, '')"
-    escaped = f"(CASE WHEN substr({text}, 1, 1) IN ({prefixes}) THEN '''' || {text} ELSE {text} END)"
-    find = "strpos" if connection.vendor == "postgresql" else "instr"
-    needs_quotes = " OR ".join(f"{find}({text}, {_literal(c)}) > 0" for c in QUOTED_CHARACTERS)
-    return f"""CASE WHEN {needs_quotes} THEN '"' || replace({escaped}, '"', '""') || '"' ELSE {escaped} END"""
-
-
-def csv_lines_sql(rows: QuerySet, fields: Sequence[str]) -> tuple[str, tuple]:
-    """SQL (and its parameters) selecting one column: each row of ``rows`` as its CSV line,
-    in the order of ``rows``; a cell per name of ``fields`` (model fields or annotations of
-    ``rows``), written as its ``CELL_KINDS`` says."""
+def csv_lines_sql(rows: QuerySet, fields: Sequence[str]) -> tuple[sql.Composed, tuple]:
+    """The statement (and its parameters) selecting one column: each row of ``rows`` as its
+    CSV line, in the order of ``rows``; a cell per name of ``fields`` (model fields or
+    annotations of ``rows``), written as its ``CELL_KINDS`` says."""
     ordering = list(rows.query.order_by)  # field names, e.g. ("purchased_at", "order_id")
     sort_keys = {f"_csv_sort_{i}": F(name.lstrip("-")) for i, name in enumerate(ordering)}
     inner = rows.annotate(**sort_keys).values_list(*fields, *sort_keys).order_by()
-    sql, params = inner.query.sql_with_params()
-    separator = " || ',' || "
-    line = separator.join(_cell_sql(f"r.{connection.ops.quote_name(name)}", CELL_KINDS[name]) for name in fields)
-    order = ", ".join(
-        f"r.{connection.ops.quote_name(key)}{' DESC' if name.startswith('-') else ''}"
-        for key, name in zip(sort_keys, ordering, strict=True)
+    query, params = inner.query.sql_with_params()
+    statement = statements.csv_lines(
+        query,
+        [(name, CELL_KINDS[name]) for name in fields],
+        [(key, name.startswith("-")) for key, name in zip(sort_keys, ordering, strict=True)],
+        formula_prefixes=FORMULA_PREFIXES,
+        quoted=QUOTED_CHARACTERS,
+        line_end=LINE_END,
     )
-    end = f"{_char(LINE_END[0])} || {_char(LINE_END[1])}"
-    return f"SELECT {line} || {end} FROM ({sql}) r{' ORDER BY ' + order if order else ''}", params
+    return statement, params
 
 
 class _Echo:
@@ -138,9 +112,9 @@ def csv_chunks(rows: QuerySet, fields: Sequence[str], *, header: Sequence[str]) 
     """The header, then the rows of ``rows`` as CSV lines (``csv_lines_sql``), streamed from
     a server-side cursor a batch of ``FETCH_ROWS`` lines per chunk."""
     yield _Echo().line(header)
-    sql, params = csv_lines_sql(rows, fields)
+    statement, params = csv_lines_sql(rows, fields)
     with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, params)
         for batch in fetch_batches(cursor):
             yield "".join([line for (line,) in batch])
 

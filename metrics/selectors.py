@@ -15,9 +15,8 @@ from typing import NamedTuple
 from django.db import connection
 from django.db.models import Case, DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from metrics import sql as statements
 from metrics.definitions import (
     METRIC_DEFINITIONS,
     METRIC_RULES,
@@ -301,31 +300,9 @@ def seller_dashboard_state(*, seller: Seller) -> DashboardState:
 
     A rerun of an older day alone does not show in it: the dashboard's five-minute bucket
     bounds how long its trend point stays old."""
-    snapshots, audit = DailySnapshot._meta.db_table, AuditEntry._meta.db_table
-    latest = f"FROM {snapshots} WHERE seller_id = %s ORDER BY day DESC LIMIT 1"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT day {latest}), (SELECT computed_at {latest}), "
-            f"(SELECT id FROM {audit} WHERE seller_id = %s ORDER BY created_at DESC, id DESC LIMIT 1)",
-            [seller.pk] * 3,
-        )
-        day, computed_at, audit_entry = cursor.fetchone()
-    return DashboardState(_db_date(day), _db_moment(computed_at), audit_entry)
-
-
-def _db_date(value) -> dt.date | None:
-    """A date column read by plain SQL: SQLite may give its text."""
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _db_moment(value) -> dt.datetime | None:
-    """A moment column read by plain SQL: SQLite gives it without its zone (or as text), in
-    UTC as Django stores it."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value is not None and timezone.is_naive(value):
-        value = timezone.make_aware(value, dt.UTC)
-    return value
+        cursor.execute(statements.DASHBOARD_STATE, {"seller": seller.pk})
+        return DashboardState(*cursor.fetchone())
 
 
 def seller_events(*, seller: Seller) -> QuerySet[SellerEvent]:

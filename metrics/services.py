@@ -12,14 +12,14 @@ from functools import reduce
 from operator import or_
 
 from django.db import connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from metrics import sql as statements
 from metrics.definitions import (
     METRIC_DEFINITIONS,
     METRICS,
-    PASSES_SQL,
     SNAPSHOT_KEYS,
     SNAPSHOT_KINDS,
     THRESHOLD_DECIMALS,
@@ -38,7 +38,6 @@ from metrics.reasons import (
 from metrics.selectors import (
     can_review_plans,
     metric_count_rows,
-    metric_counts,
     plan_submission,
     seller_latest_revocation,
     seller_open_plan,
@@ -51,12 +50,6 @@ from sellers.services import audit_entry_create, orders_classify_prime
 
 logger = logging.getLogger(__name__)
 
-# Every figure of a daily snapshot row: what a recomputation replaces.
-SNAPSHOT_FIGURES = tuple(
-    f.name
-    for f in DailySnapshot._meta.concrete_fields
-    if f.name not in ("id", "seller", "day", "computed_at", "timezone")
-)
 # A daily snapshot row with some metric failing, in either window.
 ANY_METRIC_FAILING = reduce(or_, (Q(**{snapshot_column(name, w, "passing"): False}) for w, name in SNAPSHOT_KEYS))
 # Reasons are listed by window, then metric name.
@@ -107,104 +100,35 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
 
     One aggregate query for the counts, then an upsert of one ``DailySnapshot`` row per
     seller on (seller, day), so a rerun, or two runs at once, leave exactly one row per key.
-    Returns the metric snapshots written (fourteen a seller). On PostgreSQL the counts never
-    leave the database.
+    Returns the metric snapshots written (fourteen a seller).
+
+    The counts go into a temporary table, then one INSERT ... SELECT ... ON CONFLICT judges
+    every metric in SQL and upserts a row per seller (``metrics.sql.snapshot_upsert``):
+    nothing goes through Python. Two statements, not one, because PostgreSQL never runs a
+    data-modifying statement's query in parallel, while CREATE TABLE AS may: the aggregate
+    over the orders is the cost, and it keeps its parallel workers. Sellers without orders in
+    the window get their rows of zeros.
 
     A seller's row counted in another time zone than the seller's current one (the seller
     changed it since) is kept as it was: its local dates were those of the other zone, and
     snapshots already computed stay as they were (SPEC section 1).
     """
     thresholds = thresholds_in_force(day)
-    if connection.vendor == "postgresql":
-        written = _snapshots_upsert_sql(day=day, seller_ids=seller_ids, thresholds=thresholds)
-        return written * len(SNAPSHOT_KEYS)
-    sellers = Seller.objects.all() if seller_ids is None else Seller.objects.filter(pk__in=list(seller_ids))
-    zones = dict(sellers.values_list("pk", "timezone"))
-    counted_elsewhere = set(
-        DailySnapshot.objects.filter(day=day, seller_id__in=list(zones))
-        .exclude(timezone=F("seller__timezone"))
-        .values_list("seller_id", flat=True)
-    )
-    rows: dict[int, dict] = {}
-    for (seller_id, window_days), metrics in metric_counts(day=day, seller_ids=seller_ids).items():
-        if seller_id in counted_elsewhere:
-            continue
-        row = rows.setdefault(
-            seller_id,
-            {
-                "seller_id": seller_id,
-                "day": day,
-                "timezone": zones[seller_id],
-                **{threshold_column(n): t for n, t in thresholds.items()},
-            },
-        )
-        for name, c in metrics.items():
-            figures = {"population": c.population, "defects": c.defects, "protected": c.protected}
-            row |= {snapshot_column(name, window_days, kind): value for kind, value in figures.items()}
-            row[snapshot_column(name, window_days, "passing")] = METRIC_DEFINITIONS[name].passes(
-                population=c.population, defects=c.defects, protected=c.protected, threshold=thresholds[name]
-            )
-    DailySnapshot.objects.bulk_create(
-        (DailySnapshot(**row) for row in rows.values()),
-        update_conflicts=True,
-        unique_fields=["seller", "day"],
-        update_fields=[*SNAPSHOT_FIGURES, "computed_at"],
-    )
-    return len(rows) * len(SNAPSHOT_KEYS)
-
-
-def _snapshots_upsert_sql(*, day: dt.date, seller_ids: Sequence[int] | None, thresholds: dict) -> int:
-    """PostgreSQL: the counts into a temporary table, then one INSERT ... SELECT ... ON
-    CONFLICT that judges every metric and upserts a row per seller. Nothing goes through
-    Python. Returns the rows written.
-
-    Two statements, not one, because PostgreSQL never runs a data-modifying statement's
-    query in parallel, while CREATE TABLE AS may: the aggregate over the orders is the cost,
-    and it keeps its parallel workers. Sellers without orders in the window get their rows
-    of zeros. Merged in key order so concurrent runs take row locks in the same order (no
-    deadlock).
-    """
     counts = metric_count_rows(day=day, seller_ids=seller_ids)
     counted = set(counts.query.annotations)  # protected units are counted for late deliveries only
     counts_sql, counts_params = counts.query.sql_with_params()
-    # The thresholds once, as a one-row table t that every metric's judgement reads.
-    thresholds_sql = ", ".join(f"%s::numeric AS {threshold_column(name)}" for name in METRICS)
-    params = [day, timezone.now(), *(thresholds[name] for name in METRICS)]
-    columns = [threshold_column(name) for name in METRICS]
-    values = [f"t.{threshold_column(name)}" for name in METRICS]
-
-    def counted_units(column: str) -> str:
-        return f'coalesce(c."{column}", 0)' if column in counted else "0"
-
-    for window_days, name in SNAPSHOT_KEYS:
-        figures = {kind: counted_units(snapshot_column(name, window_days, kind)) for kind in SNAPSHOT_KINDS}
-        passing = PASSES_SQL.format(
-            **figures,
-            threshold=f"t.{threshold_column(name)}",
-            higher_is_better="TRUE" if METRIC_DEFINITIONS[name].higher_is_better else "FALSE",
-        )
-        columns.extend(snapshot_column(name, window_days, kind) for kind in (*figures, "passing"))
-        values.extend((*figures.values(), passing))
-    sellers_filter = ""
-    if seller_ids is not None:
-        sellers_filter = "WHERE s.id = ANY(%s)"
-        params.append(list(seller_ids))
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*columns, "computed_at"))
-    table = DailySnapshot._meta.db_table
-    sql = (
-        f"INSERT INTO {table} (seller_id, day, computed_at, timezone, {', '.join(columns)}) "
-        f"SELECT s.id, %s::date, %s, s.timezone, {', '.join(values)} "
-        f"FROM {Seller._meta.db_table} s LEFT JOIN snapshot_counts c ON c.seller_id = s.id "
-        f"CROSS JOIN (SELECT {thresholds_sql}) t "
-        f"{sellers_filter} ORDER BY s.id "
-        f"ON CONFLICT (seller_id, day) DO UPDATE SET {updates} WHERE {table}.timezone = EXCLUDED.timezone"
-    )
+    params = {
+        "day": day,
+        "now": timezone.now(),
+        "sellers": None if seller_ids is None else list(seller_ids),
+        **{threshold_column(name): thresholds[name] for name in METRICS},
+    }
     with transaction.atomic(), connection.cursor() as cursor:
         # Dropped at commit; dropped first too, for a second call in the same transaction.
-        cursor.execute("DROP TABLE IF EXISTS snapshot_counts")
-        cursor.execute(f"CREATE TEMP TABLE snapshot_counts ON COMMIT DROP AS {counts_sql}", counts_params)
-        cursor.execute(sql, params)
-        return cursor.rowcount
+        cursor.execute(statements.snapshot_counts_drop())
+        cursor.execute(statements.snapshot_counts_create(counts_sql), counts_params)
+        cursor.execute(statements.snapshot_upsert(counted=counted, some_sellers=seller_ids is not None), params)
+        return cursor.rowcount * len(SNAPSHOT_KEYS)
 
 
 def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str) -> MetricReason:

@@ -1,8 +1,9 @@
 """Settings for the Prime Performance Portal, read from the environment.
 
-Defaults give a newcomer a working portal with no servers: an SQLite file in the project
-and Celery tasks run in-process. Production sets DATABASE_URL, CELERY_BROKER_URL,
-SECRET_KEY and ALLOWED_HOSTS, and uses ``portal.settings_production`` on top of this.
+The database is always PostgreSQL, named by DATABASE_URL: ``make run`` and ``make test`` set it
+to the project's own server (``portal.devdb``) when it is unset. Celery tasks run in-process
+unless CELERY_BROKER_URL is set. Production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY
+and ALLOWED_HOSTS, and uses ``portal.settings_production`` on top of this.
 """
 
 from __future__ import annotations
@@ -81,15 +82,25 @@ TEMPLATES = [
 WSGI_APPLICATION = "portal.wsgi.application"
 ASGI_APPLICATION = "portal.asgi.application"
 
-# DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/portal; default an SQLite file.
-_database_url = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+# DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/portal: a PostgreSQL server, always.
+_database_url = env_str("DATABASE_URL")
+if not _database_url:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set: run the command through `make` (make run, make test, make migrate), which "
+        "starts the project's own PostgreSQL, or as `.venv/bin/python -m portal.devdb -- COMMAND`, or set "
+        "DATABASE_URL=postgres://USER@HOST:5432/NAME."
+    )
 try:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 except ValueError as exc:
     raise ImproperlyConfigured(
-        f"DATABASE_URL={_database_url!r} is not a database URL ({exc}): "
-        "use e.g. postgres://USER@HOST:5432/NAME or sqlite:///path/to/db.sqlite3."
+        f"DATABASE_URL={_database_url!r} is not a database URL ({exc}): use e.g. postgres://USER@HOST:5432/NAME."
     ) from None
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        f"DATABASE_URL={_database_url!r} is not a PostgreSQL database: the portal runs on PostgreSQL only; "
+        "use e.g. postgres://USER@HOST:5432/NAME, or unset it and run through `make` for the project's own server."
+    )
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME") or None}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

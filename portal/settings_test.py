@@ -1,7 +1,7 @@
 """Settings for the test suite: ``portal.settings`` with fast hashing and captured email.
 
-DATABASE_URL and CELERY_BROKER_URL still come from the environment, so CI runs the same
-suite against PostgreSQL and Redis that a newcomer runs on SQLite.
+DATABASE_URL and CELERY_BROKER_URL still come from the environment: ``make test`` sets
+DATABASE_URL to the project's own PostgreSQL when it is unset, CI names its server.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ The file is read once, as a stream. Each record's cells are converted to one ord
 that function knows nothing of files or line numbers, so whatever else brings orders (a JSON
 API) applies the same rules; the CSV layer only adds the line. A valid record becomes the
 order's column values (``order_columns``: local dates in the seller's time zone) streamed
-into a temporary staging table: COPY on PostgreSQL, batched inserts elsewhere. When the whole
-file is valid, one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE <something changed>`` merges
-the staging table into ``sellers_order``, so importing the same file again touches nothing.
+into a temporary staging table by binary COPY. When the whole file is valid, one ``INSERT ...
+ON CONFLICT DO UPDATE ... WHERE <something changed>`` merges the staging table into
+``sellers_order``, so importing the same file again touches nothing (the statements are
+``sellers.sql``'s).
 Any problem and nothing is written: the transaction rolls back and ``ImportRejected`` lists
 every problem. A failure of the database ends in ``ImportFailed``, one sentence, with
 nothing written either.
@@ -36,8 +37,9 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from sellers import sql as statements
 from sellers.choices import SHIP_TO_CODES, CancelledBy
-from sellers.models import ORDER_UNITS_MAX, Order, Seller, local_date, zone
+from sellers.models import ORDER_UNITS_MAX, Order, local_date, zone
 from sellers.services import orders_classify_prime
 
 # The import format's columns (SPEC section 6), in the order the example file uses.
@@ -118,11 +120,6 @@ STAGED_COLUMNS: tuple[str, ...] = (
 )
 # Every staged column but the key: what "the order changed" compares.
 COMPARED_COLUMNS = STAGED_COLUMNS[2:]
-MOMENT_POSITIONS = tuple(STAGED_COLUMNS.index(moment_field) for moment_field, _ in Order.LOCAL_DATE_FIELDS)
-STAGING_BATCH = 5000
-# The transaction-level advisory lock under which imports merge, one at a time; a constant
-# the portal uses for nothing else (the CRC-32 of "sellers.order_import").
-MERGE_LOCK = 0x3037E62C
 WORK_MEM = "128MB"
 PROGRESS_EVERY = 8192  # records between progress reports
 
@@ -728,11 +725,9 @@ class _OrderRows:
         (whose local dates the rows are converted to) or of its status (which decides Prime
         orders) takes the seller's row lock, so it waits for the import or the import waits
         for it, and the orders are never dated or decided by a state that changed meanwhile."""
-        sellers = Seller.objects.values_list("merchant_token", "pk", "timezone")
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT merchant_token, id, timezone FROM {Seller._meta.db_table} FOR SHARE")
-                sellers = cursor.fetchall()
+        with connection.cursor() as cursor:
+            cursor.execute(statements.sellers_share_locked())
+            sellers = cursor.fetchall()
         self.sellers = {token: SellerRef(pk, token, name, zone(name)) for token, pk, name in sellers}
         self.tokens = {ref.id: token for token, ref in self.sellers.items()}
 
@@ -993,71 +988,36 @@ def _header_positions(header: list[str], line: int) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------------------------------
-# Staging and merging: the SQL lives here, parameterised by the database vendor.
+# Staging and merging: the statements are sellers.sql's.
 
 
 class _Staging:
-    """A temporary table of validated rows, filled by COPY (PostgreSQL) or batched inserts."""
+    """A temporary table of validated rows, filled by binary COPY, then merged."""
 
     def __init__(self, cursor):
         self.cursor = cursor
-        self.postgres = connection.vendor == "postgresql"
-        self.table = "pg_temp.order_import_staging" if self.postgres else "temp.order_import_staging"
-        columns = ", ".join(STAGED_COLUMNS)
-        cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
-        # The order table's own column types; no constraints, the rows are checked already.
-        cursor.execute(
-            f"CREATE TEMP TABLE order_import_staging {'ON COMMIT DROP ' if self.postgres else ''}"
-            f"AS SELECT 0 AS line, {columns} FROM {Order._meta.db_table} WHERE 1 = 0"
-        )
-        self._staged = ", ".join(("line", *STAGED_COLUMNS))
-        if self.postgres:
-            # The duplicate check and the merge hash the whole file: let them do it in memory
-            # for this transaction (the setting is put back in ``drop``).
-            cursor.execute("SELECT current_setting('work_mem'), set_config('work_mem', %s, true)", [WORK_MEM])
-            self._work_mem = cursor.fetchone()[0]
+        cursor.execute(statements.staging_drop())
+        cursor.execute(statements.staging_create(STAGED_COLUMNS))
+        # The duplicate check and the merge hash the whole file: let them do it in memory
+        # for this transaction (the setting is put back in ``drop``).
+        cursor.execute(statements.work_mem_set(), {"work_mem": WORK_MEM})
+        self._work_mem = cursor.fetchone()[0]
 
     @contextmanager
     def loading(self) -> Iterator[None]:
-        """While open, ``write`` stages a row; on PostgreSQL the rows stream through COPY."""
-        if self.postgres:
-            # Binary COPY: the server converts nothing, and psycopg dumps dates and moments in C.
-            self.cursor.execute(
-                "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum",
-                [self.table],
-            )
-            types = [oid for (oid,) in self.cursor.fetchall()]
-            # The driver's own cursor copies: its errors are made Django's, as the wrapper's are.
-            with (
-                connection.wrap_database_errors,
-                self.cursor.cursor.copy(f"COPY {self.table} ({self._staged}) FROM STDIN (FORMAT BINARY)") as copy,
-            ):
-                copy.set_types(types)
-                self.write = copy.write_row
-                yield
-            # Temporary tables are never analysed by autovacuum; the merge joins on this one.
-            # Its row count and the join key's statistics are all the plans need: analysing
-            # every column cost as much as the duplicate check.
-            self.cursor.execute(f"ANALYZE {self.table} (seller_id, order_id)")
-        else:
-            placeholders = ", ".join(["%s"] * (len(STAGED_COLUMNS) + 1))
-            insert = f"INSERT INTO {self.table} ({self._staged}) VALUES ({placeholders})"
-            adapt = connection.ops.adapt_datetimefield_value
-            batch: list[list] = []
-
-            def write(row: tuple) -> None:
-                row = list(row)
-                for position in MOMENT_POSITIONS:
-                    row[position + 1] = adapt(row[position + 1])
-                batch.append(row)
-                if len(batch) >= STAGING_BATCH:
-                    self.cursor.executemany(insert, batch)
-                    batch.clear()
-
-            self.write = write
+        """While open, ``write`` stages a row: the rows stream through COPY."""
+        # Binary COPY: the server converts nothing, and psycopg dumps dates and moments in C.
+        self.cursor.execute(statements.staging_types())
+        types = [oid for (oid,) in self.cursor.fetchall()]
+        # The driver's own cursor copies: its errors are made Django's, as the wrapper's are.
+        with (
+            connection.wrap_database_errors,
+            self.cursor.cursor.copy(statements.staging_copy(STAGED_COLUMNS)) as copy,
+        ):
+            copy.set_types(types)
+            self.write = copy.write_row
             yield
-            if batch:
-                self.cursor.executemany(insert, batch)
+        self.cursor.execute(statements.staging_analyze())
 
     def key(self, line: int, seller_id: int, order_id: str) -> None:
         """Stage only an invalid row's key, so duplicates of it are found as well."""
@@ -1065,16 +1025,7 @@ class _Staging:
 
     def duplicates(self, token_of: Callable[[int], str]) -> Iterator[Problem]:
         """SPEC section 6: the same (merchant token, order id) twice in the file, in line order."""
-        self.cursor.execute(
-            f"""
-            SELECT s.line, s.seller_id, s.order_id, d.first_line
-            FROM {self.table} s
-            JOIN (SELECT seller_id, order_id, MIN(line) AS first_line
-                  FROM {self.table} GROUP BY seller_id, order_id HAVING COUNT(*) > 1) d
-              ON d.seller_id = s.seller_id AND d.order_id = s.order_id AND s.line > d.first_line
-            ORDER BY s.line
-            """
-        )
+        self.cursor.execute(statements.staging_duplicates())
         for line, seller_id, order_id, first_line in self.cursor:
             yield Problem(
                 line,
@@ -1083,38 +1034,17 @@ class _Staging:
                 "may appear only once in a file: keep the row with its latest state.",
             )
 
-    def _changed(self, old: str, new: str) -> str:
-        """SQL: some compared column differs between ``old`` and ``new`` (NULLs compare as values)."""
-        distinct = "IS DISTINCT FROM" if self.postgres else "IS NOT"
-        return " OR ".join(f"{old}.{c} {distinct} {new}.{c}" for c in COMPARED_COLUMNS)
-
     def merge(self, now: dt.datetime) -> tuple[ImportResult, dict[int, dt.date]]:
         """Write what is new and what changed with one upsert, stamped ``now``; count them.
 
         Returns the counts and, per seller with a new or changed order, the earliest local
         purchase date affected (old or new), from which its Prime orders must be re-decided.
         Imports merge one at a time (SPEC section 6: two imports at once report exactly what
-        each did): on PostgreSQL the second waits here until the first has committed, then
-        each statement sees the first's orders; SQLite lets one writer at a time anyway.
+        each did): the second waits for the merge lock until the first has committed, then
+        each statement sees the first's orders.
         """
-        orders = Order._meta.db_table
-        if self.postgres:
-            self.cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MERGE_LOCK])
-        least = "LEAST" if self.postgres else "MIN"
-        changed = self._changed("o", "s")
-        self.cursor.execute(
-            f"""
-            SELECT s.seller_id,
-                   SUM(CASE WHEN o.id IS NULL THEN 1 ELSE 0 END),
-                   SUM(CASE WHEN o.id IS NOT NULL AND ({changed}) THEN 1 ELSE 0 END),
-                   COUNT(*),
-                   MIN(CASE WHEN o.id IS NULL THEN s.purchase_date
-                            WHEN {changed} THEN {least}(s.purchase_date, o.purchase_date) END)
-            FROM {self.table} s
-            LEFT JOIN {orders} o ON o.seller_id = s.seller_id AND o.order_id = s.order_id
-            GROUP BY s.seller_id
-            """
-        )
+        self.cursor.execute(statements.merge_lock())
+        self.cursor.execute(statements.merge_counts(COMPARED_COLUMNS))
         result = ImportResult()
         since_by_seller: dict[int, dt.date] = {}
         for seller_id, created, updated, rows, since in self.cursor.fetchall():
@@ -1122,49 +1052,18 @@ class _Staging:
             result.updated += updated
             result.unchanged += rows - created - updated
             if since is not None:
-                since_by_seller[seller_id] = since if isinstance(since, dt.date) else dt.date.fromisoformat(since)
+                since_by_seller[seller_id] = since
         if not result.created and not result.updated:
             return result, since_by_seller
-        columns = ", ".join(STAGED_COLUMNS)
         if result.unchanged:
-            # Unchanged rows leave before the upsert, not only by its WHERE: ON CONFLICT locks
-            # (writes) every conflicting row, even one its WHERE then leaves alone.
-            self.cursor.execute(
-                f"""
-                DELETE FROM {self.table} AS s
-                WHERE EXISTS (SELECT 1 FROM {orders} o
-                              WHERE o.seller_id = s.seller_id AND o.order_id = s.order_id AND NOT ({changed}))
-                """
-            )
-        true = "TRUE" if self.postgres else "1"
-        updates = ", ".join(f"{c} = excluded.{c}" for c in (*COMPARED_COLUMNS, "updated_at"))
-        # "WHERE 1 = 1" lets SQLite tell the upsert's ON CONFLICT from a join constraint.
-        upsert = f"""
-            INSERT INTO {orders} ({columns}, is_prime, updated_at)
-            SELECT {columns}, {true}, %s FROM {self.table} WHERE 1 = 1
-            ON CONFLICT (seller_id, order_id) DO UPDATE SET {updates}
-            WHERE {self._changed(orders, "excluded")}
-        """
-        stamp = [connection.ops.adapt_datetimefield_value(now)]
-        if not self.postgres:
-            self.cursor.execute(upsert, stamp)
-            return result, since_by_seller
-        # The counts are what the upsert did: a row it inserted has no xmax yet, a row it
-        # updated carries its lock's; a row its WHERE left alone is not returned.
-        self.cursor.execute(
-            f"""
-            WITH merged AS ({upsert} RETURNING xmax = 0 AS inserted)
-            SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM merged
-            """,
-            stamp,
-        )
+            self.cursor.execute(statements.staging_delete_unchanged(COMPARED_COLUMNS))
+        self.cursor.execute(statements.merge_upsert(STAGED_COLUMNS, COMPARED_COLUMNS), {"now": now})
         created, updated = self.cursor.fetchone()
         return ImportResult(created, updated, result.rows - created - updated), since_by_seller
 
     def drop(self) -> None:
-        self.cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
-        if self.postgres:
-            self.cursor.execute("SELECT set_config('work_mem', %s, true)", [self._work_mem])
+        self.cursor.execute(statements.staging_drop())
+        self.cursor.execute(statements.work_mem_set(), {"work_mem": self._work_mem})
 
 
 # ---------------------------------------------------------------------------------------
@@ -1181,14 +1080,14 @@ def _database_failure(exc: DatabaseFailure) -> str:
     cause = exc.__cause__ or exc  # Django wraps the driver's error, which has the SQLSTATE
     reason = next(iter(str(cause).strip().splitlines()), "") or type(cause).__name__
     sqlstate = getattr(cause, "sqlstate", None) or ""
-    if sqlstate in CONCURRENCY_FAILURES or reason.startswith("database is locked"):  # the latter: SQLite
+    if sqlstate in CONCURRENCY_FAILURES:
         return _(
             "Another import or change of the same orders was running at the same time (%(reason)s), so nothing "
             "was imported; import the file again."
         ) % {"reason": reason}
     # Class 08 and the server's shutdowns (57P...) end the connection; the driver's own errors
-    # (no SQLSTATE) on PostgreSQL mean it broke or closed.
-    if sqlstate.startswith(("08", "57P")) or (not sqlstate and connection.vendor == "postgresql"):
+    # (no SQLSTATE) mean it broke or closed.
+    if sqlstate.startswith(("08", "57P")) or not sqlstate:
         return _(
             "The connection to the database failed during the import (%(reason)s), so nothing was imported; "
             "check that the database is running and reachable, and import the file again."

@@ -13,7 +13,7 @@ from functools import lru_cache
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import connection, models
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone as django_timezone
 from django.utils.translation import gettext_lazy as _
@@ -109,11 +109,9 @@ class Seller(models.Model):
 
         Plain SQL because every dashboard view asks: the ORM took twice as long to compile
         this as the database to answer it."""
-        found = VolumeControlChange.objects.raw(
-            f"SELECT * FROM {VolumeControlChange._meta.db_table} WHERE seller_id = %s AND effective_at <= %s "
-            "ORDER BY effective_at DESC, id DESC LIMIT 1",
-            [self.pk, connection.ops.adapt_datetimefield_value(moment)],
-        )
+        from sellers.sql import VOLUME_CONTROL_AT
+
+        found = VolumeControlChange.objects.raw(VOLUME_CONTROL_AT, {"seller": self.pk, "moment": moment})
         return next(iter(found), None)
 
     def prime_badge_active(self, moment: dt.datetime | None = None) -> bool:

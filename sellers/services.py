@@ -10,8 +10,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from psycopg import sql
 
+from sellers import sql as statements
 from sellers.auth import api_token_generate
 from sellers.choices import CONTIGUOUS_REGIONS, STATE_NAMES, STATES, Speed, Weekday
 from sellers.models import (
@@ -132,113 +132,31 @@ def orders_classify_prime(*, seller_ids: Iterable[int], since: dt.date | None = 
     earlier orders of the same local date (ordered by purchase time, then order id) were
     placed while the badge was on.
 
-    One statement on PostgreSQL and SQLite alike: the control and the status in force are
-    correlated lookups on (seller, effective_at) and (seller, created_at), the count of
-    earlier orders placed with the badge on a window sum. Returns the number of orders
+    One statement (``sellers.sql.orders_classify_prime``) for the sellers ever revoked,
+    paused or capped; the others' orders are all Prime orders. Returns the number of orders
     whose decision changed.
     """
     seller_ids = list(seller_ids)
     if not seller_ids:
         return 0
-
     # Whole local days only: an order's decision depends on every earlier order that day.
-    def since_filter(alias: str = "") -> str:
-        return f"AND {alias}purchase_date >= %s" if since else ""
-
+    params = {"sellers": seller_ids, "revoked": SellerEvent.Kind.REVOKED, "since": since}
     changed = 0
     with connection.cursor() as cursor:
         # A seller that was never revoked, never paused nor capped has only Prime orders: no
         # window to compute (an import of a million orders of such sellers spent a second here
         # for nothing).
-        placeholders = ", ".join(["%s"] * len(seller_ids))
-        cursor.execute(
-            f"SELECT seller_id FROM sellers_volumecontrolchange "
-            f"WHERE seller_id IN ({placeholders}) AND (paused = {_true()} OR daily_cap IS NOT NULL) "
-            f"UNION SELECT seller_id FROM sellers_sellerevent WHERE seller_id IN ({placeholders}) AND kind = %s",
-            [*seller_ids, *seller_ids, SellerEvent.Kind.REVOKED],
-        )
+        cursor.execute(statements.controlled_sellers(), params)
         controlled = {seller_id for (seller_id,) in cursor.fetchall()}
         unrestricted = [seller_id for seller_id in seller_ids if seller_id not in controlled]
         if unrestricted:
-            placeholders = ", ".join(["%s"] * len(unrestricted))
-            cursor.execute(
-                f"UPDATE sellers_order SET is_prime = {_true()} "
-                f"WHERE seller_id IN ({placeholders}) {since_filter()} AND is_prime = {_false()}",
-                [*unrestricted, *([since] if since else [])],
-            )
+            cursor.execute(statements.orders_all_prime(since=since is not None), {**params, "sellers": unrestricted})
             changed += cursor.rowcount
-    seller_ids = [seller_id for seller_id in seller_ids if seller_id in controlled]
-    if not seller_ids:
-        return changed
-    placeholders = ", ".join(["%s"] * len(seller_ids))
-    params: list[object] = [SellerEvent.Kind.REVOKED, *seller_ids]
-    if since:
-        params.append(since)
-    sql = f"""
-        WITH controlled AS (
-            SELECT o.id, o.seller_id, o.purchase_date, o.purchased_at, o.order_id, o.is_prime,
-                   COALESCE((
-                       SELECT CASE WHEN v.paused AND (v.paused_until IS NULL OR o.purchased_at < v.paused_until)
-                                   THEN 1 ELSE 0 END
-                       FROM sellers_volumecontrolchange v
-                       WHERE v.seller_id = o.seller_id AND v.effective_at <= o.purchased_at
-                       ORDER BY v.effective_at DESC, v.id DESC LIMIT 1
-                   ), 0) AS paused,
-                   COALESCE((
-                       SELECT CASE WHEN e.kind = %s THEN 1 ELSE 0 END
-                       FROM sellers_sellerevent e
-                       WHERE e.seller_id = o.seller_id AND e.created_at <= o.purchased_at
-                       ORDER BY e.created_at DESC, e.id DESC LIMIT 1
-                   ), 0) AS not_eligible,
-                   (
-                       SELECT v.daily_cap
-                       FROM sellers_volumecontrolchange v
-                       WHERE v.seller_id = o.seller_id AND v.effective_at <= o.purchased_at
-                       ORDER BY v.effective_at DESC, v.id DESC LIMIT 1
-                   ) AS daily_cap
-            FROM sellers_order o
-            WHERE o.seller_id IN ({placeholders}) {since_filter("o.")}
-        ),
-        badge AS (
-            SELECT id, seller_id, purchase_date, purchased_at, order_id, is_prime, daily_cap,
-                   CASE WHEN paused = 1 OR not_eligible = 1 THEN 1 ELSE 0 END AS badge_off
-            FROM controlled
-        ),
-        ranked AS (
-            SELECT id, is_prime, badge_off, daily_cap,
-                   COALESCE(SUM(1 - badge_off) OVER (
-                       PARTITION BY seller_id, purchase_date
-                       ORDER BY purchased_at, order_id
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-                   ), 0) AS on_before
-            FROM badge
-        ),
-        decided AS (
-            SELECT id, is_prime,
-                   CASE WHEN badge_off = 0 AND (daily_cap IS NULL OR on_before < daily_cap)
-                        THEN 1 ELSE 0 END AS prime
-            FROM ranked
-        )
-        UPDATE sellers_order SET is_prime = ({_bool("d.prime = 1")})
-        FROM decided d
-        WHERE sellers_order.id = d.id AND ({_bool("d.prime = 1")}) <> sellers_order.is_prime
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return changed + cursor.rowcount
-
-
-def _bool(expression: str) -> str:
-    """A boolean-valued SQL expression that both PostgreSQL and SQLite store in a boolean column."""
-    return f"CASE WHEN {expression} THEN {_true()} ELSE {_false()} END"
-
-
-def _true() -> str:
-    return "TRUE" if connection.vendor == "postgresql" else "1"
-
-
-def _false() -> str:
-    return "FALSE" if connection.vendor == "postgresql" else "0"
+        seller_ids = [seller_id for seller_id in seller_ids if seller_id in controlled]
+        if seller_ids:
+            cursor.execute(statements.orders_classify_prime(since=since is not None), {**params, "sellers": seller_ids})
+            changed += cursor.rowcount
+    return changed
 
 
 # ---------------------------------------------------------------------------------------
@@ -827,9 +745,6 @@ def _volume_control_not_in_effect(change: VolumeControlChange, now: dt.datetime)
 # A seller's time zone (SPEC section 1)
 # ---------------------------------------------------------------------------------------
 
-# Orders re-dated per statement on SQLite.
-REDATE_BATCH = 2000
-
 
 @transaction.atomic
 def seller_timezone_change(*, seller: Seller, timezone_name: str, actor: User | None) -> AuditEntry | None:
@@ -851,10 +766,11 @@ def seller_timezone_change(*, seller: Seller, timezone_name: str, actor: User | 
     locked.save(update_fields=["timezone"])
     seller.timezone = timezone_name
     now = timezone.now()
-    if connection.vendor == "postgresql":
-        redated = _orders_redate(seller=locked, now=now)
-    else:
-        redated = _orders_redate_sqlite(seller=locked, now=now)
+    # Every local date of the seller's orders in the new zone: one statement, the SQL half of
+    # Order.set_local_dates (the time-zone tests hold the two together).
+    with connection.cursor() as cursor:
+        cursor.execute(statements.orders_redate(), {"zone": locked.timezone, "now": now, "seller": locked.pk})
+        redated = cursor.rowcount
     # A reinstatement's day is its local date: "at or before the end of D" in the new zone.
     for reinstatement in SellerEvent.objects.filter(seller=locked, kind=SellerEvent.Kind.REINSTATED):
         day = locked.local_date(reinstatement.created_at)
@@ -875,62 +791,6 @@ def seller_timezone_change(*, seller: Seller, timezone_name: str, actor: User | 
         after={"timezone": timezone_name},
         now=now,
     )
-
-
-def _orders_redate(*, seller: Seller, now: dt.datetime) -> int:
-    """Set every local date of the seller's orders in its (new) zone: one statement, rows
-    whose dates stay the same untouched. The SQL half of ``Order.set_local_dates``; the
-    time-zone tests hold the two together. Returns the orders re-dated."""
-    table = Order._meta
-    pairs = [
-        (sql.Identifier(table.get_field(moment).column), sql.Identifier(table.get_field(date).column))
-        for moment, date in Order.LOCAL_DATE_FIELDS
-    ]
-    local = sql.SQL("({moment} AT TIME ZONE {zone})::date")
-    zone = sql.Placeholder("zone")
-    statement = sql.SQL(
-        "UPDATE {orders} SET {dates}, {updated_at} = {now} WHERE {seller_id} = {seller} AND ({differs})"
-    ).format(
-        orders=sql.Identifier(table.db_table),
-        dates=sql.SQL(", ").join(
-            sql.SQL("{date} = ").format(date=date) + local.format(moment=moment, zone=zone) for moment, date in pairs
-        ),
-        updated_at=sql.Identifier(table.get_field("updated_at").column),
-        now=sql.Placeholder("now"),
-        seller_id=sql.Identifier(table.get_field("seller").column),
-        seller=sql.Placeholder("seller"),
-        differs=sql.SQL(" OR ").join(
-            sql.SQL("{date} IS DISTINCT FROM ").format(date=date) + local.format(moment=moment, zone=zone)
-            for moment, date in pairs
-        ),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, {"zone": seller.timezone, "now": now, "seller": seller.pk})
-        return cursor.rowcount
-
-
-def _orders_redate_sqlite(*, seller: Seller, now: dt.datetime) -> int:
-    """SQLite only (it knows no time zones; a later issue removes SQLite): ``_orders_redate``
-    in Python, ``Order.set_local_dates`` over batches of the seller's orders in key order."""
-    moments = [moment for moment, _date in Order.LOCAL_DATE_FIELDS]
-    dates = [date for _moment, date in Order.LOCAL_DATE_FIELDS]
-    redated, last = 0, 0
-    while True:
-        batch = list(
-            Order.objects.filter(seller=seller, pk__gt=last).order_by("pk").only("pk", *moments, *dates)[:REDATE_BATCH]
-        )
-        if not batch:
-            return redated
-        last = batch[-1].pk
-        changed = []
-        for order in batch:
-            old = [getattr(order, date) for date in dates]
-            order.set_local_dates(seller.zone)
-            if [getattr(order, date) for date in dates] != old:
-                order.updated_at = now
-                changed.append(order)
-        Order.objects.bulk_update(changed, [*dates, "updated_at"])
-        redated += len(changed)
 
 
 # ---------------------------------------------------------------------------------------

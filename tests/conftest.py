@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
 
@@ -90,16 +89,3 @@ def locmem_cache(settings):
     cache.clear()
     yield cache
     cache.clear()
-
-
-def pytest_runtest_setup(item):
-    """``@pytest.mark.postgres``: the test needs PostgreSQL; skipped on SQLite, except under
-    CI, where a missing PostgreSQL is a failure."""
-    if item.get_closest_marker("postgres") is None:
-        return
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        if os.environ.get("CI") == "true":
-            pytest.fail("Under CI this test needs PostgreSQL (DATABASE_URL).")
-        pytest.skip("needs PostgreSQL (DATABASE_URL)")

@@ -24,6 +24,7 @@ from django.urls import include, path, reverse
 
 from sellers.choices import STATES, Weekday
 from sellers.services import api_token_create
+from tests.test_settings import SOME_DATABASE_URL
 
 pytestmark = pytest.mark.django_db
 
@@ -172,9 +173,9 @@ def test_force_login_and_bearer_tokens_do_not_go_through_the_throttle(client, se
 
 
 def settings_values(module: str, names: list[str], **environment: str) -> subprocess.CompletedProcess:
-    """Import a settings module with only ``environment`` (plus PATH) set and print the named
-    settings as JSON, as tests/test_settings.py does for the others."""
-    env = {"PATH": os.environ.get("PATH", ""), **environment}
+    """Import a settings module with only ``environment`` (plus PATH and a DATABASE_URL) set and
+    print the named settings as JSON, as tests/test_settings.py does for the others."""
+    env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": SOME_DATABASE_URL, **environment}
     code = f"import json, {module} as s; print(json.dumps({{n: getattr(s, n, None) for n in {names!r}}}, default=str))"
     return subprocess.run(
         [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60
@@ -300,7 +301,12 @@ def test_a_production_admin_that_is_no_address_stops_start_up(monkeypatch):
 
 
 def test_production_settings_pass_the_deployment_checks():
-    env = {"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": "portal.settings_production", **PRODUCTION}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "portal.settings_production",
+        "DATABASE_URL": SOME_DATABASE_URL,
+        **PRODUCTION,
+    }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=BASE_DIR,

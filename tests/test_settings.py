@@ -15,6 +15,9 @@ from django.core.exceptions import ImproperlyConfigured
 from portal.env import env_bool, env_int, env_list, env_str, env_timezone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# A database the settings accept, for a settings module imported in a fresh interpreter
+# (here, tests/test_hardening.py, tests/test_static_files.py); importing them connects to nothing.
+SOME_DATABASE_URL = "postgres://portal@db.example.com:5432/portal"
 GOOD_SECRET_KEY = "x7#Qm2!vR9pL4wK8zT1nB6yH3jF5dS0aG-cE_uI+oP=rU*tY&eW^qZ%xC@vB$nM"
 
 
@@ -71,8 +74,9 @@ def test_env_str_strips_and_defaults(monkeypatch):
 
 
 def import_settings(module: str, **environment: str) -> subprocess.CompletedProcess:
-    """Import a settings module with only ``environment`` (plus PATH) set; print a few values."""
-    env = {"PATH": os.environ.get("PATH", ""), **environment}
+    """Import a settings module with only ``environment`` (plus PATH, and a DATABASE_URL unless
+    ``environment`` names one, "" for none) set; print a few values."""
+    env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": SOME_DATABASE_URL, **environment}
     code = (
         f"import {module} as s; "
         "print(s.DEBUG, s.TIME_ZONE, s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.ALLOWED_HOSTS)"
@@ -86,10 +90,22 @@ def refused(result: subprocess.CompletedProcess, message: str) -> bool:
     return result.returncode != 0 and "ImproperlyConfigured" in result.stderr and message in result.stderr
 
 
-def test_development_defaults_need_no_servers():
+def test_development_defaults_need_no_broker():
     result = import_settings("portal.settings", DEBUG="true")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[:4] == ["True", "America/Los_Angeles", "django.db.backends.sqlite3", "True"]
+    assert result.stdout.split()[:4] == ["True", "America/Los_Angeles", "django.db.backends.postgresql", "True"]
+
+
+def test_a_missing_database_url_stops_start_up_naming_the_ways_to_a_database():
+    result = import_settings("portal.settings", DEBUG="true", DATABASE_URL="")
+    assert refused(result, "DATABASE_URL is not set: run the command through `make`")
+    assert "python -m portal.devdb -- COMMAND" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["sqlite:///db.sqlite3", "mysql://portal@db.example.com/portal"])
+def test_a_database_other_than_postgresql_stops_start_up(url):
+    result = import_settings("portal.settings", DEBUG="true", DATABASE_URL=url)
+    assert refused(result, "is not a PostgreSQL database: the portal runs on PostgreSQL only")
 
 
 def test_a_broker_url_turns_off_in_process_tasks():

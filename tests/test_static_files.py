@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.test_settings import SOME_DATABASE_URL
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VENDORED_CSS = "vendor/bootstrap-5.3.8/bootstrap.min.css"
 
@@ -22,6 +24,7 @@ def test_collectstatic_with_the_production_storage(tmp_path):
     env = {
         "PATH": os.environ.get("PATH", ""),
         "DJANGO_SETTINGS_MODULE": "portal.settings_production",
+        "DATABASE_URL": SOME_DATABASE_URL,
         "SECRET_KEY": "collectstatic-test-" + "x" * 50,
         "STATIC_ROOT": str(tmp_path),
     }

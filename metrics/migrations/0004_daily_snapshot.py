@@ -2,9 +2,9 @@
 table's rows are copied into it, and ``metrics_metricsnapshot`` becomes a view listing each
 day's row as one row per (window, metric), which the pages keep reading (MetricSnapshot).
 
-Later migrations that rebuild metrics_dailysnapshot (SQLite does so to add a column) or
-change or drop one of its columns (PostgreSQL refuses while a view uses it) must drop the view
-first and create it again afterwards, with the new columns if the view should show them.
+Later migrations that rebuild metrics_dailysnapshot, or change or drop one of its columns
+(PostgreSQL refuses while a view uses it), must drop the view first and create it again
+afterwards, with the new columns if the view should show them.
 
 Reversible: going back rebuilds the old table (from the historical model, with its
 constraints and indexes) and copies each day's figures back into a row per metric.
@@ -38,7 +38,7 @@ UNITS = (("population", "population_units"), ("defects", "defect_units"), ("prot
 
 
 def _copy_sql() -> str:
-    """Pivot the old rows, a seller's day at a time (plain SQL: PostgreSQL and SQLite)."""
+    """Pivot the old rows, a seller's day at a time (plain SQL)."""
     columns, values = [], []
     for metric in METRICS:
         columns.append(f"threshold_{metric}")

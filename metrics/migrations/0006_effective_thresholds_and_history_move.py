@@ -85,10 +85,8 @@ UNIT_COLUMNS = [f"{kind}_{w}_{m}" for w in WINDOWS for m in METRICS for kind in 
 
 
 def _alter_units(schema_editor, column_type: str) -> None:
-    # SQLite's INTEGER columns hold 64 bits already; only PostgreSQL's need the new type.
-    if schema_editor.connection.vendor == "postgresql":
-        changes = ", ".join(f"ALTER COLUMN {column} TYPE {column_type}" for column in UNIT_COLUMNS)
-        schema_editor.execute(f"ALTER TABLE metrics_dailysnapshot {changes}")
+    changes = ", ".join(f"ALTER COLUMN {column} TYPE {column_type}" for column in UNIT_COLUMNS)
+    schema_editor.execute(f"ALTER TABLE metrics_dailysnapshot {changes}")
 
 
 def _widen_units(apps, schema_editor):

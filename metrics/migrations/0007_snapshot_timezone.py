@@ -6,8 +6,8 @@ import importlib
 
 from django.db import migrations, models
 
-# The view over the table, as migration 0006 makes it: dropped around the new column, which
-# SQLite adds by rebuilding the table.
+# The view over the table, as migration 0006 makes it: dropped around the new column (the
+# portal once also ran on a database that adds a column by rebuilding the table).
 _view_sql = importlib.import_module("metrics.migrations.0006_effective_thresholds_and_history_move")._view_sql
 
 

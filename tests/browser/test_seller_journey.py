@@ -136,10 +136,9 @@ def autosave_held_back(page: Page) -> Iterator[None]:
     """Submit the Create POA form without the draft autosave racing it.
 
     static/js/poa-draft.js posts the draft on ``beforeunload``, which the form's own submit
-    fires, so that fetch reaches the server together with the form's POST. On the SQLite test
-    database one of the two then fails with "database table is locked" (the page is a 500),
-    or the navigation aborts the fetch (net::ERR_ABORTED); on PostgreSQL both pass, but an
-    autosave landing after the submission would recreate the draft it deleted. Until the
+    fires, so that fetch reaches the server together with the form's POST. The navigation may
+    abort the fetch (net::ERR_ABORTED), and an autosave landing after the submission would
+    recreate the draft it deleted. Until the
     script leaves its own submit alone, the browser aborts the autosaves sent meanwhile, and
     only those are dropped from ``page.broken``.
     """

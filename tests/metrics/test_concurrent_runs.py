@@ -1,15 +1,14 @@
 """Two daily runs at once leave one set of snapshots and one revocation (SPEC section 4).
 
-Needs real concurrent transactions: PostgreSQL (skipped on SQLite outside CI).
+Real concurrent transactions, on two connections.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from metrics.models import MetricSnapshot
 from metrics.services import daily_run
@@ -19,15 +18,7 @@ from sellers.models import SellerEvent
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def postgres_required():
-    if connection.vendor != "postgresql":
-        if os.environ.get("CI") == "true":
-            pytest.fail("Under CI this test needs PostgreSQL (DATABASE_URL).")
-        pytest.skip("needs PostgreSQL")
-
-
-def test_two_runs_at_once_write_one_set_of_snapshots_and_revoke_once(postgres_required, seller, other_seller):
+def test_two_runs_at_once_write_one_set_of_snapshots_and_revoke_once(seller, other_seller):
     late = OrderFactory.build(seller=seller, late=True)
     orders_save(late, OrderFactory.build(seller=other_seller))
 

@@ -351,7 +351,7 @@ awkward_text = st.text(
 )
 def test_the_database_writes_each_line_as_csv_writer_would(texts):
     """The lines the database writes equal Python's csv.writer on the same row, whatever
-    the text cells hold, on SQLite and on PostgreSQL."""
+    the text cells hold."""
     with transaction.atomic():
         try:
             seller = factories.SellerFactory(enrolled_on=dt.date(2026, 1, 1))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 
 import pytest
 from django.core import mail
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from metrics.models import PlanDraft, PlanOfAction
@@ -270,10 +269,6 @@ def test_the_whole_journey_back_to_prime(seller, seller_user, reviewer, make_ord
 
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_at_once_make_exactly_one_decision(seller, seller_user, reviewer, make_orders):
-    if connection.vendor != "postgresql":
-        if os.environ.get("CI") == "true":
-            pytest.fail("Under CI this test needs PostgreSQL (DATABASE_URL).")
-        pytest.skip("needs PostgreSQL: SQLite serialises writers")
     make_orders(
         *(OrderFactory.build(seller=seller) for _ in range(9)),
         OrderFactory.build(seller=seller, late=True, purchased_on=LATE_PURCHASE),

@@ -1,4 +1,4 @@
-"""The snapshot upsert on PostgreSQL judges each metric in SQL: its SQL half of
+"""The snapshot upsert judges each metric in SQL: its SQL half of
 ``MetricDefinition.passes`` must agree with the Python half, exactly, at every threshold."""
 
 from __future__ import annotations
@@ -20,11 +20,6 @@ pytestmark = pytest.mark.django_db
 D = dt.date(2026, 11, 20)
 
 
-def _postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("the SQL half runs on PostgreSQL only; SQLite judges in Python")
-
-
 @st.composite
 def counts_and_threshold(draw):
     population = draw(st.integers(min_value=0, max_value=10**7))
@@ -37,7 +32,6 @@ def counts_and_threshold(draw):
 @settings(max_examples=200, deadline=None)
 @given(case=counts_and_threshold(), metric=st.sampled_from(METRICS))
 def test_sql_verdict_equals_python_verdict(case, metric):
-    _postgresql_only()
     population, defects, protected, threshold = case
     definition = METRIC_DEFINITIONS[metric]
     expression = PASSES_SQL.format(
@@ -57,7 +51,6 @@ def test_sql_verdict_equals_python_verdict(case, metric):
 
 
 def test_rate_equal_to_threshold_passes_in_sql():
-    _postgresql_only()
     # 93.5 % on time, exactly: 65 late of 1000 due.
     definition = METRIC_DEFINITIONS["on_time_delivery_rate"]
     expression = PASSES_SQL.format(

@@ -2,7 +2,7 @@
 
 A lost connection or a lock problem ends in one sentence and a non-zero exit, with nothing
 written; two overlapping imports at once report exactly what each created and updated.
-These need real concurrent transactions and a server to kill connections: PostgreSQL.
+These need real concurrent transactions and a server whose connections a test can end.
 """
 
 from __future__ import annotations
@@ -19,19 +19,19 @@ import psycopg
 import pytest
 from django.db import connection, connections
 
+from portal.devdb import settings_url
 from sellers.importing import orders_import
 from sellers.models import Order
 from tests.sellers.test_import_orders import csv_file, order
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 IMPORT_MOMENT = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 
 
 def database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return settings_url(connection.settings_dict)
 
 
 def start_import_command(path: Path, **environ: str) -> subprocess.Popen:

@@ -1,5 +1,5 @@
-"""The control in force and the dashboard's state, read by plain SQL: the same answers on
-SQLite and PostgreSQL as the queries they replaced."""
+"""The control in force and the dashboard's state, read by plain SQL: the same answers as
+the queries they replaced."""
 
 from __future__ import annotations
 

@@ -59,7 +59,8 @@ class Command(BaseCommand):
         if not database_empty():
             message = (
                 f"This database already holds {Seller.objects.count()} sellers or demo accounts, and seed_demo "
-                "only fills an empty one. Point DATABASE_URL at a new database (or delete db.sqlite3) and run it again."
+                "only fills an empty one. Point DATABASE_URL at a new database (or, for the project's own PostgreSQL, "
+                "delete var/postgres) and run it again."
             )
             if options["skip_if_not_empty"]:
                 self.stdout.write(self.style.WARNING(f"Not seeding the demo: {message}"))

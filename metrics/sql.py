@@ -1,0 +1,181 @@
+"""The metrics app's raw SQL, in one place, composed with ``psycopg.sql``.
+
+Each function returns one statement: tables and columns are ``Identifier``s, fixed text and
+the SQL halves of the metric rules (``metrics.definitions``) are ``SQL``, constants are
+``Literal``s and values travel as named ``Placeholder``s (their names are in each docstring)
+for the caller's cursor to fill. A statement wrapped around a query the ORM compiled keeps
+that query's positional ``%s`` parameters instead. The callers decide when and in which
+transaction a statement runs: ``metrics.services`` (the daily snapshot upsert),
+``metrics.selectors`` (the dashboard's state) and ``metrics.report`` (CSV lines).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from psycopg import sql
+
+from metrics.definitions import METRIC_DEFINITIONS, METRICS, PASSES_SQL, SNAPSHOT_KEYS, SNAPSHOT_KINDS, snapshot_column
+from metrics.definitions import threshold_column as threshold
+from metrics.models import DailySnapshot
+from sellers.models import AuditEntry, Seller
+
+SNAPSHOTS = sql.Identifier(DailySnapshot._meta.db_table)
+
+# ---------------------------------------------------------------------------------------
+# The dashboard's state (metrics.selectors.seller_dashboard_state)
+
+
+def _dashboard_state() -> sql.Composed:
+    latest = sql.SQL("FROM {snapshots} WHERE seller_id = {seller} ORDER BY day DESC LIMIT 1").format(
+        snapshots=SNAPSHOTS, seller=sql.Placeholder("seller")
+    )
+    return sql.SQL(
+        "SELECT (SELECT day {latest}), (SELECT computed_at {latest}), "
+        "(SELECT id FROM {audit} WHERE seller_id = {seller} ORDER BY created_at DESC, id DESC LIMIT 1)"
+    ).format(latest=latest, audit=sql.Identifier(AuditEntry._meta.db_table), seller=sql.Placeholder("seller"))
+
+
+# The latest day of ``%(seller)s`` and when its snapshots were written, and its latest audit
+# entry: each a short scan of an index. Composed once: every dashboard view runs it.
+DASHBOARD_STATE = _dashboard_state().as_string()
+
+
+# ---------------------------------------------------------------------------------------
+# The daily snapshot upsert (metrics.services.snapshots_compute): the counts into a
+# temporary table, then one INSERT ... SELECT ... ON CONFLICT that judges every metric.
+
+SNAPSHOT_COUNTS = sql.Identifier("snapshot_counts")
+
+
+def snapshot_counts_drop() -> sql.Composed:
+    return sql.SQL("DROP TABLE IF EXISTS {counts}").format(counts=SNAPSHOT_COUNTS)
+
+
+def snapshot_counts_create(counts: str) -> sql.Composed:
+    """The temporary table of the ORM's query ``counts`` (its parameters positional), dropped
+    at commit. CREATE TABLE AS may run the aggregate in parallel, a data-modifying statement
+    never does."""
+    return sql.SQL("CREATE TEMP TABLE {counts} ON COMMIT DROP AS {query}").format(
+        counts=SNAPSHOT_COUNTS, query=sql.SQL(counts)
+    )
+
+
+def snapshot_upsert(*, counted: Collection[str], some_sellers: bool) -> sql.Composed:
+    """A snapshot row per seller (of ``%(sellers)s`` when ``some_sellers``) for the day
+    ``%(day)s``, written at ``%(now)s``, each metric judged in SQL against its threshold
+    ``%(threshold_<metric>)s``: the counts of ``snapshot_counts`` (only its ``counted``
+    columns; the others are 0), zeros for a seller without orders. A row already counted in
+    another time zone stays as it was. Merged in key order so concurrent runs take row locks
+    in the same order (no deadlock)."""
+    columns = [threshold(name) for name in METRICS]
+    values: list[sql.Composable] = [sql.Identifier("t", threshold(name)) for name in METRICS]
+    for window_days, name in SNAPSHOT_KEYS:
+        figures = {
+            kind: (
+                sql.SQL("coalesce({column}, 0)").format(column=sql.Identifier("c", column))
+                if (column := snapshot_column(name, window_days, kind)) in counted
+                else sql.SQL("0")
+            )
+            for kind in SNAPSHOT_KINDS
+        }
+        passing = sql.SQL(PASSES_SQL).format(
+            **figures,
+            threshold=sql.Identifier("t", threshold(name)),
+            higher_is_better=sql.Literal(METRIC_DEFINITIONS[name].higher_is_better),
+        )
+        columns.extend(snapshot_column(name, window_days, kind) for kind in (*figures, "passing"))
+        values.extend((*figures.values(), passing))
+    thresholds = sql.SQL(", ").join(
+        sql.SQL("{value}::numeric AS {name}").format(
+            value=sql.Placeholder(threshold(name)), name=sql.Identifier(threshold(name))
+        )
+        for name in METRICS
+    )
+    return sql.SQL(
+        "INSERT INTO {snapshots} (seller_id, day, computed_at, timezone, {columns}) "
+        "SELECT s.id, {day}::date, {now}, s.timezone, {values} "
+        "FROM {sellers} s LEFT JOIN {counts} c ON c.seller_id = s.id "
+        "CROSS JOIN (SELECT {thresholds}) t "
+        "{filter} ORDER BY s.id "
+        "ON CONFLICT (seller_id, day) DO UPDATE SET {updates} WHERE {timezone} = EXCLUDED.timezone"
+    ).format(
+        snapshots=SNAPSHOTS,
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        day=sql.Placeholder("day"),
+        now=sql.Placeholder("now"),
+        values=sql.SQL(", ").join(values),
+        sellers=sql.Identifier(Seller._meta.db_table),
+        counts=SNAPSHOT_COUNTS,
+        thresholds=thresholds,
+        filter=sql.SQL("WHERE s.id = ANY({sellers})").format(sellers=sql.Placeholder("sellers"))
+        if some_sellers
+        else sql.SQL(""),
+        updates=sql.SQL(", ").join(
+            sql.SQL("{column} = EXCLUDED.{column}").format(column=sql.Identifier(c)) for c in (*columns, "computed_at")
+        ),
+        timezone=sql.Identifier(DailySnapshot._meta.db_table, "timezone"),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# CSV lines written by the database (metrics.report)
+
+# How a column becomes a CSV cell: escaped and quoted text, ``X`` or empty, an ISO date, digits.
+TEXT, FLAG, DATE, NUMBER = "text", "flag", "date", "number"
+
+
+def _cell(column: sql.Composable, kind: str, *, formula_prefixes: Sequence[str], quoted: Sequence[str]):
+    """``column``'s value as its CSV cell (never NULL): a text cell starting with one of
+    ``formula_prefixes`` gets a leading apostrophe, one holding one of ``quoted`` is quoted."""
+    if kind == FLAG:
+        return sql.SQL("CASE WHEN {column} THEN 'X' ELSE '' END").format(column=column)
+    if kind == NUMBER:
+        return sql.SQL("COALESCE(CAST({column} AS TEXT), '')").format(column=column)
+    if kind == DATE:
+        # The date output follows DateStyle; to_char is ISO whatever it is.
+        return sql.SQL("COALESCE(to_char({column}, 'YYYY-MM-DD'), '')").format(column=column)
+    text = sql.SQL("COALESCE({column}, '')").format(column=column)
+    escaped = sql.SQL("(CASE WHEN substr({text}, 1, 1) IN ({prefixes}) THEN '''' || {text} ELSE {text} END)").format(
+        text=text, prefixes=sql.SQL(", ").join(map(_text, formula_prefixes))
+    )
+    needs_quotes = sql.SQL(" OR ").join(
+        sql.SQL("strpos({text}, {c}) > 0").format(text=text, c=_text(c)) for c in quoted
+    )
+    return sql.SQL(
+        """CASE WHEN {needs_quotes} THEN '"' || replace({escaped}, '"', '""') || '"' ELSE {escaped} END"""
+    ).format(needs_quotes=needs_quotes, escaped=escaped)
+
+
+def _text(text: str) -> sql.Composable:
+    """A string constant; control characters through chr(), so the statement stays one line of text."""
+    return (
+        sql.SQL("chr({code})").format(code=sql.Literal(ord(text))) if text in ("\t", "\r", "\n") else sql.Literal(text)
+    )
+
+
+def csv_lines(
+    rows: str,
+    cells: Sequence[tuple[str, str]],
+    order: Sequence[tuple[str, bool]],
+    *,
+    formula_prefixes: Sequence[str],
+    quoted: Sequence[str],
+    line_end: str,
+) -> sql.Composed:
+    """One column: each row of the ORM's query ``rows`` (its parameters positional) as its
+    CSV line ending in ``line_end``, a cell per (column, kind) of ``cells``, ordered by the
+    (column, descending) pairs of ``order``."""
+    row = sql.SQL(" || ',' || ").join(
+        _cell(sql.Identifier("r", name), kind, formula_prefixes=formula_prefixes, quoted=quoted) for name, kind in cells
+    )
+    end = sql.SQL(" || ").join(map(_text, line_end))
+    ordering = sql.SQL(", ").join(
+        sql.SQL("{column}{direction}").format(
+            column=sql.Identifier("r", name), direction=sql.SQL(" DESC" if desc else "")
+        )
+        for name, desc in order
+    )
+    return sql.SQL("SELECT {row} || {end} FROM ({rows}) r{order_by}").format(
+        row=row, end=end, rows=sql.SQL(rows), order_by=sql.SQL(" ORDER BY ") + ordering if order else sql.SQL("")
+    )

@@ -1,0 +1,322 @@
+"""The sellers app's raw SQL, in one place, composed with ``psycopg.sql``.
+
+Each function returns one statement: tables and columns are ``Identifier``s taken from the
+models, fixed text is ``SQL``, values travel as named ``Placeholder``s (their names are in
+each docstring) for the caller's cursor to fill. The callers decide when and in which
+transaction a statement runs: ``sellers.services`` (the Prime decision, the time-zone
+re-dating), ``sellers.importing`` (the order import's staging table and merge) and
+``Seller.volume_control_at``.
+
+Plain SQL where the ORM cannot say it (a window sum over a seller's day, COPY, an upsert
+that counts what it did) or says it too slowly for how often it is asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from psycopg import sql
+
+from sellers.models import Order, Seller, SellerEvent, VolumeControlChange
+
+ORDERS = sql.Identifier(Order._meta.db_table)
+CONTROLS = sql.Identifier(VolumeControlChange._meta.db_table)
+EVENTS = sql.Identifier(SellerEvent._meta.db_table)
+# The order import's staging table: temporary, so each import's is its own.
+STAGING_NAME = "order_import_staging"
+STAGING = sql.Identifier("pg_temp", STAGING_NAME)
+# The transaction-level advisory lock under which imports merge, one at a time; a constant
+# the portal uses for nothing else (the CRC-32 of "sellers.order_import").
+MERGE_LOCK = 0x3037E62C
+
+
+def _columns(names: Sequence[str], table: str | None = None) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(*((table,) if table else ()), name) for name in names)
+
+
+# ---------------------------------------------------------------------------------------
+# The control in force (Seller.volume_control_at)
+
+# The control of ``%(seller)s`` in force at ``%(moment)s``: the latest that took effect by then.
+# As text, for ``Manager.raw``.
+VOLUME_CONTROL_AT = (
+    sql.SQL(
+        "SELECT * FROM {controls} WHERE seller_id = {seller} AND effective_at <= {moment} "
+        "ORDER BY effective_at DESC, id DESC LIMIT 1"
+    )
+    .format(controls=CONTROLS, seller=sql.Placeholder("seller"), moment=sql.Placeholder("moment"))
+    .as_string()
+)
+
+
+# ---------------------------------------------------------------------------------------
+# The Prime decision (sellers.services.orders_classify_prime, SPEC section 3)
+
+
+def _since(since: bool, alias: str | None = None) -> sql.Composable:
+    """Whole local days from ``%(since)s`` on, or every day."""
+    if not since:
+        return sql.SQL("")
+    return sql.SQL("AND {purchase_date} >= {since}").format(
+        purchase_date=sql.Identifier(*((alias,) if alias else ()), "purchase_date"), since=sql.Placeholder("since")
+    )
+
+
+def controlled_sellers() -> sql.Composed:
+    """Of ``%(sellers)s``, those ever paused, capped or revoked (``%(revoked)s``): only their
+    orders can have been placed with the badge off."""
+    return sql.SQL(
+        "SELECT seller_id FROM {controls} "
+        "WHERE seller_id = ANY({sellers}) AND (paused = TRUE OR daily_cap IS NOT NULL) "
+        "UNION SELECT seller_id FROM {events} WHERE seller_id = ANY({sellers}) AND kind = {revoked}"
+    ).format(controls=CONTROLS, events=EVENTS, sellers=sql.Placeholder("sellers"), revoked=sql.Placeholder("revoked"))
+
+
+def orders_all_prime(*, since: bool) -> sql.Composed:
+    """Every order of ``%(sellers)s`` (from ``%(since)s`` on) a Prime order: sellers that were
+    never revoked, paused nor capped."""
+    return sql.SQL(
+        "UPDATE {orders} SET is_prime = TRUE WHERE seller_id = ANY({sellers}) {since} AND is_prime = FALSE"
+    ).format(orders=ORDERS, sellers=sql.Placeholder("sellers"), since=_since(since))
+
+
+def orders_classify_prime(*, since: bool) -> sql.Composed:
+    """Decide ``is_prime`` for the orders of ``%(sellers)s`` (from ``%(since)s`` on), changing
+    only the orders whose decision changed; ``%(revoked)s`` is the revocation's event kind.
+
+    The control and the status in force are correlated lookups on (seller, effective_at) and
+    (seller, created_at), the count of the day's earlier orders placed with the badge on a
+    window sum."""
+    return sql.SQL(
+        """
+        WITH controlled AS (
+            SELECT o.id, o.seller_id, o.purchase_date, o.purchased_at, o.order_id, o.is_prime,
+                   COALESCE((
+                       SELECT CASE WHEN v.paused AND (v.paused_until IS NULL OR o.purchased_at < v.paused_until)
+                                   THEN 1 ELSE 0 END
+                       FROM {controls} v
+                       WHERE v.seller_id = o.seller_id AND v.effective_at <= o.purchased_at
+                       ORDER BY v.effective_at DESC, v.id DESC LIMIT 1
+                   ), 0) AS paused,
+                   COALESCE((
+                       SELECT CASE WHEN e.kind = {revoked} THEN 1 ELSE 0 END
+                       FROM {events} e
+                       WHERE e.seller_id = o.seller_id AND e.created_at <= o.purchased_at
+                       ORDER BY e.created_at DESC, e.id DESC LIMIT 1
+                   ), 0) AS not_eligible,
+                   (
+                       SELECT v.daily_cap
+                       FROM {controls} v
+                       WHERE v.seller_id = o.seller_id AND v.effective_at <= o.purchased_at
+                       ORDER BY v.effective_at DESC, v.id DESC LIMIT 1
+                   ) AS daily_cap
+            FROM {orders} o
+            WHERE o.seller_id = ANY({sellers}) {since}
+        ),
+        badge AS (
+            SELECT id, seller_id, purchase_date, purchased_at, order_id, is_prime, daily_cap,
+                   CASE WHEN paused = 1 OR not_eligible = 1 THEN 1 ELSE 0 END AS badge_off
+            FROM controlled
+        ),
+        ranked AS (
+            SELECT id, is_prime, badge_off, daily_cap,
+                   COALESCE(SUM(1 - badge_off) OVER (
+                       PARTITION BY seller_id, purchase_date
+                       ORDER BY purchased_at, order_id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                   ), 0) AS on_before
+            FROM badge
+        ),
+        decided AS (
+            SELECT id, is_prime,
+                   CASE WHEN badge_off = 0 AND (daily_cap IS NULL OR on_before < daily_cap)
+                        THEN 1 ELSE 0 END AS prime
+            FROM ranked
+        )
+        UPDATE {orders} SET is_prime = (d.prime = 1)
+        FROM decided d
+        WHERE {orders}.id = d.id AND (d.prime = 1) <> {orders}.is_prime
+        """
+    ).format(
+        orders=ORDERS,
+        controls=CONTROLS,
+        events=EVENTS,
+        sellers=sql.Placeholder("sellers"),
+        revoked=sql.Placeholder("revoked"),
+        since=_since(since, "o"),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# A seller's time zone (sellers.services.seller_timezone_change, SPEC section 1)
+
+
+def orders_redate() -> sql.Composed:
+    """Set every local date of the orders of ``%(seller)s`` in the zone ``%(zone)s``, stamping
+    them ``%(now)s``: one statement, rows whose dates stay the same untouched. The SQL half of
+    ``Order.set_local_dates``; the time-zone tests hold the two together."""
+    table = Order._meta
+    pairs = [
+        (sql.Identifier(table.get_field(moment).column), sql.Identifier(table.get_field(date).column))
+        for moment, date in Order.LOCAL_DATE_FIELDS
+    ]
+    local = sql.SQL("({moment} AT TIME ZONE {zone})::date")
+    zone = sql.Placeholder("zone")
+    return sql.SQL(
+        "UPDATE {orders} SET {dates}, {updated_at} = {now} WHERE {seller_id} = {seller} AND ({differs})"
+    ).format(
+        orders=ORDERS,
+        dates=sql.SQL(", ").join(
+            sql.SQL("{date} = ").format(date=date) + local.format(moment=moment, zone=zone) for moment, date in pairs
+        ),
+        updated_at=sql.Identifier(table.get_field("updated_at").column),
+        now=sql.Placeholder("now"),
+        seller_id=sql.Identifier(table.get_field("seller").column),
+        seller=sql.Placeholder("seller"),
+        differs=sql.SQL(" OR ").join(
+            sql.SQL("{date} IS DISTINCT FROM ").format(date=date) + local.format(moment=moment, zone=zone)
+            for moment, date in pairs
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The order import (sellers.importing, SPEC section 6): a staging table filled by COPY, then
+# one upsert. ``columns`` are the staged order columns, ``compared`` those whose change
+# makes an order changed.
+
+
+def sellers_share_locked() -> sql.Composed:
+    """Every seller's token, id and zone, share-locked to the end of the transaction: the
+    import's view of its sellers, which a zone change or a revocation (each takes the
+    seller's row lock) cannot change until the import is done."""
+    return sql.SQL("SELECT merchant_token, id, timezone FROM {} FOR SHARE").format(
+        sql.Identifier(Seller._meta.db_table)
+    )
+
+
+def staging_drop() -> sql.Composed:
+    return sql.SQL("DROP TABLE IF EXISTS {staging}").format(staging=STAGING)
+
+
+def staging_create(columns: Sequence[str]) -> sql.Composed:
+    """The staging table: a line number and the order table's own column types, no
+    constraints (the rows are checked already); dropped at commit."""
+    return sql.SQL(
+        "CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT 0 AS line, {columns} FROM {orders} WHERE 1 = 0"
+    ).format(name=sql.Identifier(STAGING_NAME), columns=_columns(columns), orders=ORDERS)
+
+
+def work_mem_set() -> sql.Composed:
+    """For this transaction, ``work_mem`` = ``%(work_mem)s`` (the import's hashes of the whole
+    file then stay in memory; set back at its end); selects the setting it had."""
+    return sql.SQL("SELECT current_setting('work_mem'), set_config('work_mem', {work_mem}, true)").format(
+        work_mem=sql.Placeholder("work_mem")
+    )
+
+
+def staging_types() -> sql.Composed:
+    """The staging table's column types (their oids), in column order, for binary COPY."""
+    return sql.SQL(
+        "SELECT atttypid FROM pg_attribute WHERE attrelid = {staging}::regclass AND attnum > 0 ORDER BY attnum"
+    ).format(staging=sql.Literal(f"pg_temp.{STAGING_NAME}"))
+
+
+def staging_copy(columns: Sequence[str]) -> sql.Composed:
+    """Binary COPY into the staging table: the server converts nothing."""
+    return sql.SQL("COPY {staging} (line, {columns}) FROM STDIN (FORMAT BINARY)").format(
+        staging=STAGING, columns=_columns(columns)
+    )
+
+
+def staging_analyze() -> sql.Composed:
+    """Temporary tables are never analysed by autovacuum; the merge joins on this one. Its
+    row count and the join key's statistics are all the plans need: analysing every column
+    cost as much as the duplicate check."""
+    return sql.SQL("ANALYZE {staging} (seller_id, order_id)").format(staging=STAGING)
+
+
+def staging_duplicates() -> sql.Composed:
+    """Every staged line whose (seller, order id) an earlier line has, with that first line."""
+    return sql.SQL(
+        """
+        SELECT s.line, s.seller_id, s.order_id, d.first_line
+        FROM {staging} s
+        JOIN (SELECT seller_id, order_id, MIN(line) AS first_line
+              FROM {staging} GROUP BY seller_id, order_id HAVING COUNT(*) > 1) d
+          ON d.seller_id = s.seller_id AND d.order_id = s.order_id AND s.line > d.first_line
+        ORDER BY s.line
+        """
+    ).format(staging=STAGING)
+
+
+def _changed(old: str, new: str, compared: Sequence[str]) -> sql.Composed:
+    """Some compared column differs between the rows ``old`` and ``new`` (NULLs compare as values)."""
+    return sql.SQL(" OR ").join(
+        sql.SQL("{old} IS DISTINCT FROM {new}").format(old=sql.Identifier(old, c), new=sql.Identifier(new, c))
+        for c in compared
+    )
+
+
+def merge_lock() -> sql.Composed:
+    """Imports merge one at a time: the second waits here until the first has committed."""
+    return sql.SQL("SELECT pg_advisory_xact_lock({lock})").format(lock=sql.Literal(MERGE_LOCK))
+
+
+def merge_counts(compared: Sequence[str]) -> sql.Composed:
+    """Per seller: the staged orders that are new, changed, all of them, and the earliest
+    local purchase date a new or changed one affects (old or new)."""
+    changed = _changed("o", "s", compared)
+    return sql.SQL(
+        """
+        SELECT s.seller_id,
+               SUM(CASE WHEN o.id IS NULL THEN 1 ELSE 0 END),
+               SUM(CASE WHEN o.id IS NOT NULL AND ({changed}) THEN 1 ELSE 0 END),
+               COUNT(*),
+               MIN(CASE WHEN o.id IS NULL THEN s.purchase_date
+                        WHEN {changed} THEN LEAST(s.purchase_date, o.purchase_date) END)
+        FROM {staging} s
+        LEFT JOIN {orders} o ON o.seller_id = s.seller_id AND o.order_id = s.order_id
+        GROUP BY s.seller_id
+        """
+    ).format(changed=changed, staging=STAGING, orders=ORDERS)
+
+
+def staging_delete_unchanged(compared: Sequence[str]) -> sql.Composed:
+    """Unchanged rows leave before the upsert, not only by its WHERE: ON CONFLICT locks
+    (writes) every conflicting row, even one its WHERE then leaves alone."""
+    return sql.SQL(
+        """
+        DELETE FROM {staging} AS s
+        WHERE EXISTS (SELECT 1 FROM {orders} o
+                      WHERE o.seller_id = s.seller_id AND o.order_id = s.order_id AND NOT ({changed}))
+        """
+    ).format(staging=STAGING, orders=ORDERS, changed=_changed("o", "s", compared))
+
+
+def merge_upsert(columns: Sequence[str], compared: Sequence[str]) -> sql.Composed:
+    """Write the staged orders that are new or changed, stamped ``%(now)s``; selects how many
+    it inserted and how many it updated. A row it inserted has no xmax yet, a row it updated
+    carries its lock's; a row its WHERE left alone is not returned."""
+    return sql.SQL(
+        """
+        WITH merged AS (
+            INSERT INTO {orders} ({columns}, is_prime, updated_at)
+            SELECT {columns}, TRUE, {now} FROM {staging}
+            ON CONFLICT (seller_id, order_id) DO UPDATE SET {updates}
+            WHERE {changed}
+            RETURNING xmax = 0 AS inserted
+        )
+        SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM merged
+        """
+    ).format(
+        orders=ORDERS,
+        columns=_columns(columns),
+        now=sql.Placeholder("now"),
+        staging=STAGING,
+        updates=sql.SQL(", ").join(
+            sql.SQL("{column} = {new}").format(column=sql.Identifier(c), new=sql.Identifier("excluded", c))
+            for c in (*compared, "updated_at")
+        ),
+        changed=_changed(Order._meta.db_table, "excluded", compared),
+    )
