@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,8 +33,12 @@ WAIT = "import os, time; print(os.getpid(), flush=True); time.sleep(60)"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("devdb") / "postgres"
+def data() -> Iterator[Path]:
+    """Under the project's var/, as ``make`` uses it: run as root, the server runs as its own
+    user, which must reach the folder (pytest's temporary folders are closed to others)."""
+    folder = ROOT / "var" / f"test-devdb-{os.getpid()}"
+    yield folder / "postgres"
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def launcher(data: Path, *command: str) -> subprocess.Popen:
