@@ -23,6 +23,7 @@ from metrics.insights.population import metric_population_orders, population_csv
 from metrics.presenters.dashboard import dashboard_content
 from metrics.selectors import filtered_defect_orders, seller_latest_day
 from portal.bounds import excerpt
+from portal.types import AuthenticatedHttpRequest
 from sellers.selectors import seller_for_user
 
 DEFECTS_PER_PAGE = 50
@@ -68,7 +69,7 @@ def _streamed_csv(chunks, filename: str) -> StreamingHttpResponse:
 
 @require_safe
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """SPEC section 6: status, metrics with trends, requirement checks, volume controls;
     and the insights beyond pass or fail (``metrics.insights``): headroom from the snapshots,
     orders at risk, root causes and settings risks from a bounded number of indexed queries
@@ -90,7 +91,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @login_required
-def defects(request: HttpRequest) -> HttpResponse:
+def defects(request: AuthenticatedHttpRequest) -> HttpResponse:
     """SPEC section 5 on screen: the report's rows, filterable by flag or by metric, each
     order explained in words, 50 a page."""
     seller = seller_for_user(request.user)
@@ -147,7 +148,7 @@ def defects(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @login_required
-def defects_csv(request: HttpRequest) -> HttpResponse:
+def defects_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The defect report download (SPEC section 5), streamed."""
     seller = seller_for_user(request.user)
     window_days = _window(request)
@@ -190,7 +191,7 @@ def _metric_param(request: HttpRequest) -> tuple[str | None, str]:
 
 @require_safe
 @login_required
-def population(request: HttpRequest) -> HttpResponse:
+def population(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The orders behind one metric's population units on D (SPEC section 3), 50 a page,
     each marked when it is one of the metric's defect units: the dashboard's population
     figure, order by order."""
@@ -230,7 +231,7 @@ def population(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @login_required
-def population_csv(request: HttpRequest) -> HttpResponse:
+def population_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The population orders of one metric as CSV, streamed like the defect report."""
     seller = seller_for_user(request.user)
     window_days = _window(request)
