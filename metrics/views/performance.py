@@ -7,7 +7,14 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q, Sum
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    HttpResponseNotFound,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -98,6 +105,7 @@ def defects(request: AuthenticatedHttpRequest) -> HttpResponse:
     window_days, notice = _window_or_default(request)
     flag = request.GET.get("flag") or None
     metric = request.GET.get("metric") or None
+    errors: list[str] = []
     context = {
         "seller": seller,
         "notice": notice,
@@ -107,19 +115,19 @@ def defects(request: AuthenticatedHttpRequest) -> HttpResponse:
         "metric": metric,
         "flag_choices": list(FLAG_LABELS.items()),
         "metric_choices": [(name, d.label) for name, d in METRIC_DEFINITIONS.items()],
-        "errors": [],
+        "errors": errors,
     }
     if flag is not None and flag not in REPORT_FLAGS:
-        context["errors"].append(
+        errors.append(
             _("“%(flag)s” is not a defect of the report; choose one of: %(choices)s.")
             % {"flag": excerpt(flag), "choices": ", ".join(REPORT_FLAGS)}
         )
     if metric is not None and metric not in METRIC_DEFINITIONS:
-        context["errors"].append(
+        errors.append(
             _("“%(metric)s” is not a metric; choose one of: %(choices)s.")
             % {"metric": excerpt(metric), "choices": ", ".join(METRICS)}
         )
-    if context["errors"]:
+    if errors:
         return render(request, "metrics/defects.html", context, status=400)
     day = seller_latest_day(seller=seller)
     context["day"] = day
@@ -148,7 +156,7 @@ def defects(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @require_safe
 @login_required
-def defects_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
+def defects_csv(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The defect report download (SPEC section 5), streamed."""
     seller = seller_for_user(request.user)
     window_days = _window(request)
@@ -207,7 +215,7 @@ def population(request: AuthenticatedHttpRequest) -> HttpResponse:
         "metric_choices": [(name, d.label) for name, d in METRIC_DEFINITIONS.items()],
         "errors": [error] if error else [],
     }
-    if error:
+    if metric is None:  # unknown or missing: error says which
         return render(request, "metrics/population.html", context, status=400)
     definition = METRIC_DEFINITIONS[metric]
     day = seller_latest_day(seller=seller)
@@ -231,7 +239,7 @@ def population(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @require_safe
 @login_required
-def population_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
+def population_csv(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The population orders of one metric as CSV, streamed like the defect report."""
     seller = seller_for_user(request.user)
     window_days = _window(request)
@@ -240,7 +248,7 @@ def population_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
             _("The window must be 7 or 30 days, e.g. ?window=30."), content_type="text/plain; charset=utf-8"
         )
     metric, error = _metric_param(request)
-    if error:
+    if metric is None:  # unknown or missing: error says which
         return HttpResponseBadRequest(error, content_type="text/plain; charset=utf-8")
     day = seller_latest_day(seller=seller)
     if day is None:
