@@ -183,9 +183,10 @@ def _request_seller(request: HttpRequest) -> Seller | JsonResponse:
     user = request.user
     if not user.is_authenticated:
         return _unauthorized("Log in, or send Authorization: Bearer <token> with a token from your settings.")
-    if user.seller_id is None:
+    seller = user.seller
+    if seller is None:
         return _error(404, "This account does not belong to a seller.")
-    return user.seller
+    return seller
 
 
 @require_safe
@@ -207,9 +208,10 @@ def performance(request: HttpRequest) -> JsonResponse:
                 400, f"date must be from {EARLIEST_DATE} to {today}: choose a day the daily run has computed."
             )
     else:
-        day = seller_latest_day(seller=seller)
-        if day is None:
+        latest = seller_latest_day(seller=seller)
+        if latest is None:
             return _error(404, "No metrics have been computed for this seller yet; they appear after the daily run.")
+        day = latest
     payload = performance_payload(seller=seller, day=day, window_days=window_days)
     if payload is None:
         return _error(404, f"No metrics were computed for {day.isoformat()}; try a date on which the daily run ran.")

@@ -79,7 +79,8 @@ class PlanOfActionForm(forms.Form):
         ) % {"token": seller.merchant_token}
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.draft:
             return cleaned
         for name, minimum in MIN_LENGTHS.items():
@@ -133,7 +134,8 @@ class PlanDecisionForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("decision") == self.REJECT and not (cleaned.get("feedback") or "").strip():
             self.add_error(
                 "feedback", _("Write the feedback the seller needs to improve the plan; a rejection requires it.")

@@ -44,7 +44,8 @@ def daily_evaluation(
     chunks = seller_id_chunks(chunk_size, readiness.ready)
     group(evaluate_sellers_chunk.s(day.isoformat(), chunk) for chunk in chunks).apply_async()
     logger.info("Daily evaluation for %s: %d chunks of up to %d sellers queued", day, len(chunks), chunk_size)
-    if readiness.waiting and self.request.is_eager:
+    # waiting_until is set exactly when some sellers wait (sellers_readiness).
+    if readiness.waiting_until is not None and self.request.is_eager:
         # In-process (no broker): nothing can wait for later; run_daily --date covers them.
         logger.warning(
             "Daily evaluation for %s: %d sellers wait for the end of the day in their zone, until %s; "
@@ -54,7 +55,7 @@ def daily_evaluation(
             readiness.waiting_until.isoformat(),
             day.isoformat(),
         )
-    elif readiness.waiting:
+    elif readiness.waiting_until is not None:
         daily_evaluation.apply_async((day.isoformat(), chunk_size, readiness.waiting), eta=readiness.waiting_until)
         logger.info(
             "Daily evaluation for %s: %d sellers wait for the end of the day in their zone, until %s",

@@ -442,7 +442,7 @@ def _order(
     delivery_delayed = rng.random() < profile.late_delivery_share
     if delivery_delayed:
         delivered_on = _add_delivery_days(delivered_on, rng.choice((1, 1, 2)))
-    delivered_at = _local(seller, delivered_on, dt.time(rng.randint(9, 19), rng.randrange(60)))
+    delivered_at: dt.datetime | None = _local(seller, delivered_on, dt.time(rng.randint(9, 19), rng.randrange(60)))
     if delivery_delayed and rng.random() < 0.1:
         delivered_at = None  # lost in transit
 

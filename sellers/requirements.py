@@ -82,6 +82,13 @@ class Requirement:
             return str(self.fix)
         return self.fix % {"minimum": clock(self.minimum_cutoff)}
 
+    @property
+    def cutoff(self) -> dt.time:
+        """The minimum cutoff of a cutoff requirement (one of ``cutoff_requirements()``)."""
+        if self.minimum_cutoff is None:
+            raise TypeError(f"{self.name} is not a cutoff requirement: it has no minimum cutoff.")
+        return self.minimum_cutoff
+
     def detail(self, facts: Requirements) -> str:
         return self.explain(self, facts)
 
@@ -91,7 +98,7 @@ def _early_cutoffs(requirement: Requirement, facts: Requirements) -> str:
     if not days:
         return ""
     return _("Cutoff before %(minimum)s on: %(days)s.") % {
-        "minimum": clock(requirement.minimum_cutoff),
+        "minimum": clock(requirement.cutoff),
         "days": _weekday_names(days),
     }
 
@@ -194,7 +201,7 @@ def cutoff_requirement(weekday: int) -> Requirement:
 
 def minimum_cutoffs() -> dict[str, str]:
     """Each cutoff requirement's minimum as the pages write it, by requirement name."""
-    return {r.name: clock(r.minimum_cutoff) for r in cutoff_requirements()}
+    return {r.name: clock(r.cutoff) for r in cutoff_requirements()}
 
 
 def requirements_fixed_on(settings_page: str) -> tuple[str, ...]:

@@ -31,9 +31,10 @@ M = TypeVar("M", bound=Model)
 
 def seller_for_user(user: User) -> Seller:
     """The seller whose data ``user`` may see; 404 for staff and accounts of no seller."""
-    if not user.is_authenticated or user.seller_id is None:
+    seller = user.seller if user.is_authenticated else None
+    if seller is None:
         raise Http404("This account does not belong to a seller.")
-    return user.seller
+    return seller
 
 
 def seller_object_or_404(user: User, queryset: QuerySet[M], *, seller_field: str = "seller", **lookup) -> M:
@@ -206,7 +207,7 @@ def requirements_for_sellers(*, seller_ids: Sequence[int] | None = None) -> dict
         r = result[seller_id]
         operated[seller_id].add(weekday)
         for requirement in cutoffs:
-            if weekday in requirement.weekdays and (cutoff is None or cutoff < requirement.minimum_cutoff):
+            if weekday in requirement.weekdays and (cutoff is None or cutoff < requirement.cutoff):
                 r.early_cutoffs[requirement.name].append(weekday)
         if cutoff is None or not has_pickup:
             r.days_without_pickup.append(weekday)

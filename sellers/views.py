@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from portal.types import AuthenticatedHttpRequest
 from sellers.choices import CONTIGUOUS_REGIONS, Weekday
 from sellers.forms import (
     ApiTokenForm,
@@ -87,7 +88,7 @@ def _warn_failing(request: HttpRequest, seller: Seller, names: tuple[str, ...]) 
 
 
 @login_required
-def settings_overview(request: HttpRequest) -> HttpResponse:
+def settings_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
     now = timezone.now()
     requirements = seller_requirements(seller=seller)
@@ -115,7 +116,7 @@ def settings_overview(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def shipping_template(request: HttpRequest) -> HttpResponse:
+def shipping_template(request: AuthenticatedHttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
     form = ShippingTemplateForm(
         request.POST if request.method == "POST" else None,
@@ -158,7 +159,7 @@ def shipping_template(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def fulfilment(request: HttpRequest) -> HttpResponse:
+def fulfilment(request: AuthenticatedHttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
     form = FulfilmentForm(
         request.POST if request.method == "POST" else None,
@@ -192,7 +193,7 @@ def fulfilment(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def carriers(request: HttpRequest) -> HttpResponse:
+def carriers(request: AuthenticatedHttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
     requirements = seller_requirements(seller=seller)
     return render(
@@ -210,7 +211,7 @@ def carriers(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _carrier_form_page(request: HttpRequest, *, carrier_service: CarrierService | None) -> HttpResponse:
+def _carrier_form_page(request: AuthenticatedHttpRequest, *, carrier_service: CarrierService | None) -> HttpResponse:
     seller = seller_for_user(request.user)
     form = CarrierServiceForm(
         request.POST if request.method == "POST" else None, seller=seller, carrier_service=carrier_service
@@ -248,12 +249,12 @@ def _carrier_form_page(request: HttpRequest, *, carrier_service: CarrierService 
 
 
 @login_required
-def carrier_create(request: HttpRequest) -> HttpResponse:
+def carrier_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _carrier_form_page(request, carrier_service=None)
 
 
 @login_required
-def carrier_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def carrier_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     carrier_service = seller_object_or_404(
         request.user, CarrierService.objects.prefetch_related("pickups", "zones"), pk=pk
     )
@@ -262,7 +263,7 @@ def carrier_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def carrier_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def carrier_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     carrier_service = seller_object_or_404(request.user, CarrierService.objects.all(), pk=pk)
     seller = carrier_service.seller
     carrier_service_delete(carrier_service=carrier_service, actor=request.user)
@@ -281,7 +282,7 @@ def carrier_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def volume_control(request: HttpRequest) -> HttpResponse:
+def volume_control(request: AuthenticatedHttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
     now = timezone.now()
     control = seller.volume_control_at(now)
@@ -314,7 +315,7 @@ def volume_control(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def api_tokens(request: HttpRequest) -> HttpResponse:
+def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     """List and create tokens. A new token is shown in this response only: it is neither
     put in a redirect nor kept in the session, and only its hash is stored."""
     seller = seller_for_user(request.user)
@@ -333,7 +334,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def api_token_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     token = seller_object_or_404(request.user, ApiToken.objects.all(), pk=pk)
     if api_token_revoke_service(api_token=token, actor=request.user) is None:
         messages.info(request, _("API token %(name)s was already revoked.") % {"name": token.name})
@@ -343,7 +344,7 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def history(request: HttpRequest) -> HttpResponse:
+def history(request: AuthenticatedHttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
     page = Paginator(seller_audit_entries(seller=seller), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "sellers/history.html", {"seller": seller, "page": page})

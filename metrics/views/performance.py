@@ -7,7 +7,14 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q, Sum
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    HttpResponseNotFound,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +30,7 @@ from metrics.insights.population import metric_population_orders, population_csv
 from metrics.presenters.dashboard import dashboard_content
 from metrics.selectors import filtered_defect_orders, seller_latest_day
 from portal.bounds import excerpt
+from portal.types import AuthenticatedHttpRequest
 from sellers.selectors import seller_for_user
 
 DEFECTS_PER_PAGE = 50
@@ -68,7 +76,7 @@ def _streamed_csv(chunks, filename: str) -> StreamingHttpResponse:
 
 @require_safe
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """SPEC section 6: status, metrics with trends, requirement checks, volume controls;
     and the insights beyond pass or fail (``metrics.insights``): headroom from the snapshots,
     orders at risk, root causes and settings risks from a bounded number of indexed queries
@@ -90,13 +98,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @login_required
-def defects(request: HttpRequest) -> HttpResponse:
+def defects(request: AuthenticatedHttpRequest) -> HttpResponse:
     """SPEC section 5 on screen: the report's rows, filterable by flag or by metric, each
     order explained in words, 50 a page."""
     seller = seller_for_user(request.user)
     window_days, notice = _window_or_default(request)
     flag = request.GET.get("flag") or None
     metric = request.GET.get("metric") or None
+    errors: list[str] = []
     context = {
         "seller": seller,
         "notice": notice,
@@ -106,19 +115,19 @@ def defects(request: HttpRequest) -> HttpResponse:
         "metric": metric,
         "flag_choices": list(FLAG_LABELS.items()),
         "metric_choices": [(name, d.label) for name, d in METRIC_DEFINITIONS.items()],
-        "errors": [],
+        "errors": errors,
     }
     if flag is not None and flag not in REPORT_FLAGS:
-        context["errors"].append(
+        errors.append(
             _("“%(flag)s” is not a defect of the report; choose one of: %(choices)s.")
             % {"flag": excerpt(flag), "choices": ", ".join(REPORT_FLAGS)}
         )
     if metric is not None and metric not in METRIC_DEFINITIONS:
-        context["errors"].append(
+        errors.append(
             _("“%(metric)s” is not a metric; choose one of: %(choices)s.")
             % {"metric": excerpt(metric), "choices": ", ".join(METRICS)}
         )
-    if context["errors"]:
+    if errors:
         return render(request, "metrics/defects.html", context, status=400)
     day = seller_latest_day(seller=seller)
     context["day"] = day
@@ -147,7 +156,7 @@ def defects(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @login_required
-def defects_csv(request: HttpRequest) -> HttpResponse:
+def defects_csv(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The defect report download (SPEC section 5), streamed."""
     seller = seller_for_user(request.user)
     window_days = _window(request)
@@ -190,7 +199,7 @@ def _metric_param(request: HttpRequest) -> tuple[str | None, str]:
 
 @require_safe
 @login_required
-def population(request: HttpRequest) -> HttpResponse:
+def population(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The orders behind one metric's population units on D (SPEC section 3), 50 a page,
     each marked when it is one of the metric's defect units: the dashboard's population
     figure, order by order."""
@@ -206,7 +215,7 @@ def population(request: HttpRequest) -> HttpResponse:
         "metric_choices": [(name, d.label) for name, d in METRIC_DEFINITIONS.items()],
         "errors": [error] if error else [],
     }
-    if error:
+    if metric is None:  # unknown or missing: error says which
         return render(request, "metrics/population.html", context, status=400)
     definition = METRIC_DEFINITIONS[metric]
     day = seller_latest_day(seller=seller)
@@ -230,7 +239,7 @@ def population(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @login_required
-def population_csv(request: HttpRequest) -> HttpResponse:
+def population_csv(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The population orders of one metric as CSV, streamed like the defect report."""
     seller = seller_for_user(request.user)
     window_days = _window(request)
@@ -239,7 +248,7 @@ def population_csv(request: HttpRequest) -> HttpResponse:
             _("The window must be 7 or 30 days, e.g. ?window=30."), content_type="text/plain; charset=utf-8"
         )
     metric, error = _metric_param(request)
-    if error:
+    if metric is None:  # unknown or missing: error says which
         return HttpResponseBadRequest(error, content_type="text/plain; charset=utf-8")
     day = seller_latest_day(seller=seller)
     if day is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,11 +17,12 @@ from metrics.presenters.insights import root_cause_facts
 from metrics.presenters.reasons import failing_item_rows
 from metrics.selectors import plan_submission, seller_plan_submission, seller_plans
 from metrics.services import PLAN_ANSWERS, PlanError, plan_draft_save, plan_failing_items, plan_submit
+from portal.types import AuthenticatedHttpRequest
 from sellers.selectors import seller_for_user
 
 
 @login_required
-def poa_create(request: HttpRequest) -> HttpResponse:
+def poa_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
     submission = seller_plan_submission(seller=seller)
     if submission.eligible:
@@ -72,7 +73,7 @@ def poa_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def poa_draft(request: HttpRequest) -> JsonResponse:
+def poa_draft(request: AuthenticatedHttpRequest) -> JsonResponse:
     """Autosave of the Create POA form (the page's script posts here every few seconds)."""
     seller = seller_for_user(request.user)
     form = PlanDraftForm(request.POST, seller=seller)
@@ -91,7 +92,7 @@ def poa_draft(request: HttpRequest) -> JsonResponse:
 
 
 @login_required
-def poa_list(request: HttpRequest) -> HttpResponse:
+def poa_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
     plans = list(seller_plans(seller=seller))
     for plan in plans:

@@ -32,6 +32,7 @@ from metrics.selectors import (
     seller_plans,
 )
 from metrics.services import PlanAlreadyDecided, PlanError, plan_approve, plan_reject
+from portal.types import AuthenticatedHttpRequest
 from sellers.models import Seller
 from sellers.presenters import requirement_checks
 from sellers.selectors import seller_audit_entries, seller_requirements
@@ -51,7 +52,7 @@ def reviewer_required(view: Callable) -> Callable:
 
 
 @reviewer_required
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     plans = list(plans_review_queue())
     now = timezone.now()
     for plan in plans:
@@ -121,7 +122,7 @@ def _seller_context(seller: Seller) -> dict:
 
 
 @reviewer_required
-def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     plan = get_object_or_404(PlanOfAction.objects.select_related("seller", "submitted_by", "decided_by"), pk=pk)
     seller = plan.seller
     earlier = [p for p in seller_plans(seller=seller) if p.pk != plan.pk]
@@ -138,7 +139,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @reviewer_required
-def plan_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_decide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     plan = get_object_or_404(PlanOfAction, pk=pk)
     form = PlanDecisionForm(request.POST)
     if not form.is_valid():
@@ -164,7 +165,7 @@ def plan_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @reviewer_required
-def seller_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def seller_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Everything about one seller for staff: status, metrics, plans and the whole audit history."""
     seller = get_object_or_404(Seller, pk=pk)
     page = Paginator(seller_audit_entries(seller=seller).select_related("actor"), HISTORY_PAGE_SIZE).get_page(

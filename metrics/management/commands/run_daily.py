@@ -65,7 +65,7 @@ class Command(BaseCommand):
                 f"{result.snapshots} snapshots stored, {len(result.revoked)} newly not eligible."
             )
         )
-        if result.waiting:
+        if result.waiting_until is not None:  # set exactly when some sellers wait
             self.stdout.write(
                 self.style.WARNING(
                     f"{len(result.waiting)} sellers not evaluated: {day.isoformat()} has not ended in their time zone "

@@ -82,8 +82,8 @@ class Command(BaseCommand):
                 snapshots_compute(day=today - dt.timedelta(days=offset))
             yesterday = today - dt.timedelta(days=1)
             self.stdout.write(f"Evaluating {yesterday.isoformat()}...")
-            result = daily_run(day=yesterday)
-            _date_revocations(result.revoked, yesterday)
+            run = daily_run(day=yesterday)
+            _date_revocations(run.revoked, yesterday)
         for seller in Seller.objects.filter(merchant_token__in=[s.merchant_token for s in DEMO_SELLERS]):
             self.stdout.write(f"  {seller.merchant_token:<12} {seller.name:<26} {seller.get_status_display()}")
 
