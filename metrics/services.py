@@ -86,7 +86,9 @@ def sellers_readiness(
     sellers = Seller.objects.order_by("pk")
     if seller_ids is not None:
         sellers = sellers.filter(pk__in=list(seller_ids))
-    ends = {name: day_end(day, name) for name in sellers.values_list("timezone", flat=True).distinct()}
+    # Unordered: an ORDER BY pk would put the id in the DISTINCT, a row per seller.
+    zones = sellers.order_by().values_list("timezone", flat=True).distinct()
+    ends = {name: day_end(day, name) for name in zones}
     waiting_zones = [name for name, end in ends.items() if end > now]
     if not waiting_zones:
         return Readiness(ready=list(sellers.values_list("pk", flat=True)), waiting=[], waiting_until=None)
@@ -227,12 +229,11 @@ def sellers_revoke(
         .values_list("pk", "timezone")
     )
     reinstated_after = _reinstated_after_day(day=day, sellers=dict(candidates))
-    revoked = [(pk, tz) for pk, tz in candidates if pk not in reinstated_after]
+    zones = {pk: tz for pk, tz in candidates if pk not in reinstated_after}
+    revoked = list(zones)
     if not revoked:
         return []
     now = timezone.now()
-    zones = {tz for _pk, tz in revoked}
-    revoked = [pk for pk, _tz in revoked]
     Seller.objects.filter(pk__in=revoked).update(status=ProgrammeStatus.NOT_ELIGIBLE, status_changed_at=now)
     events = SellerEvent.objects.bulk_create(
         SellerEvent(
@@ -241,7 +242,7 @@ def sellers_revoke(
         for pk in revoked
     )
     # Orders already stored with a purchase after this moment are no longer Prime orders.
-    orders_classify_prime(seller_ids=revoked, since=min(local_date(now, zone(tz)) for tz in zones))
+    orders_classify_prime(seller_ids=revoked, since=min(local_date(now, zone(tz)) for tz in set(zones.values())))
     AuditEntry.objects.bulk_create(
         AuditEntry(
             seller_id=pk,
