@@ -24,8 +24,8 @@ from sellers.choices import CancelledBy
 WINDOWS = (7, 30)
 # The window a page shows when none is asked for (SPEC section 6: ``?window=7|30``, default 30).
 DEFAULT_WINDOW = 30
-# Thresholds are stored with five decimals; SQL compares them as integers on this scale,
-# which is exact.
+# Thresholds are stored with five decimals (a share's smallest step is 1/THRESHOLD_SCALE);
+# SQL compares them as NUMERIC, Python as exact ratios.
 THRESHOLD_DECIMALS = 5
 THRESHOLD_SCALE = 10**THRESHOLD_DECIMALS
 
@@ -70,8 +70,8 @@ class MetricDefinition:
         metric with population 0 has no value and passes (SPEC section 3). Late deliveries on
         Buy Shipping labels (``protected``) are excused for eligibility.
 
-        Integer arithmetic on the threshold's exact ratio: the daily run calls this for every
-        seller, metric and window, and it must never round.
+        Integer arithmetic on the threshold's exact ratio, so it never rounds: the Python half
+        of ``PASSES_SQL`` (the daily run judges in SQL; the projections and tests ask this).
         """
         if population == 0:
             return True

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from sellers.forms import pause_end_problem
+from sellers.forms import PAUSE_MAX_AHEAD, pause_end_problem
 from sellers.models import (
     ApiToken,
     AuditEntry,
@@ -256,6 +256,13 @@ class VolumeControlChangeForm(forms.ModelForm):
                 _(
                     "A change cannot take effect in the past: the days already judged would change. Leave it "
                     "empty to start now, or choose a later moment."
+                )
+            )
+        if effective_at is not None and effective_at > self.now + PAUSE_MAX_AHEAD:
+            raise forms.ValidationError(
+                _(
+                    "A change takes effect at most a year ahead; choose an earlier moment, or leave it empty to "
+                    "start now."
                 )
             )
         return effective_at

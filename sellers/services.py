@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
 
 from django.db import connection, transaction
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -772,10 +773,9 @@ def seller_timezone_change(*, seller: Seller, timezone_name: str, actor: User | 
         cursor.execute(statements.orders_redate(), {"zone": locked.timezone, "now": now, "seller": locked.pk})
         redated = cursor.rowcount
     # A reinstatement's day is its local date: "at or before the end of D" in the new zone.
-    for reinstatement in SellerEvent.objects.filter(seller=locked, kind=SellerEvent.Kind.REINSTATED):
-        day = locked.local_date(reinstatement.created_at)
-        if reinstatement.day != day:
-            SellerEvent.objects.filter(pk=reinstatement.pk).update(day=day)
+    SellerEvent.objects.filter(seller=locked, kind=SellerEvent.Kind.REINSTATED).update(
+        day=TruncDate("created_at", tzinfo=locked.zone)
+    )
     orders_classify_prime(seller_ids=[locked.pk])
     return audit_entry_create(
         seller=locked,

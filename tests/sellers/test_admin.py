@@ -440,3 +440,15 @@ def test_programme_history_and_plans_are_read_only(admin_client, seller):
     plan_page = admin_client.get(reverse("admin:metrics_planofaction_change", args=[plan.pk]))
     assert plan_page.status_code == 200 and 'name="_save"' not in plan_page.content.decode()
     assert admin_client.post(reverse("admin:metrics_planofaction_change", args=[plan.pk]), {}).status_code == 403
+
+
+def test_a_control_takes_effect_at_most_a_year_ahead(admin_client, seller):
+    day, clock_time = split(NOW + dt.timedelta(days=400))
+    response = admin_client.post(
+        reverse("admin:sellers_volumecontrolchange_add"),
+        {"seller": seller.pk, "effective_at_0": day, "effective_at_1": clock_time, "daily_cap": "5"},
+    )
+
+    assert response.status_code == 200
+    assert "at most a year ahead" in response.content.decode()
+    assert not VolumeControlChange.objects.exists()
