@@ -84,39 +84,31 @@ def orders_classify_prime(*, since: bool) -> sql.Composed:
     """Decide ``is_prime`` for the orders of ``%(sellers)s`` (from ``%(since)s`` on), changing
     only the orders whose decision changed; ``%(revoked)s`` is the revocation's event kind.
 
-    The control and the status in force are correlated lookups on (seller, effective_at) and
-    (seller, created_at), the count of the day's earlier orders placed with the badge on a
-    window sum."""
+    The control in force (one lateral lookup on (seller, effective_at) giving its pause and
+    its cap) and the status in force (one on (seller, created_at)) decide whether the badge
+    was off; the count of the day's earlier orders placed with the badge on is a window sum."""
     return sql.SQL(
         """
-        WITH controlled AS (
+        WITH badge AS (
             SELECT o.id, o.seller_id, o.purchase_date, o.purchased_at, o.order_id, o.is_prime,
-                   COALESCE((
-                       SELECT CASE WHEN v.paused AND (v.paused_until IS NULL OR o.purchased_at < v.paused_until)
-                                   THEN 1 ELSE 0 END
-                       FROM {controls} v
-                       WHERE v.seller_id = o.seller_id AND v.effective_at <= o.purchased_at
-                       ORDER BY v.effective_at DESC, v.id DESC LIMIT 1
-                   ), 0) AS paused,
-                   COALESCE((
-                       SELECT CASE WHEN e.kind = {revoked} THEN 1 ELSE 0 END
-                       FROM {events} e
-                       WHERE e.seller_id = o.seller_id AND e.created_at <= o.purchased_at
-                       ORDER BY e.created_at DESC, e.id DESC LIMIT 1
-                   ), 0) AS not_eligible,
-                   (
-                       SELECT v.daily_cap
-                       FROM {controls} v
-                       WHERE v.seller_id = o.seller_id AND v.effective_at <= o.purchased_at
-                       ORDER BY v.effective_at DESC, v.id DESC LIMIT 1
-                   ) AS daily_cap
+                   v.daily_cap,
+                   CASE WHEN (v.paused AND (v.paused_until IS NULL OR o.purchased_at < v.paused_until))
+                             OR e.kind = {revoked}
+                        THEN 1 ELSE 0 END AS badge_off
             FROM {orders} o
+            LEFT JOIN LATERAL (
+                SELECT c.paused, c.paused_until, c.daily_cap
+                FROM {controls} c
+                WHERE c.seller_id = o.seller_id AND c.effective_at <= o.purchased_at
+                ORDER BY c.effective_at DESC, c.id DESC LIMIT 1
+            ) v ON TRUE
+            LEFT JOIN LATERAL (
+                SELECT s.kind
+                FROM {events} s
+                WHERE s.seller_id = o.seller_id AND s.created_at <= o.purchased_at
+                ORDER BY s.created_at DESC, s.id DESC LIMIT 1
+            ) e ON TRUE
             WHERE o.seller_id = ANY({sellers}) {since}
-        ),
-        badge AS (
-            SELECT id, seller_id, purchase_date, purchased_at, order_id, is_prime, daily_cap,
-                   CASE WHEN paused = 1 OR not_eligible = 1 THEN 1 ELSE 0 END AS badge_off
-            FROM controlled
         ),
         ranked AS (
             SELECT id, is_prime, badge_off, daily_cap,
