@@ -8,7 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from metrics.definitions import METRIC_DEFINITIONS
 from metrics.models import MetricSnapshot, PlanOfAction, ThresholdChange
+from metrics.presenters.rates import threshold_percent
 from metrics.selectors import thresholds_in_force
 from metrics.services import ThresholdError, threshold_change_check, threshold_set
 from sellers.admin import ReadOnlyAdminMixin
@@ -24,7 +26,7 @@ class ThresholdChangeForm(forms.ModelForm):
         "Enter the threshold as a share from 0 to 1 with at most 5 decimals, e.g. 0.985 for 98.5 per cent."
     )
     new_value = forms.DecimalField(
-        label=gettext_lazy("threshold"),
+        label=gettext_lazy("Threshold"),
         min_value=0,
         max_value=1,
         max_digits=6,
@@ -71,7 +73,12 @@ class ThresholdChangeAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             _("In force today: %(thresholds)s.")
-            % {"thresholds": "; ".join(f"{name} {value.normalize()}" for name, value in in_force.items())},
+            % {
+                "thresholds": "; ".join(
+                    f"{METRIC_DEFINITIONS[name].label} {threshold_percent(value)} ({value.normalize()})"
+                    for name, value in in_force.items()
+                )
+            },
         )
         return super().changelist_view(request, extra_context)
 

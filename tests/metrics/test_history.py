@@ -415,7 +415,7 @@ def test_requirements_judge_only_the_latest_day_so_an_earlier_day_keeps_its_verd
 
 def test_the_thresholds_admin_says_what_is_in_force_and_how_to_type_a_threshold(admin_client, today_is_d_plus_two):
     listed = admin_client.get("/admin/metrics/thresholdchange/").content.decode()
-    assert "In force today: on_time_shipment_rate 0.99; on_time_delivery_rate 0.935;" in listed
+    assert "In force today: On-time shipment rate 99.00 % (0.99); On-time delivery rate 93.50 % (0.935);" in listed
     typed_as_percent = admin_client.post(
         "/admin/metrics/thresholdchange/add/",
         {"metric": "cancellation_rate", "new_value": "98.5", "effective_from": (D + 4 * DAY).isoformat()},
