@@ -187,11 +187,10 @@ def reset_evaluation() -> None:
 
     from metrics.models import DailySnapshot
     from sellers.choices import ProgrammeStatus
-    from sellers.models import AuditEntry, Seller, SellerEvent
+    from sellers.models import AuditEntry, Seller
 
     DailySnapshot.objects.all().delete()
-    SellerEvent.objects.all().delete()
-    AuditEntry.objects.all().delete()
+    AuditEntry.objects.all().delete()  # the status history is a view of it
     Seller.objects.update(status=ProgrammeStatus.ELIGIBLE)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE metrics_dailysnapshot")

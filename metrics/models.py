@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
 
@@ -23,7 +24,7 @@ from metrics.definitions import (
     threshold_column,
 )
 from metrics.reasons import RevocationReason, reasons_from_json
-from sellers.models import Seller
+from sellers.models import AuditEntry, Seller, User
 
 METRIC_CHOICES = [(name, d.label) for name, d in METRIC_DEFINITIONS.items()]
 WINDOW_CHOICES = [(w, _("%(days)s days") % {"days": w}) for w in WINDOWS]
@@ -32,9 +33,12 @@ WINDOW_CHOICES = [(w, _("%(days)s days") % {"days": w}) for w in WINDOWS]
 class ThresholdChange(models.Model):
     """A metric's threshold from ``effective_from`` on (SPEC section 3): the thresholds are
     effective-dated, and D is judged with the latest change in force on D (else the
-    programme's default), so recomputing an earlier D never changes its verdict. Written only
-    by ``metrics.services.threshold_set`` (the admin and ``set_threshold``), kept with who and
-    when; never edited or deleted."""
+    programme's default), so recomputing an earlier D never changes its verdict.
+
+    Not a table of its own: a view of the audit history (``AuditEntry``), whose threshold
+    entries carry the metric, the values and ``effective_from`` (written by
+    ``ThresholdChange.entry``, through ``metrics.services.threshold_set``: the admin and
+    ``set_threshold``). Kept with who and when; never edited or deleted."""
 
     metric = models.CharField(_("metric"), max_length=40, choices=METRIC_CHOICES)
     old_value = models.DecimalField(_("threshold before"), max_digits=6, decimal_places=5, null=True, blank=True)
@@ -48,7 +52,7 @@ class ThresholdChange(models.Model):
     effective_from = models.DateField(_("in force from"))
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
         null=True,
         blank=True,
         related_name="+",
@@ -57,13 +61,32 @@ class ThresholdChange(models.Model):
     changed_at = models.DateTimeField(_("when"), default=timezone.now)
 
     class Meta:
+        managed = False
+        db_table = "metrics_thresholdchange"
         ordering = ["-effective_from", "-changed_at", "-id"]
         verbose_name = _("threshold change")
         verbose_name_plural = _("thresholds")
-        indexes = [models.Index(fields=["metric", "effective_from"], name="threshold_change_in_force")]
 
     def __str__(self) -> str:
         return f"{self.metric}: {self.old_value} -> {self.new_value} from {self.effective_from}"
+
+    @staticmethod
+    def entry(
+        *, metric: str, old_value: Decimal, new_value: Decimal, effective_from: dt.date, changed_by: User | None
+    ) -> AuditEntry:
+        """The audit entry (unsaved) that is this change: the one place its shape is decided,
+        beside the view that reads it."""
+        return AuditEntry(
+            seller=None,
+            actor=changed_by,
+            action=AuditEntry.Action.THRESHOLD_CHANGED,
+            before={"metric": metric, "threshold": format(Decimal(old_value).normalize(), "f")},
+            after={
+                "metric": metric,
+                "threshold": format(Decimal(new_value).normalize(), "f"),
+                "effective_from": effective_from.isoformat(),
+            },
+        )
 
 
 class DailySnapshot(models.Model):

@@ -235,30 +235,14 @@ def sellers_revoke(
         return []
     now = timezone.now()
     Seller.objects.filter(pk__in=revoked).update(status=ProgrammeStatus.NOT_ELIGIBLE, status_changed_at=now)
-    events = SellerEvent.objects.bulk_create(
-        SellerEvent(
-            seller_id=pk, kind=SellerEvent.Kind.REVOKED, day=day, reasons=reasons_to_json(reasons[pk]), created_at=now
+    events = AuditEntry.objects.bulk_create(
+        SellerEvent.entry(
+            seller_id=pk, kind=SellerEvent.Kind.REVOKED, moment=now, day=day, reasons=reasons_to_json(reasons[pk])
         )
         for pk in revoked
     )
     # Orders already stored with a purchase after this moment are no longer Prime orders.
     orders_classify_prime(seller_ids=revoked, since=min(local_date(now, zone(tz)) for tz in set(zones.values())))
-    AuditEntry.objects.bulk_create(
-        AuditEntry(
-            seller_id=pk,
-            action=AuditEntry.Action.STATUS_CHANGED,
-            # No stored sentence: the action, the evaluation day and the reasons are shown in
-            # the reader's language when the history is displayed.
-            before={"status": ProgrammeStatus.ELIGIBLE},
-            after={
-                "status": ProgrammeStatus.NOT_ELIGIBLE,
-                "day": day.isoformat(),
-                "reasons": reasons_to_json(reasons[pk]),
-            },
-            created_at=now,
-        )
-        for pk in revoked
-    )
     from metrics.tasks import send_revocation_emails
 
     send_revocation_emails.delay_on_commit([event.pk for event in events])
@@ -401,27 +385,17 @@ def threshold_set(
     theirs (``threshold_change_check``). Returns None when the value is already the one in
     force from that day."""
     effective_from = threshold_change_check(metric=metric, value=value, effective_from=effective_from)
-    # One change at a time per metric: the previous value is read under the lock.
-    list(ThresholdChange.objects.select_for_update().filter(metric=metric).values_list("pk"))
+    # One change at a time: the previous value is read under the lock.
+    with connection.cursor() as cursor:
+        cursor.execute(statements.threshold_lock())
     old_value = thresholds_in_force(effective_from)[metric]
     if Decimal(old_value) == Decimal(value):
         return None
-    change = ThresholdChange.objects.create(
+    entry = ThresholdChange.entry(
         metric=metric, old_value=old_value, new_value=value, effective_from=effective_from, changed_by=changed_by
     )
-    audit_entry_create(
-        seller=None,
-        actor=changed_by,
-        action=AuditEntry.Action.THRESHOLD_CHANGED,
-        summary="",
-        before={"metric": metric, "threshold": format(Decimal(old_value).normalize(), "f")},
-        after={
-            "metric": metric,
-            "threshold": format(Decimal(value).normalize(), "f"),
-            "effective_from": effective_from.isoformat(),
-        },
-    )
-    return change
+    entry.save()
+    return ThresholdChange.objects.get(pk=entry.pk)
 
 
 # ---------------------------------------------------------------------------------------
@@ -553,32 +527,18 @@ def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | Non
     history, becomes the evaluation start of every D from its local date on, and turns the
     Prime badge back on for orders placed from then on."""
     seller = Seller.objects.select_for_update().get(pk=seller.pk)
-    before = {"status": seller.status}
     reinstated_on = seller.local_date(moment)
     seller.status = ProgrammeStatus.ELIGIBLE
     seller.status_changed_at = moment
     seller.save(update_fields=["status", "status_changed_at"])
-    SellerEvent.objects.create(
-        seller=seller,
+    SellerEvent.entry(
+        seller_id=seller.pk,
         kind=SellerEvent.Kind.REINSTATED,
-        day=reinstated_on,
+        moment=moment,
         actor=reviewer,
         reasons=[PlanReason(plan=plan.pk).to_json()] if plan else [],
-        created_at=moment,
-    )
+        details={"reinstated_on": reinstated_on.isoformat()},
+    ).save()
     orders_classify_prime(seller_ids=[seller.pk], since=reinstated_on)
-    audit_entry_create(
-        seller=seller,
-        actor=reviewer,
-        action=AuditEntry.Action.STATUS_CHANGED,
-        summary="",
-        before=before,
-        after={
-            "status": seller.status,
-            "reinstated_on": reinstated_on.isoformat(),
-            **({"plan": plan.pk} if plan else {}),
-        },
-        now=moment,
-    )
     logger.info("Reinstated seller %s on %s", seller.pk, reinstated_on)
     return seller

@@ -21,6 +21,16 @@ from metrics.models import DailySnapshot
 from sellers.models import AuditEntry, Seller
 
 SNAPSHOTS = sql.Identifier(DailySnapshot._meta.db_table)
+# The transaction-level advisory lock under which thresholds change, one at a time; a
+# constant the portal uses for nothing else (the CRC-32 of "metrics.threshold_set").
+THRESHOLD_LOCK = 0x2B9E8AA1
+
+
+def threshold_lock() -> sql.Composed:
+    """Threshold changes one at a time: the second reads the values in force after the first
+    has committed."""
+    return sql.SQL("SELECT pg_advisory_xact_lock({lock})").format(lock=sql.Literal(THRESHOLD_LOCK))
+
 
 # ---------------------------------------------------------------------------------------
 # The dashboard's state (metrics.selectors.seller_dashboard_state)

@@ -403,7 +403,16 @@ class AuditEntry(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit history")
-        indexes = [models.Index(fields=["seller", "-created_at"], name="audit_entry_seller_recent")]
+        indexes = [
+            models.Index(fields=["seller", "-created_at"], name="audit_entry_seller_recent"),
+            # The status history and the threshold changes are views of these entries.
+            models.Index(
+                fields=["seller", "-created_at"], condition=Q(action="status_changed"), name="audit_status_history"
+            ),
+            models.Index(
+                fields=["created_at"], condition=Q(action="threshold_changed"), name="audit_threshold_changes"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.get_action_display()}"
@@ -416,32 +425,70 @@ class SellerEvent(models.Model):
     (SPEC section 3), and the evaluation start *as of D* is the latest reinstatement at or
     before the end of D.
 
-    ``day`` is D for a revocation (the evaluation that revoked) and the reinstatement's local
-    date in the seller's zone for a reinstatement (re-dated when the zone changes), so "at or
-    before the end of D" is ``day <= D``. ``created_at`` is the moment it took effect.
+    Not a table of its own: a view of the audit history (``AuditEntry``), whose status
+    entries carry the change's ``kind`` (written by ``SellerEvent.entry``, the one way one
+    is made). So a status change is written once and shown to staff, to the seller and to
+    the evaluation alike.
+
+    ``day`` is D for a revocation (the evaluation that revoked, stored in the entry) and the
+    reinstatement's local date in the seller's current zone (computed by the view, so a change
+    of zone re-dates it), so "at or before the end of D" is ``day <= D``. ``created_at`` is the
+    moment it took effect.
     """
 
     class Kind(models.TextChoices):
         REVOKED = "revoked", _("Prime eligibility revoked")
         REINSTATED = "reinstated", _("Prime eligibility reinstated")
 
-    # No index of its own: the (seller, created_at) index starts with it.
-    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="events", db_index=False)
+    seller = models.ForeignKey(Seller, on_delete=models.DO_NOTHING, related_name="events", db_index=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     day = models.DateField(_("evaluation date"), null=True, blank=True)
-    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(User, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+")
     reasons = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(_("when"), default=django_timezone.now)
 
     class Meta:
+        managed = False
+        db_table = "sellers_sellerevent"
         ordering = ["-created_at", "-id"]
         verbose_name = _("status change")
         verbose_name_plural = _("status changes")
-        indexes = [models.Index(fields=["seller", "-created_at"], name="seller_event_recent")]
 
     def __str__(self) -> str:
         moment = self.created_at.astimezone(self.seller.zone) if self.seller_id else self.created_at
         return f"{self.seller} {self.get_kind_display()} {moment:%Y-%m-%d %H:%M %Z}"
+
+    @staticmethod
+    def entry(
+        *,
+        seller_id: int,
+        kind: str,
+        moment: dt.datetime,
+        day: dt.date | None = None,
+        actor: User | None = None,
+        reasons: list[dict] | None = None,
+        details: dict | None = None,
+    ) -> AuditEntry:
+        """The audit entry (unsaved) that is a revocation (of evaluation day ``day``) or a
+        reinstatement in the status history: the one place its shape is decided, beside the
+        view that reads it. ``details`` are shown in the audit history only."""
+        if kind == SellerEvent.Kind.REVOKED:
+            if day is None:
+                raise ValueError("A revocation names the evaluation day that revoked.")
+            before, after = {"status": ProgrammeStatus.ELIGIBLE}, {"status": ProgrammeStatus.NOT_ELIGIBLE}
+            after["day"] = day.isoformat()
+        else:
+            before, after = {"status": ProgrammeStatus.NOT_ELIGIBLE}, {"status": ProgrammeStatus.ELIGIBLE}
+        return AuditEntry(
+            seller_id=seller_id,
+            actor=actor,
+            action=AuditEntry.Action.STATUS_CHANGED,
+            # No stored sentence: the action, the day and the reasons are shown in the
+            # reader's language when the history is displayed.
+            before=before,
+            after={**after, **(details or {}), "kind": kind, "reasons": reasons or []},
+            created_at=moment,
+        )
 
 
 class ApiToken(models.Model):

@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
 
 from django.db import connection, transaction
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -772,10 +771,8 @@ def seller_timezone_change(*, seller: Seller, timezone_name: str, actor: User | 
     with connection.cursor() as cursor:
         cursor.execute(statements.orders_redate(), {"zone": locked.timezone, "now": now, "seller": locked.pk})
         redated = cursor.rowcount
-    # A reinstatement's day is its local date: "at or before the end of D" in the new zone.
-    SellerEvent.objects.filter(seller=locked, kind=SellerEvent.Kind.REINSTATED).update(
-        day=TruncDate("created_at", tzinfo=locked.zone)
-    )
+    # A reinstatement's day is its local date in the seller's zone (the status history's
+    # view computes it), so "at or before the end of D" now reads the new zone.
     orders_classify_prime(seller_ids=[locked.pk])
     return audit_entry_create(
         seller=locked,

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 import factory
+from django.utils import timezone
 
 from sellers.factories import D, local_moment
 from sellers.models import Seller, SellerEvent, VolumeControlChange
@@ -57,20 +58,29 @@ class SellerFactory(factory.django.DjangoModelFactory):
         return seller
 
 
+def status_event_create(
+    seller: Seller,
+    kind: str,
+    moment: dt.datetime | None = None,
+    *,
+    day: dt.date | None = None,
+    reasons: list[dict] | None = None,
+) -> SellerEvent:
+    """One status change, written as the evaluation and the review write it (an audit entry
+    the status history is a view of). A revocation's ``day`` defaults to the day before its
+    moment (the D it judged); a reinstatement's is its local date."""
+    moment = moment or timezone.now()
+    if kind == SellerEvent.Kind.REVOKED and day is None:
+        day = seller.local_date(moment) - dt.timedelta(days=1)
+    entry = SellerEvent.entry(seller_id=seller.pk, kind=kind, moment=moment, day=day, reasons=reasons)
+    entry.save()
+    return SellerEvent.objects.get(pk=entry.pk)
+
+
 def status_history_create(seller: Seller, history: Iterable[tuple[str, dt.datetime]]) -> list[SellerEvent]:
     """Status changes (kind, moment) in the seller's history as the evaluation and the review
-    write them: a reinstatement dated by its local date, a revocation by the day before (the
-    D it judged). Create them before the orders they decide, or re-classify afterwards."""
-    return [
-        SellerEvent.objects.create(
-            seller=seller,
-            kind=kind,
-            created_at=moment,
-            day=seller.local_date(moment)
-            - (dt.timedelta(days=1) if kind == SellerEvent.Kind.REVOKED else dt.timedelta()),
-        )
-        for kind, moment in history
-    ]
+    write them. Create them before the orders they decide, or re-classify afterwards."""
+    return [status_event_create(seller, kind, moment) for kind, moment in history]
 
 
 class VolumeControlChangeFactory(factory.django.DjangoModelFactory):

@@ -13,11 +13,15 @@ from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("sellers", "0004_audit_seller_no_separate_index"), ("metrics", "0005_event_seller_no_separate_index")]
 AFTER = [("sellers", "0006_audit_timezone_and_order_actions"), ("metrics", "0007_snapshot_timezone")]
+# The last migrations with the status history and the threshold changes as tables of their own.
+TABLES = [("sellers", "0007_status_changes_name"), ("metrics", "0007_snapshot_timezone")]
 
 
-def migrate(targets):
+def migrate(targets=None):
+    """To ``targets``, else to the latest migrations (where every test leaves the database)."""
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
+    targets = targets or executor.loader.graph.leaf_nodes()
     executor.migrate(targets)
     return executor.loader.project_state(targets).apps
 
@@ -132,4 +136,113 @@ def test_the_status_history_and_thresholds_are_migrated_from_todays_data():
     values = dict(old.get_model("metrics", "Threshold").objects.values_list("metric", "value"))
     assert values["buy_shipping_rate"] == Decimal("0.98") and values["cancellation_rate"] == Decimal("0.006")
     assert values["on_time_delivery_rate"] == Decimal("0.935")
-    migrate(AFTER)
+    migrate()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_status_history_and_threshold_changes_become_views_of_the_audit_history_and_back():
+    old = migrate(TABLES)
+    Seller = old.get_model("sellers", "Seller")
+    Event = old.get_model("sellers", "SellerEvent")
+    Change = old.get_model("metrics", "ThresholdChange")
+    Audit = old.get_model("sellers", "AuditEntry")
+    User = old.get_model("sellers", "User")
+    reviewer = User.objects.create(username="reviewer")
+    seller = Seller.objects.create(
+        name="History", merchant_token="HISTORY1", timezone="America/Los_Angeles", enrolled_on=dt.date(2026, 1, 1)
+    )
+    revoked_at = dt.datetime(2026, 11, 21, 10, 30, tzinfo=dt.UTC)
+    reinstated_at = dt.datetime(2026, 11, 25, 7, 30, tzinfo=dt.UTC)  # Nov. 24 in Los Angeles
+    reasons = [{"kind": "metric", "metric": "cancellation_rate", "window_days": 30}]
+    # Written as the old code wrote them: an event and its audit entry, the same moment.
+    Event.objects.create(
+        seller=seller, kind="revoked", day=dt.date(2026, 11, 20), reasons=reasons, created_at=revoked_at
+    )
+    Audit.objects.create(
+        seller=seller,
+        action="status_changed",
+        before={"status": "eligible"},
+        after={"status": "not_eligible", "day": "2026-11-20", "reasons": reasons},
+        created_at=revoked_at,
+    )
+    Event.objects.create(
+        seller=seller, kind="reinstated", day=dt.date(2026, 11, 24), actor=reviewer, created_at=reinstated_at
+    )
+    Audit.objects.create(
+        seller=seller,
+        actor=reviewer,
+        action="status_changed",
+        before={"status": "not_eligible"},
+        after={"status": "eligible", "reinstated_on": "2026-11-24"},
+        created_at=reinstated_at,
+    )
+    # An event without an entry (migration 0005 made it) and an entry without an event (an
+    # old admin edit of the status).
+    early = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
+    Event.objects.create(seller=seller, kind="revoked", day=dt.date(2026, 9, 30), created_at=early)
+    Audit.objects.create(
+        seller=seller,
+        action="status_changed",
+        before={"status": "not_eligible"},
+        after={"status": "eligible"},
+        created_at=dt.datetime(2026, 10, 2, 12, 0, tzinfo=dt.UTC),
+    )
+    # A threshold change and its entry a moment apart; one without an entry; an entry from
+    # before effective dates.
+    changed_at = dt.datetime(2026, 11, 30, 20, 0, tzinfo=dt.UTC)
+    Change.objects.create(
+        metric="cancellation_rate",
+        old_value=Decimal("0.005"),
+        new_value=Decimal("0.006"),
+        effective_from=dt.date(2026, 12, 1),
+        changed_by=reviewer,
+        changed_at=changed_at,
+    )
+    Audit.objects.create(
+        actor=reviewer,
+        action="threshold_changed",
+        before={"metric": "cancellation_rate", "threshold": "0.005"},
+        after={"metric": "cancellation_rate", "threshold": "0.006"},
+        created_at=changed_at + dt.timedelta(milliseconds=3),
+    )
+    Change.objects.create(
+        metric="buy_shipping_rate",
+        old_value=Decimal("0.99"),
+        new_value=Decimal("0.98"),
+        effective_from=dt.date(2000, 1, 1),
+        changed_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+    )
+    Audit.objects.create(
+        action="threshold_changed",
+        before={"metric": "late_shipment_rate", "threshold": "0.04"},
+        after={"metric": "late_shipment_rate", "threshold": "0.05"},
+        created_at=dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
+    )
+
+    def events(apps):
+        rows = apps.get_model("sellers", "SellerEvent").objects.order_by("created_at")
+        return [(e.seller_id, e.kind, e.day, e.actor_id, e.reasons, e.created_at) for e in rows]
+
+    def changes(apps):
+        rows = apps.get_model("metrics", "ThresholdChange").objects.order_by("changed_at")
+        return [(c.metric, c.old_value, c.new_value, c.effective_from, c.changed_by_id, c.changed_at) for c in rows]
+
+    history, thresholds = events(old), changes(old)
+    entries = Audit.objects.count()
+
+    new = migrate()
+    assert events(new) == history
+    assert changes(new) == thresholds
+    # One entry each: only the event and the change that had none gained one.
+    assert new.get_model("sellers", "AuditEntry").objects.count() == entries + 2
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relkind FROM pg_class WHERE relname IN ('sellers_sellerevent', 'metrics_thresholdchange')"
+        )
+        assert [kind for (kind,) in cursor.fetchall()] == ["v", "v"]
+
+    # And back: tables again, holding the same history.
+    old = migrate(TABLES)
+    assert events(old) == history
+    assert changes(old) == thresholds
+    migrate()

@@ -31,6 +31,7 @@ from metrics.services import daily_run
 from sellers.factories import D, OrderFactory
 from sellers.models import SellerEvent
 from sellers.services import seller_user_create
+from tests.factories import status_event_create
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 LANGUAGES = ("de", "vi")
@@ -430,7 +431,7 @@ def test_the_revocation_email_is_in_the_recipients_language(seller, seller_user,
     colleague = seller_user_create(
         seller=seller, username="seller1b", password="correct horse battery 3", email="en@seller.example"
     )
-    event = SellerEvent.objects.create(seller=seller, kind=SellerEvent.Kind.REVOKED, day=D, reasons=REASONS)
+    event = status_event_create(seller, SellerEvent.Kind.REVOKED, day=D, reasons=REASONS)
 
     assert revocation_emails_send(event_ids=[event.pk]) == 2
 

@@ -11,7 +11,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from sellers.choices import STATE_NAMES, ProgrammeStatus, Speed, Weekday
+from sellers.audit import AUDIT_HIDDEN_KEYS, AUDIT_KEYS, audit_status_label
+from sellers.choices import STATE_NAMES, Speed, Weekday
 from sellers.models import AuditEntry, Order, Seller
 
 register = template.Library()
@@ -29,13 +30,6 @@ FIELD_LABELS = {
     "prefix": gettext_lazy("Prefix"),
     "revoked_at": gettext_lazy("Revoked at"),
     "status": gettext_lazy("Status"),
-    "reasons": gettext_lazy("Why"),
-    "failing_items": gettext_lazy("Failing items"),
-    "plan": gettext_lazy("Plan of action"),
-    "reinstated_on": gettext_lazy("Evaluation start"),
-    "day": gettext_lazy("Evaluation date"),
-    "metric": gettext_lazy("Metric"),
-    "threshold": gettext_lazy("Threshold"),
 }
 DAY_FIELD_LABELS = {
     "operated": gettext_lazy("operated"),
@@ -67,34 +61,18 @@ def audit_field_label(key: str) -> str:
         return f"{Weekday[day.upper()].label}: {DAY_FIELD_LABELS[field]}"
     if key in FIELD_LABELS:
         return str(FIELD_LABELS[key])
+    if key in AUDIT_KEYS:
+        return str(AUDIT_KEYS[key].label)
     return _model_field_label(key) or key
-
-
-def _status_label(value: str) -> str:
-    from metrics.models import PlanOfAction
-
-    for choices in (ProgrammeStatus, PlanOfAction.Status):
-        if value in choices.values:
-            return str(choices(value).label)
-    return value
 
 
 def audit_value_text(key: str, value: object) -> str:
     if value is None or value == [] or value == "":
         return "—"
-    if key in ("reasons", "failing_items") and isinstance(value, list):
-        from metrics.presenters.reasons import reason_sentence
-        from metrics.reasons import reason_from_json
-
-        return " ".join(reason_sentence(reason_from_json(item)) for item in value if isinstance(item, dict))
+    if key in AUDIT_KEYS and AUDIT_KEYS[key].value_text is not None:
+        return AUDIT_KEYS[key].value_text(value)
     if key == "status" and isinstance(value, str):
-        return _status_label(value)
-    if key == "plan":
-        return f"#{value}"
-    if key == "metric" and isinstance(value, str):
-        from metrics.definitions import METRIC_DEFINITIONS
-
-        return str(METRIC_DEFINITIONS[value].label) if value in METRIC_DEFINITIONS else value
+        return audit_status_label(value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list):
@@ -116,6 +94,8 @@ def audit_change_rows(before: dict | None, after: dict | None) -> list[tuple[str
     before, after = before or {}, after or {}
     rows = []
     for key in dict.fromkeys([*before, *after]):
+        if key in AUDIT_HIDDEN_KEYS:
+            continue
         old, new = before.get(key), after.get(key)
         if before and after and isinstance(old, list) and isinstance(new, list):
             removed, added = sorted(set(old) - set(new)), sorted(set(new) - set(old))

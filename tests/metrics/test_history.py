@@ -29,6 +29,7 @@ from sellers.factories import D, OrderFactory, local_moment
 from sellers.models import AuditEntry, Order, SellerEvent
 from sellers.services import orders_classify_prime
 from tests.clock import portal_noon
+from tests.factories import status_event_create
 
 DAY = dt.timedelta(days=1)
 
@@ -383,7 +384,7 @@ def test_a_zone_change_that_re_dates_a_reinstatement_does_not_turn_an_answered_d
     failing_day(seller, D, make_orders)
     run_at(clock, local_moment(seller, D, 23, 59) - dt.timedelta(days=1), D - DAY)  # D-1: nothing yet
     revoked_at = local_moment(seller, D - DAY, 12)
-    SellerEvent.objects.create(seller=seller, kind=SellerEvent.Kind.REVOKED, day=D - 2 * DAY, created_at=revoked_at)
+    status_event_create(seller, SellerEvent.Kind.REVOKED, revoked_at, day=D - 2 * DAY)
     seller.status = ProgrammeStatus.NOT_ELIGIBLE
     seller.save(update_fields=["status"])
     orders_classify_prime(seller_ids=[seller.pk])

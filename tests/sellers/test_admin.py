@@ -18,6 +18,7 @@ from sellers.choices import Speed, Weekday
 from sellers.factories import D, OrderFactory, local_moment
 from sellers.models import AuditEntry, CarrierService, Order, Seller, SellerEvent, VolumeControlChange
 from sellers.services import volume_control_change
+from tests.factories import status_event_create
 
 pytestmark = pytest.mark.django_db
 
@@ -428,7 +429,7 @@ def test_carrier_services_are_read_only_and_removed_through_the_service(admin_cl
 
 
 def test_programme_history_and_plans_are_read_only(admin_client, seller):
-    event = SellerEvent.objects.create(seller=seller, kind=SellerEvent.Kind.REVOKED, day=D)
+    event = status_event_create(seller, SellerEvent.Kind.REVOKED, day=D)
     plan = PlanOfAction.objects.create(
         seller=seller, root_cause="r", corrective_actions="c", preventive_measures="p", timeframe="t", submitted_at=NOW
     )

@@ -256,6 +256,59 @@ def test_change_rows_of_a_created_thing_show_its_whole_after_side():
     assert rows == [("Name", "—", "Courier"), ("Monday: pickup", "—", "18:00"), ("States reached in one day", "—", "—")]
 
 
+def test_status_and_threshold_entries_read_in_words_and_keep_their_code_keys_to_themselves(seller):
+    """The status history and the threshold changes are views of audit entries; the entries
+    read as the settings do, the metrics app wording its own keys (``sellers.audit``)."""
+    from sellers.models import SellerEvent
+
+    revocation = SellerEvent.entry(
+        seller_id=seller.pk,
+        kind=SellerEvent.Kind.REVOKED,
+        moment=NOW,
+        day=dt.date(2026, 11, 19),
+        reasons=[{"kind": "requirement", "requirement": "weekend_delivery"}],
+    )
+    rows = audit_change_rows(revocation.before, revocation.after)
+    assert [label for label, _old, _new in rows] == ["Status", "Evaluation date", "Why"]
+    assert rows[0][1:] == ("Eligible", "Not eligible")
+    assert rows[2][2].startswith("Weekend delivery requirement is not met.")
+    reinstatement = SellerEvent.entry(
+        seller_id=seller.pk, kind=SellerEvent.Kind.REINSTATED, moment=NOW, reasons=[{"kind": "plan", "plan": 7}]
+    )
+    rows = audit_change_rows(reinstatement.before, reinstatement.after)
+    assert rows[-1] == ("Why", "—", "Plan of action #7 approved.")
+    from decimal import Decimal
+
+    from metrics.models import ThresholdChange
+
+    change = ThresholdChange.entry(
+        metric="cancellation_rate",
+        old_value=Decimal("0.025"),
+        new_value=Decimal("0.02"),
+        effective_from=dt.date(2026, 12, 1),
+        changed_by=None,
+    )
+    assert audit_change_rows(change.before, change.after) == [
+        ("Metric", "Cancellation rate", "Cancellation rate"),
+        ("Threshold", "0.025", "0.02"),
+        ("In force from", "—", "2026-12-01"),
+    ]
+
+
+def test_the_sellers_app_never_imports_the_apps_built_on_it():
+    """Sellers words its own pages and history: the metrics app registers its words with it."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "sellers"
+    importing = [
+        str(path.relative_to(root.parent))
+        for path in root.rglob("*.py")
+        if re.search(r"^\s*(from|import) metrics\b", path.read_text(), re.MULTILINE)
+    ]
+    assert importing == []
+
+
 # --- admin ----------------------------------------------------------------------------------------
 
 

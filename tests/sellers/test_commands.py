@@ -148,7 +148,7 @@ def test_seed_demo_that_fails_halfway_leaves_the_database_empty(monkeypatch):
     def evaluation_fails(*args, **kwargs):
         raise RuntimeError("the daily evaluation broke")
 
-    monkeypatch.setattr("sellers.management.commands.seed_demo.daily_run", evaluation_fails)
+    monkeypatch.setattr("metrics.management.commands.seed_demo.daily_run", evaluation_fails)
     with pytest.raises(RuntimeError):
         call_command("seed_demo", stdout=io.StringIO())
     assert not Seller.objects.exists() and not User.objects.exists()

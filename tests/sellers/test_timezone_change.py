@@ -14,6 +14,7 @@ from metrics.services import snapshots_compute
 from sellers.factories import OrderFactory
 from sellers.models import AuditEntry, Order
 from sellers.services import seller_timezone_change, volume_control_change
+from tests.factories import status_event_create
 
 pytestmark = pytest.mark.django_db
 
@@ -149,8 +150,7 @@ def test_a_reinstatement_is_re_dated_with_the_zone(seller):
 
     # 23:30 on Nov. 19 in Los Angeles is Nov. 20 in New York.
     moment = dt.datetime(2026, 11, 20, 7, 30, tzinfo=dt.UTC)
-    SellerEvent.objects.create(
-        seller=seller, kind=SellerEvent.Kind.REINSTATED, day=dt.date(2026, 11, 19), created_at=moment
-    )
+    status_event_create(seller, SellerEvent.Kind.REINSTATED, moment)
+    assert SellerEvent.objects.get(seller=seller).day == dt.date(2026, 11, 19)
     seller_timezone_change(seller=seller, timezone_name="America/New_York", actor=None)
     assert SellerEvent.objects.get(seller=seller).day == dt.date(2026, 11, 20)

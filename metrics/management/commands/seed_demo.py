@@ -1,5 +1,6 @@
 """python manage.py seed_demo: demonstration sellers, 60 days of orders, history, a reviewer
-and an admin, then the logins (SPEC section 6). The data itself is built in ``sellers.demo``."""
+and an admin, then the logins (SPEC section 6). The data itself is built in ``sellers.demo``;
+the command lives in metrics because it also computes the demo's metrics."""
 
 from __future__ import annotations
 
@@ -27,11 +28,12 @@ def _date_revocations(seller_ids: list[int], day: dt.date) -> None:
         return
     moment = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(2, 30)))
     Seller.objects.filter(pk__in=seller_ids).update(status_changed_at=moment)
-    SellerEvent.objects.filter(seller_id__in=seller_ids, day=day, kind=SellerEvent.Kind.REVOKED).update(
-        created_at=moment
-    )
+    # The revocations are entries of the audit history (the status history is a view of them).
     AuditEntry.objects.filter(
-        seller_id__in=seller_ids, action=AuditEntry.Action.STATUS_CHANGED, after__day=day.isoformat()
+        seller_id__in=seller_ids,
+        action=AuditEntry.Action.STATUS_CHANGED,
+        after__kind=SellerEvent.Kind.REVOKED,
+        after__day=day.isoformat(),
     ).update(created_at=moment)
     # The badge went off at that moment: the orders placed since are not Prime orders.
     orders_classify_prime(seller_ids=seller_ids, since=day)

@@ -1,0 +1,47 @@
+"""The words of the metrics app's keys in the audit history (``sellers.audit``): a plan and
+its status, a status change's reasons and evaluation day, a threshold change."""
+
+from __future__ import annotations
+
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from metrics.definitions import METRIC_DEFINITIONS
+from metrics.models import PlanOfAction, ThresholdChange
+from metrics.presenters.reasons import reason_sentence
+from metrics.reasons import PlanReason, Reason, reason_from_json
+from sellers.audit import AUDIT_STATUSES, AuditKey, audit_keys_register
+
+
+def _reason_text(reason: Reason) -> str:
+    if isinstance(reason, PlanReason):
+        return _("Plan of action #%(plan)s approved.") % {"plan": reason.plan}
+    return reason_sentence(reason)
+
+
+def _reasons_text(value: object) -> str:
+    items = value if isinstance(value, list) else []
+    return " ".join(_reason_text(reason_from_json(item)) for item in items if isinstance(item, dict))
+
+
+def _metric_text(value: object) -> str:
+    return (
+        str(METRIC_DEFINITIONS[value].label) if isinstance(value, str) and value in METRIC_DEFINITIONS else str(value)
+    )
+
+
+def audit_words_register() -> None:
+    AUDIT_STATUSES.append(PlanOfAction.Status)
+    audit_keys_register(
+        {
+            "reasons": AuditKey(gettext_lazy("Why"), _reasons_text),
+            "failing_items": AuditKey(gettext_lazy("Failing items"), _reasons_text),
+            "plan": AuditKey(gettext_lazy("Plan of action"), lambda value: f"#{value}"),
+            "reinstated_on": AuditKey(gettext_lazy("Evaluation start")),
+            "day": AuditKey(gettext_lazy("Evaluation date")),
+            "metric": AuditKey(gettext_lazy("Metric"), _metric_text),
+            "threshold": AuditKey(gettext_lazy("Threshold")),
+            "effective_from": AuditKey(capfirst(ThresholdChange._meta.get_field("effective_from").verbose_name)),
+        }
+    )
