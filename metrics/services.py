@@ -32,8 +32,8 @@ from metrics.reasons import (
     PlanReason,
     RequirementReason,
     RevocationReason,
-    reasons_from_json,
     reasons_to_json,
+    revocation_reasons_from_json,
 )
 from metrics.selectors import (
     can_review_plans,
@@ -443,7 +443,7 @@ class PlanAlreadyDecided(PlanError):
 def plan_failing_items(*, seller: Seller) -> list[RevocationReason]:
     """What the seller must answer for: the reasons of its last revocation."""
     latest = seller_latest_revocation(seller=seller)
-    return reasons_from_json(latest.reasons) if latest else []
+    return revocation_reasons_from_json(latest.reasons) if latest else []
 
 
 @transaction.atomic

@@ -21,7 +21,7 @@ from metrics.presenters.cache import cached, seller_cache_key
 from metrics.presenters.insights import insights_card
 from metrics.presenters.rates import rate_percent, threshold_percent
 from metrics.presenters.reasons import reason_sentence
-from metrics.reasons import reasons_from_json
+from metrics.reasons import revocation_reasons_from_json
 from metrics.selectors import (
     TREND_DAYS,
     seller_dashboard_state,
@@ -180,7 +180,7 @@ def render_dashboard_content(
             "cards": cards,
             "trend_days": TREND_DAYS,
             "revocation": revocation,
-            "revocation_reasons": [reason_sentence(r) for r in reasons_from_json(revocation.reasons)]
+            "revocation_reasons": [reason_sentence(r) for r in revocation_reasons_from_json(revocation.reasons)]
             if revocation
             else [],
             "status_since": seller.status_changed_at or (revocation.created_at if revocation else None),

@@ -84,9 +84,10 @@ def audit_value_text(key: str, value: object) -> str:
         return "—"
     if key in ("reasons", "failing_items") and isinstance(value, list):
         from metrics.presenters.reasons import reason_sentence
-        from metrics.reasons import reason_from_json
+        from metrics.reasons import revocation_reasons_from_json
 
-        return " ".join(reason_sentence(reason_from_json(item)) for item in value if isinstance(item, dict))
+        reasons = revocation_reasons_from_json(item for item in value if isinstance(item, dict))
+        return " ".join(reason_sentence(reason) for reason in reasons)
     if key == "status" and isinstance(value, str):
         return _status_label(value)
     if key == "plan":
