@@ -46,7 +46,7 @@ from metrics.selectors import (
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, Seller, SellerEvent, User, local_date, zone
 from sellers.selectors import requirements_for_sellers
-from sellers.services import audit_entry_create, orders_classify_prime
+from sellers.services import AuditSide, audit_entry_create, orders_classify_prime
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +143,12 @@ def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str)
     definition = METRIC_DEFINITIONS[metric]
     rate = definition.rate(population=population_units, defects=defect_units)
     eligibility_rate = None
-    if definition.buy_shipping_protection and population_units:
-        eligibility_rate = float(
-            definition.eligibility_rate(population=population_units, defects=defect_units, protected=protected_units)
+    if definition.buy_shipping_protection:
+        # None without a population, like the rate shown.
+        excused = definition.eligibility_rate(
+            population=population_units, defects=defect_units, protected=protected_units
         )
+        eligibility_rate = None if excused is None else float(excused)
     return MetricReason(
         metric=metric,
         window_days=window_days,
@@ -301,9 +303,8 @@ def chunk_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None) -> DailyRu
     others are returned as waiting, with the moment D will have ended for all of them."""
     started = timezone.now()
     readiness = sellers_readiness(day=day, seller_ids=seller_ids, now=started)
-    waiting = {"waiting": readiness.waiting, "waiting_until": readiness.waiting_until}
     if not readiness.ready:
-        return DailyRunResult(day=day, **waiting)
+        return DailyRunResult(day=day, waiting=readiness.waiting, waiting_until=readiness.waiting_until)
     if not readiness.waiting and seller_ids is None:
         ready: Sequence[int] | None = None  # every seller: the unfiltered queries
     else:
@@ -311,7 +312,12 @@ def chunk_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None) -> DailyRu
     written = snapshots_compute(day=day, seller_ids=ready)
     evaluation = sellers_evaluate(day=day, seller_ids=ready, snapshots_from=started)
     return DailyRunResult(
-        day=day, evaluated=evaluation.evaluated, snapshots=written, revoked=evaluation.revoked, **waiting
+        day=day,
+        evaluated=evaluation.evaluated,
+        snapshots=written,
+        revoked=evaluation.revoked,
+        waiting=readiness.waiting,
+        waiting_until=readiness.waiting_until,
     )
 
 
@@ -359,7 +365,8 @@ def threshold_change_check(*, metric: str, value: Decimal, effective_from: dt.da
             _("%(metric)s is not a metric; use one of: %(metrics)s.")
             % {"metric": metric, "metrics": ", ".join(METRICS)}
         )
-    if not value.is_finite() or value.as_tuple().exponent < -THRESHOLD_DECIMALS:
+    exponent = value.as_tuple().exponent  # an int exactly when the value is finite
+    if not isinstance(exponent, int) or exponent < -THRESHOLD_DECIMALS:
         raise ThresholdError(
             _("%(value)s: a threshold is a fraction from 0 to 1 with at most 5 decimals, e.g. 0.93456.")
             % {"value": value}
@@ -533,6 +540,8 @@ def plan_approve(*, plan: PlanOfAction, reviewer: User, feedback: str = "") -> P
     """Approve the plan and reinstate the seller: eligible again, recorded with who and
     when; the evaluation start becomes the local date of the reinstatement (SPEC section 4)."""
     plan = _plan_decide(plan=plan, reviewer=reviewer, status=PlanOfAction.Status.APPROVED, feedback=feedback.strip())
+    if plan.decided_at is None:  # _plan_decide's UPDATE sets it with the status
+        raise RuntimeError(f"Plan of action {plan.pk} was approved without a decision moment.")
     seller_reinstate(seller=plan.seller, reviewer=reviewer, plan=plan, moment=plan.decided_at)
     return plan
 
@@ -553,7 +562,7 @@ def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | Non
     history, becomes the evaluation start of every D from its local date on, and turns the
     Prime badge back on for orders placed from then on."""
     seller = Seller.objects.select_for_update().get(pk=seller.pk)
-    before = {"status": seller.status}
+    before: AuditSide = {"status": seller.status}
     reinstated_on = seller.local_date(moment)
     seller.status = ProgrammeStatus.ELIGIBLE
     seller.status_changed_at = moment
