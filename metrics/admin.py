@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.utils import timezone
@@ -39,10 +41,11 @@ class ThresholdChangeForm(forms.ModelForm):
         model = ThresholdChange
         fields = ["metric", "new_value", "effective_from"]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # returns self.cleaned_data, typed as optional by django-stubs
+        cleaned = self.cleaned_data
         metric, value, effective_from = (cleaned.get(name) for name in ("metric", "new_value", "effective_from"))
-        if None in (metric, value, effective_from):
+        if metric is None or value is None or effective_from is None:
             return cleaned
         try:
             threshold_change_check(metric=metric, value=value, effective_from=effective_from)

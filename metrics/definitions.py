@@ -9,9 +9,11 @@ All facts are judged *as of D*: an event whose local date is after D has not hap
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from django.db.models import F, Func, IntegerField, Q
 from django.db.models.lookups import GreaterThan
@@ -20,6 +22,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy, pgettext_lazy
 
 from sellers.choices import CancelledBy
+
+if TYPE_CHECKING:
+    from sellers.models import Order
 
 WINDOWS = (7, 30)
 # The window a page shows when none is asked for (SPEC section 6: ``?window=7|30``, default 30).
@@ -208,6 +213,9 @@ class DaysBetween(Func):
 # an Order; both take D. Keep them in pairs.
 # ---------------------------------------------------------------------------------------
 
+SqlRule = Callable[[dt.date], Q]
+PythonRule = Callable[["Order", dt.date], bool]
+
 
 def _happened(field: str, day: dt.date) -> Q:
     return Q(**{f"{field}__lte": day})
@@ -360,10 +368,10 @@ PROMISE_SPEED_DAYS = {"one_day_delivery_speed": 1, "two_day_delivery_speed": 2}
 class MetricRule:
     """Which orders make up a metric's population and which of them are defects."""
 
-    population: object  # callable(day) -> Q
-    defects: object
-    py_population: object  # callable(order, day) -> bool
-    py_defects: object
+    population: SqlRule
+    defects: SqlRule
+    py_population: PythonRule
+    py_defects: PythonRule
 
 
 def _all(day: dt.date) -> Q:
@@ -372,6 +380,16 @@ def _all(day: dt.date) -> Q:
 
 def _py_all(order, day: dt.date) -> bool:
     return True
+
+
+def _promise_speed_rule(days: int) -> MetricRule:
+    """A delivery-speed metric's rule: promises slower than ``days`` are its defects."""
+    return MetricRule(
+        q_not_cancelled,
+        lambda day: q_promise_slower_than(days, day),
+        lambda o, day: not is_cancelled(o, day),
+        lambda o, day: is_promise_slower_than(o, days, day),
+    )
 
 
 METRIC_RULES: dict[str, MetricRule] = {
@@ -385,19 +403,11 @@ METRIC_RULES: dict[str, MetricRule] = {
     "buy_shipping_rate": MetricRule(q_shipped, q_outside_buy_shipping, is_shipped, is_outside_buy_shipping),
     "cancellation_rate": MetricRule(_all, q_cancelled_by_seller, _py_all, is_cancelled_by_seller),
     "valid_tracking_rate": MetricRule(q_confirmed, q_no_valid_tracking, is_confirmed, is_no_valid_tracking),
-    **{
-        name: MetricRule(
-            q_not_cancelled,
-            lambda day, days=days: q_promise_slower_than(days, day),
-            lambda o, day: not is_cancelled(o, day),
-            lambda o, day, days=days: is_promise_slower_than(o, days, day),
-        )
-        for name, days in PROMISE_SPEED_DAYS.items()
-    },
+    **{name: _promise_speed_rule(days) for name, days in PROMISE_SPEED_DAYS.items()},
 }
 
 # The defect report's flag columns (SPEC section 5), in report order, with their rules.
-REPORT_FLAGS: dict[str, tuple[str, object, object]] = {
+REPORT_FLAGS: dict[str, tuple[str, SqlRule, PythonRule]] = {
     "shipped_late": ("Shipped late", q_shipped_late, is_shipped_late),
     "delivered_late": ("Delivered late", q_delivered_late, is_delivered_late),
     "outside_buy_shipping": ("Shipped outside Buy Shipping", q_outside_buy_shipping, is_outside_buy_shipping),

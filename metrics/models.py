@@ -23,7 +23,7 @@ from metrics.definitions import (
     snapshot_column,
     threshold_column,
 )
-from metrics.reasons import RevocationReason, reasons_from_json
+from metrics.reasons import RevocationReason, revocation_reasons_from_json
 from sellers.models import AuditEntry, Seller, User
 
 METRIC_CHOICES = [(name, d.label) for name, d in METRIC_DEFINITIONS.items()]
@@ -270,7 +270,7 @@ class PlanOfAction(models.Model):
     @property
     def failing_reasons(self) -> list[RevocationReason]:
         """``failing_items`` as their records (``metrics.reasons``)."""
-        return reasons_from_json(self.failing_items)
+        return revocation_reasons_from_json(self.failing_items)
 
 
 class PlanDraft(models.Model):

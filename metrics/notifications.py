@@ -13,7 +13,7 @@ from django.utils.functional import lazy
 
 from metrics.models import PlanOfAction
 from metrics.presenters.reasons import reason_sentence
-from metrics.reasons import reasons_from_json
+from metrics.reasons import revocation_reasons_from_json
 from metrics.selectors import plan_reviewers
 from sellers.language import user_language
 from sellers.models import SellerEvent, User
@@ -29,7 +29,7 @@ def revocation_emails_send(*, event_ids: Sequence[int]) -> int:
     messages = []
     for event in events:
         # Lazy: each sentence is written when rendered, in the recipient's language.
-        reasons = [lazy_reason_sentence(reason) for reason in reasons_from_json(event.reasons)]
+        reasons = [lazy_reason_sentence(reason) for reason in revocation_reasons_from_json(event.reasons)]
         context = {"seller": event.seller, "event": event, "reasons": reasons}
         for user in event.seller.users.all():
             subject, body = _render("revoked", user, context)

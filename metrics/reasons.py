@@ -81,5 +81,16 @@ def reasons_from_json(items: Iterable[Mapping[str, Any]]) -> list[Reason]:
     return [reason_from_json(item) for item in items]
 
 
+def revocation_reasons_from_json(items: Iterable[Mapping[str, Any]]) -> list[RevocationReason]:
+    """A revocation's stored reasons, or a plan's failing items, as their records; a plan's
+    reason (a reinstatement's) is never one of them."""
+    reasons: list[RevocationReason] = []
+    for reason in reasons_from_json(items):
+        if isinstance(reason, PlanReason):
+            raise ValueError(f"A plan's reason ({reason.to_json()}) is not a revocation's.")
+        reasons.append(reason)
+    return reasons
+
+
 def reasons_to_json(reasons: Iterable[Reason]) -> list[dict[str, Any]]:
     return [reason.to_json() for reason in reasons]

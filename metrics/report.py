@@ -73,11 +73,21 @@ def escape_cell(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
 
 
+def _ordering_names(rows: QuerySet) -> list[str]:
+    """The field names ``rows`` are ordered by, e.g. ["purchased_at", "order_id"]."""
+    names = []
+    for name in rows.query.order_by:
+        if not isinstance(name, str):
+            raise TypeError(f"CSV rows are ordered by field names (a leading - for descending), not by {name!r}.")
+        names.append(name)
+    return names
+
+
 def csv_lines_sql(rows: QuerySet, fields: Sequence[str]) -> tuple[sql.Composed, tuple]:
     """The statement (and its parameters) selecting one column: each row of ``rows`` as its
     CSV line, in the order of ``rows``; a cell per name of ``fields`` (model fields or
     annotations of ``rows``), written as its ``CELL_KINDS`` says."""
-    ordering = list(rows.query.order_by)  # field names, e.g. ("purchased_at", "order_id")
+    ordering = _ordering_names(rows)
     sort_keys = {f"_csv_sort_{i}": F(name.lstrip("-")) for i, name in enumerate(ordering)}
     inner = rows.annotate(**sort_keys).values_list(*fields, *sort_keys).order_by()
     query, params = inner.query.sql_with_params()

@@ -204,7 +204,7 @@ ORDER_VALUE_FIELDS = (
 REPORT_VALUE_FIELDS = (*ORDER_VALUE_FIELDS, *REPORT_FLAGS)
 
 
-def defect_report_values(*, seller: Seller, day: dt.date, window_days: int) -> QuerySet[tuple]:
+def defect_report_values(*, seller: Seller, day: dt.date, window_days: int) -> QuerySet[Order, tuple[object, ...]]:
     """The defect report's rows (SPEC section 5) as tuples in column order: the rows of
     ``defect_orders``, with the first scan and delivery dates empty (NULL) when absent or
     after D, since a fact after D has not happened yet as of D (SPEC section 3), as the

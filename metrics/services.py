@@ -32,8 +32,8 @@ from metrics.reasons import (
     PlanReason,
     RequirementReason,
     RevocationReason,
-    reasons_from_json,
     reasons_to_json,
+    revocation_reasons_from_json,
 )
 from metrics.selectors import (
     can_review_plans,
@@ -143,10 +143,12 @@ def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str)
     definition = METRIC_DEFINITIONS[metric]
     rate = definition.rate(population=population_units, defects=defect_units)
     eligibility_rate = None
-    if definition.buy_shipping_protection and population_units:
-        eligibility_rate = float(
-            definition.eligibility_rate(population=population_units, defects=defect_units, protected=protected_units)
+    if definition.buy_shipping_protection:
+        # None without a population, like the rate shown.
+        excused = definition.eligibility_rate(
+            population=population_units, defects=defect_units, protected=protected_units
         )
+        eligibility_rate = None if excused is None else float(excused)
     return MetricReason(
         metric=metric,
         window_days=window_days,
@@ -285,9 +287,8 @@ def chunk_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None) -> DailyRu
     others are returned as waiting, with the moment D will have ended for all of them."""
     started = timezone.now()
     readiness = sellers_readiness(day=day, seller_ids=seller_ids, now=started)
-    waiting = {"waiting": readiness.waiting, "waiting_until": readiness.waiting_until}
     if not readiness.ready:
-        return DailyRunResult(day=day, **waiting)
+        return DailyRunResult(day=day, waiting=readiness.waiting, waiting_until=readiness.waiting_until)
     if not readiness.waiting and seller_ids is None:
         ready: Sequence[int] | None = None  # every seller: the unfiltered queries
     else:
@@ -295,7 +296,12 @@ def chunk_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None) -> DailyRu
     written = snapshots_compute(day=day, seller_ids=ready)
     evaluation = sellers_evaluate(day=day, seller_ids=ready, snapshots_from=started)
     return DailyRunResult(
-        day=day, evaluated=evaluation.evaluated, snapshots=written, revoked=evaluation.revoked, **waiting
+        day=day,
+        evaluated=evaluation.evaluated,
+        snapshots=written,
+        revoked=evaluation.revoked,
+        waiting=readiness.waiting,
+        waiting_until=readiness.waiting_until,
     )
 
 
@@ -343,7 +349,8 @@ def threshold_change_check(*, metric: str, value: Decimal, effective_from: dt.da
             _("%(metric)s is not a metric; use one of: %(metrics)s.")
             % {"metric": metric, "metrics": ", ".join(METRICS)}
         )
-    if not value.is_finite() or value.as_tuple().exponent < -THRESHOLD_DECIMALS:
+    exponent = value.as_tuple().exponent  # an int exactly when the value is finite
+    if not isinstance(exponent, int) or exponent < -THRESHOLD_DECIMALS:
         raise ThresholdError(
             _("%(value)s: a threshold is a fraction from 0 to 1 with at most 5 decimals, e.g. 0.93456.")
             % {"value": value}
@@ -417,7 +424,7 @@ class PlanAlreadyDecided(PlanError):
 def plan_failing_items(*, seller: Seller) -> list[RevocationReason]:
     """What the seller must answer for: the reasons of its last revocation."""
     latest = seller_latest_revocation(seller=seller)
-    return reasons_from_json(latest.reasons) if latest else []
+    return revocation_reasons_from_json(latest.reasons) if latest else []
 
 
 @transaction.atomic
@@ -507,6 +514,8 @@ def plan_approve(*, plan: PlanOfAction, reviewer: User, feedback: str = "") -> P
     """Approve the plan and reinstate the seller: eligible again, recorded with who and
     when; the evaluation start becomes the local date of the reinstatement (SPEC section 4)."""
     plan = _plan_decide(plan=plan, reviewer=reviewer, status=PlanOfAction.Status.APPROVED, feedback=feedback.strip())
+    if plan.decided_at is None:  # _plan_decide's UPDATE sets it with the status
+        raise RuntimeError(f"Plan of action {plan.pk} was approved without a decision moment.")
     seller_reinstate(seller=plan.seller, reviewer=reviewer, plan=plan, moment=plan.decided_at)
     return plan
 

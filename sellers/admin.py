@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -92,8 +94,7 @@ class VolumeControlChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = VolumeControlChange
     extra = 0
     show_change_link = True
-    fields = ["effective_at", "daily_cap", "paused", "paused_until", "changed_by", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("effective_at", "daily_cap", "paused", "paused_until", "changed_by", "created_at")
 
 
 @admin.register(Seller)
@@ -267,8 +268,9 @@ class VolumeControlChangeForm(forms.ModelForm):
             )
         return effective_at
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # returns self.cleaned_data, typed as optional by django-stubs
+        cleaned = self.cleaned_data
         if self.instance.pk is not None and self.instance.effective_at <= self.now:
             raise forms.ValidationError(_("This change is in effect: it is history and stays as it is."))
         starts = cleaned.get("effective_at") or self.now
@@ -386,7 +388,8 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["is_staff", "is_superuser", "is_active"]
     list_select_related = ["seller"]
     raw_id_fields = ["seller"]
-    fieldsets = [*DjangoUserAdmin.fieldsets, (_("Seller"), {"fields": ["seller"]})]
+    # UserAdmin sets its fieldsets; BaseModelAdmin types them as optional.
+    fieldsets = [*(DjangoUserAdmin.fieldsets or ()), (_("Seller"), {"fields": ["seller"]})]
     add_fieldsets = [*DjangoUserAdmin.add_fieldsets, (_("Seller"), {"fields": ["seller"]})]
 
 
@@ -399,8 +402,7 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["seller", "actor"]
     search_fields = ["seller__merchant_token", "seller__name", "actor__username", "summary"]
     date_hierarchy = "created_at"
-    fields = ["created_at", "seller", "actor", "action", "summary", "before", "after", "reason"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "seller", "actor", "action", "summary", "before", "after", "reason")
 
 
 @admin.register(ApiToken)
@@ -412,8 +414,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["seller", "created_by"]
     search_fields = ["seller__merchant_token", "name", "prefix"]
-    fields = ["seller", "name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("seller", "name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at")
     actions = ["revoke"]
 
     def has_add_permission(self, request):

@@ -74,7 +74,7 @@ def order_values(
     late_delivery: int = 0,
     not_shipped: bool = False,
     not_delivered: bool = False,
-    cancelled: str = CancelledBy.NONE,
+    cancelled: CancelledBy = CancelledBy.NONE,
     cancelled_after: dt.timedelta | None = None,
     requested_before: dt.timedelta | None = None,
     no_tracking: bool = False,
@@ -177,9 +177,9 @@ class OrderFactory(factory.django.DjangoModelFactory):
 def orders_save(*orders: Order) -> list[Order]:
     """Save orders in one insert and decide which are Prime orders, as the import does;
     the orders fresh from the database, in purchase order."""
-    orders = Order.objects.bulk_create(orders)
-    orders_classify_prime(seller_ids={order.seller_id for order in orders})
-    return list(Order.objects.filter(pk__in=[o.pk for o in orders]).order_by("purchased_at", "order_id"))
+    saved = Order.objects.bulk_create(orders)
+    orders_classify_prime(seller_ids={order.seller_id for order in saved})
+    return list(Order.objects.filter(pk__in=[o.pk for o in saved]).order_by("purchased_at", "order_id"))
 
 
 def orders_create(seller: Seller, specs: Iterable[dict]) -> list[Order]:

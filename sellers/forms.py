@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from django import forms
 from django.forms import BoundField
@@ -99,7 +100,7 @@ class FulfilmentForm(forms.Form):
                 widget=_time_input(),
                 error_messages={
                     "invalid": _("Enter the cutoff as hours and minutes, e.g. %(example)s.")
-                    % {"example": clock(cutoff_requirement(weekday).minimum_cutoff)}
+                    % {"example": clock(cutoff_requirement(weekday).cutoff)}
                 },
             )
 
@@ -107,15 +108,16 @@ class FulfilmentForm(forms.Form):
         for weekday in Weekday:
             yield weekday, self[f"operated_{weekday}"], self[f"cutoff_{weekday}"]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # returns self.cleaned_data, typed as optional by django-stubs
+        cleaned = self.cleaned_data
         for weekday in Weekday:
             field = f"cutoff_{weekday}"
             if field in self.errors or not cleaned.get(f"operated_{weekday}"):
                 continue
             cutoff = cleaned.get(field)
             weekday_rule = weekday in WEEKDAYS
-            minimum = cutoff_requirement(weekday).minimum_cutoff
+            minimum = cutoff_requirement(weekday).cutoff
             params = {"day": weekday.label, "minimum": clock(minimum)}
             if cutoff is None:
                 self.add_error(
@@ -209,8 +211,9 @@ class CarrierServiceForm(forms.Form):
             )
         return name
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # returns self.cleaned_data, typed as optional by django-stubs
+        cleaned = self.cleaned_data
         both = sorted(set(cleaned.get("one_day_states", [])) & set(cleaned.get("two_day_states", [])))
         if both:
             self.add_error(
@@ -288,7 +291,7 @@ class VolumeControlForm(forms.Form):
         paused = paused_by(control, now)
         self.fields["paused"].initial = paused
         self.fields["daily_cap"].initial = control.daily_cap if control else None
-        if paused and control.paused_until:
+        if paused and control is not None and control.paused_until:
             # Shown as the seller's wall-clock time: the input has no time zone of its own.
             self.fields["paused_until"].initial = control.paused_until.astimezone(seller.zone).replace(tzinfo=None)
         self.fields["paused_until"].help_text = _(
@@ -300,8 +303,9 @@ class VolumeControlForm(forms.Form):
         with timezone.override(self.seller.zone):
             super().full_clean()
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # returns self.cleaned_data, typed as optional by django-stubs
+        cleaned = self.cleaned_data
         paused, until = cleaned.get("paused"), cleaned.get("paused_until")
         if until is None:
             return cleaned

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import Error as DatabaseFailure
 from django.db import connection, transaction
+from django.db.models import CharField
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -83,9 +84,19 @@ CUSTOMER = CancelledBy.CUSTOMER.value
 CANCELLERS = frozenset({CancelledBy.SELLER.value, CUSTOMER})
 # Customers may cancel by themselves only within 30 minutes of purchase (SPEC section 3).
 CUSTOMER_CANCEL_WINDOW = dt.timedelta(minutes=30)
-ORDER_ID_MAX = Order._meta.get_field("order_id").max_length
-CARRIER_MAX = Order._meta.get_field("carrier").max_length
-TRACKING_ID_MAX = Order._meta.get_field("tracking_id").max_length
+
+
+def _max_length(name: str) -> int:
+    """The most characters the order's text field ``name`` holds."""
+    field = Order._meta.get_field(name)
+    if not isinstance(field, CharField) or field.max_length is None:
+        raise TypeError(f"Order.{name} is not a text field with a maximum length.")
+    return field.max_length
+
+
+ORDER_ID_MAX = _max_length("order_id")
+CARRIER_MAX = _max_length("carrier")
+TRACKING_ID_MAX = _max_length("tracking_id")
 # An order has 1 to 10,000 units (SPEC section 6), defined with the model.
 UNITS_MAX = ORDER_UNITS_MAX
 # An event may be stamped at most this long after the import's moment (clocks drift a little).
@@ -513,7 +524,13 @@ def order_problems(
 
     # The promises: made at the purchase, for its local date or later, delivery after shipping.
     purchase_date = local_date(purchased_at, seller.zone) if purchased_at is not None and seller else None
-    if promised_ship_date is not None and purchase_date is not None and promised_ship_date < purchase_date:
+    # A purchase date implies a seller; checking it too narrows its type.
+    if (
+        promised_ship_date is not None
+        and purchase_date is not None
+        and seller is not None
+        and promised_ship_date < purchase_date
+    ):
         bad(
             (
                 "promised_ship_date",
@@ -521,7 +538,7 @@ def order_problems(
             )
         )
     if promised_delivery_date is not None:
-        if purchase_date is not None and promised_delivery_date < purchase_date:
+        if purchase_date is not None and seller is not None and promised_delivery_date < purchase_date:
             bad(
                 (
                     "promised_delivery_date",
@@ -653,7 +670,6 @@ class _OrderRows:
     unlisted: int = 0
     sellers: dict[str, SellerRef] = field(default_factory=dict)
     tokens: dict[int, str] = field(default_factory=dict)
-    pick: Callable[[list[str]], tuple[str, ...]] | None = None  # the record's cells in COLUMNS order
 
     def read(self, binary: IO[bytes], total_bytes: int, progress: Progress | None) -> None:
         reader = csv.reader(_text_lines(binary), strict=True)
@@ -676,7 +692,8 @@ class _OrderRows:
             positions = _header_positions(header, header_line)
             width = len(header)
             # Absent optional columns read the empty cell appended to every record.
-            self.pick = itemgetter(*(positions.get(name, width) for name in COLUMNS))
+            # The record's cells in COLUMNS order.
+            pick: Callable[[list[str]], tuple[str, ...]] = itemgetter(*(positions.get(name, width) for name in COLUMNS))
             line = header_line + 1
             row = self.row
             for cells in reader:
@@ -697,7 +714,7 @@ class _OrderRows:
                     )
                 else:
                     cells.append("")
-                    row(cells, line)
+                    row(pick(cells), line)
                 line = reader.line_num + 1
         except csv.Error as exc:
             raise _FileProblem(
@@ -734,9 +751,9 @@ class _OrderRows:
     def token_of(self, seller_id: int) -> str:
         return self.tokens[seller_id]
 
-    def row(self, cells: list[str], line: int) -> None:
-        """Convert one record's cells to an order's values, judge them (``order_problems``) and
-        stage the order, or report each problem on the record's line.
+    def row(self, cells: tuple[str, ...], line: int) -> None:
+        """Convert one record's cells (in ``COLUMNS`` order) to an order's values, judge them
+        (``order_problems``) and stage the order, or report each problem on the record's line.
 
         The hot path of a million-row import: valid cells cost as few calls as possible.
         """
@@ -757,7 +774,7 @@ class _OrderRows:
             cancelled_cell,
             cancelled_by,
             requested_cell,
-        ) = map(str.strip, self.pick(cells))
+        ) = map(str.strip, cells)
         seller = seller_of(self.sellers, token)
         tz = seller.zone if seller is not None else dt.UTC
         problems: list[tuple[str, str]] = []  # first those of cells that can't be converted
@@ -817,10 +834,12 @@ class _OrderRows:
             if seller is not None and order_id and len(order_id) <= ORDER_ID_MAX:
                 self.staging.key(line, seller.id, order_id)  # so duplicates are reported too
             return
+        if seller is None:  # order_problems reports an order without a seller
+            raise RuntimeError(f"Line {line}: an order without a seller passed the rules.")
         self.staging.write((line, *order_columns(order, seller)))
 
 
-def _cell_moment(cell: str, name: str, tz: ZoneInfo, problems: list[tuple[str, str]]) -> dt.datetime | None:
+def _cell_moment(cell: str, name: str, tz: dt.tzinfo, problems: list[tuple[str, str]]) -> dt.datetime | None:
     """An ISO 8601 timestamp with a UTC offset or Z, as a moment in UTC, or its problem
     reported (``tz`` only shapes the example in the message)."""
     try:

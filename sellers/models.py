@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from functools import lru_cache
+from typing import overload
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -44,6 +45,10 @@ def validate_timezone(value: str) -> None:
         ) from None
 
 
+@overload
+def local_date(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.date: ...
+@overload
+def local_date(moment: dt.datetime | None, tz: zoneinfo.ZoneInfo) -> dt.date | None: ...
 def local_date(moment: dt.datetime | None, tz: zoneinfo.ZoneInfo) -> dt.date | None:
     """A timestamp's calendar date in the seller's time zone (SPEC: *local date*)."""
     if moment is None:
@@ -90,6 +95,10 @@ class Seller(models.Model):
     def zone(self) -> zoneinfo.ZoneInfo:
         return zone(self.timezone)
 
+    @overload
+    def local_date(self, moment: dt.datetime) -> dt.date: ...
+    @overload
+    def local_date(self, moment: dt.datetime | None) -> dt.date | None: ...
     def local_date(self, moment: dt.datetime | None) -> dt.date | None:
         return local_date(moment, self.zone)
 
@@ -351,10 +360,22 @@ class Order(models.Model):
 
         seller = self.seller
         values = OrderValues(
-            **{
-                name: seller.merchant_token if name == "merchant_token" else getattr(self, name)
-                for name in OrderValues._fields
-            }
+            order_id=self.order_id,
+            merchant_token=seller.merchant_token,
+            purchased_at=self.purchased_at,
+            units=self.units,
+            promised_ship_date=self.promised_ship_date,
+            promised_delivery_date=self.promised_delivery_date,
+            first_scan_at=self.first_scan_at,
+            ship_confirmed_at=self.ship_confirmed_at,
+            delivered_at=self.delivered_at,
+            buy_shipping=self.buy_shipping,
+            carrier=self.carrier,
+            tracking_id=self.tracking_id,
+            ship_to_state=self.ship_to_state,
+            cancelled_at=self.cancelled_at,
+            cancelled_by=self.cancelled_by,
+            cancel_requested_at=self.cancel_requested_at,
         )
         ref = SellerRef(seller.pk, seller.merchant_token, seller.timezone, seller.zone)
         problems: dict[str, list[str]] = {}
@@ -472,13 +493,14 @@ class SellerEvent(models.Model):
         """The audit entry (unsaved) that is a revocation (of evaluation day ``day``) or a
         reinstatement in the status history: the one place its shape is decided, beside the
         view that reads it. ``details`` are shown in the audit history only."""
+        after: dict[str, object]
         if kind == SellerEvent.Kind.REVOKED:
             if day is None:
                 raise ValueError("A revocation names the evaluation day that revoked.")
-            before, after = {"status": ProgrammeStatus.ELIGIBLE}, {"status": ProgrammeStatus.NOT_ELIGIBLE}
-            after["day"] = day.isoformat()
+            before = {"status": ProgrammeStatus.ELIGIBLE.value}
+            after = {"status": ProgrammeStatus.NOT_ELIGIBLE.value, "day": day.isoformat()}
         else:
-            before, after = {"status": ProgrammeStatus.NOT_ELIGIBLE}, {"status": ProgrammeStatus.ELIGIBLE}
+            before, after = {"status": ProgrammeStatus.NOT_ELIGIBLE.value}, {"status": ProgrammeStatus.ELIGIBLE.value}
         return AuditEntry(
             seller_id=seller_id,
             actor=actor,

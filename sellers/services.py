@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -231,6 +232,13 @@ def _prime_speeds_write(*, seller: Seller, speeds: Mapping[str, str]) -> None:
     )
 
 
+def _speed_label(speed: object) -> str:
+    """A state's speed as an audit side holds it (a ``Speed`` value), in words."""
+    if not isinstance(speed, str):
+        raise TypeError(f"{speed!r} is not a speed.")
+    return str(Speed(speed).label)
+
+
 def _template_summary(before: AuditSide, after: AuditSide, *, automated: bool) -> str:
     parts = []
     if "region_automation" in after:
@@ -240,7 +248,7 @@ def _template_summary(before: AuditSide, after: AuditSide, *, automated: bool) -
     states = [key for key in after if key in STATE_NAMES]
     if states:
         changes = ", ".join(
-            f"{state} {Speed(before[state]).label} → {Speed(after[state]).label}" for state in states[:5]
+            f"{state} {_speed_label(before[state])} → {_speed_label(after[state])}" for state in states[:5]
         )
         if len(states) > 5:
             changes += ", …"
@@ -268,7 +276,7 @@ def _prime_template_apply(
     if "region_automation" in after:
         seller.region_automation = region_automation
         seller.save(update_fields=["region_automation"])
-    _prime_speeds_write(seller=seller, speeds={state: after[state] for state in after if state in STATE_NAMES})
+    _prime_speeds_write(seller=seller, speeds={state: after_speeds[state] for state in after if state in after_speeds})
     return audit_entry_create(
         seller=seller,
         actor=actor,
@@ -509,7 +517,7 @@ def carrier_service_delete(*, carrier_service: CarrierService, actor: User | Non
 def _volume_control_side(control: VolumeControlChange | None, moment: dt.datetime) -> AuditSide:
     """The control as it acts at ``moment``: a pause that has ended is no pause."""
     paused = paused_by(control, moment)
-    until = control.paused_until if paused and control.paused_until else None
+    until = control.paused_until if paused and control is not None and control.paused_until else None
     return {
         "daily_cap": control.daily_cap if control else None,
         "paused": paused,
@@ -817,6 +825,14 @@ def _order_side(order: Order) -> AuditSide:
     return {name: _audit_value(getattr(order, name)) for name in ORDER_FACT_FIELDS}
 
 
+def _order_field_label(name: str) -> str:
+    """The name of an order's field, in the active language."""
+    field = Order._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise ValueError(f"Order.{name} is the other side of a relation, not a field of the order.")
+    return str(field.verbose_name)
+
+
 @transaction.atomic
 def order_update(*, order: Order, actor: User | None) -> AuditEntry | None:
     """Store staff's edit of an order (``order`` carries the new facts): its local dates
@@ -837,7 +853,7 @@ def order_update(*, order: Order, actor: User | None) -> AuditEntry | None:
     order.save()
     orders_classify_prime(seller_ids=[locked.pk], since=min(stored.purchase_date, order.purchase_date))
     order.is_prime = Order.objects.values_list("is_prime", flat=True).get(pk=order.pk)
-    changed = ", ".join(str(Order._meta.get_field(name).verbose_name) for name in after)
+    changed = ", ".join(_order_field_label(name) for name in after)
     return audit_entry_create(
         seller=locked,
         actor=actor,

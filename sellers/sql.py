@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.db.models import Field
 from psycopg import sql
 
 from sellers.models import Order, Seller, SellerEvent, VolumeControlChange
@@ -143,15 +144,19 @@ def orders_classify_prime(*, since: bool) -> sql.Composed:
 # A seller's time zone (sellers.services.seller_timezone_change, SPEC section 1)
 
 
+def _order_column(name: str) -> sql.Identifier:
+    """The column of the order field ``name`` (``seller_id`` for ``seller``)."""
+    field = Order._meta.get_field(name)
+    if not isinstance(field, Field) or field.column is None:
+        raise ValueError(f"Order.{name} is not a field with a column of its own.")
+    return sql.Identifier(field.column)
+
+
 def orders_redate() -> sql.Composed:
     """Set every local date of the orders of ``%(seller)s`` in the zone ``%(zone)s``, stamping
     them ``%(now)s``: one statement, rows whose dates stay the same untouched. The SQL half of
     ``Order.set_local_dates``; the time-zone tests hold the two together."""
-    table = Order._meta
-    pairs = [
-        (sql.Identifier(table.get_field(moment).column), sql.Identifier(table.get_field(date).column))
-        for moment, date in Order.LOCAL_DATE_FIELDS
-    ]
+    pairs = [(_order_column(moment), _order_column(date)) for moment, date in Order.LOCAL_DATE_FIELDS]
     local = sql.SQL("({moment} AT TIME ZONE {zone})::date")
     zone = sql.Placeholder("zone")
     return sql.SQL(
@@ -161,9 +166,9 @@ def orders_redate() -> sql.Composed:
         dates=sql.SQL(", ").join(
             sql.SQL("{date} = ").format(date=date) + local.format(moment=moment, zone=zone) for moment, date in pairs
         ),
-        updated_at=sql.Identifier(table.get_field("updated_at").column),
+        updated_at=_order_column("updated_at"),
         now=sql.Placeholder("now"),
-        seller_id=sql.Identifier(table.get_field("seller").column),
+        seller_id=_order_column("seller"),
         seller=sql.Placeholder("seller"),
         differs=sql.SQL(" OR ").join(
             sql.SQL("{date} IS DISTINCT FROM ").format(date=date) + local.format(moment=moment, zone=zone)

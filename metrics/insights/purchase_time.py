@@ -42,7 +42,7 @@ def _after_cutoff(days: Mapping[int, OperatingDay]) -> Case:
     closed = days_not_operated(days)
     whens = [When(local_weekday__in=sorted(closed), then=Value(1))] if closed else []
     for weekday, day in days.items():
-        if weekday + 1 not in closed:
+        if day.operated and day.cutoff is not None:  # not in ``closed``
             whens.append(When(Q(local_weekday=weekday + 1) & at_or_after(day.cutoff), then=Value(1)))
     return Case(*whens, default=Value(0), output_field=IntegerField())
 

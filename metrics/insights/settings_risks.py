@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Aggregate, Count, Q, Sum
 
 from metrics.definitions import q_delivered_late, q_shipped_late
 from metrics.insights.purchase_time import at_or_after, before, with_local_purchase_time
@@ -56,7 +56,6 @@ def settings_risks(*, seller: Seller, day: dt.date, window_days: int) -> list[Se
     found: list[tuple[SettingsRisk, Q]] = []
     for late in seller_late_cutoffs(seller=seller):
         on_that_day = q_shipped_late(day) & Q(local_weekday=late.weekday + 1)
-        risk = {"weekday": late.weekday, "cutoff": late.cutoff, "last_pickup": late.last_pickup}
         if late.last_pickup is None and late.weekday in WEEKEND_DAYS:
             kind, cost = SettingsRiskKind.WEEKEND_WITHOUT_PICKUP, on_that_day
         elif late.last_pickup is None:
@@ -64,7 +63,10 @@ def settings_risks(*, seller: Seller, day: dt.date, window_days: int) -> list[Se
         else:
             kind = SettingsRiskKind.CUTOFF_AFTER_PICKUP
             cost = on_that_day & at_or_after(late.last_pickup) & before(late.cutoff)
-        found.append((SettingsRisk(kind=kind, orders=0, units=0, **risk), cost))
+        risk = SettingsRisk(
+            kind=kind, orders=0, units=0, weekday=late.weekday, cutoff=late.cutoff, last_pickup=late.last_pickup
+        )
+        found.append((risk, cost))
     one_day_by_carrier = CarrierZone.objects.filter(carrier_service__seller=seller, transit_days=1).values("state")
     unreachable = tuple(
         PrimeRegion.objects.filter(seller=seller, speed=Speed.ONE_DAY)
@@ -77,7 +79,7 @@ def settings_risks(*, seller: Seller, day: dt.date, window_days: int) -> list[Se
         found.append((risk, q_delivered_late(day) & Q(ship_to_state__in=unreachable)))
     if not found:
         return []
-    sums = {}
+    sums: dict[str, Aggregate] = {}
     for index, (_risk, condition) in enumerate(found):
         sums[f"r{index}_orders"] = Count("pk", filter=condition)
         sums[f"r{index}_units"] = Sum("units", filter=condition, default=0)

@@ -8,20 +8,22 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from fractions import Fraction
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.functional import Promise
 
 from metrics import charts
 from metrics.definitions import METRIC_DEFINITIONS, METRICS, WINDOWS, MetricDefinition
 from metrics.insights import seller_insights
 from metrics.models import MetricSnapshot
 from metrics.presenters.cache import cached, seller_cache_key
-from metrics.presenters.insights import insights_card
+from metrics.presenters.insights import InsightsCard, insights_card
 from metrics.presenters.rates import rate_percent, threshold_percent
 from metrics.presenters.reasons import reason_sentence
-from metrics.reasons import reasons_from_json
+from metrics.reasons import revocation_reasons_from_json
 from metrics.selectors import (
     TREND_DAYS,
     seller_dashboard_state,
@@ -48,7 +50,7 @@ class MetricCard:
     population_url: str = ""
 
     @property
-    def label(self) -> str:
+    def label(self) -> Promise:
         return self.definition.label
 
     @property
@@ -59,9 +61,9 @@ class MetricCard:
     def no_orders(self) -> bool:
         return self.snapshot is not None and self.snapshot.population_units == 0
 
-    def _shown(self, rate) -> str | None:
+    def _shown(self, rate: Fraction | None) -> str | None:
         """A rate of this card beside its threshold, never rounded across it."""
-        if rate is None:
+        if rate is None or self.snapshot is None:
             return None
         return rate_percent(rate, self.snapshot.threshold, higher_is_better=self.definition.higher_is_better)
 
@@ -153,7 +155,9 @@ def render_dashboard_content(
 ) -> str:
     """The dashboard below its notice (SPEC section 6): status, metric cards with trends,
     the insights in words, requirement checks, volume controls; rendered to HTML."""
-    cards, computed_at, insights = [], None, None
+    cards: list[MetricCard] = []
+    computed_at: dt.datetime | None = None
+    insights: InsightsCard | None = None
     if day is not None:
         cards, computed_at = metric_cards(
             list(seller_trend(seller=seller, day=day, window_days=window_days)), day=day, window_days=window_days
@@ -180,7 +184,7 @@ def render_dashboard_content(
             "cards": cards,
             "trend_days": TREND_DAYS,
             "revocation": revocation,
-            "revocation_reasons": [reason_sentence(r) for r in reasons_from_json(revocation.reasons)]
+            "revocation_reasons": [reason_sentence(r) for r in revocation_reasons_from_json(revocation.reasons)]
             if revocation
             else [],
             "status_since": seller.status_changed_at or (revocation.created_at if revocation else None),

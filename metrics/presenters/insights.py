@@ -11,6 +11,7 @@ from fractions import Fraction
 
 from django.urls import reverse
 from django.utils import formats
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -24,6 +25,7 @@ from metrics.insights.root_causes import (
     STATE,
     WEEKDAY,
     CutoffBreakdown,
+    LateShipmentsByHour,
     RootCauses,
     RootCauseSummary,
     Share,
@@ -233,7 +235,28 @@ def root_cause_card(summary: RootCauseSummary) -> RootCauseCard:
     )
 
 
-def root_cause_facts(*, seller: Seller, failing_items: list[RevocationReason]) -> list[dict]:
+@dataclass(frozen=True)
+class MetricCauseFacts:
+    """One failing metric's defects by carrier, weekday and state, for the plan pages."""
+
+    metric: str
+    label: Promise
+    window_days: int
+    causes: RootCauses
+    largest_dimension: Promise | str  # "" without defect units
+    breakdowns: list[tuple[str, list[Share]]]  # (title, shares)
+
+
+@dataclass(frozen=True)
+class RootCauseFacts:
+    """The plan pages' root-cause facts, from the orders evaluated on ``day``."""
+
+    day: dt.date
+    metrics: list[MetricCauseFacts]
+    late_shipments: LateShipmentsByHour
+
+
+def root_cause_facts(*, seller: Seller, failing_items: list[RevocationReason]) -> list[RootCauseFacts]:
     """For each failing metric (and window) of a plan: its defects by carrier, weekday and
     state, and late shipments by hour of purchase against the cutoff, as the plan pages show
     them beside the form and to the reviewer. Grouped in the database on the seller's latest
@@ -241,7 +264,8 @@ def root_cause_facts(*, seller: Seller, failing_items: list[RevocationReason]) -
     day = seller_latest_day(seller=seller)
     if day is None:
         return []
-    facts, seen = [], set()
+    facts: list[MetricCauseFacts] = []
+    seen: set[str] = set()
     for item in failing_items:
         if not isinstance(item, MetricReason) or item.metric in seen:
             continue
@@ -249,19 +273,19 @@ def root_cause_facts(*, seller: Seller, failing_items: list[RevocationReason]) -
         causes = root_causes(seller=seller, day=day, window_days=item.window_days, metric=item.metric)
         largest = causes.largest
         facts.append(
-            {
-                "metric": item.metric,
-                "label": METRIC_DEFINITIONS[item.metric].label,
-                "window_days": item.window_days,
-                "causes": causes,
-                "largest_dimension": DIMENSIONS[largest.dimension] if largest else "",
-                "breakdowns": [(title, shares) for _key, title, shares in breakdowns(causes)],
-            }
+            MetricCauseFacts(
+                metric=item.metric,
+                label=METRIC_DEFINITIONS[item.metric].label,
+                window_days=item.window_days,
+                causes=causes,
+                largest_dimension=DIMENSIONS[largest.dimension] if largest else "",
+                breakdowns=[(title, shares) for _key, title, shares in breakdowns(causes)],
+            )
         )
     if not facts:
         return []
-    late_shipments = late_shipments_by_hour(seller=seller, day=day, window_days=facts[0]["window_days"])
-    return [{"day": day, "metrics": facts, "late_shipments": late_shipments}]
+    late_shipments = late_shipments_by_hour(seller=seller, day=day, window_days=facts[0].window_days)
+    return [RootCauseFacts(day=day, metrics=facts, late_shipments=late_shipments)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -316,6 +340,8 @@ def _risk_words(risk: SettingsRisk) -> tuple[str, str]:
             % values,
             _("Late deliveries of orders shipped to %(states)s") % values,
         )
+    if risk.weekday is None or risk.cutoff is None:
+        raise ValueError(f"A {risk.kind} risk names its weekday and cutoff.")
     values = {"weekday": str(Weekday(risk.weekday).label), "cutoff": _time(risk.cutoff)}
     if risk.kind == SettingsRiskKind.WEEKEND_WITHOUT_PICKUP:
         return (

@@ -32,9 +32,17 @@ def _exact(share: Share | str) -> Fraction:
     return Fraction(share)
 
 
+def _decimals(number: Decimal) -> int:
+    """How many decimals ``number`` is written with (negative for trailing zeros, 1E+2)."""
+    exponent = number.as_tuple().exponent
+    if not isinstance(exponent, int):  # "n", "N" or "F": NaN or infinite, never a rate
+        raise ValueError(f"{number} is not a finite number: a rate or threshold is one.")
+    return -exponent
+
+
 def _percent_text(percent: Decimal) -> str:
     """``percent`` with its own decimals, in the active language's number format."""
-    places = max(0, -percent.as_tuple().exponent)
+    places = max(0, _decimals(percent))
     return f"{formats.number_format(percent, decimal_pos=places)} %"
 
 
@@ -42,7 +50,7 @@ def shown_threshold(threshold: Decimal | str, *, decimals: int = RATE_DECIMALS) 
     """The threshold as a percentage, exactly, with at least ``decimals`` decimals
     (0.99 -> 99.00, 0.93456 -> 93.456)."""
     percent = (Decimal(threshold) * 100).normalize()
-    places = max(decimals, -percent.as_tuple().exponent)
+    places = max(decimals, _decimals(percent))
     return percent.quantize(Decimal(1).scaleb(-places))
 
 

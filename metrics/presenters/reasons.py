@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from metrics.definitions import METRIC_DEFINITIONS
+from metrics.models import PlanOfAction
 from metrics.presenters.rates import rate_percent, threshold_percent
 from metrics.reasons import MetricReason, RequirementReason, RevocationReason
 from sellers.presenters import requirement_unmet_sentence
@@ -61,3 +62,15 @@ def failing_item_rows(reasons: Iterable[RevocationReason]) -> list[FailingItem]:
     return [
         FailingItem(item=reason, label=reason_label(reason), sentence=reason_sentence(reason)) for reason in reasons
     ]
+
+
+@dataclass(frozen=True)
+class ListedPlan:
+    """A plan of action in a list (the seller's plans, the review queue), with its failing items."""
+
+    plan: PlanOfAction
+    item_rows: list[FailingItem]
+
+
+def listed_plans(plans: Iterable[PlanOfAction]) -> list[ListedPlan]:
+    return [ListedPlan(plan=plan, item_rows=failing_item_rows(plan.failing_reasons)) for plan in plans]

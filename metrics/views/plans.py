@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from metrics.forms import PlanDraftForm, PlanOfActionForm
 from metrics.models import PlanDraft
 from metrics.presenters.insights import root_cause_facts
-from metrics.presenters.reasons import failing_item_rows
+from metrics.presenters.reasons import failing_item_rows, listed_plans
 from metrics.selectors import plan_submission, seller_plan_submission, seller_plans
 from metrics.services import PLAN_ANSWERS, PlanError, plan_draft_save, plan_failing_items, plan_submit
 from portal.types import AuthenticatedHttpRequest
@@ -32,6 +32,7 @@ def poa_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         messages.info(request, _("Your plan of action is under review; you can write a new one after its decision."))
         return redirect("metrics:poa_list")
     draft = PlanDraft.objects.filter(seller=seller).first()
+    form: PlanOfActionForm  # a PlanDraftForm for a draft saved on its own
     if request.method == "POST" and request.POST.get("action") == "save_draft":
         form = PlanDraftForm(request.POST, seller=seller)
         if form.is_valid():
@@ -95,14 +96,12 @@ def poa_draft(request: AuthenticatedHttpRequest) -> JsonResponse:
 def poa_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
     plans = list(seller_plans(seller=seller))
-    for plan in plans:
-        plan.item_rows = failing_item_rows(plan.failing_reasons)
     return render(
         request,
         "metrics/poa_list.html",
         {
             "seller": seller,
-            "plans": plans,
+            "listed_plans": listed_plans(plans),
             "can_create": plan_submission(
                 status=seller.status, open_plan=next((plan for plan in plans if plan.is_open), None)
             ).allowed,

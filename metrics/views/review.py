@@ -23,7 +23,7 @@ from metrics.forms import PlanDecisionForm
 from metrics.models import MetricSnapshot, PlanOfAction
 from metrics.presenters import rate_percent, threshold_percent
 from metrics.presenters.insights import root_cause_facts
-from metrics.presenters.reasons import failing_item_rows
+from metrics.presenters.reasons import failing_item_rows, listed_plans
 from metrics.selectors import (
     can_review_plans,
     plans_review_queue,
@@ -53,12 +53,7 @@ def reviewer_required(view: Callable) -> Callable:
 
 @reviewer_required
 def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
-    plans = list(plans_review_queue())
-    now = timezone.now()
-    for plan in plans:
-        plan.age = now - plan.submitted_at
-        plan.item_rows = failing_item_rows(plan.failing_reasons)
-    return render(request, "review/queue.html", {"plans": plans})
+    return render(request, "review/queue.html", {"listed_plans": listed_plans(plans_review_queue())})
 
 
 def _metric_cell(snapshot: MetricSnapshot) -> dict:
@@ -144,8 +139,8 @@ def plan_decide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = PlanDecisionForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+            for error in errors.get_json_data():
+                messages.error(request, error["message"])
         return redirect("metrics:review_plan", pk=plan.pk)
     try:
         if form.cleaned_data["decision"] == PlanDecisionForm.APPROVE:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django import template
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Field
 from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -46,9 +47,11 @@ LABELLED_MODELS = (Order, Seller)
 def _model_field_label(key: str) -> str | None:
     for model in LABELLED_MODELS:
         try:
-            return capfirst(model._meta.get_field(key).verbose_name)
+            field = model._meta.get_field(key)
         except FieldDoesNotExist:
             continue
+        if isinstance(field, Field):  # not the other side of a relation, which has no name of its own
+            return str(capfirst(field.verbose_name))
     return None
 
 
@@ -69,8 +72,9 @@ def audit_field_label(key: str) -> str:
 def audit_value_text(key: str, value: object) -> str:
     if value is None or value == [] or value == "":
         return "—"
-    if key in AUDIT_KEYS and AUDIT_KEYS[key].value_text is not None:
-        return AUDIT_KEYS[key].value_text(value)
+    worded = AUDIT_KEYS[key].value_text if key in AUDIT_KEYS else None
+    if worded is not None:
+        return worded(value)
     if key == "status" and isinstance(value, str):
         return audit_status_label(value)
     if isinstance(value, bool):

@@ -55,9 +55,10 @@ class Command(BaseCommand):
         if change is None:
             self.stdout.write(f"{options['metric']} is already {value} from that day: nothing changed.")
             return
+        old_value = "—" if change.old_value is None else change.old_value.normalize()  # None: none recorded
         self.stdout.write(
             self.style.SUCCESS(
-                f"{change.metric}: {change.old_value.normalize()} -> {change.new_value.normalize()} "
+                f"{change.metric}: {old_value} -> {change.new_value.normalize()} "
                 f"from {change.effective_from.isoformat()}; earlier days keep theirs."
             )
         )
