@@ -29,8 +29,10 @@ def address_is_public(address: IPAddress) -> bool:
     """Whether an address is one on the public internet: not private, loopback, link-local,
     multicast, reserved, unspecified or shared (carrier-grade NAT), looking through IPv6
     forms that carry an IPv4 address (mapped ``::ffff:10.0.0.1``, 6to4, Teredo)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address_is_public(address.ipv4_mapped)  # ::ffff:a.b.c.d reaches a.b.c.d
     if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        embedded = address.sixtofour or (address.teredo[1] if address.teredo else None)
         if embedded is not None and not address_is_public(embedded):
             return False
     return address.is_global and not (
