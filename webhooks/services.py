@@ -11,6 +11,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -276,7 +277,7 @@ def _send_on_commit(delivery_ids: list[int]) -> None:
     from webhooks.tasks import deliver_webhook
 
     for pk in delivery_ids:
-        transaction.on_commit(lambda pk=pk: deliver_webhook.delay(pk))
+        transaction.on_commit(partial(deliver_webhook.delay, pk))
 
 
 # ---------------------------------------------------------------------------------------

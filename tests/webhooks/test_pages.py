@@ -162,3 +162,4 @@ def test_a_failed_attempt_shows_its_sentence(clock, seller_client, endpoint, rec
     webhook_delivery_attempt(delivery_id=delivery.pk)
     html = seller_client.get(reverse("webhooks:endpoint_log", args=[endpoint.pk])).content.decode()
     assert "No answer within 5 seconds." in html
+    assert "Next attempt at 2026-11-21 07:00:30" in html  # 30 s later, in the seller's zone
