@@ -47,6 +47,7 @@ from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, Seller, SellerEvent, User, local_date, zone
 from sellers.selectors import requirements_for_sellers
 from sellers.services import audit_entry_create, orders_classify_prime
+from webhooks import events as webhook_events
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +249,7 @@ def sellers_revoke(
     from metrics.tasks import send_revocation_emails
 
     send_revocation_emails.delay_on_commit([event.pk for event in events])
+    webhook_events.status_changed_emit(seller_ids=revoked, day=day)
     logger.info("Revoked %d sellers on %s", len(revoked), day)
     return revoked
 
@@ -295,6 +297,7 @@ def chunk_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None) -> DailyRu
         ready = readiness.ready
     written = snapshots_compute(day=day, seller_ids=ready)
     evaluation = sellers_evaluate(day=day, seller_ids=ready, snapshots_from=started)
+    webhook_events.snapshot_computed_emit(day=day, seller_ids=ready)
     return DailyRunResult(
         day=day,
         evaluated=evaluation.evaluated,
@@ -506,6 +509,7 @@ def _plan_decide(*, plan: PlanOfAction, reviewer: User, status: str, feedback: s
     from metrics.tasks import send_plan_decided_emails
 
     send_plan_decided_emails.delay_on_commit(plan.pk)
+    webhook_events.plan_decided_emit(plan=plan)
     return plan
 
 
@@ -549,5 +553,6 @@ def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | Non
         details={"reinstated_on": reinstated_on.isoformat()},
     ).save()
     orders_classify_prime(seller_ids=[seller.pk], since=reinstated_on)
+    webhook_events.status_changed_emit(seller_ids=[seller.pk])
     logger.info("Reinstated seller %s on %s", seller.pk, reinstated_on)
     return seller

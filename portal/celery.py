@@ -29,4 +29,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 6 * 60 * 60},
     },
+    # SPEC section 8: webhook deliveries whose next attempt is due. Each attempt queues the
+    # next itself; this catches those a restart or a lost task left behind. A sweep not
+    # started within its minute is dropped: the next one covers it.
+    "webhook-deliveries-due": {
+        "task": "webhooks.tasks.deliver_due_webhooks",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
 }

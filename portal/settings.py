@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "axes",
     "sellers",
     "metrics",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -205,6 +206,11 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # A task unacknowledged this long (its worker died) is handed to another worker. It must
 # exceed the longest task time limit (35 minutes, metrics.tasks) or work would run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60)}
+
+# Webhooks (SPEC section 8) go to public HTTPS addresses only. True lets an endpoint be on a
+# private, loopback or link-local address, and use plain http: for a test receiver on this
+# machine or inside a private network, never for a portal open to sellers.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
 
 LOGGING: dict[str, Any] = {
     "version": 1,

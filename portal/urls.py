@@ -24,4 +24,5 @@ urlpatterns = [
     path("i18n/setlang/", language.set_language, name="set_language"),
     path("", include("metrics.urls")),
     path("", include("sellers.urls")),
+    path("", include("webhooks.urls")),
 ]

@@ -405,6 +405,8 @@ class AuditEntry(models.Model):
         TIMEZONE_CHANGED = "timezone_changed", _("Time zone changed")
         ORDER_CHANGED = "order_changed", _("Order changed")
         ORDER_DELETED = "order_deleted", _("Order deleted")
+        WEBHOOK_CREATED = "webhook_created", _("Webhook endpoint added")
+        WEBHOOK_DELETED = "webhook_deleted", _("Webhook endpoint deleted")
 
     # No index of its own: the (seller, created_at) index starts with it.
     seller = models.ForeignKey(

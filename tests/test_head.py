@@ -16,6 +16,7 @@ from metrics.services import daily_run, plan_submit
 from sellers.factories import D, OrderFactory
 from sellers.models import ApiToken, CarrierService
 from sellers.services import api_token_create
+from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +59,10 @@ def world(seller, seller_user, reviewer, make_orders, django_user_model):
     plan = plan_submit(seller=seller, user=seller_user, merchant_token=seller.merchant_token, **ANSWERS)
     token, _raw = api_token_create(seller=seller, actor=seller_user, name="Dashboard")
     superuser = django_user_model.objects.create_superuser(username="root", password="root pass 1")
+    # Made directly: the service would resolve the host name, and these tests have no DNS.
+    endpoint = WebhookEndpoint.objects.create(seller=seller, url="https://hooks.example.com/", secret="whsec_x")
     return {
+        "endpoint": endpoint,
         "seller": seller,
         "plan": plan,
         "carrier": CarrierService.objects.filter(seller=seller).first(),
@@ -76,6 +80,10 @@ def url_kwargs(name: str, world) -> list[dict]:
         "metrics:review_plan": {"pk": world["plan"].pk},
         "metrics:review_decide": {"pk": world["plan"].pk},
         "metrics:review_seller": {"pk": world["seller"].pk},
+        **{
+            f"webhooks:endpoint_{action}": {"pk": world["endpoint"].pk}
+            for action in ("log", "disable", "enable", "delete", "test")
+        },
         "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
         "admin:auth_user_password_change": {"id": world["users"]["seller"].pk},
     }
@@ -86,7 +94,7 @@ def url_kwargs(name: str, world) -> list[dict]:
     # The admin: its index and app pages, and each registered model's list and add pages,
     # and its change, history and delete pages for the model's first object, if any.
     if name == "admin:app_list":
-        return [{"app_label": label} for label in ("sellers", "metrics", "auth")]
+        return [{"app_label": label} for label in ("sellers", "metrics", "webhooks", "auth")]
     for model in admin.site._registry:
         prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}_"
         if name.startswith(prefix):

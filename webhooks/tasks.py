@@ -1,0 +1,48 @@
+"""Celery tasks for webhooks: thin shells that take ids and call services."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from webhooks.notifications import endpoint_disabled_emails_send
+from webhooks.services import webhook_deliveries_due, webhook_delivery_attempt
+
+logger = logging.getLogger(__name__)
+
+# As metrics.tasks: a lost database connection is retried; an HTTP failure is not a task
+# failure but a failed attempt, scheduled again by the service.
+RETRYING = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (DatabaseError, ConnectionError),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+# 5 s of HTTP timeout per attempt (connect, then each read): a minute is ample.
+@shared_task(**RETRYING, soft_time_limit=60, time_limit=90)
+def deliver_webhook(delivery_id: int) -> str:
+    return webhook_delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task(**RETRYING, soft_time_limit=60, time_limit=90)
+def deliver_due_webhooks() -> int:
+    """Queue every delivery whose attempt is due: the safety net under the tasks each
+    attempt queues for the next one (a worker restart, a task lost with the broker)."""
+    due = webhook_deliveries_due()
+    for pk in due:
+        deliver_webhook.delay(pk)
+    if due:
+        logger.info("Queued %d due webhook deliveries", len(due))
+    return len(due)
+
+
+@shared_task(**RETRYING)
+def send_endpoint_disabled_emails(endpoint_id: int) -> int:
+    return endpoint_disabled_emails_send(endpoint_id=endpoint_id)
