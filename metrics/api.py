@@ -8,13 +8,13 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from metrics.definitions import METRICS, parse_window
+from metrics.definitions import METRICS, parse_window, seller_at_risk
 from metrics.insights import seller_insights
 from metrics.insights.root_causes import Share
 from metrics.models import MetricSnapshot
 from metrics.presenters.cache import cached, seller_cache_key
 from metrics.presenters.insights import InsightsCard, insights_card
-from metrics.selectors import seller_dashboard_state, seller_latest_day, seller_snapshots
+from metrics.selectors import seller_dashboard_state, seller_day_snapshots, seller_latest_day
 from portal.bounds import EARLIEST_DATE, date_in_range
 from sellers.auth import BearerTokenError, bearer_authenticate
 from sellers.models import Seller, paused_by
@@ -27,8 +27,12 @@ def _error(status: int, message: str) -> JsonResponse:
 
 
 def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> dict | None:
-    """The JSON status of SPEC section 6 from D's stored snapshots; None if D was not computed."""
-    snapshots = {s.metric: s for s in seller_snapshots(seller=seller, day=day, window_days=window_days)}
+    """The JSON status of SPEC section 6 from D's stored snapshots; None if D was not computed.
+
+    ``at_risk`` per metric of the window asked for, and for the document: the seller is
+    eligible and some metric is at risk in either window, whichever was asked (SPEC section 8)."""
+    both_windows = seller_day_snapshots(seller=seller, day=day)
+    snapshots = {name: s for (window, name), s in both_windows.items() if window == window_days}
     if not snapshots:
         return None
     metrics = {}
@@ -42,6 +46,7 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
             "defect_units": s.defect_units,
             "threshold": float(s.threshold),
             "passing": s.passing,
+            "at_risk": s.at_risk,
         }
         if s.definition.buy_shipping_protection:
             entry["protected_units"] = s.protected_units
@@ -56,6 +61,9 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
         "window_days": window_days,
         "status": seller.status,
         "prime_badge_active": seller.prime_badge_active_under(control, now),
+        "at_risk": seller_at_risk(
+            eligible=seller.is_eligible, metrics_at_risk=(s.at_risk for s in both_windows.values())
+        ),
         "metrics": metrics,
         "requirements": {
             name: {"passing": passing, **({"warning": True} if REQUIREMENTS[name].warning_only else {})}

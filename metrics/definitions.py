@@ -9,7 +9,7 @@ All facts are judged *as of D*: an event whose local date is after D has not hap
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -96,6 +96,46 @@ class MetricDefinition:
         " ELSE ({defects} - {protected})::numeric <= {threshold} * {population} END)"
     )
 
+    def allowance(self, *, population: int, threshold: Decimal) -> int:
+        """The defect units a window of ``population`` units may count and still pass (SPEC
+        section 8): floor((1 - threshold) * population) for the rates that must stay high,
+        floor(threshold * population) for the cancellation rate. Exact integer arithmetic on
+        the threshold's ratio n/d, never floats."""
+        numerator, denominator = threshold.as_integer_ratio()
+        allowed_share = denominator - numerator if self.higher_is_better else numerator
+        return allowed_share * population // denominator
+
+    def headroom(self, *, population: int, defects: int, protected: int, threshold: Decimal) -> int | None:
+        """The defect units the window can still absorb among the orders already in it and
+        pass (SPEC section 8): the allowance less the counted defect units (protected and
+        excused units not counted); negative when failing (the units too many); None when the
+        population is 0 (no value, passes).
+
+        headroom >= 0 exactly when ``passes``: passing means counted * d <= (d - n) * population
+        (or n * population), and for an integer *counted* that is counted <= floor(... / d)."""
+        if population == 0:
+            return None
+        return self.allowance(population=population, threshold=threshold) - (defects - protected)
+
+    def at_risk(self, *, population: int, defects: int, protected: int, threshold: Decimal) -> bool:
+        """SPEC section 8: a passing metric with a population is *at risk* when its headroom is
+        below max(1, ceil(allowance / 4)). A failing metric is not at risk (it fails), nor is
+        one without a population (no value, passes). The Python half of ``AT_RISK_SQL``."""
+        headroom = self.headroom(population=population, defects=defects, protected=protected, threshold=threshold)
+        if headroom is None or headroom < 0:
+            return False
+        return headroom < at_risk_bound(self.allowance(population=population, threshold=threshold))
+
+    # The SQL half of ``at_risk``, for the daily run's at-risk entry (``metrics.sql``): a
+    # population, a headroom of at least 0 (passing) and below max(1, ceil(allowance / 4)),
+    # the allowance floor((1 - t) * population) or floor(t * population) in NUMERIC, exactly.
+    # tests/metrics/test_at_risk.py holds the two halves against each other.
+    AT_RISK_SQL = (
+        "({population} > 0 AND (floor(CASE WHEN {higher_is_better} THEN 1 - {threshold} ELSE {threshold} END"
+        " * {population}) - ({defects} - {protected})) BETWEEN 0 AND greatest(1, ceil(floor(CASE WHEN"
+        " {higher_is_better} THEN 1 - {threshold} ELSE {threshold} END * {population}) / 4)) - 1)"
+    )
+
     def rate(self, *, population: int, defects: int) -> Fraction | None:
         """The rate shown to the seller: every defect counts, protection aside."""
         if population == 0:
@@ -106,6 +146,19 @@ class MetricDefinition:
     def eligibility_rate(self, *, population: int, defects: int, protected: int) -> Fraction | None:
         """The rate eligibility is judged on: protected late deliveries excused."""
         return self.rate(population=population, defects=defects - protected)
+
+
+def at_risk_bound(allowance: int) -> int:
+    """The headroom a passing metric must keep not to be at risk (SPEC section 8):
+    max(1, ceil(allowance / 4)), in integers."""
+    return max(1, -(-allowance // 4))
+
+
+def seller_at_risk(*, eligible: bool, metrics_at_risk: Iterable[bool]) -> bool:
+    """SPEC section 8: an eligible seller with any metric at risk (``MetricDefinition.at_risk``)
+    in either window is at risk; a seller not eligible is not (it has lost Prime already).
+    The Python half of the daily run's at-risk entry (``metrics.sql.at_risk_enter``)."""
+    return eligible and any(metrics_at_risk)
 
 
 METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
@@ -182,6 +235,7 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
 }  # fmt: skip
 METRICS: tuple[str, ...] = tuple(METRIC_DEFINITIONS)
 PASSES_SQL = MetricDefinition.PASSES_SQL
+AT_RISK_SQL = MetricDefinition.AT_RISK_SQL
 # The (window, metric) pairs of a seller's day, in the order the snapshot view lists them.
 SNAPSHOT_KEYS: tuple[tuple[int, str], ...] = tuple((w, name) for w in WINDOWS for name in METRICS)
 SNAPSHOT_KINDS = ("population", "defects", "protected")

@@ -201,6 +201,30 @@ class MetricSnapshot(models.Model):
         return None if rate is None else float(rate)
 
     @property
+    def allowance(self) -> int:
+        return self.definition.allowance(population=self.population_units, threshold=self.threshold)
+
+    @property
+    def headroom(self) -> int | None:
+        """SPEC section 8: the defect units the window can still absorb and pass (None: no orders)."""
+        return self.definition.headroom(
+            population=self.population_units,
+            defects=self.defect_units,
+            protected=self.protected_units,
+            threshold=self.threshold,
+        )
+
+    @property
+    def at_risk(self) -> bool:
+        """SPEC section 8: passing, with a population, and close to its threshold."""
+        return self.definition.at_risk(
+            population=self.population_units,
+            defects=self.defect_units,
+            protected=self.protected_units,
+            threshold=self.threshold,
+        )
+
+    @property
     def eligibility_rate(self) -> float | None:
         """On-time delivery as judged for eligibility: protected late units excused."""
         rate = self.definition.eligibility_rate(
@@ -286,3 +310,25 @@ class PlanDraft(models.Model):
 
     def __str__(self) -> str:
         return f"draft of {self.seller_id}"
+
+
+class SellerAtRisk(models.Model):
+    """A seller that is at risk now (SPEC section 8), since the day it entered: written by
+    the daily run from its latest computed day (``metrics.services.sellers_at_risk_update``).
+
+    A row is inserted when a seller enters at-risk and deleted when it leaves (passing with
+    room again, or no longer eligible), so the insertion is the entry: its email (and the
+    ``seller.at_risk`` webhook) go out once per entry, not daily. Recomputing a day finds the
+    row there and sends nothing; leaving and entering again inserts a new row and sends again.
+    """
+
+    seller = models.OneToOneField(Seller, on_delete=models.CASCADE, primary_key=True, related_name="at_risk")
+    since = models.DateField(_("at risk since"))  # the D on which it entered
+    entered_at = models.DateTimeField(_("entered at"))
+
+    class Meta:
+        verbose_name = _("seller at risk")
+        verbose_name_plural = _("sellers at risk")
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} at risk since {self.since}"

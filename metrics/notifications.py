@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -11,14 +13,19 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.functional import lazy
 
-from metrics.models import PlanOfAction
+from metrics.definitions import METRICS, WINDOWS
+from metrics.insights.headroom import snapshot_headroom
+from metrics.models import MetricSnapshot, PlanOfAction
+from metrics.presenters.glance import at_risk_line, tightest_headroom, tightest_sentence
 from metrics.presenters.reasons import reason_sentence
 from metrics.reasons import revocation_reasons_from_json
 from metrics.selectors import plan_reviewers
 from sellers.language import user_language
-from sellers.models import SellerEvent, User
+from sellers.models import Seller, SellerEvent, User
 
 lazy_reason_sentence = lazy(reason_sentence, str)
+lazy_tightest_sentence = lazy(tightest_sentence, str)
+lazy_at_risk_line = lazy(at_risk_line, str)
 
 
 def revocation_emails_send(*, event_ids: Sequence[int]) -> int:
@@ -70,3 +77,35 @@ def plan_decided_emails_send(*, plan_id: int) -> int:
         subject, body = _render("plan_decided", user, context)
         messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]))
     return send_mass_mail(messages, fail_silently=False, connection=get_connection()) if messages else 0
+
+
+def at_risk_emails_send(*, seller_ids: Sequence[int], day: dt.date) -> int:
+    """Tell every active user of each seller that it entered at-risk with D (SPEC section 8),
+    once per entry (``metrics.services.sellers_entered_at_risk`` decides who): the tightest
+    headroom in words and each metric at risk, in the user's language. One query for the
+    snapshots of all of them."""
+    users = Prefetch("users", queryset=User.objects.filter(is_active=True).exclude(email=""))
+    sellers = Seller.objects.filter(pk__in=list(seller_ids)).prefetch_related(users).order_by("pk")
+    by_seller: dict[int, list[MetricSnapshot]] = defaultdict(list)
+    for snapshot in MetricSnapshot.objects.filter(seller_id__in=list(seller_ids), day=day):
+        by_seller[snapshot.seller_id].append(snapshot)
+    order = {key: index for index, key in enumerate((w, name) for w in WINDOWS for name in METRICS)}
+    messages = []
+    for seller in sellers:
+        snapshots = sorted(by_seller.get(seller.pk, []), key=lambda s: order[(s.window_days, s.metric)])
+        at_risk = [snapshot for snapshot in snapshots if snapshot.at_risk]
+        tightest = tightest_headroom(snapshot_headroom(snapshot) for snapshot in at_risk)
+        if tightest is None:  # not at risk on D's figures (any more): nothing to say
+            continue
+        context = {
+            "seller": seller,
+            "day": day,
+            "tightest": lazy_tightest_sentence(tightest),
+            "lines": [lazy_at_risk_line(snapshot) for snapshot in at_risk],
+        }
+        for user in seller.users.all():
+            subject, body = _render("at_risk", user, context)
+            messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]))
+    if not messages:
+        return 0
+    return send_mass_mail(messages, fail_silently=False, connection=get_connection())

@@ -272,6 +272,15 @@ def seller_snapshots(*, seller: Seller, day: dt.date, window_days: int) -> Query
     return MetricSnapshot.objects.filter(seller=seller, day=day, window_days=window_days)
 
 
+def seller_day_snapshots(*, seller: Seller, day: dt.date) -> dict[tuple[int, str], MetricSnapshot]:
+    """D's snapshots of both windows, by (window, metric): what the at-risk verdict of SPEC
+    section 8 reads (some metric at risk in either window)."""
+    return {
+        (s.window_days, s.metric): s
+        for s in MetricSnapshot.objects.filter(seller=seller, day=day).order_by("window_days", "metric")
+    }
+
+
 def seller_latest_day(*, seller: Seller) -> dt.date | None:
     return DailySnapshot.objects.filter(seller=seller).order_by("-day").values_list("day", flat=True).first()
 

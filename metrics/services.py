@@ -270,12 +270,41 @@ def _reinstated_after_day(*, day: dt.date, sellers: dict[int, str]) -> set[int]:
     return {pk for pk, moment in reinstatements if moment >= ends[pk]}
 
 
+def sellers_entered_at_risk(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> list[int]:
+    """SPEC section 8: bring who is at risk now up to date from D's snapshots (of the sellers
+    given, all when None) and return the ids of those that *entered* at-risk, each once per
+    entry; the caller tells them (email, ``seller.at_risk`` webhook). Run after D's snapshots
+    and evaluation (a seller revoked by it is not at risk).
+
+    Two set-based statements over the chunk's snapshot rows (per seller, not per order):
+    sellers no longer at risk are forgotten, sellers at risk are recorded
+    (``SellerAtRisk``), those already recorded conflict and are not returned. So recomputing
+    a day returns nobody again, and a seller that left at-risk and comes back is returned
+    again. Only a seller's latest computed day counts: recomputing an earlier day changes
+    nothing."""
+    params = {"day": day, "now": timezone.now(), "sellers": None if seller_ids is None else list(seller_ids)}
+    some_sellers = seller_ids is not None
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statements.at_risk_leave(some_sellers=some_sellers), params)
+        cursor.execute(statements.at_risk_enter(some_sellers=some_sellers), params)
+        entered = sorted(row[0] for row in cursor.fetchall())
+    if entered:
+        from metrics.tasks import send_at_risk_emails
+
+        send_at_risk_emails.delay_on_commit(entered, day.isoformat())
+        webhook_events.at_risk_entered_emit(seller_ids=entered, day=day)
+        logger.info("%d sellers entered at-risk on %s", len(entered), day)
+    return entered
+
+
 @dataclass
 class DailyRunResult:
     day: dt.date
     evaluated: int = 0
     snapshots: int = 0
     revoked: list[int] = field(default_factory=list)
+    # Sellers that entered at-risk with D (SPEC section 8): told once per entry.
+    entered_at_risk: list[int] = field(default_factory=list)
     # Sellers left out because D had not ended in their zone yet, and when it will have.
     waiting: list[int] = field(default_factory=list)
     waiting_until: dt.datetime | None = None
@@ -298,11 +327,13 @@ def chunk_evaluate(*, day: dt.date, seller_ids: Sequence[int] | None) -> DailyRu
     written = snapshots_compute(day=day, seller_ids=ready)
     evaluation = sellers_evaluate(day=day, seller_ids=ready, snapshots_from=started)
     webhook_events.snapshot_computed_emit(day=day, seller_ids=ready)
+    entered_at_risk = sellers_entered_at_risk(day=day, seller_ids=ready)
     return DailyRunResult(
         day=day,
         evaluated=evaluation.evaluated,
         snapshots=written,
         revoked=evaluation.revoked,
+        entered_at_risk=entered_at_risk,
         waiting=readiness.waiting,
         waiting_until=readiness.waiting_until,
     )
@@ -329,6 +360,7 @@ def daily_run(
         total.evaluated += part.evaluated
         total.snapshots += part.snapshots
         total.revoked.extend(part.revoked)
+        total.entered_at_risk.extend(part.entered_at_risk)
         total.waiting.extend(part.waiting)
         if part.waiting_until:
             total.waiting_until = max(total.waiting_until or part.waiting_until, part.waiting_until)

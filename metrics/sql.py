@@ -15,9 +15,18 @@ from collections.abc import Collection, Sequence
 
 from psycopg import sql
 
-from metrics.definitions import METRIC_DEFINITIONS, METRICS, PASSES_SQL, SNAPSHOT_KEYS, SNAPSHOT_KINDS, snapshot_column
+from metrics.definitions import (
+    AT_RISK_SQL,
+    METRIC_DEFINITIONS,
+    METRICS,
+    PASSES_SQL,
+    SNAPSHOT_KEYS,
+    SNAPSHOT_KINDS,
+    snapshot_column,
+)
 from metrics.definitions import threshold_column as threshold
-from metrics.models import DailySnapshot
+from metrics.models import DailySnapshot, SellerAtRisk
+from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, Seller
 
 SNAPSHOTS = sql.Identifier(DailySnapshot._meta.db_table)
@@ -125,6 +134,74 @@ def snapshot_upsert(*, counted: Collection[str], some_sellers: bool) -> sql.Comp
             sql.SQL("{column} = EXCLUDED.{column}").format(column=sql.Identifier(c)) for c in (*columns, "computed_at")
         ),
         timezone=sql.Identifier(DailySnapshot._meta.db_table, "timezone"),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# At-risk entry (metrics.services.sellers_at_risk_update), from the stored snapshot rows:
+# per seller, not per order.
+
+
+def _seller_at_risk(row: str) -> sql.Composed:
+    """SQL half of ``metrics.definitions.seller_at_risk`` over the snapshot row ``row`` joined
+    to its seller ``s``: eligible, and some (window, metric) at risk (``AT_RISK_SQL``)."""
+    metrics_at_risk = sql.SQL(" OR ").join(
+        sql.SQL(AT_RISK_SQL).format(
+            **{kind: sql.Identifier(row, snapshot_column(name, window_days, kind)) for kind in SNAPSHOT_KINDS},
+            threshold=sql.Identifier(row, threshold(name)),
+            higher_is_better=sql.Literal(METRIC_DEFINITIONS[name].higher_is_better),
+        )
+        for window_days, name in SNAPSHOT_KEYS
+    )
+    return sql.SQL("(s.status = {eligible} AND ({metrics_at_risk}))").format(
+        eligible=sql.Literal(str(ProgrammeStatus.ELIGIBLE)), metrics_at_risk=metrics_at_risk
+    )
+
+
+def _latest_rows_of_day(*, some_sellers: bool) -> sql.Composed:
+    """The snapshot rows ``d`` of the day ``%(day)s`` (of ``%(sellers)s`` when ``some_sellers``)
+    that are their seller's latest, joined to the seller ``s``: recomputing an earlier day
+    never changes whether a seller is at risk now."""
+    return sql.SQL(
+        "FROM {snapshots} d JOIN {sellers} s ON s.id = d.seller_id "
+        "WHERE d.day = {day}{filter} "
+        "AND NOT EXISTS (SELECT 1 FROM {snapshots} later WHERE later.seller_id = d.seller_id AND later.day > d.day)"
+    ).format(
+        snapshots=SNAPSHOTS,
+        sellers=sql.Identifier(Seller._meta.db_table),
+        day=sql.Placeholder("day"),
+        filter=sql.SQL(" AND d.seller_id = ANY({sellers})").format(sellers=sql.Placeholder("sellers"))
+        if some_sellers
+        else sql.SQL(""),
+    )
+
+
+def at_risk_leave(*, some_sellers: bool) -> sql.Composed:
+    """Forget the sellers whose latest row, of the day ``%(day)s``, is not at risk (they have
+    room again, or are not eligible any more): a later entry is a new one."""
+    return sql.SQL(
+        "DELETE FROM {at_risk} r USING (SELECT d.seller_id {rows} AND NOT {at_risk_now}) gone "
+        "WHERE r.seller_id = gone.seller_id"
+    ).format(
+        at_risk=sql.Identifier(SellerAtRisk._meta.db_table),
+        rows=_latest_rows_of_day(some_sellers=some_sellers),
+        at_risk_now=_seller_at_risk("d"),
+    )
+
+
+def at_risk_enter(*, some_sellers: bool) -> sql.Composed:
+    """Record the sellers whose latest row, of the day ``%(day)s``, is at risk, at ``%(now)s``,
+    and return the ids of those that were not at risk already: the entries. A seller already
+    recorded (a recomputation, a second run at once) conflicts and is not returned."""
+    return sql.SQL(
+        "INSERT INTO {at_risk} (seller_id, since, entered_at) "
+        "SELECT d.seller_id, d.day, {now} {rows} AND {at_risk_now} ORDER BY d.seller_id "
+        "ON CONFLICT (seller_id) DO NOTHING RETURNING seller_id"
+    ).format(
+        at_risk=sql.Identifier(SellerAtRisk._meta.db_table),
+        now=sql.Placeholder("now"),
+        rows=_latest_rows_of_day(some_sellers=some_sellers),
+        at_risk_now=_seller_at_risk("d"),
     )
 
 

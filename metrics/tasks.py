@@ -8,7 +8,12 @@ import logging
 from celery import group, shared_task
 from django.db import DatabaseError
 
-from metrics.notifications import plan_decided_emails_send, plan_submitted_emails_send, revocation_emails_send
+from metrics.notifications import (
+    at_risk_emails_send,
+    plan_decided_emails_send,
+    plan_submitted_emails_send,
+    revocation_emails_send,
+)
 from metrics.services import (
     DEFAULT_CHUNK_SIZE,
     chunk_evaluate,
@@ -71,18 +76,30 @@ def evaluate_sellers_chunk(day_iso: str, seller_ids: list[int]) -> dict:
     """Snapshots and evaluation for one chunk; idempotent, so a retry or redelivery is safe."""
     result = chunk_evaluate(day=dt.date.fromisoformat(day_iso), seller_ids=seller_ids)
     logger.info(
-        "Evaluated %d sellers for %s: %d snapshots, %d revoked",
+        "Evaluated %d sellers for %s: %d snapshots, %d revoked, %d entered at-risk",
         result.evaluated,
         day_iso,
         result.snapshots,
         len(result.revoked),
+        len(result.entered_at_risk),
     )
-    return {"day": day_iso, "evaluated": result.evaluated, "snapshots": result.snapshots, "revoked": result.revoked}
+    return {
+        "day": day_iso,
+        "evaluated": result.evaluated,
+        "snapshots": result.snapshots,
+        "revoked": result.revoked,
+        "entered_at_risk": result.entered_at_risk,
+    }
 
 
 @shared_task(**RETRYING)
 def send_revocation_emails(event_ids: list[int]) -> int:
     return revocation_emails_send(event_ids=event_ids)
+
+
+@shared_task(**RETRYING)
+def send_at_risk_emails(seller_ids: list[int], day_iso: str) -> int:
+    return at_risk_emails_send(seller_ids=seller_ids, day=dt.date.fromisoformat(day_iso))
 
 
 @shared_task(**RETRYING)

@@ -59,9 +59,9 @@ def snapshot_computed_emit(*, day: dt.date, seller_ids: Iterable[int] | None) ->
 
 def at_risk_entered_emit(*, seller_ids: Iterable[int], day: dt.date) -> list[int]:
     """``seller.at_risk``: the sellers entered at risk with D's figures (SPEC section 8: once
-    per entry, not daily). Not called yet: call it where the entry into at-risk is detected,
-    with D the day the entry was found; the key (D) keeps a rerun of that day from sending
-    it again, and a later entry (a later D) is sent anew."""
+    per entry, not daily). Called by ``metrics.services.sellers_entered_at_risk`` with the
+    sellers that entered on D; the key (D) keeps a rerun of that day from sending it again,
+    and a later entry (a later D) is sent anew."""
     return webhook_events_emit(
         event_type=EventType.SELLER_AT_RISK,
         seller_ids=seller_ids,

@@ -15,24 +15,9 @@ from metrics.models import MetricSnapshot
 def headroom_units(
     *, definition: MetricDefinition, population: int, defects: int, protected: int, threshold: Decimal
 ) -> int | None:
-    """The defect units the window can still absorb among the orders already in it and
-    pass (SPEC section 3); negative when failing (the defect units too many); None when the
-    population is 0 (no value, passes).
-
-    ``floor((1 - threshold) * population) - counted`` for the rates that must stay high,
-    ``floor(threshold * population) - counted`` for the cancellation rate, where *counted*
-    is the defect units less the protected ones, as eligibility counts them (only a metric
-    with Buy Shipping protection has protected units).
-
-    Exact integer arithmetic on the threshold's ratio n/d, never floats, so headroom >= 0
-    exactly when ``MetricDefinition.passes``: passing means counted * d <= (d - n) * population
-    (or n * population), and for an integer *counted* that is counted <= floor(... / d).
-    """
-    if population == 0:
-        return None
-    numerator, denominator = threshold.as_integer_ratio()
-    allowed_share = denominator - numerator if definition.higher_is_better else numerator
-    return allowed_share * population // denominator - (defects - protected)
+    """The defect units the window can still absorb: ``MetricDefinition.headroom``, the one
+    formula (SPEC section 8), which the dashboard, the JSON and the at-risk rule share."""
+    return definition.headroom(population=population, defects=defects, protected=protected, threshold=threshold)
 
 
 @dataclass(frozen=True)
@@ -43,6 +28,9 @@ class Headroom:
     window_days: int
     units: int | None
     population: int
+    allowance: int = 0
+    # Passing with a population, and its headroom below max(1, ceil(allowance / 4)).
+    at_risk: bool = False
 
     @property
     def passing(self) -> bool:
@@ -58,14 +46,10 @@ def snapshot_headroom(snapshot: MetricSnapshot) -> Headroom:
     return Headroom(
         metric=snapshot.metric,
         window_days=snapshot.window_days,
-        units=headroom_units(
-            definition=snapshot.definition,
-            population=snapshot.population_units,
-            defects=snapshot.defect_units,
-            protected=snapshot.protected_units,
-            threshold=snapshot.threshold,
-        ),
+        units=snapshot.headroom,
         population=snapshot.population_units,
+        allowance=snapshot.allowance,
+        at_risk=snapshot.at_risk,
     )
 
 

@@ -6,6 +6,8 @@ sentences, links, cards and cache keys.
   threshold), re-exported here as the package's own API;
 - ``reasons``: a revocation reason or a plan's failing item in a sentence;
 - ``insights``: headroom, orders at risk, root causes and settings risks in words;
+- ``glance``: the dashboard's first screen: the verdict across both windows, the seven-metric
+  table and the revocation checklist (SPEC section 8);
 - ``dashboard``: the dashboard's cards and its cached content;
 - ``cache``: the one cache of a seller's pages.
 """

@@ -18,8 +18,10 @@ from django.utils.functional import Promise
 from metrics import charts
 from metrics.definitions import METRIC_DEFINITIONS, METRICS, WINDOWS, MetricDefinition
 from metrics.insights import seller_insights
+from metrics.insights.headroom import snapshot_headroom
 from metrics.models import MetricSnapshot
 from metrics.presenters.cache import cached, seller_cache_key
+from metrics.presenters.glance import metric_rows, revocation_checklist, seller_verdict
 from metrics.presenters.insights import InsightsCard, insights_card
 from metrics.presenters.rates import rate_percent, threshold_percent
 from metrics.presenters.reasons import reason_sentence
@@ -27,6 +29,7 @@ from metrics.reasons import revocation_reasons_from_json
 from metrics.selectors import (
     TREND_DAYS,
     seller_dashboard_state,
+    seller_day_snapshots,
     seller_latest_revocation,
     seller_plan_submission,
     seller_reinstated_at,
@@ -158,7 +161,9 @@ def render_dashboard_content(
     cards: list[MetricCard] = []
     computed_at: dt.datetime | None = None
     insights: InsightsCard | None = None
+    day_snapshots: dict = {}
     if day is not None:
+        day_snapshots = seller_day_snapshots(seller=seller, day=day)
         cards, computed_at = metric_cards(
             list(seller_trend(seller=seller, day=day, window_days=window_days)), day=day, window_days=window_days
         )
@@ -173,6 +178,8 @@ def render_dashboard_content(
         )
     revocation = None if seller.is_eligible else seller_latest_revocation(seller=seller)
     requirements = seller_requirements(seller=seller)
+    revocation_reasons = revocation_reasons_from_json(revocation.reasons) if revocation else []
+    reinstated_on = seller.local_date(seller_reinstated_at(seller=seller))
     return render_to_string(
         "metrics/_dashboard_content.html",
         {
@@ -184,11 +191,18 @@ def render_dashboard_content(
             "cards": cards,
             "trend_days": TREND_DAYS,
             "revocation": revocation,
-            "revocation_reasons": [reason_sentence(r) for r in revocation_reasons_from_json(revocation.reasons)]
-            if revocation
-            else [],
+            "revocation_reasons": [reason_sentence(r) for r in revocation_reasons],
+            "checklist": revocation_checklist(
+                revocation_reasons, requirements=requirements, snapshots=day_snapshots, day=day
+            ),
+            "verdict": seller_verdict(
+                seller=seller,
+                headrooms=[snapshot_headroom(s) for s in day_snapshots.values()],
+                before_reinstatement=bool(day and reinstated_on and day < reinstated_on),
+            ),
+            "metric_rows": metric_rows(day_snapshots) if day_snapshots else [],
             "status_since": seller.status_changed_at or (revocation.created_at if revocation else None),
-            "reinstated_on": seller.local_date(seller_reinstated_at(seller=seller)),
+            "reinstated_on": reinstated_on,
             "badge_active": seller.prime_badge_active_under(control, now),
             "volume_control": control,
             "paused": paused_by(control, now),

@@ -55,6 +55,8 @@ def test_status_has_the_spec_shape_and_exact_numbers(client, seller_user, comput
         "eligibility_rate": 0.975,
         "threshold": 0.935,
         "passing": True,
+        # Allowance floor(6.5 % of 40) = 2, 1 counted (1 protected): headroom 1, not below max(1, ceil(2 / 4)).
+        "at_risk": False,
     }
     assert body["metrics"]["buy_shipping_rate"] == {
         "rate": 0.975,
@@ -62,6 +64,7 @@ def test_status_has_the_spec_shape_and_exact_numbers(client, seller_user, comput
         "defect_units": 1,
         "threshold": 0.99,
         "passing": False,
+        "at_risk": False,  # failing, not at risk
     }
     assert body["requirements"]["nationwide_coverage"] == {"passing": True}
     assert body["requirements"]["carrier_pickups"] == {"passing": True, "warning": True}
@@ -72,7 +75,14 @@ def test_rate_is_null_when_the_population_is_zero(client, seller_user, seller):
     daily_run(day=D)
     client.force_login(seller_user)
     metric = client.get(URL, {"window": 7}).json()["metrics"]["on_time_shipment_rate"]
-    assert metric == {"rate": None, "units": 0, "defect_units": 0, "threshold": 0.99, "passing": True}
+    assert metric == {
+        "rate": None,
+        "units": 0,
+        "defect_units": 0,
+        "threshold": 0.99,
+        "passing": True,
+        "at_risk": False,
+    }
 
 
 def test_date_defaults_to_the_latest_computed_day(client, seller_user, computed):

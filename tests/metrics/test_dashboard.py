@@ -100,7 +100,14 @@ def test_not_eligible_banner_says_exactly_why_since_when_and_offers_a_plan(clien
     }
     assert any("On-time shipment rate over 7 days was 50.00 %; it must be at least 99.00 %" in s for s in sentences)
     for sentence in sentences:
-        assert f"<li>{sentence}</li>" in html.replace("&#x27;", "'")
+        assert f'<div class="small">{sentence} ' in html.replace("&#x27;", "'")
+    # Each reason is a checklist item, still failing on D's figures, with the orders behind it.
+    assert [(item.label, item.fixed) for item in response.context["checklist"]] == [
+        ("On-time shipment rate (7 days)", False),
+        ("On-time shipment rate (30 days)", False),
+    ]
+    assert html.count("Still failing") == 2
+    assert "/performance/defects/?window=7&amp;metric=on_time_shipment_rate" in html
     # Status changed at NOW: 7 a.m. on Nov. 21 in Los Angeles.
     assert "Not eligible since Nov. 21, 2026, 7 a.m." in html
     assert "revoked by the evaluation of Nov. 20, 2026" in html
@@ -268,7 +275,8 @@ def test_trend_is_one_query_over_the_snapshots_and_orders_are_read_boundedly_for
     assert response.status_code == 200
     sql = [query["sql"] for query in queries.captured_queries]
     snapshot_queries = [s for s in sql if "metrics_metricsnapshot" in s or "metrics_dailysnapshot" in s]
-    assert len(snapshot_queries) == 2, snapshot_queries  # the latest day, then the whole trend
+    # The latest day, D's figures of both windows (the first screen), then the whole trend.
+    assert len(snapshot_queries) == 3, snapshot_queries
     # The cards and the headroom read the snapshots only. The insights read this seller's
     # orders: orders at risk (one aggregate, one limited list), root causes (one total and
     # four grouped queries) and settings risks (one aggregate). Each is bounded by the seller

@@ -130,7 +130,8 @@ def test_run_daily_command_prints_a_summary(seller, make_orders, capsys):
     make_orders(OrderFactory.build(seller=seller, late=True))
     call_command("run_daily", "--date", D.isoformat())
     out = capsys.readouterr().out
-    assert f"Evaluated 1 sellers for {D.isoformat()}: 14 snapshots stored, 1 newly not eligible." in out
+    summary = f"Evaluated 1 sellers for {D.isoformat()}: 14 snapshots stored, 1 newly not eligible, 0 newly at risk."
+    assert summary in out
     call_command("run_daily", "--date", D.isoformat())
     assert "0 newly not eligible" in capsys.readouterr().out
 

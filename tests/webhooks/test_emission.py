@@ -121,3 +121,19 @@ def test_the_daily_run_without_endpoints_creates_no_delivery(clock, failing_orde
 def test_an_unknown_event_type_is_a_programming_error(seller):
     with pytest.raises(ValueError, match="not a webhook event type"):
         webhook_events_emit(event_type="seller.exploded", seller_ids=[seller.pk], data_for=lambda s: {})
+
+
+def test_entering_at_risk_is_sent_once_per_entry(clock, seller, all_events, make_orders, receiver):
+    from tests.metrics.test_at_risk import at_risk_orders
+
+    make_orders(*at_risk_orders(seller))
+    daily_run(day=D)
+    [entered] = bodies(EventType.SELLER_AT_RISK)
+    assert entered["data"]["at_risk"] is True and entered["data"]["date"] == D.isoformat()
+    # The next day's run finds the seller still at risk: no second event.
+    clock.move_to(dt.datetime.combine(D + dt.timedelta(days=2), dt.time(15), tzinfo=dt.UTC))
+    daily_run(day=D + dt.timedelta(days=1))
+    from metrics.models import SellerAtRisk
+
+    assert SellerAtRisk.objects.get(seller=seller).since == D  # still at risk, entered on D
+    assert len(bodies(EventType.SELLER_AT_RISK)) == 1

@@ -62,7 +62,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Evaluated {result.evaluated} sellers for {day.isoformat()}: "
-                f"{result.snapshots} snapshots stored, {len(result.revoked)} newly not eligible."
+                f"{result.snapshots} snapshots stored, {len(result.revoked)} newly not eligible, "
+                f"{len(result.entered_at_risk)} newly at risk."
             )
         )
         if result.waiting_until is not None:  # set exactly when some sellers wait
