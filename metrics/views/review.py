@@ -26,6 +26,7 @@ from metrics.presenters.insights import root_cause_facts
 from metrics.presenters.reasons import failing_item_rows
 from metrics.selectors import (
     can_review_plans,
+    plans_recently_decided,
     plans_review_queue,
     seller_evaluation_start,
     seller_latest_snapshots,
@@ -58,7 +59,9 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     for plan in plans:
         plan.age = now - plan.submitted_at
         plan.item_rows = failing_item_rows(plan.failing_reasons)
-    return render(request, "review/queue.html", {"plans": plans})
+    # An empty queue points to the latest decisions rather than to nothing.
+    recent = [] if plans else list(plans_recently_decided())
+    return render(request, "review/queue.html", {"plans": plans, "recent": recent})
 
 
 def _metric_cell(snapshot: MetricSnapshot) -> dict:

@@ -376,13 +376,15 @@ def approve_plan_of_action(page: Page, defect_units: int) -> None:
     # The facts' card has a plain title (no heading); the facts themselves are headed sections,
     # one per failing metric, of the window its first failing item names.
     expect(page.get_by_text("Defects behind the failing metrics", exact=True)).to_be_visible()
-    facts = page.get_by_role("heading", name=re.compile(rf"^{ON_TIME_SHIPMENT}, (7|30) days: \d+ defect units$"))
+    facts = page.get_by_role(
+        "heading", name=re.compile(rf"^{ON_TIME_SHIPMENT}, (7|30) days: \d+ units? shipped late and delivered late$")
+    )
     expect(facts).to_have_count(1)
-    match = re.fullmatch(r".*, (7|30) days: (\d+) defect units", facts.inner_text())
+    match = re.fullmatch(r".*, (7|30) days: (\d+) units? shipped late and delivered late", facts.inner_text())
     assert match, facts.inner_text()
     window_cell = metrics_row.get_by_role("cell").nth(1 if match[1] == "7" else 2)
     expect(window_cell).to_contain_text(f"({match[2]}/")  # the facts count what the table counts
-    expect(page.get_by_text(re.compile(r"^Largest contributor: .+, \d+ % of the defect units\.$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Largest contributor: .+, \d+ % of them\.$"))).to_be_visible()
     expect(page.get_by_role("table", name="By carrier service")).to_be_visible()
     assert_styled(page)
     screenshot(page, "review-plan")
