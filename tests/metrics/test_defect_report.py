@@ -605,3 +605,58 @@ def test_another_seller_never_sees_this_sellers_orders(client, other_seller, oth
     for metric in METRICS:
         listed = client.get(HTML_URL, {"window": 30, "metric": metric}).context["rows"]
         assert all(order.seller_id == theirs.seller_id for order, _f, _w in listed)
+
+
+# --- Protected late deliveries and phones (issue 15) -----------------------------------
+
+
+def test_a_protected_late_delivery_is_tagged_as_not_counting_not_as_a_defect(client, seller_user, mixed):
+    from metrics.definitions import is_protected_late
+
+    client.force_login(seller_user)
+    response = client.get(HTML_URL, {"window": 30})
+    delivered_late_tags = [
+        (row.order, tag) for row in response.context["rows"] for tag in row.flags if tag.name == "delivered_late"
+    ]
+    protected = [order for order, tag in delivered_late_tags if not tag.counts]
+    assert protected and all(is_protected_late(order, D) for order in protected)
+    assert all(tag.counts for order, tag in delivered_late_tags if not is_protected_late(order, D))
+    html = response.content.decode()
+    excused = '<span class="badge text-bg-secondary me-1 portal-flag portal-flag-excused" data-flag="delivered_late">'
+    assert html.count(excused) == len(protected)
+    assert f"{excused}Delivered late · does not count</span>" in html and "(Buy Shipping label)" in html
+    # Every other flag stays a red badge.
+    assert html.count('class="badge text-bg-danger me-1 portal-flag"') == sum(
+        tag.counts for row in response.context["rows"] for tag in row.flags
+    )
+
+
+def test_the_orders_behind_a_count_tag_protected_late_deliveries_too(client, seller_user, mixed):
+    from metrics.definitions import is_protected_late
+
+    client.force_login(seller_user)
+    response = client.get(reverse("metrics:population"), {"window": 30, "metric": "on_time_delivery_rate"})
+    orders = list(response.context["page"])
+    assert any(o.is_protected for o in orders)
+    assert all(o.is_protected == (o.is_defect and is_protected_late(o, D)) for o in orders)
+    html = response.content.decode()
+    assert html.count("Defect · does not count") == sum(o.is_protected for o in orders)
+    # Metrics without the protection never tag one.
+    response = client.get(reverse("metrics:population"), {"window": 30, "metric": "on_time_shipment_rate"})
+    assert not any(o.is_protected for o in response.context["page"])
+
+
+def test_the_speed_metrics_orders_name_their_units_in_their_own_words(client, seller_user, mixed):
+    client.force_login(seller_user)
+    html = client.get(reverse("metrics:population"), {"window": 30, "metric": "one_day_delivery_speed"}).content
+    assert "of them are units promised slower than one day." in html.decode()
+    assert "defect units" not in html.decode()
+
+
+def test_on_a_phone_each_order_is_a_card_with_every_column_labelled(client, seller_user, mixed):
+    client.force_login(seller_user)
+    html = client.get(HTML_URL, {"window": 30}).content.decode()
+    assert 'class="table table-sm table-hover align-top portal-defects portal-card-table"' in html
+    row = html.split('<tr class="portal-defect"')[1].split("</tr>")[0]
+    labels = ["Order", "Purchased", "Units", "Carrier and tracking", "Defects", "Why"]
+    assert [cell.split('"')[0] for cell in row.split('data-label="')[1:]] == labels
