@@ -59,7 +59,7 @@ FLAG_LABELS = {
 
 # A late delivery shipped on a Buy Shipping label is flagged in the report (it is late) but
 # does not count against eligibility (SPEC section 3): the page tags it so, not as a defect.
-PROTECTED_WHY = gettext_lazy("Buy Shipping label")
+PROTECTED_WHY = gettext_lazy("Buy Shipping label: excused for on-time delivery")
 
 
 class FlagTag(NamedTuple):
@@ -78,10 +78,12 @@ class DefectRow(NamedTuple):
     explanation: list[str]
 
 
-def defect_flags(order: Order, day) -> list[FlagTag]:
+def defect_flags(order: Order, day, *, metric: str | None = None) -> list[FlagTag]:
     """The report flags ``order`` carries (annotated by the selector), a protected late
-    delivery marked as not counting."""
-    protected = is_protected_late(order, day)
+    delivery marked as not counting, unless the list is of a metric the protection does not
+    apply to (a late pair is an on-time shipment defect, Buy Shipping label or not)."""
+    protection = metric is None or METRIC_DEFINITIONS[metric].buy_shipping_protection
+    protected = protection and is_protected_late(order, day)
     return [
         FlagTag(name, str(label), counts=not excused, why=str(PROTECTED_WHY) if excused else "")
         for name, label in FLAG_LABELS.items()
@@ -187,7 +189,7 @@ def defects(request: AuthenticatedHttpRequest) -> HttpResponse:
             "page": page,
             "total_units": orders.aggregate(units=Sum("units"))["units"] or 0,
             "rows": [
-                DefectRow(order, defect_flags(order, day), order_explanation(order, day, metric=metric))
+                DefectRow(order, defect_flags(order, day, metric=metric), order_explanation(order, day, metric=metric))
                 for order in page
             ],
             "flag_label": FLAG_LABELS[flag] if flag else "",

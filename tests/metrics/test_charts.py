@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from fractions import Fraction
 
@@ -126,7 +127,7 @@ def test_date_ticks_are_a_week_apart_ending_on_the_last_day_and_at_most_six():
     month = day_ticks(D - dt.timedelta(days=29), D)
     assert month == [D - dt.timedelta(days=n) for n in (28, 21, 14, 7, 0)]
     quarter = day_ticks(D - dt.timedelta(days=89), D)
-    assert len(quarter) <= 6 and quarter[-1] == D and {(b - a).days for a, b in zip(quarter, quarter[1:])} == {21}
+    assert len(quarter) <= 6 and quarter[-1] == D and {(b - a).days for a, b in itertools.pairwise(quarter)} == {21}
 
 
 def test_value_ticks_are_round_percentages_inside_the_range():

@@ -622,9 +622,12 @@ def test_a_protected_late_delivery_is_tagged_as_not_counting_not_as_a_defect(cli
     assert protected and all(is_protected_late(order, D) for order in protected)
     assert all(tag.counts for order, tag in delivered_late_tags if not is_protected_late(order, D))
     html = response.content.decode()
-    excused = '<span class="badge text-bg-secondary me-1 portal-flag portal-flag-excused" data-flag="delivered_late">'
+    excused = '<span class="badge text-bg-secondary text-wrap text-start me-1 portal-flag portal-flag-excused" data-flag="delivered_late">'
     assert html.count(excused) == len(protected)
-    assert f"{excused}Delivered late · does not count</span>" in html and "(Buy Shipping label)" in html
+    assert (
+        f"{excused}Delivered late · does not count</span>" in html
+        and "(Buy Shipping label: excused for on-time delivery)" in html
+    )
     # Every other flag stays a red badge.
     assert html.count('class="badge text-bg-danger me-1 portal-flag"') == sum(
         tag.counts for row in response.context["rows"] for tag in row.flags
@@ -660,3 +663,12 @@ def test_on_a_phone_each_order_is_a_card_with_every_column_labelled(client, sell
     row = html.split('<tr class="portal-defect"')[1].split("</tr>")[0]
     labels = ["Order", "Purchased", "Units", "Carrier and tracking", "Defects", "Why"]
     assert [cell.split('"')[0] for cell in row.split('data-label="')[1:]] == labels
+
+
+def test_a_late_pair_stays_red_in_the_on_time_shipment_list_whatever_its_label(client, seller_user, mixed):
+    """Buy Shipping protection excuses late deliveries for on-time delivery only: in the list
+    of on-time shipment defects a protected order is still a defect of that metric."""
+    client.force_login(seller_user)
+    response = client.get(HTML_URL, {"window": 30, "metric": "on_time_shipment_rate"})
+    assert all(tag.counts for row in response.context["rows"] for tag in row.flags)
+    assert "does not count" not in response.content.decode()
