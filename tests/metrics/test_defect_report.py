@@ -622,7 +622,10 @@ def test_a_protected_late_delivery_is_tagged_as_not_counting_not_as_a_defect(cli
     assert protected and all(is_protected_late(order, D) for order in protected)
     assert all(tag.counts for order, tag in delivered_late_tags if not is_protected_late(order, D))
     html = response.content.decode()
-    excused = '<span class="badge text-bg-secondary text-wrap text-start me-1 portal-flag portal-flag-excused" data-flag="delivered_late">'
+    excused = (
+        '<span class="badge text-bg-secondary text-wrap text-start me-1 portal-flag portal-flag-excused"'
+        ' data-flag="delivered_late">'
+    )
     assert html.count(excused) == len(protected)
     assert (
         f"{excused}Delivered late · does not count</span>" in html
