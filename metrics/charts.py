@@ -21,12 +21,58 @@ Share = Fraction | Decimal | float
 # does not turn rounding noise into a cliff.
 MIN_SPAN = Fraction(1, 100)
 
+# The days a dashboard trend spans: the days that have snapshots, at most TREND_MAX_DAYS
+# (the trend selector's reach) and at least TREND_MIN_DAYS, so a young seller's short
+# history shows against a month rather than stretched across the chart.
+TREND_MIN_DAYS = 30
+TREND_MAX_DAYS = 90  # = metrics.selectors.TREND_DAYS (tests/metrics/test_charts.py holds them equal)
+
+# The dashboard's chart, in SVG user units: room on the left for the value axis's labels
+# and at the bottom for the dates.
+CHART_WIDTH = 360
+CHART_HEIGHT = 150
+AXIS_LEFT = 46
+AXIS_BOTTOM = 18
+# Steps between the value axis's ticks, in percentage points: the smallest that leaves at
+# most Y_TICKS_MAX ticks is used.
+Y_STEPS = tuple(
+    Fraction(points, 100)
+    for points in (
+        Fraction(1, 100), Fraction(2, 100), Fraction(5, 100), Fraction(1, 10), Fraction(1, 5), Fraction(1, 4),
+        Fraction(1, 2), 1, 2, 5, 10, 20, 25, 50,
+    )
+)  # fmt: skip
+Y_TICKS_MAX = 4
+# Days between the date axis's ticks: a week, or whole weeks so that at most X_TICKS_MAX fit.
+X_TICKS_MAX = 6
+
 
 @dataclass(frozen=True)
 class TrendPoint:
     day: dt.date
     value: Share | None  # None: no value that day (population 0)
     threshold: Share
+
+
+@dataclass(frozen=True)
+class DayTick:
+    """A date on the chart's x axis, at ``x``."""
+
+    x: float
+    day: dt.date
+
+
+@dataclass(frozen=True)
+class ValueTick:
+    """A value on the chart's y axis, at ``y``."""
+
+    y: float
+    share: Fraction
+
+    @property
+    def label(self) -> str:
+        decimals = 0 if (self.share * 100).denominator == 1 else 2
+        return presenters.percent(self.share, decimals=decimals)
 
 
 @dataclass(frozen=True)
@@ -49,6 +95,15 @@ class TrendChart:
     last_day: dt.date
     days_with_value: int
     higher_is_better: bool = True
+    # The plot area (inside the axes) and the axes' ticks; empty ticks draw no axis.
+    plot_left: float = 0
+    plot_top: float = 0
+    plot_right: float = 0
+    plot_bottom: float = 0
+    day_ticks: tuple[DayTick, ...] = ()
+    value_ticks: tuple[ValueTick, ...] = ()
+    # The threshold of the last day, where its line ends, for its label.
+    threshold_y: float | None = None
 
     def _rate_percent(self, value: Fraction | None, threshold: Fraction | None) -> str | None:
         if value is None or threshold is None:
@@ -66,6 +121,11 @@ class TrendChart:
     @property
     def latest_percent(self) -> str | None:
         return self._rate_percent(self.latest, self.latest_threshold)
+
+    @property
+    def days(self) -> int:
+        """The days the chart spans."""
+        return (self.last_day - self.first_day).days + 1
 
     @property
     def low_percent(self) -> str:
@@ -121,6 +181,34 @@ def _value_range(shares: Sequence[Fraction]) -> tuple[Fraction, Fraction]:
     return low, high
 
 
+def trend_first_day(*, last_day: dt.date, earliest: dt.date) -> dt.date:
+    """The first day a dashboard trend shows: the earliest snapshot's, within
+    ``TREND_MIN_DAYS``..``TREND_MAX_DAYS`` days ending on ``last_day``."""
+    longest = last_day - dt.timedelta(days=TREND_MAX_DAYS - 1)
+    shortest = last_day - dt.timedelta(days=TREND_MIN_DAYS - 1)
+    return max(longest, min(earliest, shortest))
+
+
+def value_ticks(low: Fraction, high: Fraction) -> list[Fraction]:
+    """Round values between ``low`` and ``high`` for the y axis: multiples of the smallest
+    step of ``Y_STEPS`` that gives at most ``Y_TICKS_MAX`` of them."""
+    for step in Y_STEPS:
+        first = -(-low // step)  # ceil
+        last = high // step
+        if last - first + 1 <= Y_TICKS_MAX:
+            return [step * n for n in range(first, last + 1)]
+    return [low, high]
+
+
+def day_ticks(first_day: dt.date, last_day: dt.date) -> list[dt.date]:
+    """Dates for the x axis: ``last_day`` and every week (or whole number of weeks) before
+    it down to ``first_day``, at most ``X_TICKS_MAX``."""
+    days = (last_day - first_day).days
+    weeks = max(1, -(-days // (7 * (X_TICKS_MAX - 1))))
+    step = 7 * weeks
+    return [last_day - dt.timedelta(days=n) for n in range(days // step * step, -1, -step)]
+
+
 def trend_chart(
     points: Sequence[TrendPoint],
     *,
@@ -130,21 +218,28 @@ def trend_chart(
     height: int = 90,
     padding: int = 4,
     higher_is_better: bool = True,
+    axis_left: int = 0,
+    axis_bottom: int = 0,
 ) -> TrendChart:
     """The chart of ``points`` over the days ``first_day``..``last_day``: a day without a
     point or without a value leaves a gap, the threshold is drawn as its own line.
-    ``higher_is_better`` is the metric's direction, for the figures shown in words."""
+    ``higher_is_better`` is the metric's direction, for the figures shown in words.
+    With ``axis_left`` and ``axis_bottom`` (room for labels), the chart has a value axis and
+    a date axis with their ticks."""
     by_day = {point.day: point for point in points if first_day <= point.day <= last_day}
     days = (last_day - first_day).days
     values = {day: Fraction(p.value) for day, p in by_day.items() if p.value is not None}
     thresholds = {day: Fraction(p.threshold) for day, p in by_day.items()}
     low, high = _value_range([*values.values(), *thresholds.values()] or [Fraction(0), Fraction(1)])
 
+    left, top = axis_left + padding, padding
+    right, bottom = width - padding, height - axis_bottom - padding
+
     def x(day: dt.date) -> float:
-        return padding + (width - 2 * padding) * ((day - first_day).days / days if days else 0.5)
+        return left + (right - left) * ((day - first_day).days / days if days else 0.5)
 
     def y(share: Fraction) -> float:
-        return padding + (height - 2 * padding) * float((high - share) / (high - low))
+        return top + (bottom - top) * float((high - share) / (high - low))
 
     calendar = [first_day + dt.timedelta(days=n) for n in range(days + 1)]
     value_path = svg_path((x(day), y(values[day])) if day in values else None for day in calendar)
@@ -171,4 +266,28 @@ def trend_chart(
         last_day=last_day,
         days_with_value=len(values),
         higher_is_better=higher_is_better,
+        plot_left=left,
+        plot_top=top,
+        plot_right=right,
+        plot_bottom=bottom,
+        day_ticks=tuple(DayTick(x(day), day) for day in day_ticks(first_day, last_day)) if axis_bottom else (),
+        value_ticks=tuple(ValueTick(y(share), share) for share in value_ticks(low, high)) if axis_left else (),
+        threshold_y=y(thresholds[last_day]) if last_day in thresholds else None,
+    )
+
+
+def dashboard_trend_chart(
+    points: Sequence[TrendPoint], *, last_day: dt.date, earliest: dt.date, higher_is_better: bool
+) -> TrendChart:
+    """A metric's trend as the dashboard draws it: ``trend_first_day``..``last_day``, with
+    a date axis, a value axis and the threshold."""
+    return trend_chart(
+        points,
+        first_day=trend_first_day(last_day=last_day, earliest=earliest),
+        last_day=last_day,
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        higher_is_better=higher_is_better,
+        axis_left=AXIS_LEFT,
+        axis_bottom=AXIS_BOTTOM,
     )

@@ -53,7 +53,9 @@ class MetricDefinition:
     name: str
     label: Promise
     population: Promise  # the population's units, "of 40 shipped units"
-    defects: Promise  # the defect units, "units shipped late and delivered late"
+    # The defect units, "units shipped late and delivered late": every page names a metric's
+    # defect units with this (capitalised as a label), never with "defect units".
+    defects: Promise
     higher_is_better: bool
     default_threshold: Decimal
     # What to do when it fails (the programme's table of actions, seeds/000, in our words).
@@ -216,7 +218,7 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
         ),
         MetricDefinition(
             "one_day_delivery_speed", _("One-day delivery speed"), _("units not cancelled"),
-            _("units promised later than one day"), True, Decimal("0.30"),
+            _("units promised slower than one day"), True, Decimal("0.30"),
             action=_(
                 "Offer one-day delivery in more states of your Prime template, or add carrier services that reach them "
                 "in one day if you use region automation."
@@ -226,7 +228,7 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
         ),
         MetricDefinition(
             "two_day_delivery_speed", _("Two-day delivery speed"), _("units not cancelled"),
-            _("units promised later than two days"), True, Decimal("0.74"),
+            _("units promised slower than two days"), True, Decimal("0.74"),
             action=_("Offer two-day or faster delivery in more states of your Prime template."),
             defect_noun=ngettext_lazy("unit promised slower than two days", "units promised slower than two days"),
             defects_phrase=_("units promised slower than two days"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -27,7 +28,8 @@ from sellers.models import Order
 
 
 def _d(value: dt.date | None) -> str:
-    return value.isoformat() if value else "—"
+    """A date as the pages show every date: the language's DATE_FORMAT."""
+    return date_format(value, "DATE_FORMAT") if value else "—"
 
 
 def order_explanation(order: Order, day: dt.date, *, metric: str | None = None) -> list[str]:
@@ -35,7 +37,8 @@ def order_explanation(order: Order, day: dt.date, *, metric: str | None = None) 
 
     With ``metric``, also what that metric counts beyond the report's flags: a delivery
     promise slower than the speed metric asks for, or the Buy Shipping protection that
-    excuses a late delivery for eligibility (SPEC section 3).
+    excuses a late delivery for eligibility (SPEC section 3). Dates in the language's
+    DATE_FORMAT, as everywhere on the pages.
     """
     reasons = []
     if is_shipped_late(order, day):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.bounds import text_error_messages
@@ -37,12 +40,21 @@ LABELS = {
 }
 
 
+def _minimum_sentence(minimum: int) -> str:
+    return gettext("At least %(minimum)s characters.") % {"minimum": minimum}
+
+
+minimum_sentence = lazy(_minimum_sentence, str)
+
+
 def _answer_field(name: str, rows: int) -> forms.CharField:
+    """An answer with its hint and its minimum length up front (help text, and a live count
+    by static/js/poa-count.js from ``data-min-length``), so the errors need not repeat them."""
     return forms.CharField(
         label=LABELS[name],
         max_length=ANSWER_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": rows}),
-        help_text=HINTS[name],
+        widget=forms.Textarea(attrs={"rows": rows, "data-min-length": MIN_LENGTHS[name]}),
+        help_text=format_lazy("{} {}", HINTS[name], minimum_sentence(MIN_LENGTHS[name])),
         error_messages=text_error_messages(LABELS[name]),
     )
 
@@ -72,8 +84,12 @@ class PlanOfActionForm(forms.Form):
             for field in self.fields.values():
                 field.required = False
             return
-        for name in MIN_LENGTHS:
-            self.fields[name].error_messages["required"] = _("This answer is empty. %(hint)s") % {"hint": HINTS[name]}
+        # The hint and the minimum stand under each field already (help text): an error
+        # says only what is wrong, so an empty form does not repeat every hint twice.
+        for name, minimum in MIN_LENGTHS.items():
+            self.fields[name].error_messages["required"] = _(
+                "This answer is empty. Write at least %(minimum)s characters."
+            ) % {"minimum": minimum}
         self.fields["merchant_token"].error_messages["required"] = _(
             "Type your merchant token, %(token)s, to confirm the plan."
         ) % {"token": seller.merchant_token}
@@ -88,8 +104,8 @@ class PlanOfActionForm(forms.Form):
             if value and len(value) < minimum:
                 self.add_error(
                     name,
-                    _("This answer is too short (%(length)s of at least %(minimum)s characters). %(hint)s")
-                    % {"length": len(value), "minimum": minimum, "hint": HINTS[name]},
+                    _("This answer is too short (%(length)s of at least %(minimum)s characters).")
+                    % {"length": len(value), "minimum": minimum},
                 )
         return cleaned
 

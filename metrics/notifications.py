@@ -1,4 +1,9 @@
-"""Emails to sellers about their programme status, through Django's email framework."""
+"""Emails to sellers about their programme status, through Django's email framework.
+
+Each email is of a kind (``sellers.choices.EmailKind``, the one list of them) and goes to the
+users ``sellers.selectors.email_recipients(kind)`` returns: active, with an address, and not
+having turned that kind off (revocation and reinstatement cannot be). Each is written in its
+recipient's language (``_render``)."""
 
 from __future__ import annotations
 
@@ -20,8 +25,10 @@ from metrics.presenters.glance import at_risk_line, tightest_headroom, tightest_
 from metrics.presenters.reasons import reason_sentence
 from metrics.reasons import revocation_reasons_from_json
 from metrics.selectors import plan_reviewers
+from sellers.choices import EmailKind
 from sellers.language import user_language
 from sellers.models import Seller, SellerEvent, User
+from sellers.selectors import email_recipients, seller_email_recipients
 
 lazy_reason_sentence = lazy(reason_sentence, str)
 lazy_tightest_sentence = lazy(tightest_sentence, str)
@@ -31,7 +38,7 @@ lazy_at_risk_line = lazy(at_risk_line, str)
 def revocation_emails_send(*, event_ids: Sequence[int]) -> int:
     """Tell every active user of each seller why Prime eligibility was revoked, in one
     pass over the events (a daily run may revoke many). Returns the number of mails sent."""
-    users = Prefetch("seller__users", queryset=User.objects.filter(is_active=True).exclude(email=""))
+    users = Prefetch("seller__users", queryset=email_recipients(EmailKind.REVOCATION))
     events = SellerEvent.objects.filter(pk__in=list(event_ids)).select_related("seller").prefetch_related(users)
     messages = []
     for event in events:
@@ -66,11 +73,15 @@ def plan_submitted_emails_send(*, plan_id: int) -> int:
 
 
 def plan_decided_emails_send(*, plan_id: int) -> int:
-    """Tell the seller's users the decision on their plan, with the reviewer's feedback."""
+    """Tell the seller's users the decision on their plan, with the reviewer's feedback.
+    An approval reinstates the seller (SPEC section 4): that email is the reinstatement
+    email, always sent; a rejection goes to the users who keep plan decisions on."""
     plan = PlanOfAction.objects.select_related("seller").filter(pk=plan_id).first()
     if plan is None or plan.is_open:
         return 0
-    users = plan.seller.users.filter(is_active=True).exclude(email="")
+    approved = plan.status == PlanOfAction.Status.APPROVED
+    kind = EmailKind.REINSTATEMENT if approved else EmailKind.PLAN_DECIDED
+    users = seller_email_recipients(seller=plan.seller, kind=kind)
     messages = []
     for user in users:
         context = {"plan": plan, "seller": plan.seller, "reinstated_on": plan.seller.local_date(plan.decided_at)}
@@ -80,11 +91,11 @@ def plan_decided_emails_send(*, plan_id: int) -> int:
 
 
 def at_risk_emails_send(*, seller_ids: Sequence[int], day: dt.date) -> int:
-    """Tell every active user of each seller that it entered at-risk with D (SPEC section 8),
+    """Tell the users of each seller who keep at-risk emails on that it entered at-risk with D (SPEC section 8),
     once per entry (``metrics.services.sellers_entered_at_risk`` decides who): the tightest
     headroom in words and each metric at risk, in the user's language. One query for the
     snapshots of all of them."""
-    users = Prefetch("users", queryset=User.objects.filter(is_active=True).exclude(email=""))
+    users = Prefetch("users", queryset=email_recipients(EmailKind.AT_RISK))
     sellers = Seller.objects.filter(pk__in=list(seller_ids)).prefetch_related(users).order_by("pk")
     by_seller: dict[int, list[MetricSnapshot]] = defaultdict(list)
     for snapshot in MetricSnapshot.objects.filter(seller_id__in=list(seller_ids), day=day):

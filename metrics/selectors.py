@@ -401,6 +401,15 @@ def plans_review_queue() -> QuerySet[PlanOfAction]:
     )
 
 
+def plans_recently_decided(*, limit: int = 5) -> QuerySet[PlanOfAction]:
+    """The latest decided plans, newest first: what the empty queue points a reviewer to."""
+    return (
+        PlanOfAction.objects.exclude(status=PlanOfAction.Status.SUBMITTED)
+        .select_related("seller", "decided_by")
+        .order_by("-decided_at", "-pk")[:limit]
+    )
+
+
 def seller_latest_snapshots(*, seller: Seller) -> dict[int, list[MetricSnapshot]]:
     """The seller's snapshots of its latest computed D, by window, in metric order."""
     day = seller_latest_day(seller=seller)

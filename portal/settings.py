@@ -146,6 +146,9 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("de", _("German")), ("vi", _("Vietnamese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The portal's own date and time formats over Django's (24-hour English times, Vietnamese
+# dates without a leading "Ngày"): portal/formats/.
+FORMAT_MODULE_PATH = ["portal.formats"]
 # The portal's own time zone: the daily job's "yesterday" is taken here (SPEC section 4).
 TIME_ZONE = env_timezone("TIME_ZONE", "America/Los_Angeles")
 USE_I18N = True
@@ -191,8 +194,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Celery. Without a broker, tasks run in-process (the quick start needs no Redis).
 _broker_url = env_str("CELERY_BROKER_URL") or None
 CELERY_TASK_ALWAYS_EAGER = _broker_url is None
-# In-process runs still need a transport name; "memory://" never opens a connection.
-CELERY_BROKER_URL = _broker_url or "memory://"
+# In-process runs still need a transport: "memory" never opens a connection. Eager tasks
+# still build a (memory) producer to round-trip their arguments through the serializer; the
+# host is named so kombu does not warn "No hostname was supplied" on every task.
+CELERY_BROKER_URL = _broker_url or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TIMEZONE = TIME_ZONE
@@ -216,7 +221,25 @@ LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "forbidden_one_line": {"()": "portal.logs.ForbiddenWithoutTraceback"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["forbidden_one_line"]},
+        # Django's own: each server error emailed to ADMINS (none set: nobody), DEBUG off.
+        "mail_admins": {
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "class": "django.utils.log.AdminEmailHandler",
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's default "django" logger prints to a console handler of its own under DEBUG,
+        # and its records reached the root's handler as well: each 403 or error was logged
+        # twice. Here: the one console handler, and Django's email to ADMINS kept.
+        "django": {"handlers": ["console", "mail_admins"], "level": env_str("LOG_LEVEL", "INFO"), "propagate": False},
+    },
 }

@@ -63,3 +63,21 @@ STATE_CHOICES = [(code, STATE_NAMES[code]) for code in STATES]
 # Destinations an order may ship to: the template's regions plus territories and
 # military post codes, which orders can carry though templates do not offer them.
 SHIP_TO_CODES: frozenset[str] = frozenset(STATES) | {"PR", "VI", "GU", "AS", "MP", "AA", "AE", "AP"}
+
+
+class EmailKind(models.TextChoices):
+    """The emails the portal sends a seller's users (SPEC section 8), the one list of them:
+    the preferences form, the senders (``sellers.selectors.email_recipients``) and the
+    stored opt-outs (``User.email_opt_outs``) name a kind by its value."""
+
+    REVOCATION = "revocation", _("Prime eligibility revoked")
+    REINSTATEMENT = "reinstatement", _("Prime eligibility reinstated (your plan of action approved)")
+    AT_RISK = "at_risk", _("Entered at risk of losing Prime")
+    PLAN_DECIDED = "plan_decided", _("Your plan of action not accepted")
+    WEBHOOK_DISABLED = "webhook_disabled", _("A webhook endpoint disabled after failing")
+
+
+# Always sent: a user cannot turn these off (SPEC section 8).
+MANDATORY_EMAILS: frozenset[str] = frozenset({EmailKind.REVOCATION, EmailKind.REINSTATEMENT})
+# What a user may turn off, in the order the form lists them.
+OPTIONAL_EMAILS: tuple[str, ...] = tuple(kind for kind in EmailKind if kind not in MANDATORY_EMAILS)

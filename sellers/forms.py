@@ -15,7 +15,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.bounds import text_error_messages
-from sellers.choices import STATE_CHOICES, STATE_NAMES, STATES, WEEKDAYS, Speed, Weekday
+from sellers.choices import OPTIONAL_EMAILS, STATE_CHOICES, STATE_NAMES, STATES, WEEKDAYS, EmailKind, Speed, Weekday
 from sellers.models import CarrierService, OperatingDay, Seller, VolumeControlChange, paused_by
 from sellers.requirements import clock, cutoff_requirement
 
@@ -28,9 +28,29 @@ DAILY_CAP_MAX = 10_000_000
 PAUSE_MAX_AHEAD = dt.timedelta(days=365)
 
 
+# A time of day as the portal writes every time: 24-hour HH:MM.
+CLOCK_PATTERN = "([01][0-9]|2[0-3]):[0-5][0-9]"
+
+
 def _time_input() -> forms.TimeInput:
-    # These fields are laid out by hand in tables, so they carry Bootstrap's classes themselves.
-    return forms.TimeInput(attrs={"type": "time", "class": "form-control form-control-sm"}, format="%H:%M")
+    """A text box for a 24-hour HH:MM time. Not ``type="time"``: browsers show that in the
+    operating system's locale (14:00 as "02:00 PM" in Chromium on an English system), beside
+    the 24-hour times the pages and the programme's rules use. The pattern guides the
+    browser; the TimeField still validates on the server. These fields are laid out by hand
+    in tables, so they carry Bootstrap's classes themselves."""
+    return forms.TimeInput(
+        attrs={
+            "class": "form-control form-control-sm font-monospace",
+            "inputmode": "numeric",
+            "pattern": CLOCK_PATTERN,
+            "placeholder": "HH:MM",
+            "maxlength": 5,
+            "size": 5,
+            "autocomplete": "off",
+            "title": _("24-hour time, HH:MM, e.g. 14:00"),
+        },
+        format="%H:%M",
+    )
 
 
 class ShippingTemplateForm(forms.Form):
@@ -327,4 +347,19 @@ class ApiTokenForm(forms.Form):
         max_length=100,
         help_text=_("What the token is for, e.g. 'Warehouse dashboard', so you know which one to revoke."),
         error_messages=text_error_messages(_("Token name")),
+    )
+
+
+class EmailPreferencesForm(forms.Form):
+    """Which of the portal's optional emails the user wants (SPEC section 8); revocation
+    and reinstatement are always sent and are not offered here."""
+
+    wanted = forms.MultipleChoiceField(
+        label=_("Emails you get"),
+        choices=[(kind.value, kind.label) for kind in EmailKind if kind in OPTIONAL_EMAILS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        error_messages={
+            "invalid_choice": _("“%(value)s” is not one of the portal's emails; tick only the emails listed.")
+        },
     )

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import overload
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -19,7 +20,15 @@ from django.db.models import Q
 from django.utils import timezone as django_timezone
 from django.utils.translation import gettext_lazy as _
 
-from sellers.choices import STATE_CHOICES, CancelledBy, ProgrammeStatus, Speed, Weekday
+from sellers.choices import (
+    MANDATORY_EMAILS,
+    STATE_CHOICES,
+    CancelledBy,
+    EmailKind,
+    ProgrammeStatus,
+    Speed,
+    Weekday,
+)
 
 DEFAULT_SELLER_TIMEZONE = "America/Los_Angeles"
 
@@ -153,6 +162,20 @@ class User(AbstractUser):
         blank=True,
         help_text=_("The language of the portal and its emails for this account; empty: the portal's default."),
     )
+    # The emails (``EmailKind``) this user turned off; empty: every email. Stored as what is
+    # off, so a kind added later reaches everyone until they turn it off.
+    email_opt_outs = ArrayField(
+        models.CharField(max_length=32, choices=EmailKind.choices),
+        verbose_name=_("emails turned off"),
+        default=list,
+        blank=True,
+        help_text=_("The portal's emails this account does not want; revocation and reinstatement are always sent."),
+    )
+
+    def wants_email(self, kind: str) -> bool:
+        """Whether the portal emails this user about ``kind`` (an ``EmailKind``): always for
+        revocation and reinstatement (SPEC section 8), else unless the user turned it off."""
+        return kind in MANDATORY_EMAILS or kind not in self.email_opt_outs
 
 
 class PrimeRegion(models.Model):

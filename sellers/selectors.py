@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, Max, Model, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from sellers.choices import CONTIGUOUS_REGIONS, STATES, Speed, Weekday
+from sellers.choices import CONTIGUOUS_REGIONS, MANDATORY_EMAILS, STATES, Speed, Weekday
 from sellers.models import (
     ApiToken,
     AuditEntry,
@@ -44,6 +44,22 @@ def seller_object_or_404(user: User, queryset: QuerySet[M], *, seller_field: str
     """
     seller = seller_for_user(user)
     return get_object_or_404(queryset, **{seller_field: seller}, **lookup)
+
+
+def email_recipients(kind: str) -> QuerySet[User]:
+    """The accounts an email of ``kind`` (an ``EmailKind``) goes to: active, with an address,
+    and, unless the kind is always sent (revocation, reinstatement), not turned off by the
+    user (SPEC section 8). Every sender of the portal's emails to users starts from this;
+    narrow it to a seller with ``.filter(seller=...)`` or use ``seller_email_recipients``."""
+    users = User.objects.filter(is_active=True).exclude(email="")
+    if kind not in MANDATORY_EMAILS:
+        users = users.exclude(email_opt_outs__contains=[kind])
+    return users
+
+
+def seller_email_recipients(*, seller: Seller, kind: str) -> QuerySet[User]:
+    """The seller's users an email of ``kind`` goes to (``email_recipients``)."""
+    return email_recipients(kind).filter(seller=seller)
 
 
 # ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 
 from sellers import sql as statements
 from sellers.auth import api_token_generate
-from sellers.choices import CONTIGUOUS_REGIONS, STATE_NAMES, STATES, Speed, Weekday
+from sellers.choices import CONTIGUOUS_REGIONS, OPTIONAL_EMAILS, STATE_NAMES, STATES, Speed, Weekday
 from sellers.models import (
     ApiToken,
     AuditEntry,
@@ -95,6 +95,16 @@ def seller_user_create(*, seller: Seller, username: str, password: str, email: s
     user.set_password(password)
     user.full_clean()
     user.save()
+    return user
+
+
+def user_email_preferences_update(*, user: User, wanted: Iterable[str]) -> User:
+    """Store which of the optional emails (``OPTIONAL_EMAILS``) ``user`` wants: the others
+    are turned off. Revocation and reinstatement cannot be (SPEC section 8), whatever
+    ``wanted`` says. A user's own preference, not a seller setting: not audited."""
+    wanted = set(wanted)
+    user.email_opt_outs = [kind for kind in OPTIONAL_EMAILS if kind not in wanted]
+    user.save(update_fields=["email_opt_outs"])
     return user
 
 

@@ -12,10 +12,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal.types import AuthenticatedHttpRequest
-from sellers.choices import CONTIGUOUS_REGIONS, Weekday
+from sellers.choices import CONTIGUOUS_REGIONS, MANDATORY_EMAILS, EmailKind, Weekday
 from sellers.forms import (
     ApiTokenForm,
     CarrierServiceForm,
+    EmailPreferencesForm,
     FulfilmentForm,
     ShippingTemplateForm,
     VolumeControlForm,
@@ -44,6 +45,7 @@ from sellers.services import (
     carrier_service_update,
     fulfilment_update,
     shipping_template_update,
+    user_email_preferences_update,
     volume_control_update,
 )
 from sellers.services import api_token_revoke as api_token_revoke_service
@@ -89,7 +91,20 @@ def _warn_failing(request: HttpRequest, seller: Seller, names: tuple[str, ...]) 
 
 @login_required
 def settings_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The settings at a glance, and the user's own email preferences (a small form here:
+    a POST saves them and comes back)."""
     seller = seller_for_user(request.user)
+    user = request.user
+    if request.method == "POST":
+        email_form = EmailPreferencesForm(request.POST)
+        if email_form.is_valid():
+            user_email_preferences_update(user=user, wanted=email_form.cleaned_data["wanted"])
+            messages.success(request, _("Your email preferences are saved."))
+            return redirect("sellers:settings")
+    else:
+        email_form = EmailPreferencesForm(
+            initial={"wanted": [kind for kind in EmailKind if kind not in MANDATORY_EMAILS and user.wants_email(kind)]}
+        )
     now = timezone.now()
     requirements = seller_requirements(seller=seller)
     days = seller_operating_days(seller=seller)
@@ -111,7 +126,10 @@ def settings_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
             "paused": paused_by(control, now),
             "active_tokens": sum(1 for token in seller_api_tokens(seller=seller) if token.is_active),
             "last_entry": seller_audit_entries(seller=seller).first(),
+            "email_form": email_form,
+            "mandatory_emails": [kind.label for kind in EmailKind if kind in MANDATORY_EMAILS],
         },
+        status=400 if email_form.is_bound else 200,
     )
 
 

@@ -276,7 +276,7 @@ PAGES = {
             "Erster Scan am",
         ],
         "vi": [
-            "Lỗi trong 30 ngày kết thúc vào Ngày 20 tháng 11 năm 2026",
+            "Lỗi trong 30 ngày kết thúc vào ngày 20 tháng 11 năm 2026",
             "Tải xuống báo cáo lỗi (30 ngày, CSV)",
             "Gửi hàng trễ",
             "Quét lần đầu ngày",

@@ -99,6 +99,9 @@ class AtRiskOrder:
     ship_to_state: str
     deadline: dt.datetime
     deadline_is_pickup: bool
+    # The deadline has passed (e.g. today's last pickup left without it): shown as missed,
+    # not as still open.
+    missed: bool = False
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -244,6 +247,7 @@ def orders_at_risk(
                 ship_to_state=row["ship_to_state"],
                 deadline=deadline,
                 deadline_is_pickup=is_pickup,
+                missed=deadline < now,
             )
         )
     additions = {

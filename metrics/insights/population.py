@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from django.db.models import BooleanField, Case, QuerySet, Value, When
 
-from metrics.definitions import METRIC_RULES
+from metrics.definitions import METRIC_DEFINITIONS, METRIC_RULES, q_protected_late
 from metrics.report import ORDER_COLUMNS, csv_chunks
 from metrics.selectors import ORDER_VALUE_FIELDS, dates_as_of, window_orders
 from sellers.models import Order, Seller
@@ -18,9 +18,13 @@ def metric_population_orders(*, seller: Seller, day: dt.date, window_days: int, 
     """The orders behind one metric's population units (SPEC section 3): the seller's Prime
     orders in the window in the metric's population as of D, by the rules the snapshots are
     counted with, so their units sum to the snapshot's population units. Each is annotated
-    with ``is_defect`` (one of the metric's defect units) and its first scan and delivery
+    with ``is_defect`` (one of the metric's defect units), ``is_protected`` (a defect excused
+    by Buy Shipping protection) and its first scan and delivery
     dates as of D (empty when after D), oldest first."""
     rule = METRIC_RULES[metric]
+    # A late delivery on a Buy Shipping label is a defect unit that does not count for
+    # eligibility, on the metrics with that protection (SPEC section 3).
+    protected = q_protected_late(day) if METRIC_DEFINITIONS[metric].buy_shipping_protection else None
     return (
         window_orders(day=day, window_days=window_days, seller_ids=[seller.pk])
         .filter(rule.population(day))
@@ -28,6 +32,9 @@ def metric_population_orders(*, seller: Seller, day: dt.date, window_days: int, 
             is_defect=Case(
                 When(rule.defects(day), then=Value(True)), default=Value(False), output_field=BooleanField()
             ),
+            is_protected=Case(When(protected, then=Value(True)), default=Value(False), output_field=BooleanField())
+            if protected is not None
+            else Value(False, output_field=BooleanField()),
             **dates_as_of(day),
         )
         .order_by("purchased_at", "order_id")

@@ -105,10 +105,8 @@ def metric_cards(
     by_metric: dict[str, list[MetricSnapshot]] = defaultdict(list)
     for snapshot in snapshots:
         by_metric[snapshot.metric].append(snapshot)
-    # The chart spans the days that have snapshots (at most TREND_DAYS, at least a week), so
-    # a seller with two weeks of history sees two weeks, not a line squeezed to one edge.
+    # The chart spans the days that have snapshots, 30 to 90 of them (charts.trend_first_day).
     earliest = min((s.day for s in snapshots), default=day)
-    first_day = max(day - dt.timedelta(days=TREND_DAYS - 1), min(earliest, day - dt.timedelta(days=6)))
     defects_url = reverse("metrics:defects")
     population_url = reverse("metrics:population")
     cards, computed_at = [], None
@@ -123,11 +121,8 @@ def metric_cards(
                 name=name,
                 definition=METRIC_DEFINITIONS[name],
                 snapshot=current,
-                chart=charts.trend_chart(
-                    points,
-                    first_day=first_day,
-                    last_day=day,
-                    higher_is_better=METRIC_DEFINITIONS[name].higher_is_better,
+                chart=charts.dashboard_trend_chart(
+                    points, last_day=day, earliest=earliest, higher_is_better=METRIC_DEFINITIONS[name].higher_is_better
                 ),
                 defects_url=f"{defects_url}?window={window_days}&metric={name}",
                 population_url=f"{population_url}?window={window_days}&metric={name}",

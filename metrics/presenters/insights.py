@@ -104,6 +104,11 @@ class ProjectionLine:
     population: int
     passing: bool
 
+    @property
+    def defects_noun(self) -> str:
+        """The metric's defect units in its own words, for ``defects`` of them."""
+        return METRIC_DEFINITIONS[self.metric].defects_noun(self.defects)
+
 
 def projection_line(projection: Projection) -> ProjectionLine:
     definition = projection.definition
@@ -220,6 +225,11 @@ class RootCauseCard:
     largest_sentence: str | None
     after_cutoff_sentence: str | None
 
+    @property
+    def defects(self) -> str:
+        """The metric's defect units in its own words, for ``causes.total_units`` of them."""
+        return METRIC_DEFINITIONS[self.metric].defects_noun(self.causes.total_units)
+
 
 def root_cause_card(summary: RootCauseSummary) -> RootCauseCard:
     metric, causes = summary.metric, summary.causes
@@ -241,6 +251,7 @@ class MetricCauseFacts:
 
     metric: str
     label: Promise
+    defects: str  # the defect units in the metric's own words, e.g. "12 units shipped late"
     window_days: int
     causes: RootCauses
     largest_dimension: Promise | str  # "" without defect units
@@ -276,6 +287,7 @@ def root_cause_facts(*, seller: Seller, failing_items: list[RevocationReason]) -
             MetricCauseFacts(
                 metric=item.metric,
                 label=METRIC_DEFINITIONS[item.metric].label,
+                defects=METRIC_DEFINITIONS[item.metric].defects_noun(causes.total_units),
                 window_days=item.window_days,
                 causes=causes,
                 largest_dimension=DIMENSIONS[largest.dimension] if largest else "",

@@ -4,6 +4,8 @@ the stored snapshots or the selectors, computed in the database."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q, Sum
@@ -15,7 +17,7 @@ from django.http import (
     HttpResponseNotFound,
     StreamingHttpResponse,
 )
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -24,13 +26,22 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from metrics import report
-from metrics.definitions import DEFAULT_WINDOW, METRIC_DEFINITIONS, METRICS, REPORT_FLAGS, WINDOWS, parse_window
+from metrics.definitions import (
+    DEFAULT_WINDOW,
+    METRIC_DEFINITIONS,
+    METRICS,
+    REPORT_FLAGS,
+    WINDOWS,
+    is_protected_late,
+    parse_window,
+)
 from metrics.explain import order_explanation
 from metrics.insights.population import metric_population_orders, population_csv_chunks
 from metrics.presenters.dashboard import dashboard_content
-from metrics.selectors import filtered_defect_orders, seller_latest_day
+from metrics.selectors import can_review_plans, filtered_defect_orders, seller_latest_day
 from portal.bounds import excerpt
 from portal.types import AuthenticatedHttpRequest
+from sellers.models import Order
 from sellers.selectors import seller_for_user
 
 DEFECTS_PER_PAGE = 50
@@ -44,6 +55,41 @@ FLAG_LABELS = {
     "cancelled_by_seller": gettext_lazy("Cancelled by seller"),
     "no_valid_tracking": gettext_lazy("No valid tracking"),
 }
+
+
+# A late delivery shipped on a Buy Shipping label is flagged in the report (it is late) but
+# does not count against eligibility (SPEC section 3): the page tags it so, not as a defect.
+PROTECTED_WHY = gettext_lazy("Buy Shipping label: excused for on-time delivery")
+
+
+class FlagTag(NamedTuple):
+    """One report flag of an order as the page shows it: a red badge when it counts against
+    eligibility, a neutral one with ``why`` when it does not."""
+
+    name: str
+    label: str
+    counts: bool
+    why: str = ""
+
+
+class DefectRow(NamedTuple):
+    order: Order
+    flags: list[FlagTag]
+    explanation: list[str]
+
+
+def defect_flags(order: Order, day, *, metric: str | None = None) -> list[FlagTag]:
+    """The report flags ``order`` carries (annotated by the selector), a protected late
+    delivery marked as not counting, unless the list is of a metric the protection does not
+    apply to (a late pair is an on-time shipment defect, Buy Shipping label or not)."""
+    protection = metric is None or METRIC_DEFINITIONS[metric].buy_shipping_protection
+    protected = protection and is_protected_late(order, day)
+    return [
+        FlagTag(name, str(label), counts=not excused, why=str(PROTECTED_WHY) if excused else "")
+        for name, label in FLAG_LABELS.items()
+        if getattr(order, name)
+        for excused in [name == "delivered_late" and protected]
+    ]
 
 
 def _window(request: HttpRequest) -> int | None:
@@ -82,6 +128,9 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     orders at risk, root causes and settings risks from a bounded number of indexed queries
     on this seller's orders of the window. The content is rendered once per state of the
     seller (``metrics.presenters.dashboard``)."""
+    if request.user.seller_id is None and can_review_plans(request.user):
+        # Programme staff have no dashboard of their own: their work is the review queue.
+        return redirect("metrics:review_queue")
     seller = seller_for_user(request.user)
     window_days, notice = _window_or_default(request)
     content = dashboard_content(request, seller=seller, window_days=window_days, now=timezone.now())
@@ -140,11 +189,7 @@ def defects(request: AuthenticatedHttpRequest) -> HttpResponse:
             "page": page,
             "total_units": orders.aggregate(units=Sum("units"))["units"] or 0,
             "rows": [
-                (
-                    order,
-                    [label for name, label in FLAG_LABELS.items() if getattr(order, name)],
-                    order_explanation(order, day, metric=metric),
-                )
+                DefectRow(order, defect_flags(order, day, metric=metric), order_explanation(order, day, metric=metric))
                 for order in page
             ],
             "flag_label": FLAG_LABELS[flag] if flag else "",
@@ -207,6 +252,7 @@ def population(request: AuthenticatedHttpRequest) -> HttpResponse:
     window_days, notice = _window_or_default(request)
     metric, error = _metric_param(request)
     context = {
+        "protected_why": PROTECTED_WHY,
         "seller": seller,
         "notice": notice,
         "window_days": window_days,
@@ -231,6 +277,7 @@ def population(request: AuthenticatedHttpRequest) -> HttpResponse:
             "page": Paginator(orders, DEFECTS_PER_PAGE).get_page(request.GET.get("page")),
             "total_units": totals["population_units"],
             "defect_units": totals["defect_units"],
+            "defects_phrase": definition.defects_noun(totals["defect_units"]),
             "defects_url": f"{reverse('metrics:defects')}?window={window_days}&metric={metric}",
         }
     )

@@ -26,6 +26,7 @@ from metrics.presenters.insights import root_cause_facts
 from metrics.presenters.reasons import failing_item_rows, listed_plans
 from metrics.selectors import (
     can_review_plans,
+    plans_recently_decided,
     plans_review_queue,
     seller_evaluation_start,
     seller_latest_snapshots,
@@ -53,7 +54,10 @@ def reviewer_required(view: Callable) -> Callable:
 
 @reviewer_required
 def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return render(request, "review/queue.html", {"listed_plans": listed_plans(plans_review_queue())})
+    listed = listed_plans(plans_review_queue())
+    # An empty queue points to the latest decisions rather than to nothing.
+    recent = [] if listed else list(plans_recently_decided())
+    return render(request, "review/queue.html", {"listed_plans": listed, "recent": recent})
 
 
 def _metric_cell(snapshot: MetricSnapshot) -> dict:

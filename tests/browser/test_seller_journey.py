@@ -54,6 +54,8 @@ REPORT_HEADER = (
 # A card's "Defect units" entry, e.g. "12 of 345 shipped units" (the 12 links to the orders).
 SHIPPED_UNITS = re.compile(r"(\d[\d,]*)\s+of\s+(\d[\d,]*)\s+shipped units")
 ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+# A date as the pages write every date (English DATE_FORMAT), e.g. "Nov. 5, 2026" or "May 5, 2026".
+PAGE_DATE = r"[A-Z][a-z]+\.? \d{1,2}, \d{4}"
 # blueridge's Friday cutoff in seed_demo, which a 12:00 cutoff must not replace.
 SEEDED_FRIDAY_CUTOFF = "17:00"
 
@@ -253,8 +255,8 @@ def open_defects(page: Page, defect_units: int) -> None:
     expect(first.get_by_text("Shipped late", exact=True)).to_be_visible()
     expect(first.get_by_text("Delivered late", exact=True)).to_be_visible()
     # The explanation: one sentence for the late scan, one for the late delivery.
-    expect(first).to_contain_text(re.compile(rf"First scanned {ISO_DATE}, promised ship date {ISO_DATE}\."))
-    expect(first).to_contain_text(re.compile(rf"(Delivered|Not delivered by) {ISO_DATE}, promised {ISO_DATE}\."))
+    expect(first).to_contain_text(re.compile(rf"First scanned {PAGE_DATE}, promised ship date {PAGE_DATE}\."))
+    expect(first).to_contain_text(re.compile(rf"(Delivered|Not delivered by) {PAGE_DATE}, promised {PAGE_DATE}\."))
     assert_styled(page)
 
 
@@ -376,13 +378,15 @@ def approve_plan_of_action(page: Page, defect_units: int) -> None:
     # The facts' card has a plain title (no heading); the facts themselves are headed sections,
     # one per failing metric, of the window its first failing item names.
     expect(page.get_by_text("Defects behind the failing metrics", exact=True)).to_be_visible()
-    facts = page.get_by_role("heading", name=re.compile(rf"^{ON_TIME_SHIPMENT}, (7|30) days: \d+ defect units$"))
+    facts = page.get_by_role(
+        "heading", name=re.compile(rf"^{ON_TIME_SHIPMENT}, (7|30) days: \d+ units? shipped late and delivered late$")
+    )
     expect(facts).to_have_count(1)
-    match = re.fullmatch(r".*, (7|30) days: (\d+) defect units", facts.inner_text())
+    match = re.fullmatch(r".*, (7|30) days: (\d+) units? shipped late and delivered late", facts.inner_text())
     assert match, facts.inner_text()
     window_cell = metrics_row.get_by_role("cell").nth(1 if match[1] == "7" else 2)
     expect(window_cell).to_contain_text(f"({match[2]}/")  # the facts count what the table counts
-    expect(page.get_by_text(re.compile(r"^Largest contributor: .+, \d+ % of the defect units\.$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Largest contributor: .+, \d+ % of them\.$"))).to_be_visible()
     expect(page.get_by_role("table", name="By carrier service")).to_be_visible()
     assert_styled(page)
     screenshot(page, "review-plan")
@@ -394,7 +398,7 @@ def approve_plan_of_action(page: Page, defect_units: int) -> None:
     ).to_be_visible()
     expect(page.get_by_role("button", name="Approve and reinstate")).to_have_count(0)
     # The decision in place of the form ("Approved" alone is also a cell of the history table).
-    decided = page.get_by_text(re.compile(rf"Approved on {ISO_DATE} \d\d:\d\d UTC by {REVIEWER_USERNAME}\."))
+    decided = page.get_by_text(re.compile(rf"Approved on {PAGE_DATE}, \d\d:\d\d [A-Z]{{3,4}} by {REVIEWER_USERNAME}\."))
     expect(decided).to_be_visible()
     expect(decided).to_contain_text(REVIEW_FEEDBACK)
     approved = PlanOfAction.objects.select_related("decided_by").get(seller__merchant_token=MERCHANT_TOKEN)

@@ -333,3 +333,15 @@ def test_entry_matches_the_python_rule_over_the_snapshot_rows(at_risk_seller, ot
         expected = seller_at_risk(eligible=seller.is_eligible, metrics_at_risk=(s.at_risk for s in rows))
         assert SellerAtRisk.objects.filter(seller=seller).exists() is expected
     assert SellerAtRisk.objects.filter(seller=at_risk_seller).exists()
+
+
+def test_a_user_who_turned_at_risk_emails_off_gets_none(
+    at_risk_seller, seller_user, django_capture_on_commit_callbacks
+):
+    from sellers.choices import EmailKind
+
+    seller_user.email_opt_outs = [EmailKind.AT_RISK]
+    seller_user.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert daily_run(day=D).entered_at_risk == [at_risk_seller.pk]
+    assert mail.outbox == []

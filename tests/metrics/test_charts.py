@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from fractions import Fraction
 
@@ -108,3 +109,47 @@ def test_every_drawn_point_stays_inside_the_frame(values, threshold):
     present = [v for v in values if v is not None]
     assert chart.days_with_value == len(present)
     assert chart.latest == (present[-1] if present else None)
+
+
+def test_the_dashboard_trend_spans_30_to_90_days():
+    from metrics.charts import TREND_MAX_DAYS, trend_first_day
+    from metrics.selectors import TREND_DAYS
+
+    assert TREND_MAX_DAYS == TREND_DAYS  # the chart shows no more than the selector reads
+    assert trend_first_day(last_day=D, earliest=D) == D - dt.timedelta(days=29)
+    assert trend_first_day(last_day=D, earliest=D - dt.timedelta(days=45)) == D - dt.timedelta(days=45)
+    assert trend_first_day(last_day=D, earliest=D - dt.timedelta(days=400)) == D - dt.timedelta(days=89)
+
+
+def test_date_ticks_are_a_week_apart_ending_on_the_last_day_and_at_most_six():
+    from metrics.charts import day_ticks
+
+    month = day_ticks(D - dt.timedelta(days=29), D)
+    assert month == [D - dt.timedelta(days=n) for n in (28, 21, 14, 7, 0)]
+    quarter = day_ticks(D - dt.timedelta(days=89), D)
+    assert len(quarter) <= 6 and quarter[-1] == D and {(b - a).days for a, b in itertools.pairwise(quarter)} == {21}
+
+
+def test_value_ticks_are_round_percentages_inside_the_range():
+    from metrics.charts import value_ticks
+
+    assert value_ticks(Fraction(976, 1000), Fraction(1)) == [Fraction(98, 100), Fraction(99, 100), Fraction(1)]
+    assert value_ticks(Fraction(0), Fraction(1)) == [Fraction(0), Fraction(1, 2), Fraction(1)]  # 25 % steps: 5 ticks
+    assert value_ticks(Fraction(2935, 10000), Fraction(3065, 10000)) == [
+        Fraction(295, 1000),
+        Fraction(3, 10),
+        Fraction(305, 1000),
+    ]
+
+
+def test_a_chart_with_axes_places_its_ticks_inside_the_plot_and_labels_them():
+    from metrics.charts import dashboard_trend_chart
+
+    points = [TrendPoint(D - dt.timedelta(days=n), Fraction(99 - n % 3, 100), Decimal("0.99")) for n in range(30)]
+    chart = dashboard_trend_chart(points, last_day=D, earliest=D - dt.timedelta(days=29), higher_is_better=True)
+    assert chart.days == 30 and chart.first_day == D - dt.timedelta(days=29)
+    assert chart.plot_left > 40 and chart.plot_bottom < chart.height - 15  # room for the labels
+    assert all(chart.plot_left <= tick.x <= chart.plot_right for tick in chart.day_ticks)
+    assert all(chart.plot_top <= tick.y <= chart.plot_bottom for tick in chart.value_ticks)
+    assert [tick.label for tick in chart.value_ticks] == [f"{tick.share * 100} %" for tick in chart.value_ticks]
+    assert chart.threshold_y is not None and chart.plot_top <= chart.threshold_y <= chart.plot_bottom

@@ -80,9 +80,9 @@ def test_paused_badge_shows_until_when_in_the_banner_and_the_controls(client, se
     )
     client.force_login(seller_user)
     html = html_of(client)
-    # 18:00 UTC is 10 a.m. in Los Angeles, the seller's time zone.
-    assert "Prime badge paused until Nov. 25, 2026, 10 a.m." in html
-    assert "Paused until Nov. 25, 2026, 10 a.m." in html
+    # 18:00 UTC is 10:00 in Los Angeles, the seller's time zone.
+    assert "Prime badge paused until Nov. 25, 2026, 10:00" in html
+    assert "Paused until Nov. 25, 2026, 10:00" in html
     assert "Prime badge active" not in html
 
 
@@ -108,8 +108,8 @@ def test_not_eligible_banner_says_exactly_why_since_when_and_offers_a_plan(clien
     ]
     assert html.count("Still failing") == 2
     assert "/performance/defects/?window=7&amp;metric=on_time_shipment_rate" in html
-    # Status changed at NOW: 7 a.m. on Nov. 21 in Los Angeles.
-    assert "Not eligible since Nov. 21, 2026, 7 a.m." in html
+    # Status changed at NOW: 07:00 on Nov. 21 in Los Angeles.
+    assert "Not eligible since Nov. 21, 2026, 07:00" in html
     assert "revoked by the evaluation of Nov. 20, 2026" in html
     assert re.search(r'<a class="btn btn-danger portal-create-poa" href="/performance/poa/new/">\s*Create POA', html)
 
@@ -221,7 +221,7 @@ def test_time_zone_day_and_computation_moment_are_shown(client, seller_user, hea
     assert "your time zone, America/Los_Angeles" in html
     assert '<time datetime="2026-11-20">Nov. 20, 2026</time>' in html
     assert response.context["computed_at"] == NOW
-    assert "computed Nov. 21, 2026, 7 a.m. PST" in html
+    assert "computed Nov. 21, 2026, 07:00 PST" in html
 
 
 # --- Trend ------------------------------------------------------------------------------
@@ -248,10 +248,16 @@ def test_trend_draws_the_snapshots_of_the_window_with_the_threshold(client, sell
     section = html[html.index('id="metric-on_time_shipment_rate"') : html.index('id="metric-on_time_delivery_rate"')]
     assert f'd="{chart.value_path}"' in section and f'd="{chart.threshold_path}"' in section
     assert 'role="img"' in section
-    assert "<title" in section and "On-time shipment rate over the last 90 days, with the threshold" in section
+    assert "<title" in section and "On-time shipment rate over the last 30 days, with the threshold" in section
     assert "3 days with a value: lowest 50.00 %, highest 75.00 %, latest 75.00 %." in section
-    # The chart spans the days with snapshots (at least a week), not 90 mostly empty days.
-    assert "From 11/14/2026 to 11/20/2026, scale" in section
+    # The chart spans the days with snapshots, at least 30 (a month's context), not 90 mostly empty days.
+    assert "From Oct. 22, 2026 to Nov. 20, 2026, scale" in section
+    # A date axis (a tick a week, the last on D) and a value axis with round percentages.
+    assert [tick.day for tick in chart.day_ticks] == [D - dt.timedelta(days=n) for n in (28, 21, 14, 7, 0)]
+    assert "<tspan>Nov. 20</tspan>" in section and 'class="portal-trend-tick portal-trend-value-tick"' in section
+    assert chart.value_ticks and all(
+        (tick.share * 100).denominator in (1, 2, 4, 5, 10, 20, 50, 100) for tick in chart.value_ticks
+    )
 
 
 def test_trend_is_one_query_over_the_snapshots_and_orders_are_read_boundedly_for_one_seller(
@@ -394,10 +400,15 @@ def test_anonymous_visitor_is_sent_to_login(client):
     assert response.status_code == 302 and response["Location"] == f"{reverse('login')}?next={URL}"
 
 
-@pytest.mark.parametrize("account", ["reviewer", "outsider"])
-def test_accounts_without_a_seller_get_404(client, request, account, healthy):
-    client.force_login(request.getfixturevalue(account))
+def test_an_account_without_a_seller_gets_404(client, outsider, healthy):
+    client.force_login(outsider)
     assert client.get(URL).status_code == 404
+
+
+def test_a_reviewer_opening_the_dashboard_is_sent_to_the_review_queue(client, reviewer, healthy):
+    client.force_login(reviewer)
+    response = client.get(URL)
+    assert response.status_code == 302 and response["Location"] == reverse("metrics:review_queue")
 
 
 def test_each_seller_sees_only_their_own_dashboard(client, other_seller_user, revoked):

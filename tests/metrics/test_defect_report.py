@@ -474,8 +474,8 @@ def test_defect_view_lists_the_reports_rows_with_explanations(client, seller_use
     late = next(o for o in orders if o.units == 4)
     for sentence in order_explanation(late, D):
         assert sentence in html
-    assert "First scanned 2026-11-16, promised ship date 2026-11-15." in html
-    assert "Delivered 2026-11-19, promised 2026-11-16." in html
+    assert "First scanned Nov. 16, 2026, promised ship date Nov. 15, 2026." in html
+    assert "Delivered Nov. 19, 2026, promised Nov. 16, 2026." in html
     assert f'href="{CSV_URL}?window=30" download' in html
     assert f'Units in total: <strong class="portal-total-units">{response.context["total_units"]}</strong>' in html
 
@@ -498,7 +498,7 @@ def test_defect_view_filters_by_flag(client, seller_user, mixed, flag, column):
     assert expected
     assert [order.order_id for order, _f, _w in response.context["rows"]] == expected
     assert response.context["total_units"] == flagged_units(rows, column)
-    assert all(column in flags for _o, flags, _w in response.context["rows"])
+    assert all(column in [tag.label for tag in flags] for _o, flags, _w in response.context["rows"])
 
 
 def test_defect_view_by_metric_lists_the_orders_behind_the_card(client, seller_user, mixed):
@@ -513,7 +513,7 @@ def test_defect_view_by_metric_lists_the_orders_behind_the_card(client, seller_u
 def test_defect_view_explains_a_slow_promise_and_a_protected_late_delivery(client, seller_user, mixed):
     client.force_login(seller_user)
     html = client.get(HTML_URL, {"window": 30, "metric": "one_day_delivery_speed"}).content.decode()
-    assert "with delivery promised for 2026-11-18, 3 days later." in html
+    assert "with delivery promised for Nov. 18, 2026, 3 days later." in html
     html = client.get(HTML_URL, {"window": 30, "metric": "on_time_delivery_rate"}).content.decode()
     assert "Shipped on a Buy Shipping label: this late delivery does not count against your eligibility." in html
 
@@ -605,3 +605,73 @@ def test_another_seller_never_sees_this_sellers_orders(client, other_seller, oth
     for metric in METRICS:
         listed = client.get(HTML_URL, {"window": 30, "metric": metric}).context["rows"]
         assert all(order.seller_id == theirs.seller_id for order, _f, _w in listed)
+
+
+# --- Protected late deliveries and phones (issue 15) -----------------------------------
+
+
+def test_a_protected_late_delivery_is_tagged_as_not_counting_not_as_a_defect(client, seller_user, mixed):
+    from metrics.definitions import is_protected_late
+
+    client.force_login(seller_user)
+    response = client.get(HTML_URL, {"window": 30})
+    delivered_late_tags = [
+        (row.order, tag) for row in response.context["rows"] for tag in row.flags if tag.name == "delivered_late"
+    ]
+    protected = [order for order, tag in delivered_late_tags if not tag.counts]
+    assert protected and all(is_protected_late(order, D) for order in protected)
+    assert all(tag.counts for order, tag in delivered_late_tags if not is_protected_late(order, D))
+    html = response.content.decode()
+    excused = (
+        '<span class="badge text-bg-secondary text-wrap text-start me-1 portal-flag portal-flag-excused"'
+        ' data-flag="delivered_late">'
+    )
+    assert html.count(excused) == len(protected)
+    assert (
+        f"{excused}Delivered late · does not count</span>" in html
+        and "(Buy Shipping label: excused for on-time delivery)" in html
+    )
+    # Every other flag stays a red badge.
+    assert html.count('class="badge text-bg-danger me-1 portal-flag"') == sum(
+        tag.counts for row in response.context["rows"] for tag in row.flags
+    )
+
+
+def test_the_orders_behind_a_count_tag_protected_late_deliveries_too(client, seller_user, mixed):
+    from metrics.definitions import is_protected_late
+
+    client.force_login(seller_user)
+    response = client.get(reverse("metrics:population"), {"window": 30, "metric": "on_time_delivery_rate"})
+    orders = list(response.context["page"])
+    assert any(o.is_protected for o in orders)
+    assert all(o.is_protected == (o.is_defect and is_protected_late(o, D)) for o in orders)
+    html = response.content.decode()
+    assert html.count("Defect · does not count") == sum(o.is_protected for o in orders)
+    # Metrics without the protection never tag one.
+    response = client.get(reverse("metrics:population"), {"window": 30, "metric": "on_time_shipment_rate"})
+    assert not any(o.is_protected for o in response.context["page"])
+
+
+def test_the_speed_metrics_orders_name_their_units_in_their_own_words(client, seller_user, mixed):
+    client.force_login(seller_user)
+    html = client.get(reverse("metrics:population"), {"window": 30, "metric": "one_day_delivery_speed"}).content
+    assert "of them are units promised slower than one day." in html.decode()
+    assert "defect units" not in html.decode()
+
+
+def test_on_a_phone_each_order_is_a_card_with_every_column_labelled(client, seller_user, mixed):
+    client.force_login(seller_user)
+    html = client.get(HTML_URL, {"window": 30}).content.decode()
+    assert 'class="table table-sm table-hover align-top portal-defects portal-card-table"' in html
+    row = html.split('<tr class="portal-defect"')[1].split("</tr>")[0]
+    labels = ["Order", "Purchased", "Units", "Carrier and tracking", "Defects", "Why"]
+    assert [cell.split('"')[0] for cell in row.split('data-label="')[1:]] == labels
+
+
+def test_a_late_pair_stays_red_in_the_on_time_shipment_list_whatever_its_label(client, seller_user, mixed):
+    """Buy Shipping protection excuses late deliveries for on-time delivery only: in the list
+    of on-time shipment defects a protected order is still a defect of that metric."""
+    client.force_login(seller_user)
+    response = client.get(HTML_URL, {"window": 30, "metric": "on_time_shipment_rate"})
+    assert all(tag.counts for row in response.context["rows"] for tag in row.flags)
+    assert "does not count" not in response.content.decode()

@@ -19,14 +19,14 @@ def test_late_shipment_and_late_delivery_are_explained_with_their_dates(seller, 
         OrderFactory.build(seller=seller, purchased_on=dt.date(2026, 11, 11), late_shipment=1, late_delivery=3)
     )
     assert order_explanation(order, D) == [
-        "First scanned 2026-11-12, promised ship date 2026-11-11.",
-        "Delivered 2026-11-15, promised 2026-11-12.",
+        "First scanned Nov. 12, 2026, promised ship date Nov. 11, 2026.",
+        "Delivered Nov. 15, 2026, promised Nov. 12, 2026.",
     ]
 
 
 def test_undelivered_order_names_the_day_it_was_judged(seller, make_orders):
     (order,) = make_orders(OrderFactory.build(seller=seller, purchased_on=dt.date(2026, 11, 11), not_delivered=True))
-    assert order_explanation(order, D) == ["Not delivered by 2026-11-20, promised 2026-11-12."]
+    assert order_explanation(order, D) == ["Not delivered by Nov. 20, 2026, promised Nov. 12, 2026."]
 
 
 def test_seller_cancellation_and_missing_tracking_are_explained(seller, make_orders):
@@ -34,9 +34,9 @@ def test_seller_cancellation_and_missing_tracking_are_explained(seller, make_ord
     untracked = OrderFactory.build(seller=seller, no_tracking=True)
     cancelled, untracked = make_orders(cancelled, untracked)
     assert order_explanation(cancelled, D) == [
-        "Cancelled by you on 2026-11-15 without a cancellation request from the customer."
+        "Cancelled by you on Nov. 15, 2026 without a cancellation request from the customer."
     ]
-    assert order_explanation(untracked, D) == ["Shipment confirmed on 2026-11-15 without a tracking id."]
+    assert order_explanation(untracked, D) == ["Shipment confirmed on Nov. 15, 2026 without a tracking id."]
 
 
 def test_an_order_without_defects_has_no_explanation(seller, make_orders):

@@ -251,6 +251,21 @@ def test_orders_at_risk_are_listed_with_deadlines_in_the_sellers_time_zone(at_ri
     assert listed["A"].metrics == ("on_time_shipment_rate", "on_time_delivery_rate")
 
 
+def test_a_deadline_that_has_passed_is_missed_not_open(client, seller_user, at_risk_world, clock):
+    la = at_risk_world.zone
+    # 18:00 on Saturday in Los Angeles: today's 17:00 pickup has left without B.
+    evening = dt.datetime(2026, 11, 21, 18, 0, tzinfo=la)
+    at_risk = orders_at_risk(
+        seller=at_risk_world, day=D, window_days=30, snapshots=snapshots_of(at_risk_world), now=evening
+    )
+    assert {o.order_id: o.missed for o in at_risk.orders} == {"A": False, "B": True, "C": False, "E": False}
+    clock.move_to(evening)
+    client.force_login(seller_user)
+    html = client.get(DASHBOARD, {"window": 30}).content.decode()
+    (missed,) = [row for row in html.split('<tr class="portal-at-risk-order"')[1:] if "portal-deadline-missed" in row]
+    assert "<code>B</code>" in missed and ">missed</span>" in missed
+
+
 def test_projected_rates_add_the_at_risk_units_to_the_snapshot(at_risk_world):
     snapshots = snapshots_of(at_risk_world)
     shipment, delivery = snapshots["on_time_shipment_rate"], snapshots["on_time_delivery_rate"]
@@ -307,8 +322,9 @@ def test_the_dashboard_lists_orders_at_risk_and_the_projection(client, seller_us
     html = response.content.decode()
     assert "4 orders (7 units) are not decided yet and become defects if they go wrong." in html
     assert "Today is Nov. 21, 2026 in your time zone." in html
-    assert "carrier pickup, Nov. 21, 2026, 5 p.m." in html
+    assert "carrier pickup, Nov. 21, 2026, 17:00" in html
     assert "end of Nov. 22, 2026" in html
+    assert "portal-deadline-missed" not in html  # 07:00: every deadline is still ahead
     assert 'id="projected-on_time_delivery_rate"' in html and "52.63 %" in html  # 10 / 19
     assert "THEIRS" not in html and "CANCELLED" not in html and "DUEYESTERDAY" not in html
 
@@ -430,7 +446,7 @@ def test_a_cutoff_after_the_last_pickup_costs_the_orders_bought_in_between(selle
     assert risk.kind == "cutoff_after_pickup"
     assert (risk.orders, risk.units) == (2, 3)
     assert risk.fix_url == reverse("sellers:fulfilment")
-    assert "Friday cutoff is 4 p.m., but the last carrier pickup is at 3 p.m." in risk.detail
+    assert "Friday cutoff is 16:00, but the last carrier pickup is at 15:00" in risk.detail
 
 
 def test_one_day_regions_no_carrier_reaches_in_one_day_cost_their_late_deliveries(seller, make_orders):

@@ -87,7 +87,7 @@ def test_form_prefills_the_failing_items_and_shows_the_facts_beside_it(seller_cl
     assert 'name="failing_items"' not in html
     assert 'name="merchant_token"' in html
     # Facts: the defects of the failing metric by carrier, weekday and state.
-    assert "Largest contributor: Tuesday (weekday of purchase), 100 % of the defect units." in html
+    assert "Largest contributor: Tuesday (weekday of purchase), 100 % of them." in html
     assert "By carrier service" in html and "By destination state" in html and "Texas" in html
     carriers = html[html.index("By carrier service") : html.index("By weekday of purchase")]
     assert carriers.index("FedEx Home") < carriers.index("UPS Ground") and "67 %" in carriers

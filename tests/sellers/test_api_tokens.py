@@ -100,7 +100,7 @@ def test_the_list_shows_name_prefix_created_last_used_and_revoked(seller_client,
     row = row.split("</tr>")[0]
     # Times in the seller's zone (Los Angeles, UTC-8).
     assert "Warehouse" in row and api_token.prefix in row
-    assert "2026-11-21 01:00" in row and "2026-11-21 02:00" in row and "2026-11-21 03:00" in row
+    assert "Nov. 21, 2026, 01:00 PST" in row and "Nov. 21, 2026, 02:00 PST" in row and "Nov. 21, 2026, 03:00 PST" in row
     assert "Revoke</button>" not in row
 
 

@@ -215,7 +215,7 @@ def test_history_lists_only_the_sellers_own_entries_newest_first(
     html = response.content.decode()
     assert "999" not in html and "seller2" not in html
     # Times in the seller's zone, with who and the before/after table.
-    assert "2026-11-20 13:00 PST · seller1" in html
+    assert "Nov. 20, 2026, 13:00 PST · seller1" in html
     assert "<td>Maximum Prime orders per day</td><td>20</td><td>30</td>" in html
 
 

@@ -545,9 +545,13 @@ def test_pause_until_a_local_moment_is_recorded_with_its_moment_and_actor(
     assert change.paused_until == dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
     assert "Prime order-volume control saved." in messages_of(response)
     html = response.content.decode()
-    assert "Prime badge paused" in html and "2026-11-21 18:00 PST" in html and "At most 250 Prime orders a day." in html
+    assert (
+        "Prime badge paused" in html
+        and "Nov. 21, 2026, 18:00 PST" in html
+        and "At most 250 Prime orders a day." in html
+    )
     history = html.split("data-volume-history")[1]
-    assert "2026-11-20 10:00 PST" in history and "seller1" in history
+    assert "Nov. 20, 2026, 10:00 PST" in history and "seller1" in history
 
 
 def test_the_form_shows_the_pause_end_in_the_sellers_time_zone(seller_client, seller, seller_user, fixed_now):
@@ -569,7 +573,11 @@ def test_history_keeps_every_change_newest_first(seller_client, seller, other_se
         (None, False, NOW + dt.timedelta(hours=3)),
     ]
     html = seller_client.get(reverse("sellers:volume_control")).content.decode().split("data-volume-history")[1]
-    assert html.index("2026-11-20 13:00 PST") < html.index("2026-11-20 12:00 PST") < html.index("2026-11-20 10:00 PST")
+    assert (
+        html.index("Nov. 20, 2026, 13:00 PST")
+        < html.index("Nov. 20, 2026, 12:00 PST")
+        < html.index("Nov. 20, 2026, 10:00 PST")
+    )
 
 
 @pytest.mark.parametrize(
@@ -657,5 +665,5 @@ def test_settings_forms_carry_a_csrf_token(seller_client, seller):
     for name in ["shipping_template", "fulfilment", "carrier_create", "volume_control", "api_tokens"]:
         html = seller_client.get(reverse(f"sellers:{name}")).content.decode()
         # The page's own forms, not the language and logout forms every page has.
-        main = html[html.index('<main class="container">') : html.index("</main>")]
+        main = html[html.index('<main class="container"') : html.index("</main>")]
         assert "csrfmiddlewaretoken" in main, name

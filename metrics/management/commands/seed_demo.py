@@ -17,7 +17,7 @@ from sellers.services import orders_classify_prime
 
 # Days of metrics computed after seeding, so the dashboard has a recent history; the last
 # of them (yesterday) is evaluated.
-EVALUATED_DAYS = 14
+EVALUATED_DAYS = 30
 
 
 def _date_revocations(seller_ids: list[int], day: dt.date) -> None:
