@@ -123,9 +123,17 @@ class Projection:
         return METRIC_DEFINITIONS[self.metric]
 
     @property
+    def counted(self) -> int:
+        """The defect units that count against the seller: protected late deliveries excused."""
+        return self.defects - self.protected
+
+    @property
     def rate(self) -> Fraction | None:
-        """The rate shown if they all go wrong: every defect counts, protection aside."""
-        return self.definition.rate(population=self.population, defects=self.defects)
+        """The rate that decides if they all go wrong (protected late deliveries excused, as
+        ``passing`` judges), so the rate read beside the threshold agrees with the verdict."""
+        return self.definition.eligibility_rate(
+            population=self.population, defects=self.defects, protected=self.protected
+        )
 
     @property
     def passing(self) -> bool:

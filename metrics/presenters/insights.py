@@ -98,9 +98,9 @@ class ProjectionLine:
 
     metric: str
     label: str
-    rate: Fraction | None  # exactly; every defect counts
+    rate: Fraction | None  # exactly; the rate that decides (protected late deliveries excused)
     rate_percent: str  # as read beside the threshold, never rounded across it
-    defects: int
+    defects: int  # the units that count (protected late deliveries excused)
     population: int
     passing: bool
 
@@ -117,7 +117,7 @@ def projection_line(projection: Projection) -> ProjectionLine:
         label=str(definition.label),
         rate=projection.rate,
         rate_percent=rate_percent(projection.rate, projection.threshold, higher_is_better=definition.higher_is_better),
-        defects=projection.defects,
+        defects=projection.counted,
         population=projection.population,
         passing=projection.passing,
     )

@@ -281,7 +281,8 @@ def test_projected_rates_add_the_at_risk_units_to_the_snapshot(at_risk_world):
     # On-time delivery: all four go wrong; none was due by D; A and C shipped on Buy Shipping labels.
     otd = projected["on_time_delivery_rate"]
     assert (otd.population, otd.defects, otd.protected) == (19, 9, 7)
-    assert otd.rate == Fraction(10, 19)
+    # The rate that decides, as the verdict: protected late deliveries excused (9 - 7 counted).
+    assert otd.counted == 2 and otd.rate == Fraction(17, 19) and not otd.passing
     # For eligibility 2 of 19 count: 89.47 % < 93.5 %.
     assert not otd.passing
     assert set(projected) == {"on_time_shipment_rate", "on_time_delivery_rate"}
@@ -325,7 +326,8 @@ def test_the_dashboard_lists_orders_at_risk_and_the_projection(client, seller_us
     assert "carrier pickup, Nov. 21, 2026, 17:00" in html
     assert "end of Nov. 22, 2026" in html
     assert "portal-deadline-missed" not in html  # 07:00: every deadline is still ahead
-    assert 'id="projected-on_time_delivery_rate"' in html and "52.63 %" in html  # 10 / 19
+    assert 'id="projected-on_time_delivery_rate"' in html and "89.47 %" in html  # 17 / 19
+    assert "(2 unprotected late deliveries of 19)" in html
     assert "THEIRS" not in html and "CANCELLED" not in html and "DUEYESTERDAY" not in html
 
 
