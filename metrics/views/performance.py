@@ -270,7 +270,9 @@ def population(request: AuthenticatedHttpRequest) -> HttpResponse:
         return render(request, "metrics/population.html", context, status=404)
     orders = metric_population_orders(seller=seller, day=day, window_days=window_days, metric=metric)
     totals = orders.aggregate(
-        population_units=Sum("units", default=0), defect_units=Sum("units", filter=Q(is_defect=True), default=0)
+        population_units=Sum("units", default=0),
+        # The defect units that count: a protected late delivery is tagged, not counted.
+        defect_units=Sum("units", filter=Q(is_defect=True, is_protected=False), default=0),
     )
     context.update(
         {

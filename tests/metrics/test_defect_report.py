@@ -647,6 +647,10 @@ def test_the_orders_behind_a_count_tag_protected_late_deliveries_too(client, sel
     assert all(o.is_protected == (o.is_defect and is_protected_late(o, D)) for o in orders)
     html = response.content.decode()
     assert html.count("Defect · does not count") == sum(o.is_protected for o in orders)
+    # The count of defects names only the units that count against the seller.
+    counted = sum(o.units for o in orders if o.is_defect and not o.is_protected)
+    assert response.context["defect_units"] == counted
+    assert counted < sum(o.units for o in orders if o.is_defect)
     # Metrics without the protection never tag one.
     response = client.get(reverse("metrics:population"), {"window": 30, "metric": "on_time_shipment_rate"})
     assert not any(o.is_protected for o in response.context["page"])
