@@ -171,6 +171,11 @@ class MetricRow:
         return str(self.definition.label)
 
     @property
+    def window_cells(self) -> list[tuple[int, WindowCell | None]]:
+        """(window, cell) in WINDOWS order: a cell missing still names its column."""
+        return list(zip(WINDOWS, self.cells, strict=True))
+
+    @property
     def colour(self) -> str:
         return STATE_COLOURS[self.state]
 
