@@ -15,6 +15,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.bounds import text_error_messages
+from portal.once import OnceField
 from sellers.choices import OPTIONAL_EMAILS, STATE_CHOICES, STATE_NAMES, STATES, WEEKDAYS, EmailKind, Speed, Weekday
 from sellers.models import CarrierService, OperatingDay, Seller, VolumeControlChange, paused_by
 from sellers.requirements import clock, cutoff_requirement
@@ -342,6 +343,7 @@ class VolumeControlForm(forms.Form):
 
 
 class ApiTokenForm(forms.Form):
+    once = OnceField()
     name = forms.CharField(
         label=_("Token name"),
         max_length=100,

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from portal.once import submitted_before
 from portal.types import AuthenticatedHttpRequest
 from sellers.choices import CONTIGUOUS_REGIONS, MANDATORY_EMAILS, EmailKind, Weekday
 from sellers.forms import (
@@ -340,6 +341,10 @@ def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST if request.method == "POST" else None)
     new_token = None
     if form.is_bound and form.is_valid():
+        if submitted_before(request, form.cleaned_data["once"]):
+            # A reload of the page that showed the new token: it was created once and shown once.
+            messages.info(request, _("That token was already created; it was shown once, when it was created."))
+            return redirect("sellers:api_tokens")
         token, raw = api_token_create(seller=seller, actor=request.user, name=form.cleaned_data["name"])
         new_token = {"token": token, "raw": raw}
         form = ApiTokenForm()

@@ -249,3 +249,19 @@ def test_a_revoked_token_raises_before_touching_last_used(seller_user, token):
         bearer_authenticate(RequestFactory().get(API, **bearer(raw)), now=T0 + dt.timedelta(hours=1))
     api_token.refresh_from_db()
     assert api_token.last_used_at is None
+
+
+def test_a_reload_of_the_created_page_does_not_create_a_second_token(seller_client, seller):
+    """The browser's reload sends the same form again: its one-time key was used, so nothing
+    more is created and the page says why (the token itself is not kept to show again)."""
+    data = {"name": "Warehouse sync", "once": "reload-key-1"}
+    first = seller_client.post(reverse("sellers:api_tokens"), data)
+    assert first.status_code == 200 and ApiToken.objects.filter(seller=seller).count() == 1
+    again = seller_client.post(reverse("sellers:api_tokens"), data, follow=True)
+    assert ApiToken.objects.filter(seller=seller).count() == 1
+    assert "That token was already created; it was shown once, when it was created." in again.content.decode()
+    # A new form carries a new key: a second token on purpose is created.
+    page = seller_client.get(reverse("sellers:api_tokens")).content.decode()
+    assert 'name="once"' in page and 'value="reload-key-1"' not in page
+    seller_client.post(reverse("sellers:api_tokens"), {"name": "Second", "once": "reload-key-2"})
+    assert ApiToken.objects.filter(seller=seller).count() == 2
