@@ -166,6 +166,8 @@ def test_the_checklist_marks_a_fixed_setting_fixed_now_and_links_each_fix(client
     assert checklist[2].fix_url == "/settings/fulfilment/"
     assert checklist[0].fix_url == "/performance/defects/?window=7&metric=on_time_shipment_rate"
     assert html.count("Still failing") == 2 and html.count("Fixed now") == 1
+    # The reason recorded at the revocation reads as what was true then, not as now.
+    assert html.count("When Prime was revoked:") == 1
     assert 'href="/settings/fulfilment/">Open the setting</a>' in html
     # Then Create POA.
     assert html.index("portal-revocation-checklist") < html.index("portal-create-poa")
