@@ -239,3 +239,18 @@ def test_with_allow_private_a_real_post_reaches_a_local_receiver_signed(settings
     payload = Webhook(endpoint.secret).verify(received["body"], received["headers"])
     assert payload["type"] == "webhook.test" and payload["data"]["merchant_token"] == "SELLER01"
     assert WebhookAttempt.objects.get().status_code == 204
+
+
+def test_the_disabled_email_respects_the_users_preference(seller, seller_user, endpoint):
+    """A user who turned off "A webhook endpoint disabled after failing" gets no such email;
+    the others still do."""
+    from sellers.choices import EmailKind
+    from webhooks.notifications import endpoint_disabled_emails_send
+    from webhooks.services import webhook_endpoint_disable
+
+    seller_user.email, seller_user.email_opt_outs = "first@seller.example", [EmailKind.WEBHOOK_DISABLED]
+    seller_user.save()
+    seller_user_create(seller=seller, username="second", password="pw pw pw 1234", email="second@seller.example")
+    webhook_endpoint_disable(endpoint=endpoint, reason=DisabledReason.FAILING)
+    assert endpoint_disabled_emails_send(endpoint_id=endpoint.pk) == 1
+    assert [message.to for message in mail.outbox] == [["second@seller.example"]]
