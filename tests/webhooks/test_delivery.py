@@ -254,3 +254,25 @@ def test_the_disabled_email_respects_the_users_preference(seller, seller_user, e
     webhook_endpoint_disable(endpoint=endpoint, reason=DisabledReason.FAILING)
     assert endpoint_disabled_emails_send(endpoint_id=endpoint.pk) == 1
     assert [message.to for message in mail.outbox] == [["second@seller.example"]]
+
+
+def test_a_broker_outage_at_commit_leaves_the_delivery_to_the_sweeper(
+    seller, endpoint, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Queueing after the commit fails (the broker is down): the caller is not answered
+    with an error for a change already made; the delivery stays pending for the sweeper."""
+    from kombu.exceptions import OperationalError
+
+    from webhooks import tasks
+    from webhooks.services import webhook_deliveries_due
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.deliver_webhook, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        delivery = webhook_test_event_send(endpoint=endpoint)
+    assert len(callbacks) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING
+    assert webhook_deliveries_due() == [delivery.pk]
