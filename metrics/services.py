@@ -284,15 +284,20 @@ def sellers_entered_at_risk(*, day: dt.date, seller_ids: Sequence[int] | None = 
     nothing."""
     params = {"day": day, "now": timezone.now(), "sellers": None if seller_ids is None else list(seller_ids)}
     some_sellers = seller_ids is not None
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(statements.at_risk_leave(some_sellers=some_sellers), params)
-        cursor.execute(statements.at_risk_enter(some_sellers=some_sellers), params)
-        entered = sorted(row[0] for row in cursor.fetchall())
-    if entered:
-        from metrics.tasks import send_at_risk_emails
+    # The entry and its news in one transaction: were the webhook deliveries not written (a
+    # lost connection), the entry would be committed without them and a retry, finding the
+    # seller recorded, would never send them; now the retry finds it entering again.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(statements.at_risk_leave(some_sellers=some_sellers), params)
+            cursor.execute(statements.at_risk_enter(some_sellers=some_sellers), params)
+            entered = sorted(row[0] for row in cursor.fetchall())
+        if entered:
+            from metrics.tasks import send_at_risk_emails
 
-        send_at_risk_emails.delay_on_commit(entered, day.isoformat())
-        webhook_events.at_risk_entered_emit(seller_ids=entered, day=day)
+            send_at_risk_emails.delay_on_commit(entered, day.isoformat())
+            webhook_events.at_risk_entered_emit(seller_ids=entered, day=day)
+    if entered:
         logger.info("%d sellers entered at-risk on %s", len(entered), day)
     return entered
 

@@ -7,17 +7,20 @@ from django.core.mail import get_connection, send_mass_mail
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from sellers.choices import EmailKind
 from sellers.language import user_language
+from sellers.selectors import seller_email_recipients
 from webhooks.models import WebhookEndpoint
 
 
 def endpoint_disabled_emails_send(*, endpoint_id: int) -> int:
-    """Tell every active user of the seller that an endpoint was disabled after 3 days of
-    failed deliveries (SPEC section 8), and how to turn it back on."""
+    """Tell the seller's users who keep these emails on (``EmailKind.WEBHOOK_DISABLED``)
+    that an endpoint was disabled after 3 days of failed deliveries (SPEC section 8), and
+    how to turn it back on."""
     endpoint = WebhookEndpoint.objects.select_related("seller").filter(pk=endpoint_id, enabled=False).first()
     if endpoint is None:
         return 0
-    users = endpoint.seller.users.filter(is_active=True).exclude(email="")
+    users = seller_email_recipients(seller=endpoint.seller, kind=EmailKind.WEBHOOK_DISABLED)
     context = {"endpoint": endpoint, "seller": endpoint.seller}
     messages = []
     for user in users:

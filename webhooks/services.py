@@ -11,7 +11,6 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -274,10 +273,21 @@ def webhook_test_event_send(*, endpoint: WebhookEndpoint, now: dt.datetime | Non
 
 
 def _send_on_commit(delivery_ids: list[int]) -> None:
+    """Queue each delivery once the change commits. Robust: a broker that cannot be reached
+    then is logged, not raised into the caller after its change has committed (a reviewer's
+    decision answered with a 500, a daily chunk failing after its work); the delivery stays
+    pending and the sweeper (``deliver_due_webhooks``) queues it."""
     from webhooks.tasks import deliver_webhook
 
+    def queue(pk: int) -> Callable[[], None]:
+        # A function, not a partial: a robust callback's failure is logged by its __qualname__.
+        def queue_delivery() -> None:
+            deliver_webhook.delay(pk)
+
+        return queue_delivery
+
     for pk in delivery_ids:
-        transaction.on_commit(partial(deliver_webhook.delay, pk))
+        transaction.on_commit(queue(pk), robust=True)
 
 
 # ---------------------------------------------------------------------------------------

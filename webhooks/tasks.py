@@ -25,7 +25,7 @@ RETRYING = {
 }
 
 
-# 5 s of HTTP timeout per attempt (connect, then each read): a minute is ample.
+# 5 s of HTTP timeout per attempt (transport.TIMEOUT_SECONDS, the whole attempt): a minute is ample.
 @shared_task(**RETRYING, soft_time_limit=60, time_limit=90)
 def deliver_webhook(delivery_id: int) -> str:
     return webhook_delivery_attempt(delivery_id=delivery_id)

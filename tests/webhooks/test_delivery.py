@@ -239,3 +239,40 @@ def test_with_allow_private_a_real_post_reaches_a_local_receiver_signed(settings
     payload = Webhook(endpoint.secret).verify(received["body"], received["headers"])
     assert payload["type"] == "webhook.test" and payload["data"]["merchant_token"] == "SELLER01"
     assert WebhookAttempt.objects.get().status_code == 204
+
+
+def test_the_disabled_email_respects_the_users_preference(seller, seller_user, endpoint):
+    """A user who turned off "A webhook endpoint disabled after failing" gets no such email;
+    the others still do."""
+    from sellers.choices import EmailKind
+    from webhooks.notifications import endpoint_disabled_emails_send
+    from webhooks.services import webhook_endpoint_disable
+
+    seller_user.email, seller_user.email_opt_outs = "first@seller.example", [EmailKind.WEBHOOK_DISABLED]
+    seller_user.save()
+    seller_user_create(seller=seller, username="second", password="pw pw pw 1234", email="second@seller.example")
+    webhook_endpoint_disable(endpoint=endpoint, reason=DisabledReason.FAILING)
+    assert endpoint_disabled_emails_send(endpoint_id=endpoint.pk) == 1
+    assert [message.to for message in mail.outbox] == [["second@seller.example"]]
+
+
+def test_a_broker_outage_at_commit_leaves_the_delivery_to_the_sweeper(
+    seller, endpoint, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Queueing after the commit fails (the broker is down): the caller is not answered
+    with an error for a change already made; the delivery stays pending for the sweeper."""
+    from kombu.exceptions import OperationalError
+
+    from webhooks import tasks
+    from webhooks.services import webhook_deliveries_due
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.deliver_webhook, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        delivery = webhook_test_event_send(endpoint=endpoint)
+    assert len(callbacks) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING
+    assert webhook_deliveries_due() == [delivery.pk]

@@ -137,3 +137,33 @@ def test_entering_at_risk_is_sent_once_per_entry(clock, seller, all_events, make
 
     assert SellerAtRisk.objects.get(seller=seller).since == D  # still at risk, entered on D
     assert len(bodies(EventType.SELLER_AT_RISK)) == 1
+
+
+def test_a_failed_emission_leaves_no_entry_behind_so_the_retry_sends_it(
+    clock, seller, all_events, make_orders, receiver, monkeypatch
+):
+    """The entry into at-risk and its webhook deliveries are written together: a database
+    failure while writing the deliveries rolls the entry back, and the retried daily run
+    enters the seller again and sends the event (else it would find the seller recorded and
+    never send it)."""
+    from django.db import DatabaseError
+
+    from metrics.models import SellerAtRisk
+    from metrics.services import sellers_entered_at_risk
+    from tests.metrics.test_at_risk import at_risk_orders
+    from webhooks import events
+
+    make_orders(*at_risk_orders(seller))
+    daily_run(day=D)
+    SellerAtRisk.objects.all().delete()
+    WebhookDelivery.objects.filter(event_type=EventType.SELLER_AT_RISK).delete()
+
+    def lost_connection(**kwargs):
+        raise DatabaseError("server closed the connection unexpectedly")
+
+    with monkeypatch.context() as patched, pytest.raises(DatabaseError):
+        patched.setattr(events, "at_risk_entered_emit", lost_connection)
+        sellers_entered_at_risk(day=D, seller_ids=[seller.pk])
+    assert not SellerAtRisk.objects.exists()
+    assert sellers_entered_at_risk(day=D, seller_ids=[seller.pk]) == [seller.pk]
+    assert len(bodies(EventType.SELLER_AT_RISK)) == 1
