@@ -59,7 +59,7 @@ def test_at_risk_first_screen_on_desktop_and_phone_and_the_checklist_after_a_fix
     expect(verdict).to_be_visible()
     expect(verdict).to_have_class(re.compile(r"\balert-warning\b"))
     expect(verdict.locator(".portal-tightest")).to_contain_text(
-        re.compile(r"^\d+ more .+ window and you lose Prime\.$")
+        re.compile(r"^Closest to its threshold: \d+ more .+ window and you lose Prime\.$")
     )
     rows = page.locator(".portal-glance-row")
     expect(rows).to_have_count(7)

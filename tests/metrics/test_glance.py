@@ -40,7 +40,7 @@ def test_an_at_risk_seller_sees_an_amber_verdict_with_the_tightest_headroom_in_w
     assert response.context["verdict"].kind == "at_risk"
     assert "alert-warning" in html and "portal-verdict-at_risk" in html
     assert "Eligible for Prime, but at risk" in html
-    assert "Metrics at risk: On-time shipment rate (7 days)" in html
+    assert "At risk, with less than a quarter of what the window allows left: On-time shipment rate (7 days)" in html
     # Headroom 0 in the 7-day window: the next late unit loses Prime.
     assert "1 more unit shipped late and delivered late in the 7-day window and you lose Prime." in html
     # The verdict and the table come before the cards, the trends and the insights.
