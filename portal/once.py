@@ -31,12 +31,14 @@ class OnceField(forms.CharField):
 
 
 def submitted_before(request: HttpRequest, key: str) -> bool:
-    """Whether this form's key was used already in this session (a reload or a double
-    click); if not, remember it now. A missing key is never "before": the form is handled."""
-    if not key:
-        return False
-    used = list(request.session.get(SESSION_KEY, []))
-    if key in used:
-        return True
-    request.session[SESSION_KEY] = [*used, key][-REMEMBERED:]
-    return False
+    """Whether this form's key was used already in this session (a reload or a double click).
+    A missing key is never "before": the form is handled."""
+    return bool(key) and key in request.session.get(SESSION_KEY, [])
+
+
+def submission_done(request: HttpRequest, key: str) -> None:
+    """Remember the key once the thing is created (not before: a refused form, sent again
+    corrected, keeps its key and must still be handled)."""
+    if key:
+        used = list(request.session.get(SESSION_KEY, []))
+        request.session[SESSION_KEY] = [*used, key][-REMEMBERED:]

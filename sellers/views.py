@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from portal.once import submitted_before
+from portal.once import submission_done, submitted_before
 from portal.types import AuthenticatedHttpRequest
 from sellers.choices import CONTIGUOUS_REGIONS, MANDATORY_EMAILS, EmailKind, Weekday
 from sellers.forms import (
@@ -346,6 +346,7 @@ def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
             messages.info(request, _("That token was already created; it was shown once, when it was created."))
             return redirect("sellers:api_tokens")
         token, raw = api_token_create(seller=seller, actor=request.user, name=form.cleaned_data["name"])
+        submission_done(request, form.cleaned_data["once"])
         new_token = {"token": token, "raw": raw}
         form = ApiTokenForm()
     return render(

@@ -6,6 +6,7 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from portal.bounds import text_error_messages
+from portal.once import OnceField
 from webhooks.addresses import AddressRefused, url_check
 from webhooks.choices import EventType
 from webhooks.models import URL_MAX_LENGTH
@@ -14,6 +15,7 @@ URL_EXAMPLE = "https://example.com/webhooks"
 
 
 class WebhookEndpointForm(forms.Form):
+    once = OnceField()
     url = forms.CharField(
         label=_("Endpoint URL"),
         max_length=URL_MAX_LENGTH,

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from portal.once import submission_done, submitted_before
 from portal.types import AuthenticatedHttpRequest
 from sellers.selectors import seller_for_user, seller_object_or_404
 from webhooks.addresses import allow_private
@@ -39,6 +40,10 @@ def endpoints(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = WebhookEndpointForm(request.POST if request.method == "POST" else None)
     new_endpoint = None
     if form.is_bound and form.is_valid():
+        if submitted_before(request, form.cleaned_data["once"]):
+            # A reload of the page that showed the new secret: added once, shown once.
+            messages.info(request, _("That endpoint was already added; its secret was shown once, when it was added."))
+            return redirect("webhooks:endpoints")
         try:
             new_endpoint = webhook_endpoint_create(
                 seller=seller,
@@ -49,6 +54,7 @@ def endpoints(request: AuthenticatedHttpRequest) -> HttpResponse:
         except EndpointError as exc:
             form.add_error(None, str(exc))
         else:
+            submission_done(request, form.cleaned_data["once"])
             form = WebhookEndpointForm()
     return render(
         request,

@@ -163,3 +163,18 @@ def test_a_failed_attempt_shows_its_sentence(clock, seller_client, endpoint, rec
     html = seller_client.get(reverse("webhooks:endpoint_log", args=[endpoint.pk])).content.decode()
     assert "No answer within 5 seconds." in html
     assert "Next attempt at 2026-11-21 07:00:30" in html  # 30 s later, in the seller's zone
+
+
+def test_a_reload_of_the_page_with_the_secret_adds_no_second_endpoint(seller_client, seller):
+    data = {"url": HOOK_URL, "event_types": EventType.values, "once": "reload-key-1"}
+    assert seller_client.post(PAGE, data).status_code == 200
+    again = seller_client.post(PAGE, data, follow=True)
+    assert WebhookEndpoint.objects.filter(seller=seller).count() == 1
+    assert "That endpoint was already added; its secret was shown once, when it was added." in again.content.decode()
+
+
+def test_a_refused_form_sent_again_corrected_is_still_handled(seller_client, seller):
+    refused = seller_client.post(PAGE, {"url": "http://hooks.example.com/x", "once": "key-2"})
+    assert refused.status_code == 200 and not WebhookEndpoint.objects.exists()
+    seller_client.post(PAGE, {"url": HOOK_URL, "event_types": EventType.values, "once": "key-2"})
+    assert WebhookEndpoint.objects.filter(seller=seller).count() == 1
