@@ -369,6 +369,17 @@ def seller_plan_submission(*, seller: Seller) -> PlanSubmission:
     return plan_submission(status=seller.status, open_plan=seller_open_plan(seller=seller))
 
 
+def seller_plan_rejected_since(*, seller: Seller, since: dt.datetime | None) -> PlanOfAction | None:
+    """The seller's latest plan rejected at or after ``since`` (the revocation's moment): the
+    feedback a new plan must answer, shown until the next plan is submitted."""
+    if since is None:
+        return None
+    rejected = PlanOfAction.objects.filter(
+        seller=seller, status=PlanOfAction.Status.REJECTED, decided_at__gte=since
+    ).select_related("decided_by")
+    return rejected.order_by("-decided_at", "-id").first()
+
+
 def can_review_plans(user) -> bool:
     """Who reviews plans of action (SPEC section 4): an active account of programme staff
     with the review permission, given directly, through a group or as a superuser; a

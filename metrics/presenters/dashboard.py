@@ -31,6 +31,7 @@ from metrics.selectors import (
     seller_dashboard_state,
     seller_day_snapshots,
     seller_latest_revocation,
+    seller_plan_rejected_since,
     seller_plan_submission,
     seller_reinstated_at,
     seller_trend,
@@ -175,6 +176,7 @@ def render_dashboard_content(
     requirements = seller_requirements(seller=seller)
     revocation_reasons = revocation_reasons_from_json(revocation.reasons) if revocation else []
     reinstated_on = seller.local_date(seller_reinstated_at(seller=seller))
+    submission = seller_plan_submission(seller=seller)
     return render_to_string(
         "metrics/_dashboard_content.html",
         {
@@ -204,7 +206,11 @@ def render_dashboard_content(
             "requirement_checks": requirement_checks(requirements),
             "requirements": requirements,
             "regions_total": len(CONTIGUOUS_REGIONS),
-            "plan_submission": seller_plan_submission(seller=seller),
+            "plan_submission": submission,
+            # Shown with Create POA after a rejection: the feedback the next plan answers.
+            "rejected_plan": seller_plan_rejected_since(seller=seller, since=revocation.created_at)
+            if submission.allowed and revocation
+            else None,
             "insights": insights,
         },
         request,

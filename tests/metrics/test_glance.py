@@ -199,3 +199,26 @@ def test_the_first_screen_reads_in_german(client, seller_user, at_risk_seller):
     assert "Für Prime berechtigt, aber gefährdet" in html
     assert "Noch 1 weitere verspätet versendete und verspätet gelieferte Einheit im Zeitraum von 7 Tagen" in html
     assert ">Gefährdet</span>" in html
+
+
+def test_after_a_rejection_the_banner_shows_the_feedback_beside_create_poa(
+    client, seller_user, revoked_seller, reviewer
+):
+    from metrics.services import plan_reject
+
+    plan = plan_submit(
+        seller=revoked_seller,
+        user=seller_user,
+        merchant_token=revoked_seller.merchant_token,
+        root_cause="r" * 100,
+        corrective_actions="c" * 100,
+        preventive_measures="p" * 100,
+        timeframe="t" * 20,
+    )
+    plan_reject(plan=plan, reviewer=reviewer, feedback="Say which carrier picks up on Saturdays.")
+    client.force_login(seller_user)
+    html = client.get(URL).content.decode()
+    assert "Plan of action rejected" in html
+    assert f"Your plan #{plan.pk} was rejected on" in html
+    assert "Say which carrier picks up on Saturdays." in html
+    assert html.index("portal-plan-feedback") < html.index("portal-create-poa")
