@@ -38,7 +38,7 @@ from sellers.models import (
     Seller,
     User,
 )
-from sellers.services import orders_classify_prime, seller_create, volume_control_change
+from sellers.services import orders_classify_prime, seller_create, volume_control_update
 
 DEMO_DAYS = 60
 DEMO_SEED = 20261122
@@ -296,16 +296,13 @@ def _volume_control_history(seller: Seller, user: User, days: list[dt.date]) -> 
     paused_day = days[-21]
     pause_start = _local(seller, paused_day, dt.time(0))
     pause_end = _local(seller, paused_day + dt.timedelta(days=1), dt.time(0))
-    volume_control_change(
-        seller=seller, daily_cap=None, paused=True, paused_until=pause_end, changed_by=user, effective_at=pause_start
+    # Through the settings page's own service, as of each moment, so the history page lists
+    # both changes as the volume-control page does.
+    volume_control_update(
+        seller=seller, actor=user, daily_cap=None, paused=True, paused_until=pause_end, now=pause_start
     )
-    volume_control_change(
-        seller=seller,
-        daily_cap=50,
-        paused=False,
-        changed_by=user,
-        effective_at=_local(seller, days[-12], dt.time(8, 15)),
-    )
+    capped_at = _local(seller, days[-12], dt.time(8, 15))
+    volume_control_update(seller=seller, actor=user, daily_cap=50, paused=False, now=capped_at)
 
 
 def _local(seller: Seller, day: dt.date, at: dt.time) -> dt.datetime:

@@ -198,6 +198,11 @@ def test_healthy_seller_has_a_one_day_pause_and_a_daily_cap(demo):
     seller = demo[HEALTHY]
     changes = list(VolumeControlChange.objects.filter(seller=seller).order_by("effective_at"))
     assert [(c.paused, c.daily_cap) for c in changes] == [(True, None), (False, 50)]
+    # Made through the settings' own service: the history page lists both, when they were made.
+    from sellers.models import AuditEntry
+
+    audited = AuditEntry.objects.filter(seller=seller, action=AuditEntry.Action.VOLUME_CONTROL).order_by("created_at")
+    assert [entry.created_at for entry in audited] == [c.effective_at for c in changes]
     pause = changes[0]
     assert pause.paused_until - pause.effective_at in (
         dt.timedelta(hours=23),
