@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 
 from celery import group, shared_task
-from django.db import DatabaseError
 
 from metrics.notifications import (
     at_risk_emails_send,
@@ -21,18 +20,9 @@ from metrics.services import (
     seller_id_chunks,
     sellers_readiness,
 )
+from portal.celery import RETRYING
 
 logger = logging.getLogger(__name__)
-
-RETRYING = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (DatabaseError, ConnectionError),
-    "retry_backoff": True,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 
 
 @shared_task(**RETRYING, bind=True, soft_time_limit=30 * 60, time_limit=35 * 60)

@@ -10,8 +10,22 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from django.db import DatabaseError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+# The options of every task that must not be lost (metrics.tasks, webhooks.tasks): acked
+# after it ran, requeued when its worker dies, and retried with growing delays when the
+# database or the broker connection fails.
+RETRYING = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (DatabaseError, ConnectionError),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
 app = Celery("portal", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -95,3 +95,12 @@ class VolumeControlChangeFactory(factory.django.DjangoModelFactory):
     daily_cap = None
     paused = False
     paused_until = None
+
+
+# A plan of action's answers that meet every minimum (SPEC section 4), for the tests that submit one.
+PLAN_ANSWERS = {
+    "root_cause": "Orders bought after 13:00 on Fridays waited for the Monday pickup because our cutoff was too late.",
+    "corrective_actions": "We moved the Friday cutoff to 14:00 and added a Saturday pickup with UPS from next week.",
+    "preventive_measures": "A daily check of unscanned orders at 16:00 and a weekly review of late shipments.",
+    "timeframe": "In effect since 2026-11-23.",
+}

@@ -37,6 +37,7 @@ from sellers.models import (
     VolumeControlChange,
 )
 from sellers.services import seller_create, seller_user_create
+from tests.factories import PLAN_ANSWERS
 
 pytestmark = pytest.mark.django_db
 
@@ -61,12 +62,7 @@ NAME_LIKE = {"far-future-date", "far-future-moment", "year-one-date", "year-one-
 # A timeframe needs 10 characters: a date is one.
 TIMEFRAME_LIKE = {"far-future-date", "far-future-moment", "year-one-date", "year-one-moment", "huge"}
 
-ANSWERS = {
-    "root_cause": "Orders bought after 13:00 on Fridays waited for the Monday pickup because our cutoff was too late.",
-    "corrective_actions": "We moved the Friday cutoff to 14:00 and added a Saturday pickup with UPS from next week.",
-    "preventive_measures": "A daily check of unscanned orders at 16:00 and a weekly review of late shipments.",
-    "timeframe": "In effect since 2026-11-23.",
-}
+ANSWERS = PLAN_ANSWERS
 
 STATE_MODELS = [
     Seller,

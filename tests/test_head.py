@@ -16,16 +16,12 @@ from metrics.services import daily_run, plan_submit
 from sellers.factories import D, OrderFactory
 from sellers.models import ApiToken, CarrierService
 from sellers.services import api_token_create
+from tests.factories import PLAN_ANSWERS
 from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
-ANSWERS = {
-    "root_cause": "Orders bought after 13:00 on Fridays waited for the Monday pickup because our cutoff was too late.",
-    "corrective_actions": "We moved the Friday cutoff to 14:00 and added a Saturday pickup with UPS from next week.",
-    "preventive_measures": "A daily check of unscanned orders at 16:00 and a weekly review of late shipments.",
-    "timeframe": "In effect since 2026-11-23.",
-}
+ANSWERS = PLAN_ANSWERS
 
 
 # Django's admin login redirects a user who is already logged in as staff on GET only

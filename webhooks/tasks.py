@@ -5,24 +5,12 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import DatabaseError
 
+from portal.celery import RETRYING
 from webhooks.notifications import endpoint_disabled_emails_send
 from webhooks.services import webhook_deliveries_due, webhook_delivery_attempt
 
 logger = logging.getLogger(__name__)
-
-# As metrics.tasks: a lost database connection is retried; an HTTP failure is not a task
-# failure but a failed attempt, scheduled again by the service.
-RETRYING = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (DatabaseError, ConnectionError),
-    "retry_backoff": True,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 
 
 # 5 s of HTTP timeout per attempt (transport.TIMEOUT_SECONDS, the whole attempt): a minute is ample.

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from metrics.services import daily_run, sellers_entered_at_risk
 from sellers.choices import ProgrammeStatus
 from sellers.factories import D, OrderFactory
 from sellers.services import seller_user_create
+from tests.metrics.sql_rules import counts_and_threshold, sql_value
 
 OTS = METRIC_DEFINITIONS["on_time_shipment_rate"]  # >= 99 %
 OTD = METRIC_DEFINITIONS["on_time_delivery_rate"]  # >= 93.5 %, Buy Shipping protection
@@ -119,35 +119,8 @@ def test_a_seller_is_at_risk_only_when_eligible():
 # --- The SQL half against the Python half -----------------------------------------------
 
 
-@st.composite
-def counts_and_threshold(draw):
-    population = draw(st.integers(min_value=0, max_value=10**7))
-    defects = draw(st.integers(min_value=0, max_value=population))
-    protected = draw(st.integers(min_value=0, max_value=defects))
-    threshold = Decimal(draw(st.integers(min_value=0, max_value=100_000))) / 100_000
-    return population, defects, protected, threshold
-
-
 def _sql_at_risk(metric: str, population: int, defects: int, protected: int, threshold: Decimal) -> bool:
-    expression = AT_RISK_SQL.format(
-        population="%(p)s::bigint",
-        defects="%(d)s::bigint",
-        protected="%(x)s::bigint",
-        threshold="%(t)s::numeric",
-        higher_is_better="%(h)s",
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {expression}",
-            {
-                "p": population,
-                "d": defects,
-                "x": protected,
-                "t": threshold,
-                "h": METRIC_DEFINITIONS[metric].higher_is_better,
-            },
-        )
-        return cursor.fetchone()[0]
+    return sql_value(AT_RISK_SQL, metric, population, defects, protected, threshold)
 
 
 @pytest.mark.django_db

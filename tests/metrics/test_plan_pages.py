@@ -14,15 +14,11 @@ from metrics.services import daily_run, plan_reject, plan_submit
 from sellers.choices import ProgrammeStatus
 from sellers.factories import D, OrderFactory
 from sellers.models import AuditEntry
+from tests.factories import PLAN_ANSWERS
 
 pytestmark = pytest.mark.django_db
 
-ANSWERS = {
-    "root_cause": "Orders bought after 13:00 on Fridays waited for the Monday pickup because our cutoff was too late.",
-    "corrective_actions": "We moved the Friday cutoff to 14:00 and added a Saturday pickup with UPS from next week.",
-    "preventive_measures": "A daily check of unscanned orders at 16:00 and a weekly review of late shipments.",
-    "timeframe": "In effect since 2026-11-23.",
-}
+ANSWERS = PLAN_ANSWERS
 
 
 def late_to_texas(seller, carrier="FedEx Home"):

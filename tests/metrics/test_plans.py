@@ -25,15 +25,11 @@ from metrics.services import (
 from sellers.choices import ProgrammeStatus
 from sellers.factories import D, OrderFactory, local_moment
 from sellers.models import AuditEntry, SellerEvent
+from tests.factories import PLAN_ANSWERS
 
 pytestmark = pytest.mark.django_db
 
-ANSWERS = {
-    "root_cause": "Orders bought after 13:00 on Fridays waited for Monday's pickup; our cutoff was too late.",
-    "corrective_actions": "We moved Friday's cutoff to 14:00 and added a Saturday pickup with UPS.",
-    "preventive_measures": "A daily check of unscanned orders at 16:00 and a weekly review of late shipments.",
-    "timeframe": "In effect since 2026-11-23; the Saturday pickup starts on 2026-11-28.",
-}
+ANSWERS = PLAN_ANSWERS
 
 
 # Inside the 7-day window too.

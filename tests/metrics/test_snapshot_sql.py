@@ -14,19 +14,11 @@ from hypothesis import strategies as st
 from metrics.definitions import METRIC_DEFINITIONS, METRICS, PASSES_SQL, WINDOWS
 from metrics.models import MetricSnapshot
 from metrics.services import snapshots_compute
+from tests.metrics.sql_rules import counts_and_threshold, sql_value
 
 pytestmark = pytest.mark.django_db
 
 D = dt.date(2026, 11, 20)
-
-
-@st.composite
-def counts_and_threshold(draw):
-    population = draw(st.integers(min_value=0, max_value=10**7))
-    defects = draw(st.integers(min_value=0, max_value=population))
-    protected = draw(st.integers(min_value=0, max_value=defects))
-    threshold = Decimal(draw(st.integers(min_value=0, max_value=100_000))) / 100_000
-    return population, defects, protected, threshold
 
 
 @settings(max_examples=200, deadline=None)
@@ -34,19 +26,7 @@ def counts_and_threshold(draw):
 def test_sql_verdict_equals_python_verdict(case, metric):
     population, defects, protected, threshold = case
     definition = METRIC_DEFINITIONS[metric]
-    expression = PASSES_SQL.format(
-        population="%(p)s::bigint",
-        defects="%(d)s::bigint",
-        protected="%(x)s::bigint",
-        threshold="%(t)s::numeric",
-        higher_is_better="%(h)s",
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {expression}",
-            {"p": population, "d": defects, "x": protected, "t": threshold, "h": definition.higher_is_better},
-        )
-        in_sql = cursor.fetchone()[0]
+    in_sql = sql_value(PASSES_SQL, metric, population, defects, protected, threshold)
     assert in_sql == definition.passes(population=population, defects=defects, protected=protected, threshold=threshold)
 
 

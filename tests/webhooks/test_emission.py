@@ -11,6 +11,7 @@ import pytest
 from metrics.api import performance_payload
 from metrics.services import daily_run, plan_approve, plan_reject, plan_submit
 from sellers.factories import D, OrderFactory
+from tests.factories import PLAN_ANSWERS
 from tests.webhooks.conftest import HOOK_URL
 from webhooks.choices import EventType
 from webhooks.models import WebhookDelivery
@@ -18,12 +19,7 @@ from webhooks.services import webhook_endpoint_create, webhook_events_emit
 
 pytestmark = pytest.mark.django_db
 
-ANSWERS = {
-    "root_cause": "Orders bought after 13:00 on Fridays waited for Monday's pickup; our cutoff was too late.",
-    "corrective_actions": "We moved Friday's cutoff to 14:00 and added a Saturday pickup with UPS.",
-    "preventive_measures": "A daily check of unscanned orders at 16:00 and a weekly review of late shipments.",
-    "timeframe": "In effect since 2026-11-23; the Saturday pickup starts on 2026-11-28.",
-}
+ANSWERS = PLAN_ANSWERS
 
 
 def bodies(event_type=None):
