@@ -13,6 +13,7 @@ from metrics.presenters.glance import AT_RISK, FAILING, PASSING, tightest_headro
 from metrics.services import daily_run, plan_submit
 from sellers.factories import D, OrderFactory
 from sellers.models import OperatingDay
+from tests.factories import PLAN_ANSWERS
 from tests.metrics.test_at_risk import at_risk_orders
 
 pytestmark = pytest.mark.django_db
@@ -173,16 +174,12 @@ def test_the_checklist_marks_a_fixed_setting_fixed_now_and_links_each_fix(client
     assert html.index("portal-revocation-checklist") < html.index("portal-create-poa")
 
 
+def submit_plan(seller, user):
+    return plan_submit(seller=seller, user=user, merchant_token=seller.merchant_token, **PLAN_ANSWERS)
+
+
 def test_after_a_plan_is_submitted_the_banner_says_what_happens_next(client, seller_user, revoked_seller):
-    plan_submit(
-        seller=revoked_seller,
-        user=seller_user,
-        merchant_token=revoked_seller.merchant_token,
-        root_cause="r" * 100,
-        corrective_actions="c" * 100,
-        preventive_measures="p" * 100,
-        timeframe="t" * 20,
-    )
+    submit_plan(revoked_seller, seller_user)
     client.force_login(seller_user)
     html = client.get(URL).content.decode()
     assert "portal-create-poa" not in html
@@ -206,15 +203,7 @@ def test_after_a_rejection_the_banner_shows_the_feedback_beside_create_poa(
 ):
     from metrics.services import plan_reject
 
-    plan = plan_submit(
-        seller=revoked_seller,
-        user=seller_user,
-        merchant_token=revoked_seller.merchant_token,
-        root_cause="r" * 100,
-        corrective_actions="c" * 100,
-        preventive_measures="p" * 100,
-        timeframe="t" * 20,
-    )
+    plan = submit_plan(revoked_seller, seller_user)
     plan_reject(plan=plan, reviewer=reviewer, feedback="Say which carrier picks up on Saturdays.")
     client.force_login(seller_user)
     html = client.get(URL).content.decode()
