@@ -284,7 +284,20 @@ class VolumeControlForm(forms.Form):
     paused_until = forms.DateTimeField(
         label=_("Paused until"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        # A text box, as the cutoffs (see _time_input): a browser's datetime-local picker
+        # shows 12-hour times on an English system, beside the 24-hour times the pages use.
+        widget=forms.DateTimeInput(
+            attrs={
+                "class": "font-monospace",
+                "inputmode": "numeric",
+                "pattern": r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]" + CLOCK_PATTERN,
+                "placeholder": "YYYY-MM-DD HH:MM",
+                "maxlength": 16,
+                "autocomplete": "off",
+                "title": _("A date and a 24-hour time, YYYY-MM-DD HH:MM, e.g. 2026-12-24 18:00"),
+            },
+            format="%Y-%m-%d %H:%M",
+        ),
         error_messages={"invalid": _("Enter a date and time, e.g. 2026-12-24 18:00.")},
     )
     daily_cap = forms.IntegerField(

@@ -557,7 +557,8 @@ def test_pause_until_a_local_moment_is_recorded_with_its_moment_and_actor(
 def test_the_form_shows_the_pause_end_in_the_sellers_time_zone(seller_client, seller, seller_user, fixed_now):
     seller_client.post(reverse("sellers:volume_control"), {"paused": "on", "paused_until": "2026-11-21T18:00"})
     form = seller_client.get(reverse("sellers:volume_control")).context["form"]
-    assert 'value="2026-11-21T18:00"' in str(form["paused_until"])
+    # Shown back as a 24-hour time, as every time on the pages (no 12-hour browser picker).
+    assert 'value="2026-11-21 18:00"' in str(form["paused_until"]) and 'type="text"' in str(form["paused_until"])
 
 
 def test_history_keeps_every_change_newest_first(seller_client, seller, other_seller_user, fixed_now, clock):
@@ -667,3 +668,16 @@ def test_settings_forms_carry_a_csrf_token(seller_client, seller):
         # The page's own forms, not the language and logout forms every page has.
         main = html[html.index('<main class="container"') : html.index("</main>")]
         assert "csrfmiddlewaretoken" in main, name
+
+
+@pytest.mark.parametrize("language", ["en", "de", "vi"])
+def test_the_pause_end_is_typed_as_the_page_shows_it_in_every_language(
+    seller_client, seller, seller_user, fixed_now, language
+):
+    seller_user.language = language
+    seller_user.save()
+    seller_client.cookies["django_language"] = language
+    seller_client.post(reverse("sellers:volume_control"), {"paused": "on", "paused_until": "2026-11-21 18:00"})
+    control = seller.volume_control_at(fixed_now + dt.timedelta(seconds=1))
+    assert control is not None and control.paused
+    assert control.paused_until.astimezone(seller.zone).replace(tzinfo=None) == dt.datetime(2026, 11, 21, 18, 0)
