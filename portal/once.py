@@ -31,8 +31,9 @@ class OnceField(forms.CharField):
 
 
 def submitted_before(request: HttpRequest, key: str) -> bool:
-    """Whether this form's key was used already in this session (a reload or a double click).
-    A missing key is never "before": the form is handled."""
+    """Whether this form's key was used already in this session (a reload of the page that
+    answered the POST). Not a lock: two clicks sent at the same instant both pass. A missing
+    key is never "before": the form is handled."""
     return bool(key) and key in request.session.get(SESSION_KEY, [])
 
 

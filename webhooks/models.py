@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
@@ -52,11 +50,6 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
-
-    @property
-    def secret_prefix(self) -> str:
-        """Enough of the secret to tell endpoints apart, not to sign."""
-        return self.secret[:10]
 
 
 class WebhookDelivery(models.Model):
@@ -121,7 +114,3 @@ class WebhookAttempt(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
-
-    @property
-    def duration(self) -> dt.timedelta:
-        return dt.timedelta(milliseconds=self.duration_ms)

@@ -9,7 +9,7 @@ from webhooks.models import WebhookAttempt, WebhookEndpoint
 
 
 def seller_webhook_endpoints(*, seller: Seller) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.filter(seller=seller).order_by("created_at", "id")
+    return WebhookEndpoint.objects.filter(seller=seller).select_related("created_by").order_by("created_at", "id")
 
 
 def endpoint_attempts(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookAttempt]:

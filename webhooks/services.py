@@ -6,7 +6,6 @@ import base64
 import datetime as dt
 import http.client
 import json
-import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -23,8 +22,6 @@ from webhooks import transport
 from webhooks.addresses import AddressRefused, url_check
 from webhooks.choices import TEST_EVENT_TYPE, DeliveryStatus, DisabledReason, EventType
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-
-logger = logging.getLogger(__name__)
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 24
@@ -95,17 +92,19 @@ def webhook_endpoint_create(
     """A new endpoint with a new secret, which the caller shows once. The URL is checked
     (``url_check``) here too, whoever calls; audited with the seller's row locked."""
     now = now or timezone.now()
+    # Resolved before the seller's row is locked: a slow DNS answer holds no lock.
+    try:
+        url_check(url)
+    except AddressRefused as exc:
+        raise EndpointError(str(exc)) from None
     locked = Seller.objects.select_for_update().get(pk=seller.pk)
     if WebhookEndpoint.objects.filter(seller=locked).count() >= ENDPOINTS_PER_SELLER_MAX:
         raise EndpointError(
             _("You have %(count)s webhook endpoints, the most a seller may have; delete one you no longer use.")
             % {"count": ENDPOINTS_PER_SELLER_MAX}
         )
-    try:
-        url_check(url)
-    except AddressRefused as exc:
-        raise EndpointError(str(exc)) from None
-    types = [t for t in EventType.values if t in set(event_types)]
+    wanted = set(event_types)
+    types = [t for t in EventType.values if t in wanted]
     if not types:
         raise EndpointError(_("Choose at least one event to send to this endpoint."))
     endpoint = WebhookEndpoint.objects.create(
@@ -158,7 +157,8 @@ def webhook_endpoint_disable(
             WebhookDelivery.objects.filter(endpoint_id=endpoint.pk, status=DeliveryStatus.PENDING).update(
                 status=DeliveryStatus.FAILED, next_attempt_at=None
             )
-    endpoint.refresh_from_db()
+    if updated:
+        endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason = False, now, reason
     return bool(updated)
 
 
@@ -168,7 +168,8 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint) -> bool:
     updated = WebhookEndpoint.objects.filter(pk=endpoint.pk, enabled=False).update(
         enabled=True, disabled_at=None, disabled_reason="", failing_since=None
     )
-    endpoint.refresh_from_db()
+    if updated:
+        endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason, endpoint.failing_since = True, None, "", None
     return bool(updated)
 
 

@@ -15,7 +15,7 @@ from portal.once import submission_done, submitted_before
 from portal.types import AuthenticatedHttpRequest
 from sellers.selectors import seller_for_user, seller_object_or_404
 from webhooks.addresses import allow_private
-from webhooks.choices import TEST_EVENT_TYPE, EventType
+from webhooks.choices import TEST_EVENT_TYPE
 from webhooks.forms import WebhookEndpointForm
 from webhooks.models import WebhookEndpoint
 from webhooks.selectors import endpoint_attempts, seller_webhook_endpoints
@@ -64,7 +64,6 @@ def endpoints(request: AuthenticatedHttpRequest) -> HttpResponse:
             "form": form,
             "endpoints": seller_webhook_endpoints(seller=seller),
             "new_endpoint": new_endpoint,
-            "event_labels": dict(EventType.choices),
             "allow_private": allow_private(),
         },
     )
@@ -81,7 +80,6 @@ def endpoint_log(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "seller": endpoint.seller,
             "endpoint": endpoint,
             "page": page,
-            "event_labels": dict(EventType.choices),
             "test_event_type": TEST_EVENT_TYPE,
         },
     )

@@ -4,7 +4,7 @@
   "use strict";
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     var source = document.querySelector(button.dataset.copy);
-    var status = button.closest("[data-new-token]") || document;
+    var status = button.closest("[data-shown-once]") || document;
     status = status.querySelector("[data-copy-status]");
     if (!source) {
       return;
