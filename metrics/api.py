@@ -14,7 +14,7 @@ from metrics.insights.root_causes import Share
 from metrics.models import MetricSnapshot
 from metrics.presenters.cache import cached, seller_cache_key
 from metrics.presenters.insights import InsightsCard, insights_card
-from metrics.selectors import seller_dashboard_state, seller_day_snapshots, seller_latest_day
+from metrics.selectors import seller_dashboard_state, seller_day_snapshots, seller_latest_day, seller_reinstated_at
 from portal.bounds import EARLIEST_DATE, date_in_range
 from sellers.auth import BearerTokenError, bearer_authenticate
 from sellers.models import Seller, paused_by
@@ -62,7 +62,9 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
         "status": seller.status,
         "prime_badge_active": seller.prime_badge_active_under(control, now),
         "at_risk": seller_at_risk(
-            eligible=seller.is_eligible, metrics_at_risk=(s.at_risk for s in both_windows.values())
+            eligible=seller.is_eligible,
+            metrics_at_risk=(s.at_risk for s in both_windows.values()),
+            before_reinstatement=_before_reinstatement(seller, day),
         ),
         "metrics": metrics,
         "requirements": {
@@ -171,6 +173,12 @@ def insights_payload(insights: InsightsCard) -> dict:
             for r in insights.settings_risks
         ],
     }
+
+
+def _before_reinstatement(seller: Seller, day: dt.date) -> bool:
+    """D ended before the seller's latest reinstatement: its figures were answered by it."""
+    reinstated_on = seller.local_date(seller_reinstated_at(seller=seller))
+    return reinstated_on is not None and day < reinstated_on
 
 
 def _unauthorized(message: str) -> JsonResponse:

@@ -156,11 +156,13 @@ def at_risk_bound(allowance: int) -> int:
     return max(1, -(-allowance // 4))
 
 
-def seller_at_risk(*, eligible: bool, metrics_at_risk: Iterable[bool]) -> bool:
+def seller_at_risk(*, eligible: bool, metrics_at_risk: Iterable[bool], before_reinstatement: bool = False) -> bool:
     """SPEC section 8: an eligible seller with any metric at risk (``MetricDefinition.at_risk``)
-    in either window is at risk; a seller not eligible is not (it has lost Prime already).
-    The Python half of the daily run's at-risk entry (``metrics.sql.at_risk_enter``)."""
-    return eligible and any(metrics_at_risk)
+    in either window is at risk; a seller not eligible is not (it has lost Prime already), nor
+    one whose figures are from before its reinstatement (they were answered by it). The
+    Python half of the daily run's at-risk entry (``metrics.sql.at_risk_enter``); the
+    dashboard's verdict and the JSON status ask it too."""
+    return eligible and not before_reinstatement and any(metrics_at_risk)
 
 
 METRIC_DEFINITIONS: dict[str, MetricDefinition] = {

@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.functional import lazy
 
-from metrics.definitions import METRICS, WINDOWS
+from metrics.definitions import SNAPSHOT_KEYS
 from metrics.insights.headroom import snapshot_headroom
 from metrics.models import MetricSnapshot, PlanOfAction
 from metrics.presenters.glance import at_risk_line, tightest_headroom, tightest_sentence
@@ -100,13 +100,14 @@ def at_risk_emails_send(*, seller_ids: Sequence[int], day: dt.date) -> int:
     by_seller: dict[int, list[MetricSnapshot]] = defaultdict(list)
     for snapshot in MetricSnapshot.objects.filter(seller_id__in=list(seller_ids), day=day):
         by_seller[snapshot.seller_id].append(snapshot)
-    order = {key: index for index, key in enumerate((w, name) for w in WINDOWS for name in METRICS)}
+    order = {key: index for index, key in enumerate(SNAPSHOT_KEYS)}
     messages = []
     for seller in sellers:
         snapshots = sorted(by_seller.get(seller.pk, []), key=lambda s: order[(s.window_days, s.metric)])
         at_risk = [snapshot for snapshot in snapshots if snapshot.at_risk]
-        tightest = tightest_headroom(snapshot_headroom(snapshot) for snapshot in at_risk)
-        if tightest is None:  # not at risk on D's figures (any more): nothing to say
+        # The closest to its threshold of all D's metrics, as the dashboard's banner says it.
+        tightest = tightest_headroom(snapshot_headroom(snapshot) for snapshot in snapshots)
+        if not at_risk or tightest is None:  # not at risk on D's figures (any more): nothing to say
             continue
         context = {
             "seller": seller,

@@ -138,7 +138,7 @@ def snapshot_upsert(*, counted: Collection[str], some_sellers: bool) -> sql.Comp
 
 
 # ---------------------------------------------------------------------------------------
-# At-risk entry (metrics.services.sellers_at_risk_update), from the stored snapshot rows:
+# At-risk entry (metrics.services.sellers_entered_at_risk), from the stored snapshot rows:
 # per seller, not per order.
 
 
@@ -153,8 +153,16 @@ def _seller_at_risk(row: str) -> sql.Composed:
         )
         for window_days, name in SNAPSHOT_KEYS
     )
-    return sql.SQL("(s.status = {eligible} AND ({metrics_at_risk}))").format(
-        eligible=sql.Literal(str(ProgrammeStatus.ELIGIBLE)), metrics_at_risk=metrics_at_risk
+    # An eligible seller's last status change is its reinstatement (if any): figures of a day
+    # that ended before it were answered by it, as on the dashboard.
+    after_reinstatement = sql.SQL(
+        "(s.status_changed_at IS NULL "
+        "OR s.status_changed_at < (({row}.day + 1)::timestamp AT TIME ZONE {row}.timezone))"
+    ).format(row=sql.Identifier(row))
+    return sql.SQL("(s.status = {eligible} AND {after_reinstatement} AND ({metrics_at_risk}))").format(
+        eligible=sql.Literal(str(ProgrammeStatus.ELIGIBLE)),
+        after_reinstatement=after_reinstatement,
+        metrics_at_risk=metrics_at_risk,
     )
 
 

@@ -318,3 +318,27 @@ def test_a_user_who_turned_at_risk_emails_off_gets_none(
     with django_capture_on_commit_callbacks(execute=True):
         assert daily_run(day=D).entered_at_risk == [at_risk_seller.pk]
     assert mail.outbox == []
+
+
+def test_figures_from_before_a_reinstatement_are_not_at_risk_anywhere(
+    client, seller_user, at_risk_seller, django_capture_on_commit_callbacks
+):
+    """D's figures were answered by a reinstatement after D: the dashboard says eligible, so
+    the JSON and the daily run's entry (email, webhook) say the same; the metric's own fact stays."""
+    from metrics.services import seller_reinstate
+    from sellers.factories import local_moment
+
+    seller_reinstate(
+        seller=at_risk_seller,
+        reviewer=None,
+        plan=None,
+        moment=local_moment(at_risk_seller, D + dt.timedelta(days=1), 9),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert daily_run(day=D).entered_at_risk == []
+    assert not SellerAtRisk.objects.exists() and mail.outbox == []
+    client.force_login(seller_user)
+    body = client.get("/api/performance/", {"window": 7, "date": D.isoformat()}).json()
+    assert body["metrics"]["on_time_shipment_rate"]["at_risk"] is True
+    assert body["at_risk"] is False
+    assert "Eligible for Prime, but at risk" not in client.get("/performance/").content.decode()
