@@ -371,7 +371,7 @@ class EmailPreferencesForm(forms.Form):
 
     wanted = forms.MultipleChoiceField(
         label=_("Emails you get"),
-        choices=[(kind.value, kind.label) for kind in EmailKind if kind in OPTIONAL_EMAILS],
+        choices=[(kind, EmailKind(kind).label) for kind in OPTIONAL_EMAILS],
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         error_messages={

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from portal.once import submission_done, submitted_before
 from portal.types import AuthenticatedHttpRequest
-from sellers.choices import CONTIGUOUS_REGIONS, MANDATORY_EMAILS, EmailKind, Weekday
+from sellers.choices import CONTIGUOUS_REGIONS, MANDATORY_EMAILS, OPTIONAL_EMAILS, EmailKind, Weekday
 from sellers.forms import (
     ApiTokenForm,
     CarrierServiceForm,
@@ -104,7 +104,7 @@ def settings_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
             return redirect("sellers:settings")
     else:
         email_form = EmailPreferencesForm(
-            initial={"wanted": [kind for kind in EmailKind if kind not in MANDATORY_EMAILS and user.wants_email(kind)]}
+            initial={"wanted": [kind for kind in OPTIONAL_EMAILS if user.wants_email(kind)]}
         )
     now = timezone.now()
     requirements = seller_requirements(seller=seller)
