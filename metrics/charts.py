@@ -14,6 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from metrics import presenters
+from metrics.definitions import TREND_DAYS
 
 Share = Fraction | Decimal | float
 
@@ -25,7 +26,7 @@ MIN_SPAN = Fraction(1, 100)
 # (the trend selector's reach) and at least TREND_MIN_DAYS, so a young seller's short
 # history shows against a month rather than stretched across the chart.
 TREND_MIN_DAYS = 30
-TREND_MAX_DAYS = 90  # = metrics.selectors.TREND_DAYS (tests/metrics/test_charts.py holds them equal)
+TREND_MAX_DAYS = TREND_DAYS
 
 # The dashboard's chart, in SVG user units: room on the left for the value axis's labels
 # and at the bottom for the dates.

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from sellers.models import Order
 
 WINDOWS = (7, 30)
+# The days a dashboard trend spans at most (SPEC section 6): what the selectors read and the charts draw.
+TREND_DAYS = 90
 # The window a page shows when none is asked for (SPEC section 6: ``?window=7|30``, default 30).
 DEFAULT_WINDOW = 30
 # Thresholds are stored with five decimals (a share's smallest step is 1/THRESHOLD_SCALE);

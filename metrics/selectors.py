@@ -22,6 +22,7 @@ from metrics.definitions import (
     METRIC_RULES,
     METRICS,
     REPORT_FLAGS,
+    TREND_DAYS,
     WINDOWS,
     q_delivered,
     q_protected_late,
@@ -322,9 +323,6 @@ def seller_latest_revocation(*, seller: Seller) -> SellerEvent | None:
     """The seller's latest revocation: its reasons say why the badge is off (SPEC section 4)."""
     revocations = SellerEvent.objects.filter(seller=seller, kind=SellerEvent.Kind.REVOKED)
     return revocations.order_by("-created_at", "-id").first()
-
-
-TREND_DAYS = 90
 
 
 def seller_trend(*, seller: Seller, day: dt.date, window_days: int, days: int = TREND_DAYS) -> QuerySet[MetricSnapshot]:
