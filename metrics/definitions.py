@@ -74,17 +74,18 @@ class MetricDefinition:
         """The metric's defect units in words, for ``count`` of them."""
         return str(self.defect_noun % count)
 
-    def passes(self, *, population: int, defects: int, protected: int, threshold: Decimal) -> bool:
+    def passes(self, *, population: int, defects: int, protected: int, threshold: Decimal, excused: int = 0) -> bool:
         """Exact comparison with the threshold; a rate equal to its threshold passes, and a
         metric with population 0 has no value and passes (SPEC section 3). Late deliveries on
-        Buy Shipping labels (``protected``) are excused for eligibility.
+        Buy Shipping labels (``protected``) and defects an approved incident excuses
+        (``excused``, SPEC section 7; never the same units) are not counted for eligibility.
 
         Integer arithmetic on the threshold's exact ratio, so it never rounds: the Python half
         of ``PASSES_SQL`` (the daily run judges in SQL; the projections and tests ask this).
         """
         if population == 0:
             return True
-        counted = defects - protected
+        counted = defects - protected - excused
         numerator, denominator = threshold.as_integer_ratio()
         if self.higher_is_better:  # 1 - counted/population >= n/d
             return (population - counted) * denominator >= numerator * population
@@ -109,7 +110,9 @@ class MetricDefinition:
         allowed_share = denominator - numerator if self.higher_is_better else numerator
         return allowed_share * population // denominator
 
-    def headroom(self, *, population: int, defects: int, protected: int, threshold: Decimal) -> int | None:
+    def headroom(
+        self, *, population: int, defects: int, protected: int, threshold: Decimal, excused: int = 0
+    ) -> int | None:
         """The defect units the window can still absorb among the orders already in it and
         pass (SPEC section 8): the allowance less the counted defect units (protected and
         excused units not counted); negative when failing (the units too many); None when the
@@ -119,13 +122,15 @@ class MetricDefinition:
         (or n * population), and for an integer *counted* that is counted <= floor(... / d)."""
         if population == 0:
             return None
-        return self.allowance(population=population, threshold=threshold) - (defects - protected)
+        return self.allowance(population=population, threshold=threshold) - (defects - protected - excused)
 
-    def at_risk(self, *, population: int, defects: int, protected: int, threshold: Decimal) -> bool:
+    def at_risk(self, *, population: int, defects: int, protected: int, threshold: Decimal, excused: int = 0) -> bool:
         """SPEC section 8: a passing metric with a population is *at risk* when its headroom is
         below max(1, ceil(allowance / 4)). A failing metric is not at risk (it fails), nor is
         one without a population (no value, passes). The Python half of ``AT_RISK_SQL``."""
-        headroom = self.headroom(population=population, defects=defects, protected=protected, threshold=threshold)
+        headroom = self.headroom(
+            population=population, defects=defects, protected=protected, threshold=threshold, excused=excused
+        )
         if headroom is None or headroom < 0:
             return False
         return headroom < at_risk_bound(self.allowance(population=population, threshold=threshold))
@@ -147,9 +152,9 @@ class MetricDefinition:
         share = Fraction(defects, population)
         return 1 - share if self.higher_is_better else share
 
-    def eligibility_rate(self, *, population: int, defects: int, protected: int) -> Fraction | None:
-        """The rate eligibility is judged on: protected late deliveries excused."""
-        return self.rate(population=population, defects=defects - protected)
+    def eligibility_rate(self, *, population: int, defects: int, protected: int, excused: int = 0) -> Fraction | None:
+        """The rate eligibility is judged on: protected and excused units not counted."""
+        return self.rate(population=population, defects=defects - protected - excused)
 
 
 def at_risk_bound(allowance: int) -> int:

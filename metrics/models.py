@@ -7,6 +7,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -332,3 +333,73 @@ class SellerAtRisk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seller_id} at risk since {self.since}"
+
+
+class Incident(models.Model):
+    """Extenuating circumstances a seller reports (SPEC section 7): something that was not
+    the seller's fault (a carrier breakdown, severe weather, a power outage, a technical
+    failure) hit a carrier service (or all) over a few local dates. Staff approve it, choosing
+    the metrics it excuses, or reject it with a note.
+
+    ``submitted`` -> ``approved`` | ``rejected``. An approved incident *excuses* the defects,
+    for its ``excused_metrics``, of the orders it covers (``metrics.incidents``), for every D
+    that ended after ``decided_at``: the rate shown counts them, the verdict does not."""
+
+    class Kind(models.TextChoices):
+        CARRIER = "carrier", _("Carrier breakdown or delay")
+        WEATHER = "weather", _("Severe weather")
+        POWER = "power", _("Power outage")
+        TECHNICAL = "technical", _("Technical failure")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="incidents", db_index=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # The carrier service as in the orders' carrier field; empty: every carrier.
+    carrier = models.CharField(_("carrier service"), max_length=100, blank=True)
+    start_date = models.DateField(_("first day"))  # local dates, inclusive
+    end_date = models.DateField(_("last day"))
+    description = models.TextField(_("what happened"))
+    # The orders it concerns, as the seller's order ids; empty: every order of the carrier
+    # (and dates) above.
+    order_ids = ArrayField(models.CharField(max_length=64), blank=True, default=list, verbose_name=_("orders"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTED)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("submitted at"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # The metrics an approval excuses (of ``metrics.incidents.EXCUSABLE_METRICS``).
+    excused_metrics = ArrayField(models.CharField(max_length=40), blank=True, default=list)
+    note = models.TextField(_("reviewer's note"), blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-pk"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="incident_dates_in_order"),
+            models.CheckConstraint(
+                condition=Q(status="submitted") | Q(decided_at__isnull=False), name="incident_decided_has_moment"
+            ),
+        ]
+        indexes = [
+            # A seller's incidents, and the approved ones the metrics read per seller.
+            models.Index(fields=["seller", "status"], name="incident_seller_status"),
+            # The review queue: submitted incidents, oldest first.
+            models.Index(fields=["submitted_at"], name="incident_queue", condition=Q(status="submitted")),
+        ]
+
+    def __str__(self) -> str:
+        return f"incident #{self.pk} of {self.seller_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.SUBMITTED

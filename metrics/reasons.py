@@ -65,11 +65,22 @@ class PlanReason(_StoredReason):
     plan: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class IncidentReason(_StoredReason):
+    """A reinstatement's reason: an approved incident excused the very defects the seller was
+    revoked for (SPEC section 7), and its reviewer reinstated the seller at once."""
+
+    kind: ClassVar[str] = "incident"
+    incident: int
+
+
 # What a revocation is for, and so what a plan of action answers for.
 RevocationReason = MetricReason | RequirementReason
-Reason = MetricReason | RequirementReason | PlanReason
+Reason = MetricReason | RequirementReason | PlanReason | IncidentReason
 
-_KINDS: dict[str, type[Reason]] = {kind.kind: kind for kind in (MetricReason, RequirementReason, PlanReason)}
+_KINDS: dict[str, type[Reason]] = {
+    kind.kind: kind for kind in (MetricReason, RequirementReason, PlanReason, IncidentReason)
+}
 
 
 def reason_from_json(data: Mapping[str, Any]) -> Reason:
@@ -82,12 +93,12 @@ def reasons_from_json(items: Iterable[Mapping[str, Any]]) -> list[Reason]:
 
 
 def revocation_reasons_from_json(items: Iterable[Mapping[str, Any]]) -> list[RevocationReason]:
-    """A revocation's stored reasons, or a plan's failing items, as their records; a plan's
-    reason (a reinstatement's) is never one of them."""
+    """A revocation's stored reasons, or a plan's failing items, as their records; a
+    reinstatement's reason (a plan's or an incident's) is never one of them."""
     reasons: list[RevocationReason] = []
     for reason in reasons_from_json(items):
-        if isinstance(reason, PlanReason):
-            raise ValueError(f"A plan's reason ({reason.to_json()}) is not a revocation's.")
+        if isinstance(reason, PlanReason | IncidentReason):
+            raise ValueError(f"A reinstatement's reason ({reason.to_json()}) is not a revocation's.")
         reasons.append(reason)
     return reasons
 

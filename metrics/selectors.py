@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import NamedTuple
 
 from django.db import connection
@@ -29,6 +30,7 @@ from metrics.definitions import (
     q_shipped,
     snapshot_column,
 )
+from metrics.incidents import EXCUSABLE_METRICS, IncidentScope, q_excused, q_would_excuse
 from metrics.models import DailySnapshot, MetricSnapshot, PlanOfAction, ThresholdChange
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, Order, Seller, SellerEvent, User
@@ -431,3 +433,81 @@ def seller_latest_snapshots(*, seller: Seller) -> dict[int, list[MetricSnapshot]
     for snapshots in by_window.values():
         snapshots.sort(key=lambda s: order[s.metric])
     return by_window
+
+
+# ---------------------------------------------------------------------------------------
+# Incidents (SPEC section 7)
+
+
+@dataclass(frozen=True)
+class IncidentEffect:
+    """One excusable metric of one window on D, as it is and as it would be were an incident
+    approved for it: the units it would excuse beyond those excused already."""
+
+    window_days: int
+    metric: str
+    population: int
+    defects: int
+    protected: int
+    excused: int
+    would_excuse: int
+    threshold: Decimal
+
+    def _passes(self, excused: int) -> bool:
+        return METRIC_DEFINITIONS[self.metric].passes(
+            population=self.population,
+            defects=self.defects,
+            protected=self.protected,
+            excused=excused,
+            threshold=self.threshold,
+        )
+
+    @property
+    def passing_now(self) -> bool:
+        return self._passes(self.excused)
+
+    @property
+    def passing_if_approved(self) -> bool:
+        return self._passes(self.excused + self.would_excuse)
+
+    def eligibility_rate(self, *, if_approved: bool) -> Fraction | None:
+        """The rate judged for eligibility (protected and excused units not counted)."""
+        excused = self.excused + (self.would_excuse if if_approved else 0)
+        return METRIC_DEFINITIONS[self.metric].eligibility_rate(
+            population=self.population, defects=self.defects, protected=self.protected, excused=excused
+        )
+
+
+def incident_effect(
+    *, seller: Seller, day: dt.date, scope: IncidentScope, metrics: Sequence[str] = EXCUSABLE_METRICS
+) -> list[IncidentEffect]:
+    """What each of ``metrics`` (excusable ones) would become for D, in both windows, were an
+    incident of ``scope`` approved for it: one aggregate over the seller's window orders, with
+    the thresholds in force on D. The report form previews it, the reviewer weighs it."""
+    thresholds = thresholds_in_force(day)
+    annotations = {}
+    for window_days in WINDOWS:
+        in_window = Q(purchase_date__gte=window_start(day, window_days))
+        for name in metrics:
+            population = in_window & METRIC_RULES[name].population(day)
+            annotations[f"population_{window_days}_{name}"] = _units(population)
+            annotations[f"defects_{window_days}_{name}"] = _units(population & METRIC_RULES[name].defects(day))
+            protected = q_protected_late(day) if METRIC_DEFINITIONS[name].buy_shipping_protection else Q(pk__in=[])
+            annotations[f"protected_{window_days}_{name}"] = _units(in_window & protected)
+            annotations[f"excused_{window_days}_{name}"] = _units(population & q_excused(name, day))
+            annotations[f"would_{window_days}_{name}"] = _units(population & q_would_excuse(name, day, scope))
+    row = window_orders(day=day, window_days=max(WINDOWS), seller_ids=[seller.pk]).aggregate(**annotations)
+    return [
+        IncidentEffect(
+            window_days=window_days,
+            metric=name,
+            population=row[f"population_{window_days}_{name}"],
+            defects=row[f"defects_{window_days}_{name}"],
+            protected=row[f"protected_{window_days}_{name}"],
+            excused=row[f"excused_{window_days}_{name}"],
+            would_excuse=row[f"would_{window_days}_{name}"],
+            threshold=thresholds[name],
+        )
+        for window_days in WINDOWS
+        for name in metrics
+    ]

@@ -44,7 +44,7 @@ from metrics.selectors import (
     thresholds_in_force,
 )
 from sellers.choices import ProgrammeStatus
-from sellers.models import AuditEntry, Seller, SellerEvent, User, local_date, zone
+from sellers.models import AuditEntry, Seller, SellerEvent, User, day_end, local_date, zone
 from sellers.selectors import requirements_for_sellers
 from sellers.services import audit_entry_create, orders_classify_prime
 from webhooks import events as webhook_events
@@ -61,11 +61,6 @@ DEFAULT_CHUNK_SIZE = 1000
 def portal_yesterday() -> dt.date:
     """D for the scheduled run: yesterday in the portal's time zone (SPEC section 4)."""
     return timezone.localdate() - dt.timedelta(days=1)
-
-
-def day_end(day: dt.date, zone_name: str) -> dt.datetime:
-    """The moment D ends in a time zone: the first moment of the next local day."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone(zone_name))
 
 
 @dataclass(frozen=True)

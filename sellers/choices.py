@@ -74,6 +74,7 @@ class EmailKind(models.TextChoices):
     REINSTATEMENT = "reinstatement", _("Prime eligibility reinstated (your plan of action approved)")
     AT_RISK = "at_risk", _("Entered at risk of losing Prime")
     PLAN_DECIDED = "plan_decided", _("Your plan of action not accepted")
+    INCIDENT_DECIDED = "incident_decided", _("Your incident reports decided")
     WEBHOOK_DISABLED = "webhook_disabled", _("A webhook endpoint disabled after failing")
 
 

@@ -65,6 +65,12 @@ def local_date(moment: dt.datetime | None, tz: zoneinfo.ZoneInfo) -> dt.date | N
     return moment.astimezone(tz).date()
 
 
+def day_end(day: dt.date, zone_name: str) -> dt.datetime:
+    """The moment D ends in a time zone: the first moment of the next local day. What
+    happened by then happened "as of D" (SPEC sections 3, 4 and 7)."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone(zone_name))
+
+
 class Seller(models.Model):
     name = models.CharField(_("name"), max_length=200)
     merchant_token = models.CharField(
@@ -430,6 +436,8 @@ class AuditEntry(models.Model):
         ORDER_DELETED = "order_deleted", _("Order deleted")
         WEBHOOK_CREATED = "webhook_created", _("Webhook endpoint added")
         WEBHOOK_DELETED = "webhook_deleted", _("Webhook endpoint deleted")
+        INCIDENT_SUBMITTED = "incident_submitted", _("Incident reported")
+        INCIDENT_DECIDED = "incident_decided", _("Incident decided")
 
     # No index of its own: the (seller, created_at) index starts with it.
     seller = models.ForeignKey(

@@ -10,13 +10,17 @@ from django.utils.translation import gettext_lazy
 from metrics.definitions import METRIC_DEFINITIONS
 from metrics.models import PlanOfAction, ThresholdChange
 from metrics.presenters.reasons import reason_sentence
-from metrics.reasons import PlanReason, Reason, reason_from_json
+from metrics.reasons import IncidentReason, PlanReason, Reason, reason_from_json
 from sellers.audit import AUDIT_STATUSES, AuditKey, audit_keys_register
 
 
 def _reason_text(reason: Reason) -> str:
     if isinstance(reason, PlanReason):
         return _("Plan of action #%(plan)s approved.") % {"plan": reason.plan}
+    if isinstance(reason, IncidentReason):
+        return _("Incident #%(incident)s approved: it excused the defects the revocation was for.") % {
+            "incident": reason.incident
+        }
     return reason_sentence(reason)
 
 

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 
 from metrics.definitions import METRICS
 from metrics.models import DailySnapshot
-from metrics.services import daily_run, day_end, seller_reinstate, threshold_set
-from sellers.models import Order, Seller, SellerEvent
+from metrics.services import daily_run, seller_reinstate, threshold_set
+from sellers.models import Order, Seller, SellerEvent, day_end
 from sellers.services import orders_classify_prime, seller_timezone_change, volume_control_update
 from tests.clock import Clock
 from tests.factories import SellerFactory

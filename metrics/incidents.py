@@ -1,0 +1,196 @@
+"""Extenuating circumstances (SPEC section 7): which orders an incident covers and which of
+their defects an approved incident excuses, written once for SQL and once for Python, side
+by side like the metric rules of ``metrics.definitions``; and the bounds of a report.
+
+An approved incident *excuses*, for each metric it was approved for, the defect units of
+the orders it covers: the listed order ids, else the seller's orders on its carrier (any
+carrier when none) whose *relevant date* for the metric is in the incident's local date
+range. As of D an incident counts only if it was approved by the end of D (in the seller's
+zone), so a later approval never changes an earlier day. A late delivery already protected
+by Buy Shipping is protected, not excused: no unit is subtracted twice, and for every
+metric and window *excused + protected + counted = defects*.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import BooleanField, DateField, DateTimeField, Exists, F, Func, OuterRef, Q, Value
+
+from metrics.definitions import METRIC_RULES, is_protected_late, q_protected_late
+from metrics.models import Incident
+from sellers.models import Order, day_end
+
+# A report spans at most this many local dates, the last not in the future, the first at
+# most INCIDENT_MAX_AGE_DAYS before today (SPEC section 7).
+INCIDENT_MAX_DAYS = 7
+INCIDENT_MAX_AGE_DAYS = 30
+# What a report and a decision may hold: every value bounded.
+INCIDENT_DESCRIPTION_MIN = 20
+INCIDENT_DESCRIPTION_MAX = 4000
+INCIDENT_MAX_ORDERS = 500
+INCIDENT_NOTE_MAX = 4000
+
+# The metrics an incident can excuse, each with the order's *relevant date* for it: the
+# promised ship date for shipped late and no valid tracking, the promised delivery date for
+# delivered late, the local cancellation date for cancelled by seller (SPEC section 7).
+EXCUSAL_DATES: dict[str, str] = {
+    "on_time_shipment_rate": "promised_ship_date",
+    "on_time_delivery_rate": "promised_delivery_date",
+    "valid_tracking_rate": "promised_ship_date",
+    "cancellation_rate": "cancelled_date",
+}
+EXCUSABLE_METRICS: tuple[str, ...] = tuple(EXCUSAL_DATES)
+
+# The metrics an approval preselects for each kind (the reviewer may change them): what
+# such an incident typically makes late, untracked or cancelled.
+KIND_METRICS: dict[str, tuple[str, ...]] = {
+    Incident.Kind.CARRIER: ("on_time_shipment_rate", "on_time_delivery_rate", "valid_tracking_rate"),
+    Incident.Kind.WEATHER: ("on_time_shipment_rate", "on_time_delivery_rate", "cancellation_rate"),
+    Incident.Kind.POWER: ("on_time_shipment_rate", "valid_tracking_rate", "cancellation_rate"),
+    Incident.Kind.TECHNICAL: ("on_time_shipment_rate", "valid_tracking_rate", "cancellation_rate"),
+    Incident.Kind.OTHER: ("on_time_shipment_rate", "on_time_delivery_rate"),
+}
+
+
+@dataclass(frozen=True)
+class IncidentScope:
+    """What an incident covers, whether stored, being reported or previewed: a carrier
+    service ('' for all), a local date range and the order ids it names (none: every order
+    of the carrier and dates)."""
+
+    carrier: str
+    start_date: dt.date
+    end_date: dt.date
+    order_ids: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def of(cls, incident: Incident) -> IncidentScope:
+        return cls(incident.carrier, incident.start_date, incident.end_date, tuple(incident.order_ids))
+
+
+class _EqualsAny(Func):
+    """``value = ANY(array)``: the order id among an incident's listed ones."""
+
+    output_field = BooleanField()
+    template = "(%(expressions)s))"
+    arg_joiner = " = ANY("
+
+
+class _DayEnd(Func):
+    """The moment a local date ends in a zone given by a column: ``(D + 1) AT TIME ZONE tz``
+    (SQL half of ``sellers.models.day_end``)."""
+
+    output_field = DateTimeField()
+    template = "((%(expressions)s))"
+    arg_joiner = ")::timestamp AT TIME ZONE ("
+
+
+# ---------------------------------------------------------------------------------------
+# Covering: SQL over sellers.Order (a scope's values as constants, or an incident's as
+# OuterRefs), Python over an Order. Keep them in pairs.
+
+
+def q_covered(metric: str, scope: IncidentScope) -> Q:
+    """SQL half of ``is_covered``: the orders ``scope`` covers for ``metric``."""
+    if scope.order_ids:
+        return Q(order_id__in=list(scope.order_ids))
+    date = EXCUSAL_DATES[metric]
+    covered = Q(**{f"{date}__range": (scope.start_date, scope.end_date)})
+    return covered & Q(carrier=scope.carrier) if scope.carrier else covered
+
+
+def is_covered(order: Order, metric: str, scope: IncidentScope) -> bool:
+    if scope.order_ids:
+        return order.order_id in scope.order_ids
+    relevant = getattr(order, EXCUSAL_DATES[metric])
+    if relevant is None or not scope.start_date <= relevant <= scope.end_date:
+        return False
+    return not scope.carrier or order.carrier == scope.carrier
+
+
+def _excusable_defects(metric: str, day: dt.date) -> Q:
+    """The metric's defects as of D that are not protected by Buy Shipping (those are
+    protected, never excused too)."""
+    defects = METRIC_RULES[metric].defects(day)
+    return defects & ~q_protected_late(day) if metric == "on_time_delivery_rate" else defects
+
+
+def _is_excusable_defect(order: Order, metric: str, day: dt.date) -> bool:
+    if not METRIC_RULES[metric].py_defects(order, day):
+        return False
+    return not (metric == "on_time_delivery_rate" and is_protected_late(order, day))
+
+
+def approved_as_of(day: dt.date) -> Q:
+    """Incidents that count as of D: approved by the end of D in their seller's zone."""
+    return Q(
+        status=Incident.Status.APPROVED,
+        decided_at__lt=_DayEnd(Value(day + dt.timedelta(days=1), output_field=DateField()), F("seller__timezone")),
+    )
+
+
+def q_excused(metric: str, day: dt.date) -> Q:
+    """SQL half of ``is_excused``: the orders whose defect units for ``metric`` are excused
+    as of D, by an incident of their seller approved by the end of D for the metric."""
+    if metric not in EXCUSAL_DATES:
+        return Q(pk__in=[])
+    date = EXCUSAL_DATES[metric]
+    by_dates = (Q(carrier="") | Q(carrier=OuterRef("carrier"))) & Q(
+        start_date__lte=OuterRef(date), end_date__gte=OuterRef(date)
+    )
+    covering = Incident.objects.filter(
+        approved_as_of(day),
+        seller_id=OuterRef("seller_id"),
+        excused_metrics__contains=[metric],
+    ).filter((Q(order_ids=[]) & by_dates) | Q(_EqualsAny(OuterRef("order_id"), F("order_ids"))))
+    return _excusable_defects(metric, day) & Q(Exists(covering))
+
+
+def counts_as_of(incident: Incident, day: dt.date, zone_name: str) -> bool:
+    """Python half of ``approved_as_of`` for one incident of a seller in ``zone_name``."""
+    return (
+        incident.status == Incident.Status.APPROVED
+        and incident.decided_at is not None
+        and incident.decided_at < day_end(day, zone_name)
+    )
+
+
+def is_excused(order: Order, metric: str, day: dt.date, *, incidents: Iterable[Incident], zone_name: str) -> bool:
+    """Whether ``order``'s defect units for ``metric`` are excused as of D by one of its
+    seller's ``incidents`` (SPEC section 7)."""
+    if metric not in EXCUSAL_DATES or not _is_excusable_defect(order, metric, day):
+        return False
+    return any(
+        metric in incident.excused_metrics
+        and counts_as_of(incident, day, zone_name)
+        and is_covered(order, metric, IncidentScope.of(incident))
+        for incident in incidents
+    )
+
+
+def excused_by(order: Order, day: dt.date, *, incidents: Sequence[Incident], zone_name: str) -> dict[str, Incident]:
+    """For one order, the metrics whose defect units are excused as of D and the (first)
+    incident that excuses each: what the defect list says beside the order."""
+    found: dict[str, Incident] = {}
+    for metric in EXCUSABLE_METRICS:
+        if not _is_excusable_defect(order, metric, day):
+            continue
+        for incident in incidents:
+            if (
+                metric in incident.excused_metrics
+                and counts_as_of(incident, day, zone_name)
+                and is_covered(order, metric, IncidentScope.of(incident))
+            ):
+                found[metric] = incident
+                break
+    return found
+
+
+def q_would_excuse(metric: str, day: dt.date, scope: IncidentScope) -> Q:
+    """The orders whose ``metric`` defect units an incident of ``scope``, approved for the
+    metric, would excuse beyond what is excused already as of D: what a report previews and
+    a reviewer weighs."""
+    return _excusable_defects(metric, day) & q_covered(metric, scope) & ~q_excused(metric, day)
