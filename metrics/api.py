@@ -232,3 +232,8 @@ def performance(request: HttpRequest) -> JsonResponse:
     if payload is None:
         return _error(404, f"No metrics were computed for {day.isoformat()}; try a date on which the daily run ran.")
     return JsonResponse(payload)
+
+
+def incidents(request: HttpRequest) -> JsonResponse:
+    """GET and POST /api/incidents/ (SPEC section 7). A placeholder until built (issue 16)."""
+    return _error(404, "Not built yet.")

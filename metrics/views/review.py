@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -173,3 +173,14 @@ def seller_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     plans = list(seller_plans(seller=seller))
     context = _seller_context(seller) | {"plans": plans, "page": page}
     return render(request, "review/seller.html", context)
+
+
+# Placeholders until the review of incidents is built (issue 16): each answers 404.
+@reviewer_required
+def incident_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    raise Http404
+
+
+@reviewer_required
+def incident_decide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    raise Http404
