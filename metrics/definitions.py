@@ -60,7 +60,8 @@ class MetricDefinition:
     defects: Promise
     higher_is_better: bool
     default_threshold: Decimal
-    # What to do when it fails (the programme's table of actions, seeds/000, in our words).
+    # What to do when it fails (the programme's table of actions, seeds/000, in our words),
+    # naming the defect report's columns by placeholder: say it with ``action_text()``.
     action: Promise
     # The defect units in words for a count of them ("1 seller cancellation"): ``% count``.
     defect_noun: Promise
@@ -69,6 +70,12 @@ class MetricDefinition:
     # Late deliveries shipped on Buy Shipping labels are excused for eligibility (SPEC
     # section 3): their *protected units* are counted, shown and subtracted for this metric.
     buy_shipping_protection: bool = False
+
+    def action_text(self) -> str:
+        """What to do, in the active language. A column of the defect report is named as the
+        CSV names it (``REPORT_COLUMNS``, English in every language, SPEC section 5), so the
+        seller finds it in the file."""
+        return str(self.action) % REPORT_COLUMNS
 
     def defects_noun(self, count: int) -> str:
         """The metric's defect units in words, for ``count`` of them."""
@@ -180,8 +187,9 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
             "on_time_shipment_rate", _("On-time shipment rate"), _("shipped units"),
             _("units shipped late and delivered late"), True, Decimal("0.99"),
             action=_(
-                "Review the orders marked in both 'Shipped late' and 'Delivered late' in your defect report, find why "
-                "they were scanned late, and choose shipping services that still deliver by the promised date."
+                "Review the orders with an X in both the “%(shipped_late)s” and “%(delivered_late)s” columns of your "
+                "defect report, find why they were scanned late, and choose shipping services that still deliver by "
+                "the promised date."
             ),
             # The metric's defects: a late shipment that arrived on time is not one.
             defect_noun=ngettext_lazy("unit shipped late and delivered late", "units shipped late and delivered late"),
@@ -191,8 +199,8 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
             "on_time_delivery_rate", _("On-time delivery rate"), _("due units"),
             _("units delivered late"), True, Decimal("0.935"),
             action=_(
-                "Review the orders marked 'Delivered late'; ship on Buy Shipping labels, which protect you from late "
-                "deliveries that were not your fault."
+                "Review the orders with an X in the “%(delivered_late)s” column of your defect report; ship on "
+                "Buy Shipping labels, which protect you from late deliveries that were not your fault."
             ),
             defect_noun=ngettext_lazy("unprotected late delivery", "unprotected late deliveries"),
             defects_phrase=_("late deliveries"),
@@ -202,7 +210,8 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
             "buy_shipping_rate", _("Buy Shipping rate"), _("shipped units"),
             _("units shipped outside Buy Shipping"), True, Decimal("0.99"),
             action=_(
-                "Review the orders marked 'Shipped outside Buy Shipping' and buy every label through Buy Shipping."
+                "Review the orders with an X in the “%(outside_buy_shipping)s” column of your defect report and buy "
+                "every label through Buy Shipping."
             ),
             defect_noun=ngettext_lazy("shipment outside Buy Shipping", "shipments outside Buy Shipping"),
             defects_phrase=_("shipments outside Buy Shipping"),
@@ -483,3 +492,6 @@ REPORT_FLAGS: dict[str, tuple[str, SqlRule, PythonRule]] = {
     "cancelled_by_seller": ("Cancelled by seller", q_cancelled_by_seller, is_cancelled_by_seller),
     "no_valid_tracking": ("No valid tracking", q_no_valid_tracking, is_no_valid_tracking),
 }
+# The report's flag columns by name, as the CSV heads them: what a sentence pointing the
+# seller at a column inserts (``MetricDefinition.action_text``), in every language.
+REPORT_COLUMNS: dict[str, str] = {name: label for name, (label, _rule, _py) in REPORT_FLAGS.items()}

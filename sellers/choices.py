@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ProgrammeStatus(models.TextChoices):
@@ -35,6 +37,24 @@ class Weekday(models.IntegerChoices):
     FRIDAY = 4, _("Friday")
     SATURDAY = 5, _("Saturday")
     SUNDAY = 6, _("Sunday")
+
+
+# A weekday inside a sentence ("orders bought on Saturday"), where Vietnamese writes it in
+# lower case ("vào thứ Bảy", seeds/000) unlike a label or a column heading ("Thứ Bảy").
+WEEKDAYS_IN_SENTENCE: dict[int, Promise] = {
+    Weekday.MONDAY: pgettext_lazy("weekday inside a sentence", "Monday"),
+    Weekday.TUESDAY: pgettext_lazy("weekday inside a sentence", "Tuesday"),
+    Weekday.WEDNESDAY: pgettext_lazy("weekday inside a sentence", "Wednesday"),
+    Weekday.THURSDAY: pgettext_lazy("weekday inside a sentence", "Thursday"),
+    Weekday.FRIDAY: pgettext_lazy("weekday inside a sentence", "Friday"),
+    Weekday.SATURDAY: pgettext_lazy("weekday inside a sentence", "Saturday"),
+    Weekday.SUNDAY: pgettext_lazy("weekday inside a sentence", "Sunday"),
+}
+
+
+def weekday_in_sentence(weekday: int) -> str:
+    """``weekday`` (``Weekday``, Monday 0) as a sentence names it, in the active language."""
+    return str(WEEKDAYS_IN_SENTENCE[weekday])
 
 
 WEEKDAYS = tuple(range(5))

@@ -291,7 +291,7 @@ class VolumeControlForm(forms.Form):
                 "class": "font-monospace",
                 "inputmode": "numeric",
                 "pattern": r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]" + CLOCK_PATTERN,
-                "placeholder": "YYYY-MM-DD HH:MM",
+                "placeholder": _("YYYY-MM-DD HH:MM"),
                 "maxlength": 16,
                 "autocomplete": "off",
                 "title": _("A date and a 24-hour time, YYYY-MM-DD HH:MM, e.g. 2026-12-24 18:00"),

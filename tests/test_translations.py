@@ -22,12 +22,15 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.utils import translation
+from django.utils.formats import date_format
 
+from metrics.definitions import METRIC_DEFINITIONS
 from metrics.notifications import revocation_emails_send
 from metrics.presenters import percent
 from metrics.presenters.reasons import reason_sentence
 from metrics.reasons import reason_from_json
 from metrics.services import daily_run
+from sellers.choices import Weekday, weekday_in_sentence
 from sellers.factories import D, OrderFactory
 from sellers.models import SellerEvent
 from sellers.services import seller_user_create
@@ -127,7 +130,14 @@ def test_the_compiled_catalogue_is_the_current_po(language):
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("de", ["Rate pünktlicher Übergaben", "Mängelbericht herunterladen (%(days)s Tage, CSV)", "POA erstellen"]),
+        (
+            "de",
+            [
+                "Rate pünktlicher Übergaben",
+                "Mängelbericht herunterladen (%(days)s Tage, CSV)",
+                "Maßnahmenplan erstellen",
+            ],
+        ),
         ("vi", ["Tỷ lệ lô hàng đúng thời hạn", "Tải xuống báo cáo lỗi (%(days)s ngày, CSV)", "Tạo POA"]),
     ],
 )
@@ -196,6 +206,45 @@ def test_a_revocation_reason_reads_as_one_german_and_one_vietnamese_sentence():
         assert reason_sentence(reason).startswith("On-time shipment rate over 7 days was 50.00 %; it must be at least")
 
 
+def test_the_what_to_do_texts_quote_the_csv_columns_as_the_file_heads_them_in_every_language():
+    """The defect report keeps its English column names (SPEC section 5): a German or
+    Vietnamese "What to do" names the column the seller will find in the file."""
+    on_time_shipment = METRIC_DEFINITIONS["on_time_shipment_rate"]
+    buy_shipping = METRIC_DEFINITIONS["buy_shipping_rate"]
+    with translation.override("de"):
+        assert "in der Spalte „Shipped late“ als auch in der Spalte „Delivered late“" in on_time_shipment.action_text()
+        assert "Spalte „Shipped outside Buy Shipping“" in buy_shipping.action_text()
+        assert "über „Versandentgelt kaufen“" in buy_shipping.action_text()
+    with translation.override("vi"):
+        assert "ở cả hai cột “Shipped late” và “Delivered late” trong báo cáo lỗi" in on_time_shipment.action_text()
+        assert "trong cột “Shipped outside Buy Shipping”" in buy_shipping.action_text()
+    assert "Review the orders with an X in the “Shipped outside Buy Shipping” column" in buy_shipping.action_text()
+    for definition in METRIC_DEFINITIONS.values():
+        assert "%(" not in definition.action_text()
+
+
+def test_a_vietnamese_moment_says_ngay_after_its_time_and_a_date_leaves_it_to_the_sentence():
+    with translation.override("vi"):
+        assert date_format(dt.datetime(2026, 12, 24, 18, 0), "DATETIME_FORMAT") == "18:00 ngày 24 tháng 12 năm 2026"
+        assert date_format(dt.date(2026, 12, 24), "DATE_FORMAT") == "24 tháng 12 năm 2026"
+    with translation.override("de"):
+        assert date_format(dt.datetime(2026, 12, 24, 18, 0), "DATETIME_FORMAT") == "24. Dezember 2026 18:00"
+
+
+def test_a_weekday_inside_a_vietnamese_sentence_is_lower_case_as_the_seed_writes_it():
+    """seeds/000: "vào thứ Bảy"; a label or a column heading keeps its capital ("Thứ Bảy")."""
+    with translation.override("vi"):
+        assert weekday_in_sentence(Weekday.SATURDAY) == "thứ Bảy"
+        assert str(Weekday.SATURDAY.label) == "Thứ Bảy"
+        sentence = translation.gettext("Late shipments of orders bought on %(weekday)s") % {
+            "weekday": weekday_in_sentence(Weekday.SATURDAY)
+        }
+    assert sentence == "Lô hàng gửi trễ của các đơn hàng được mua vào thứ Bảy"
+    with translation.override("de"):
+        assert weekday_in_sentence(Weekday.SATURDAY) == str(Weekday.SATURDAY.label) == "Samstag"
+    assert weekday_in_sentence(Weekday.SUNDAY) == "Sunday"
+
+
 # --- Pages --------------------------------------------------------------------------------
 
 
@@ -243,7 +292,7 @@ PAGES = {
             "Nicht für Prime berechtigt: Das Prime-Logo ist deaktiviert",
             "Leistung der letzten 30 Tage",
             "Rate pünktlicher Übergaben",
-            "POA erstellen",
+            "Maßnahmenplan erstellen",
             'portal-metric-value">70,00 %<',
             "≥ 99,00 %",
             "von 10 versendeten Einheiten",
@@ -254,7 +303,7 @@ PAGES = {
             ">Einblicke<",
         ],
         "vi": [
-            "Không đủ điều kiện tham gia Prime: huy hiệu Prime đã bị vô hiệu hóa",
+            "Không đủ điều kiện tham gia Prime: huy hiệu chương trình Prime đã bị vô hiệu hóa",
             "Hiệu suất trong 30 ngày qua",
             "Tỷ lệ lô hàng đúng thời hạn",
             "Tạo POA",
@@ -303,7 +352,7 @@ PAGES = {
         "en": ["Prime shipping template", "Prime order-volume control", "History of changes", "Nationwide coverage"],
         "de": [
             "Prime-Versandvorlage",
-            "Steuerung der Prime-Bestellmenge",
+            "Menge an Prime-Bestellungen steuern",
             "Änderungsverlauf",
             "Landesweite Abdeckung",
             "1 Transportdienst:",
@@ -401,7 +450,7 @@ EMAILS = {
             "(3 von 10 versendeten Einheiten hatten Mängel).",
             "- Die Anforderung „Lieferung am Wochenende“ ist nicht erfüllt.",
             "den Mängelbericht herunterzuladen",
-            "(POA erstellen)",
+            "„Maßnahmenplan erstellen“",
             "— Prime-Leistungsportal",
         ],
     },

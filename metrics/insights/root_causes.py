@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Sum
+from django.utils.translation import gettext_lazy
 
 from metrics.definitions import q_shipped_late
 from metrics.insights.purchase_time import days_not_operated, units_against_cutoff, with_local_purchase_time
@@ -22,6 +23,10 @@ from sellers.selectors import seller_operating_days
 
 # The dimensions a share of defect units belongs to.
 CARRIER, WEEKDAY, STATE, AFTER_CUTOFF = "carrier", "local_weekday", "ship_to_state", "after_cutoff"
+# The label of a group without a value: orders no carrier took (a cancellation), or without
+# a ship-to state. Its share's ``key`` is "".
+NO_CARRIER = gettext_lazy("(no carrier)")
+NO_STATE = gettext_lazy("(no ship-to state)")
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,7 @@ class Share:
     """One group of defect units: a carrier, a weekday, a state, a weekday's purchases
     after its cutoff. ``label`` names the group (a carrier, a weekday, a state's name)."""
 
-    key: str
+    key: str  # the group's value: a carrier, an ISO weekday (Monday 1), a state code; "" for none
     label: str
     units: int
     orders: int
@@ -54,9 +59,12 @@ class RootCauses:
 
     @property
     def largest(self) -> Share | None:
-        """The single largest contributor across the carrier, weekday and state breakdowns."""
-        candidates = [group[0] for group in (self.by_carrier, self.by_weekday, self.by_state) if group]
-        return max(candidates, key=lambda share: share.units, default=None)
+        """The single largest contributor across the carrier, weekday and state breakdowns.
+        A group without a value names no cause (every seller cancellation has no carrier):
+        each breakdown offers its largest group that has one."""
+        groups = (self.by_carrier, self.by_weekday, self.by_state)
+        firsts = [next((share for share in group if share.key), None) for group in groups]
+        return max((share for share in firsts if share is not None), key=lambda share: share.units, default=None)
 
 
 def _weekday_names() -> dict[int, str]:
@@ -84,10 +92,12 @@ def root_causes(*, seller: Seller, day: dt.date, window_days: int, metric: str) 
     def grouped(*fields: str):
         return defects.values(*fields).annotate(units=Sum("units"), orders=Count("pk")).order_by("-units", *fields)
 
-    result.by_carrier = _shares(grouped(CARRIER), key=CARRIER, label=lambda value: value or "(no carrier)", total=total)
+    result.by_carrier = _shares(
+        grouped(CARRIER), key=CARRIER, label=lambda value: value or str(NO_CARRIER), total=total
+    )
     result.by_weekday = _shares(grouped(WEEKDAY), key=WEEKDAY, label=_weekday_names().get, total=total)
     result.by_state = _shares(
-        grouped(STATE), key=STATE, label=lambda value: STATE_NAMES.get(value, value or "(unknown)"), total=total
+        grouped(STATE), key=STATE, label=lambda value: STATE_NAMES.get(value, value or str(NO_STATE)), total=total
     )
     return result
 

@@ -97,7 +97,7 @@ class MetricCard:
 
     @property
     def action(self) -> str:
-        return "" if self.passing else str(self.definition.action)
+        return "" if self.passing else self.definition.action_text()
 
 
 def metric_cards(

@@ -36,7 +36,7 @@ from metrics.insights.settings_risks import SettingsRisk, SettingsRiskKind
 from metrics.presenters.rates import rate_percent
 from metrics.reasons import MetricReason, RevocationReason
 from metrics.selectors import seller_latest_day
-from sellers.choices import Weekday
+from sellers.choices import weekday_in_sentence
 from sellers.models import Seller
 
 # ---------------------------------------------------------------------------------------
@@ -193,8 +193,14 @@ def largest_sentence(metric: str, causes: RootCauses) -> str | None:
     if share.dimension == CARRIER:
         return _("%(label)s carried %(percent)s %% of your %(defects)s.") % values
     if share.dimension == WEEKDAY:
+        values["label"] = _share_weekday(share)
         return _("%(percent)s %% of your %(defects)s were ordered on a %(label)s.") % values
     return _("%(percent)s %% of your %(defects)s went to %(label)s.") % values
+
+
+def _share_weekday(share: Share) -> str:
+    """The weekday of a share (keyed by its ISO number, Monday 1) as a sentence names it."""
+    return weekday_in_sentence(int(share.key) - 1)
 
 
 def after_cutoff_sentence(metric: str, causes: RootCauses, cutoff: CutoffBreakdown) -> str | None:
@@ -203,7 +209,7 @@ def after_cutoff_sentence(metric: str, causes: RootCauses, cutoff: CutoffBreakdo
         return None
     share = cutoff.after_cutoff_by_weekday[0]
     values = {
-        "weekday": share.label,
+        "weekday": _share_weekday(share),
         "percent": percent_of(share.units, causes.total_units),
         "defects": METRIC_DEFINITIONS[metric].defects_phrase,
     }
@@ -354,7 +360,7 @@ def _risk_words(risk: SettingsRisk) -> tuple[str, str]:
         )
     if risk.weekday is None or risk.cutoff is None:
         raise ValueError(f"A {risk.kind} risk names its weekday and cutoff.")
-    values = {"weekday": str(Weekday(risk.weekday).label), "cutoff": _time(risk.cutoff)}
+    values = {"weekday": weekday_in_sentence(risk.weekday), "cutoff": _time(risk.cutoff)}
     if risk.kind == SettingsRiskKind.WEEKEND_WITHOUT_PICKUP:
         return (
             _("You ship on %(weekday)s, but no carrier picks up that day: its orders wait for the next pickup.")

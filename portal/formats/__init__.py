@@ -5,6 +5,8 @@ language: only what differs is set here, the rest is Django's.
   programme's rules write them, and so no "p.m." ends a sentence with a doubled period.
 - Vietnamese: a date without Django's leading "Ngày" ("20 tháng 11 năm 2026"): the
   sentences say "ngày %(day)s" themselves, and a capital "Ngày" mid-sentence read wrong.
+  A moment says "ngày" after its time ("18:00 ngày 24 tháng 12 năm 2026"), so the
+  sentences that insert one ("lúc %(moment)s", "đến %(until)s") never say it.
 - Every language: a short day and month (``MONTH_DAY_FORMAT``) for the trend charts' date
-  axis.
+  axis (Vietnamese "6/11", as a short date is written there).
 """

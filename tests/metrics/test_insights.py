@@ -11,6 +11,7 @@ from metrics.definitions import METRIC_DEFINITIONS
 from metrics.insights.root_causes import late_shipments_by_hour, root_causes
 from metrics.models import MetricSnapshot
 from metrics.services import daily_run
+from sellers.choices import CancelledBy
 from sellers.factories import D, OrderFactory, local_moment
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +62,25 @@ def test_no_defects_gives_empty_breakdowns(seller, make_orders):
     make_orders(OrderFactory.build(seller=seller))
     causes = root_causes(seller=seller, day=D, window_days=30, metric="on_time_delivery_rate")
     assert (causes.total_units, causes.by_carrier, causes.largest) == (0, [], None)
+
+
+def test_cancellations_have_no_carrier_so_the_largest_contributor_is_a_weekday_or_a_state(seller, make_orders):
+    """Every seller cancellation is carrier-less: "(no carrier)" heads the carrier breakdown,
+    in the reader's language, but names no cause, so the largest contributor is the
+    weekday or the state with the most units."""
+    cancelled = [
+        OrderFactory.build(seller=seller, purchased_on=THURSDAY - dt.timedelta(days=7), cancelled=CancelledBy.SELLER,
+                           ship_to_state=state, units=units)
+        for state, units in (("TX", 1), ("TX", 1), ("CA", 1))
+    ]  # fmt: skip
+    make_orders(*cancelled, *(OrderFactory.build(seller=seller) for _ in range(20)))
+    daily_run(day=D)
+    causes = root_causes(seller=seller, day=D, window_days=30, metric="cancellation_rate")
+    assert [(s.key, s.label, s.units) for s in causes.by_carrier] == [("", "(no carrier)", 3)]
+    assert (causes.largest.dimension, causes.largest.label, causes.largest.units) == ("local_weekday", "Thursday", 3)
+    with translation.override("de"):
+        german = root_causes(seller=seller, day=D, window_days=30, metric="cancellation_rate")
+    assert german.by_carrier[0].label == "(kein Transportdienst)"
 
 
 def test_late_shipments_by_hour_of_purchase_against_the_weekday_cutoff(seller, make_orders):
