@@ -29,7 +29,7 @@ class TrackingEventKind(models.TextChoices):
     """What a carrier's tracking event says happened to a parcel (SPEC section 9)."""
 
     FIRST_SCAN = "first_scan", _("First carrier scan")
-    DELIVERED = "delivered", _("Delivered")
+    DELIVERED = "delivered", _("Delivered to the customer")
 
 
 class Weekday(models.IntegerChoices):

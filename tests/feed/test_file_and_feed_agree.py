@@ -26,7 +26,7 @@ from sellers.factories import D, OrderFactory
 from sellers.importing import COLUMNS, orders_import
 from sellers.models import Order, Seller, TrackingEvent
 from sellers.services import seller_create
-from tests.feed.conftest import EVENTS_URL, ORDERS_URL, FeedClient
+from tests.feed.conftest import FeedClient
 
 pytestmark = pytest.mark.django_db
 
