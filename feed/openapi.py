@@ -22,6 +22,42 @@ from sellers.tracking import APPLIED, PENDING
 OPENAPI_VERSION = "3.0.3"
 API_VERSION = "1.0.0"
 ITEM_STATUSES = ("created", "updated", "unchanged")
+# The examples of the document: an on-time order of the seller A1B2C3D4 (the example token of
+# the portal's messages) shipped without its carrier facts, and the carrier's two events.
+ORDER_EXAMPLE = {
+    "order_id": "113-0000001",
+    "merchant_token": "A1B2C3D4",
+    "purchased_at": "2026-11-02T09:15:00-08:00",
+    "units": 1,
+    "promised_ship_date": "2026-11-02",
+    "promised_delivery_date": "2026-11-04",
+    "first_scan_at": None,
+    "ship_confirmed_at": "2026-11-02T15:05:00-08:00",
+    "delivered_at": None,
+    "buy_shipping": True,
+    "carrier": "UPS Ground",
+    "tracking_id": "1Z999AA10000000001",
+    "ship_to_state": "CA",
+    "cancelled_at": None,
+    "cancelled_by": None,
+    "cancel_requested_at": None,
+}
+EVENTS_EXAMPLE = [
+    {
+        "event_id": "trk_evt_0001",
+        "carrier": "UPS Ground",
+        "tracking_id": "1Z999AA10000000001",
+        "type": "first_scan",
+        "occurred_at": "2026-11-02T16:40:00-08:00",
+    },
+    {
+        "event_id": "trk_evt_0002",
+        "carrier": "UPS Ground",
+        "tracking_id": "1Z999AA10000000001",
+        "type": "delivered",
+        "occurred_at": "2026-11-04T13:20:00-08:00",
+    },
+]
 
 
 def _ref(name: str) -> dict:
@@ -343,8 +379,10 @@ def _rejected_schema(id_field: str) -> dict:
     }
 
 
-def _feed_operation(*, summary: str, description: str, item: str, accepted: str, rejected: str) -> dict:
-    batch = {"type": "array", "maxItems": MAX_ITEMS, "items": _ref(item)}
+def _feed_operation(
+    *, summary: str, description: str, item: str, accepted: str, rejected: str, example: list[dict]
+) -> dict:
+    batch = {"type": "array", "maxItems": MAX_ITEMS, "items": _ref(item), "example": example}
     return {
         "summary": summary,
         "description": description,
@@ -498,6 +536,7 @@ def _document() -> dict:
                             "(merchant_token, order_id); all of them, or none when any is invalid (422)."
                         ),
                         item="Order",
+                        example=[ORDER_EXAMPLE],
                         accepted="OrdersAccepted",
                         rejected="OrdersRejected",
                     ),
@@ -513,6 +552,7 @@ def _document() -> dict:
                             "whose order is not known yet is kept (pending) and applied when the order arrives."
                         ),
                         item="CarrierEvent",
+                        example=EVENTS_EXAMPLE,
                         accepted="EventsAccepted",
                         rejected="EventsRejected",
                     ),
