@@ -1,14 +1,18 @@
-"""The order import (SPEC section 6): validate a whole CSV file, then write it in one statement.
+"""The order import (SPEC sections 6 and 9): validate a whole batch of orders, then write it
+in one statement; a CSV file (``orders_import``) and the feed API's JSON (``feed``) are the
+same path (``orders_write``).
 
 The file is read once, as a stream. Each record's cells are converted to one order's values
 (``OrderValues``), which ``order_problems`` judges against every rule of the import format:
-that function knows nothing of files or line numbers, so whatever else brings orders (a JSON
-API) applies the same rules; the CSV layer only adds the line. A valid record becomes the
-order's column values (``order_columns``: local dates in the seller's time zone) streamed
-into a temporary staging table by binary COPY. When the whole file is valid, one ``INSERT ...
-ON CONFLICT DO UPDATE ... WHERE <something changed>`` merges the staging table into
-``sellers_order``, so importing the same file again touches nothing (the statements are
-``sellers.sql``'s).
+that function knows nothing of files or line numbers, so whatever else brings orders (the
+JSON API) applies the same rules through ``OrderBatch.judge``; the CSV layer only adds the
+line (the API, the item's index). A valid record becomes the order's column values
+(``order_columns``: local dates in the seller's time zone) streamed into a temporary staging
+table by binary COPY. When the whole batch is valid, the carrier events known for its orders
+(``TrackingEvent``, pending ones included) are applied to the staged rows under the same
+rules (``with_carrier_events``), and one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE
+<something changed>`` merges the staging table into ``sellers_order``, so importing the same
+file again touches nothing (the statements are ``sellers.sql``'s).
 Any problem and nothing is written: the transaction rolls back and ``ImportRejected`` lists
 every problem. A failure of the database ends in ``ImportFailed``, one sentence, with
 nothing written either.
