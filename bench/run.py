@@ -20,7 +20,9 @@ by side with its floor in the same run:
               server's /healthz; and the first view, on an empty cache;
   4. report   the largest seller's 30-day defect CSV through the view vs ``COPY ... TO
               STDOUT``; peak memory of a small and a large download, each in a fresh process;
-  5. import   ``import_orders`` of a file vs ``psql \\copy`` of it into a table of text.
+  5. import   ``import_orders`` of a file vs ``psql \\copy`` of it into a table of text; and
+              the same orders through the feed, POST /api/v1/orders in 10,000-item batches
+              (``feed_rows_per_second``, ``feed_vs_import_ratio``: its time over the import's).
 
 Prints a table and ends with one JSON line ``{"bench": {...}}``. Timings on a shared machine
 are noisy: every ratio is of figures taken in the same run, medians of repeats.
@@ -47,7 +49,7 @@ from pathlib import Path
 import psycopg
 import redis
 
-from bench import daily_bench, import_bench, report_bench
+from bench import daily_bench, feed_bench, import_bench, report_bench
 from bench.common import (
     BENCH_SECRET_KEY,
     admin_url,
@@ -484,6 +486,19 @@ def measure_import(scale: dict, results: dict) -> None:
     results["import_floor_s"] = round(floor, 2)
     results["import_ratio"] = round(elapsed / floor, 2)
     say(f"  import_orders {elapsed:.2f} s ({output.splitlines()[-1]}), psql \\copy {floor:.2f} s")
+    # The same orders through the feed, as new orders again.
+    batches = feed_bench.json_batches(path)
+    forget_imported_orders(scale)
+    feed_s, created = feed_bench.timed_feed(batches)
+    assert created == rows, "every item of the feed is a new order"
+    results["feed_s"] = round(feed_s, 2)
+    results["feed_rows_per_second"] = round(rows / feed_s)
+    results["import_rows_per_second"] = round(rows / elapsed)
+    results["feed_vs_import_ratio"] = round(feed_s / elapsed, 2)
+    say(
+        f"  POST /api/v1/orders in {len(batches)} batches of up to 10,000: {feed_s:.2f} s, "
+        f"{results['feed_rows_per_second']:,} rows/s (import_orders {results['import_rows_per_second']:,} rows/s)"
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -519,6 +534,7 @@ def print_table(results: dict) -> None:
          f"{r['healthz_p95_ms']:.1f} ms ({r['healthz_p50_ms']:.1f})", "dashboard_p95_ratio", "<= 3x"),
         ("defect CSV, largest seller", f"{r['csv_s']:.3f} s", f"{r['csv_floor_s']:.3f} s", "csv_ratio", "<= 3x"),
         ("import_orders", f"{r['import_s']:.2f} s", f"{r['import_floor_s']:.2f} s", "import_ratio", "<= 3x"),
+        ("feed, vs import_orders", f"{r['feed_s']:.2f} s", f"{r['import_s']:.2f} s", "feed_vs_import_ratio", ""),
     ]  # fmt: skip
     say()
     say(f"{'measurement':<28} {'portal':>22} {'floor':>22} {'ratio':>8}  target")

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "sellers",
     "metrics",
     "webhooks",
+    "feed",
 ]
 
 MIDDLEWARE = [
@@ -216,6 +217,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 # private, loopback or link-local address, and use plain http: for a test receiver on this
 # machine or inside a private network, never for a portal open to sellers.
 WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+
+# The data feed (SPEC section 9): requests per minute each integration token may send,
+# counted in the cache above (per process with the default local-memory cache: set CACHE_URL
+# to share the count between workers).
+FEED_RATE_LIMIT = env_int_at_least("FEED_RATE_LIMIT", 120, minimum=1)
 
 LOGGING: dict[str, Any] = {
     "version": 1,

@@ -35,4 +35,5 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("sellers.urls")),
     path("", include("webhooks.urls")),
+    path("", include("feed.urls")),
 ]

@@ -24,6 +24,7 @@ from sellers.models import (
     PrimeRegion,
     Seller,
     SellerEvent,
+    TrackingEvent,
     User,
     VolumeControlChange,
 )
@@ -442,3 +443,28 @@ class SellerEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["seller__merchant_token"]
     list_select_related = ["seller", "actor"]
     raw_id_fields = ["seller", "actor"]
+
+
+@admin.register(TrackingEvent)
+class TrackingEventAdmin(admin.ModelAdmin):
+    """Carrier events as the feed received them (SPEC section 9); pending ones wait for their
+    order. Staff may delete a wrong event (one whose order the import then refuses with it)."""
+
+    list_display = ["event_id", "kind", "carrier", "tracking_id", "occurred_at", "received_at", "applied_at"]
+    list_filter = ["kind", ("applied_at", admin.EmptyFieldListFilter)]
+    search_fields = ["event_id", "tracking_id"]
+    fields = readonly_fields = (
+        "event_id",
+        "kind",
+        "carrier",
+        "tracking_id",
+        "occurred_at",
+        "received_at",
+        "applied_at",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -41,10 +41,24 @@ def api_token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def api_token_generate() -> tuple[str, str, str]:
-    """A new token: (the token itself, its prefix, its hash)."""
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+def api_token_generate(prefix: str = TOKEN_PREFIX) -> tuple[str, str, str]:
+    """A new token: (the token itself, its prefix, its hash). ``prefix`` marks its kind:
+    a seller's, or an integration's (``feed.auth``)."""
+    raw = prefix + secrets.token_urlsafe(32)
     return raw, raw[:PREFIX_LENGTH], api_token_hash(raw)
+
+
+def bearer_token(request: HttpRequest) -> str | None:
+    """The token of a request's ``Authorization: Bearer <token>`` header; None without the
+    header. Raises ``BearerTokenError`` for a header of another shape."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, raw = header.strip().partition(" ")
+    raw = raw.strip()
+    if scheme.lower() != "bearer" or not raw or " " in raw:
+        raise BearerTokenError("Send the header as 'Authorization: Bearer <token>', with a token from your settings.")
+    return raw
 
 
 def bearer_authenticate(request: HttpRequest, *, now: dt.datetime | None = None) -> BearerIdentity | None:
@@ -54,13 +68,9 @@ def bearer_authenticate(request: HttpRequest, *, now: dt.datetime | None = None)
     Raises ``BearerTokenError`` for a malformed header, an unknown or revoked token, or a
     token whose creator no longer belongs to the token's seller or is deactivated.
     """
-    header = request.headers.get("Authorization")
-    if header is None:
+    raw = bearer_token(request)
+    if raw is None:
         return None
-    scheme, _, raw = header.strip().partition(" ")
-    raw = raw.strip()
-    if scheme.lower() != "bearer" or not raw or " " in raw:
-        raise BearerTokenError("Send the header as 'Authorization: Bearer <token>', with a token from your settings.")
     api_token = (
         ApiToken.objects.select_related("seller", "created_by")
         .filter(key_hash=api_token_hash(raw), revoked_at__isnull=True)

@@ -27,6 +27,13 @@ class CancelledBy(models.TextChoices):
     CUSTOMER = "customer", _("Customer")
 
 
+class TrackingEventKind(models.TextChoices):
+    """What a carrier's tracking event says happened to a parcel (SPEC section 9)."""
+
+    FIRST_SCAN = "first_scan", _("First carrier scan")
+    DELIVERED = "delivered", _("Delivered to the customer")
+
+
 class Weekday(models.IntegerChoices):
     """ISO-style weekday numbers as Python's ``date.weekday()`` returns them."""
 

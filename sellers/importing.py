@@ -1,14 +1,18 @@
-"""The order import (SPEC section 6): validate a whole CSV file, then write it in one statement.
+"""The order import (SPEC sections 6 and 9): validate a whole batch of orders, then write it
+in one statement; a CSV file (``orders_import``) and the feed API's JSON (``feed``) are the
+same path (``orders_write``).
 
 The file is read once, as a stream. Each record's cells are converted to one order's values
 (``OrderValues``), which ``order_problems`` judges against every rule of the import format:
-that function knows nothing of files or line numbers, so whatever else brings orders (a JSON
-API) applies the same rules; the CSV layer only adds the line. A valid record becomes the
-order's column values (``order_columns``: local dates in the seller's time zone) streamed
-into a temporary staging table by binary COPY. When the whole file is valid, one ``INSERT ...
-ON CONFLICT DO UPDATE ... WHERE <something changed>`` merges the staging table into
-``sellers_order``, so importing the same file again touches nothing (the statements are
-``sellers.sql``'s).
+that function knows nothing of files or line numbers, so whatever else brings orders (the
+JSON API) applies the same rules through ``OrderBatch.judge``; the CSV layer only adds the
+line (the API, the item's index). A valid record becomes the order's column values
+(``order_columns``: local dates in the seller's time zone) streamed into a temporary staging
+table by binary COPY. When the whole batch is valid, the carrier events known for its orders
+(``TrackingEvent``, pending ones included) are applied to the staged rows under the same
+rules (``with_carrier_events``), and one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE
+<something changed>`` merges the staging table into ``sellers_order``, so importing the same
+file again touches nothing (the statements are ``sellers.sql``'s).
 Any problem and nothing is written: the transaction rolls back and ``ImportRejected`` lists
 every problem. A failure of the database ends in ``ImportFailed``, one sentence, with
 nothing written either.
@@ -22,7 +26,7 @@ import difflib
 import heapq
 import os
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -38,9 +42,10 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from portal.bounds import EARLIEST_DATE
 from sellers import sql as statements
-from sellers.choices import SHIP_TO_CODES, CancelledBy
-from sellers.models import ORDER_UNITS_MAX, Order, local_date, zone
+from sellers.choices import SHIP_TO_CODES, CancelledBy, TrackingEventKind
+from sellers.models import ORDER_UNITS_MAX, Order, Seller, local_date, zone
 from sellers.services import orders_classify_prime
 
 # The import format's columns (SPEC section 6), in the order the example file uses.
@@ -101,6 +106,12 @@ TRACKING_ID_MAX = _max_length("tracking_id")
 UNITS_MAX = ORDER_UNITS_MAX
 # An event may be stamped at most this long after the import's moment (clocks drift a little).
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+# No order's moment is earlier (portal.bounds): an earlier one is a typing mistake, and near
+# year 1 a moment has no local date in a zone west of UTC.
+EARLIEST_MOMENT = dt.datetime.combine(EARLIEST_DATE, dt.time(), tzinfo=dt.UTC)
+# Nor later than the calendar's last year, in which a local date may not exist either (the
+# rule against future events refuses far earlier ones, but needs the moment first).
+LAST_MOMENT = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 # Beyond this many, problems are counted rather than listed: nobody reads a million lines.
 MAX_LISTED_PROBLEMS = 1000
 
@@ -173,6 +184,9 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Per staged position (a file's line, an API item's index): "created", "updated" or
+    # "unchanged"; filled only when ``orders_write`` is asked for it.
+    statuses: dict[int, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -192,31 +206,51 @@ def orders_import(*, path: str | os.PathLike, progress: Progress | None = None) 
     The moment of the import, which no event may follow by more than 5 minutes, is read once
     here: it is also the ``updated_at`` of every order the import writes.
     """
-    now = timezone.now()
+    path = Path(path)
+    total_bytes = path.stat().st_size
+    with path.open("rb") as binary:
+        return orders_write(read=lambda batch: batch.read(binary, total_bytes, progress), now=timezone.now())
+
+
+def orders_write(*, read: Callable[[OrderBatch], None], now: dt.datetime, item_statuses: bool = False) -> ImportResult:
+    """Validate and write a batch of orders from any source, all of it or nothing: the file
+    import and the feed API (SPEC sections 6 and 9) are this one path.
+
+    ``read(batch)`` converts the source's records and hands each order to ``batch.judge``
+    with its position (a file's line, an item's index), which applies every rule and stages
+    the valid ones. Then the duplicates are found, the carrier events known for the staged
+    orders (``TrackingEvent``, pending ones included) are applied under the same rules, and
+    one upsert writes what is new or changed, stamped ``now``. ``item_statuses`` asks for
+    each position's outcome in ``ImportResult.statuses``. Raises ``ImportRejected`` with
+    every problem (by position) and ``ImportFailed`` when the database fails.
+    """
     try:
-        return _orders_import(Path(path), progress, now)
+        return _orders_write(read, now, item_statuses)
     except DatabaseFailure as exc:
         # The transaction is rolled back (or died with its connection): nothing was written.
-        raise ImportFailed(_database_failure(exc)) from exc
+        raise ImportFailed(database_failure(exc)) from exc
 
 
 @transaction.atomic
-def _orders_import(path: Path, progress: Progress | None, now: dt.datetime) -> ImportResult:
-    total_bytes = path.stat().st_size
-    with path.open("rb") as binary, connection.cursor() as cursor:
+def _orders_write(read: Callable[[OrderBatch], None], now: dt.datetime, item_statuses: bool) -> ImportResult:
+    with connection.cursor() as cursor:
         staging = _Staging(cursor)
-        rows = _OrderRows(staging, now)
-        rows.load_sellers()
+        batch = OrderBatch(staging, now)
+        batch.load_sellers()
         try:
             with staging.loading():
-                rows.read(binary, total_bytes, progress)
+                read(batch)
         except _FileProblem as exc:
             raise ImportRejected([exc.problem]) from None
-        problems = heapq.merge(rows.problems, staging.duplicates(rows.token_of), key=_line)
+        # From here to the commit, writes of orders and carrier events wait for this one.
+        staging.lock()
+        events = staging.carrier_events(batch)
+        problems = heapq.merge(batch.problems, staging.duplicates(batch), events.problems, key=_line)
         listed = list(islice(problems, MAX_LISTED_PROBLEMS))
         if listed:
-            raise ImportRejected(listed, unlisted=sum(1 for _ in problems) + rows.unlisted)
-        result, since_by_seller = staging.merge(now)
+            raise ImportRejected(listed, unlisted=sum(1 for _ in problems) + batch.unlisted)
+        staging.carrier_events_apply(events, now)
+        result, since_by_seller = staging.merge(now, item_statuses=item_statuses)
         staging.drop()
     by_since: dict[dt.date, list[int]] = defaultdict(list)
     for seller_id, since in since_by_seller.items():
@@ -271,6 +305,32 @@ class OrderValues(NamedTuple):
 assert OrderValues._fields == COLUMNS
 
 _NO_FIELDS: frozenset[str] = frozenset()
+
+
+def seller_ref(seller: Seller) -> SellerRef:
+    return SellerRef(seller.pk, seller.merchant_token, seller.timezone, seller.zone)
+
+
+def order_values_of(order: Order) -> OrderValues:
+    """A stored order's values, for the rules (the admin's edit, a carrier event's arrival)."""
+    return OrderValues(
+        order_id=order.order_id,
+        merchant_token=order.seller.merchant_token,
+        purchased_at=order.purchased_at,
+        units=order.units,
+        promised_ship_date=order.promised_ship_date,
+        promised_delivery_date=order.promised_delivery_date,
+        first_scan_at=order.first_scan_at,
+        ship_confirmed_at=order.ship_confirmed_at,
+        delivered_at=order.delivered_at,
+        buy_shipping=order.buy_shipping,
+        carrier=order.carrier,
+        tracking_id=order.tracking_id,
+        ship_to_state=order.ship_to_state,
+        cancelled_at=order.cancelled_at,
+        cancelled_by=order.cancelled_by,
+        cancel_requested_at=order.cancel_requested_at,
+    )
 
 
 def seller_of(sellers: dict[str, SellerRef], merchant_token: str) -> SellerRef | None:
@@ -476,15 +536,15 @@ def order_problems(
     # minutes), and in their order.
     latest = now + FUTURE_TOLERANCE
     if purchased_at is not None and purchased_at > latest:
-        bad(("purchased_at", _in_the_future(purchased_at, now)))
+        bad(("purchased_at", in_the_future(purchased_at, now)))
     if first_scan_at is not None:
         if first_scan_at > latest:
-            bad(("first_scan_at", _in_the_future(first_scan_at, now)))
+            bad(("first_scan_at", in_the_future(first_scan_at, now)))
         if purchased_at is not None and first_scan_at < purchased_at:
             bad(("first_scan_at", _before_purchase(_("the first carrier scan"), first_scan_at, purchased_at)))
     if confirmed_at is not None:
         if confirmed_at > latest:
-            bad(("ship_confirmed_at", _in_the_future(confirmed_at, now)))
+            bad(("ship_confirmed_at", in_the_future(confirmed_at, now)))
         if purchased_at is not None and confirmed_at < purchased_at:
             bad(
                 (
@@ -494,7 +554,7 @@ def order_problems(
             )
     if delivered_at is not None:
         if delivered_at > latest:
-            bad(("delivered_at", _in_the_future(delivered_at, now)))
+            bad(("delivered_at", in_the_future(delivered_at, now)))
         if first_scan_at is not None and delivered_at < first_scan_at:
             bad(
                 (
@@ -508,12 +568,12 @@ def order_problems(
             )
     if cancelled_at is not None:
         if cancelled_at > latest:
-            bad(("cancelled_at", _in_the_future(cancelled_at, now)))
+            bad(("cancelled_at", in_the_future(cancelled_at, now)))
         if purchased_at is not None and cancelled_at < purchased_at:
             bad(("cancelled_at", _before_purchase(_("the cancellation"), cancelled_at, purchased_at)))
     if requested_at is not None:
         if requested_at > latest:
-            bad(("cancel_requested_at", _in_the_future(requested_at, now)))
+            bad(("cancel_requested_at", in_the_future(requested_at, now)))
         if purchased_at is not None and requested_at < purchased_at:
             bad(
                 (
@@ -557,6 +617,21 @@ def order_problems(
                 )
             )
     return problems
+
+
+def with_carrier_events(
+    order: OrderValues, *, first_scans: Iterable[dt.datetime], deliveries: Iterable[dt.datetime]
+) -> OrderValues:
+    """The order with its carrier's tracking events applied (SPEC section 9): its first scan
+    is the earliest of its own and its first-scan events', its delivery the earliest delivery
+    event (else its own). The one definition, for orders arriving after their events
+    (``orders_write``) and events arriving after their orders (``sellers.tracking``); the
+    result must still pass ``order_problems``."""
+    first_scan_at = min((*first_scans, *((order.first_scan_at,) if order.first_scan_at else ())), default=None)
+    delivered_at = min(deliveries, default=None) or order.delivered_at
+    if first_scan_at == order.first_scan_at and delivered_at == order.delivered_at:
+        return order
+    return order._replace(first_scan_at=first_scan_at, delivered_at=delivered_at)
 
 
 def order_columns(order: OrderValues, seller: SellerRef) -> tuple:
@@ -606,7 +681,7 @@ def _shown(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _in_the_future(moment: dt.datetime, now: dt.datetime) -> str:
+def in_the_future(moment: dt.datetime, now: dt.datetime) -> str:
     return _(
         "%(moment)s is more than 5 minutes after the moment of this import (%(now)s); an event can't be "
         "imported before it has happened: check the date, the year and the UTC offset."
@@ -661,8 +736,10 @@ def _column_order(problem: tuple[str, str]) -> int:
 
 
 @dataclass
-class _OrderRows:
-    """Reads the file record by record, collecting problems and staging valid rows."""
+class OrderBatch:
+    """One batch of orders on its way in: ``judge`` applies the rules to each order and
+    stages the valid ones, collecting the problems by position. ``read`` reads an import
+    file record by record into it; the feed API hands it JSON items (``feed.orders``)."""
 
     staging: _Staging
     now: dt.datetime
@@ -670,8 +747,11 @@ class _OrderRows:
     unlisted: int = 0
     sellers: dict[str, SellerRef] = field(default_factory=dict)
     tokens: dict[int, str] = field(default_factory=dict)
+    # Positions are a file's lines (``read``), else the indexes of a batch's items.
+    from_file: bool = False
 
     def read(self, binary: IO[bytes], total_bytes: int, progress: Progress | None) -> None:
+        self.from_file = True
         reader = csv.reader(_text_lines(binary), strict=True)
         records = 0
         line = 1  # where the record being read starts
@@ -779,17 +859,17 @@ class _OrderRows:
         tz = seller.zone if seller is not None else dt.UTC
         problems: list[tuple[str, str]] = []  # first those of cells that can't be converted
 
-        purchased_at = _cell_moment(purchased_cell, "purchased_at", tz, problems) if purchased_cell else None
+        purchased_at = cell_moment(purchased_cell, "purchased_at", tz, problems) if purchased_cell else None
         units = _cell_units(units_cell, problems) if units_cell else None
-        promised_ship_date = _cell_date(ship_date_cell, "promised_ship_date", problems) if ship_date_cell else None
+        promised_ship_date = cell_date(ship_date_cell, "promised_ship_date", problems) if ship_date_cell else None
         promised_delivery_date = (
-            _cell_date(delivery_date_cell, "promised_delivery_date", problems) if delivery_date_cell else None
+            cell_date(delivery_date_cell, "promised_delivery_date", problems) if delivery_date_cell else None
         )
-        first_scan_at = _cell_moment(first_scan_cell, "first_scan_at", tz, problems) if first_scan_cell else None
-        confirmed_at = _cell_moment(confirmed_cell, "ship_confirmed_at", tz, problems) if confirmed_cell else None
-        delivered_at = _cell_moment(delivered_cell, "delivered_at", tz, problems) if delivered_cell else None
-        cancelled_at = _cell_moment(cancelled_cell, "cancelled_at", tz, problems) if cancelled_cell else None
-        requested_at = _cell_moment(requested_cell, "cancel_requested_at", tz, problems) if requested_cell else None
+        first_scan_at = cell_moment(first_scan_cell, "first_scan_at", tz, problems) if first_scan_cell else None
+        confirmed_at = cell_moment(confirmed_cell, "ship_confirmed_at", tz, problems) if confirmed_cell else None
+        delivered_at = cell_moment(delivered_cell, "delivered_at", tz, problems) if delivered_cell else None
+        cancelled_at = cell_moment(cancelled_cell, "cancelled_at", tz, problems) if cancelled_cell else None
+        requested_at = cell_moment(requested_cell, "cancel_requested_at", tz, problems) if requested_cell else None
         buy_shipping = BOOLEANS.get(buy_shipping_cell)
         if buy_shipping is None and buy_shipping_cell:
             buy_shipping = BOOLEANS.get(buy_shipping_cell.lower())
@@ -825,21 +905,33 @@ class _OrderRows:
                 requested_at,
             )
         )
+        self.judge(order, seller, problems, line)
+
+    def judge(
+        self, order: OrderValues, seller: SellerRef | None, problems: list[tuple[str, str]], position: int
+    ) -> None:
+        """Apply every rule to one order (``order_problems``) and stage it, or report its
+        problems at ``position``. ``problems`` are those its source's converter found already
+        (a field named in one is malformed: ``None`` in ``order`` but given)."""
         malformed = frozenset(name for name, _ in problems) if problems else _NO_FIELDS
         problems += order_problems(order, seller=seller, now=self.now, malformed=malformed)
         if problems:
             problems.sort(key=_column_order)
             for name, message in problems:
-                self.add(Problem(line, name, message))
+                self.add(Problem(position, name, message))
+            order_id = order.order_id
             if seller is not None and order_id and len(order_id) <= ORDER_ID_MAX:
-                self.staging.key(line, seller.id, order_id)  # so duplicates are reported too
+                self.staging.key(position, seller.id, order_id)  # so duplicates are reported too
             return
         if seller is None:  # order_problems reports an order without a seller
-            raise RuntimeError(f"Line {line}: an order without a seller passed the rules.")
-        self.staging.write((line, *order_columns(order, seller)))
+            raise RuntimeError(f"Item {position}: an order without a seller passed the rules.")
+        self.staging.write((position, *order_columns(order, seller)))
+
+    def seller(self, merchant_token: str) -> SellerRef | None:
+        return seller_of(self.sellers, merchant_token)
 
 
-def _cell_moment(cell: str, name: str, tz: dt.tzinfo, problems: list[tuple[str, str]]) -> dt.datetime | None:
+def cell_moment(cell: str, name: str, tz: dt.tzinfo, problems: list[tuple[str, str]]) -> dt.datetime | None:
     """An ISO 8601 timestamp with a UTC offset or Z, as a moment in UTC, or its problem
     reported (``tz`` only shapes the example in the message)."""
     try:
@@ -848,8 +940,24 @@ def _cell_moment(cell: str, name: str, tz: dt.tzinfo, problems: list[tuple[str, 
         message = f"'{cell}' is not a timestamp; write it as ISO 8601 with a UTC offset or Z, e.g. {TIMESTAMP_EXAMPLE}."
     else:
         if moment.tzinfo is not None:
-            # In UTC, the rules compare moments without looking up each one's offset again.
-            return moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
+            try:
+                # In UTC, the rules compare moments without looking up each one's offset again.
+                utc = moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
+            except OverflowError:  # year 1 or 9999, pushed off the calendar by its offset
+                utc = LAST_MOMENT
+            if EARLIEST_MOMENT <= utc < LAST_MOMENT:
+                return utc
+            if utc >= LAST_MOMENT:
+                problems.append((name, f"'{cell}' is not a moment of this era; check the year."))
+                return None
+            problems.append(
+                (
+                    name,
+                    f"'{cell}' is before {EARLIEST_DATE}; nothing in the programme happened that early: check the "
+                    "year.",
+                )
+            )
+            return None
         example = moment.replace(tzinfo=tz).isoformat().replace("+00:00", "Z")
         if len(cell) <= 10:
             message = (
@@ -862,7 +970,7 @@ def _cell_moment(cell: str, name: str, tz: dt.tzinfo, problems: list[tuple[str, 
     return None
 
 
-def _cell_date(cell: str, name: str, problems: list[tuple[str, str]]) -> dt.date | None:
+def cell_date(cell: str, name: str, problems: list[tuple[str, str]]) -> dt.date | None:
     # date.fromisoformat also takes 20261104 and week dates; the format is YYYY-MM-DD only.
     if len(cell) == 10 and cell[4] == "-" and cell[7] == "-":
         try:
@@ -1010,6 +1118,19 @@ def _header_positions(header: list[str], line: int) -> dict[str, int]:
 # Staging and merging: the statements are sellers.sql's.
 
 
+@dataclass
+class _CarrierEvents:
+    """What the carrier events known for a batch's orders do to them (``_Staging.carrier_events``)."""
+
+    problems: list[Problem] = field(default_factory=list)
+    # The staged lines whose carrier facts change, and their new facts (first scan and its
+    # local date, delivery and its local date), in the same order.
+    lines: list[int] = field(default_factory=list)
+    facts: list[tuple] = field(default_factory=list)
+    # The ids of pending events that the batch's orders take.
+    pending: list[int] = field(default_factory=list)
+
+
 class _Staging:
     """A temporary table of validated rows, filled by binary COPY, then merged."""
 
@@ -1042,29 +1163,100 @@ class _Staging:
         """Stage only an invalid row's key, so duplicates of it are found as well."""
         self.write((line, seller_id, order_id, *([None] * (len(STAGED_COLUMNS) - 2))))
 
-    def duplicates(self, token_of: Callable[[int], str]) -> Iterator[Problem]:
-        """SPEC section 6: the same (merchant token, order id) twice in the file, in line order."""
+    def duplicates(self, batch: OrderBatch) -> Iterator[Problem]:
+        """SPEC section 6: the same (merchant token, order id) twice in the file (or batch),
+        in line order."""
         self.cursor.execute(statements.staging_duplicates())
+        item, whole = ("line", "file") if batch.from_file else ("item", "batch")
         for line, seller_id, order_id, first_line in self.cursor:
             yield Problem(
                 line,
                 "order_id",
-                f"order {order_id} of {token_of(seller_id)} already appears on line {first_line}; each order "
-                "may appear only once in a file: keep the row with its latest state.",
+                f"order {order_id} of {batch.token_of(seller_id)} already appears on {item} {first_line}; each "
+                f"order may appear only once in a {whole}: keep the {'row' if batch.from_file else item} with "
+                "its latest state.",
             )
 
-    def merge(self, now: dt.datetime) -> tuple[ImportResult, dict[int, dt.date]]:
-        """Write what is new and what changed with one upsert, stamped ``now``; count them.
+    def lock(self) -> None:
+        """Imports (and carrier events, ``sellers.tracking``) write one at a time: the second
+        waits here until the first has committed (SPEC section 6: two imports at once report
+        exactly what each did), then each statement sees the first's orders and events."""
+        self.cursor.execute(statements.merge_lock())
+
+    def carrier_events(self, batch: OrderBatch) -> _CarrierEvents:
+        """The carrier events known for the staged orders (SPEC section 9), applied to each
+        under every rule of the import (``with_carrier_events``, ``order_problems``): the
+        orders' new carrier facts, the pending events they take and the problems, by line.
+        Events stored for an order already (applied) are applied again, so an order sent
+        again without its carrier facts keeps them."""
+        found = _CarrierEvents()
+        self.cursor.execute(statements.tracking_events_exist())
+        if self.cursor.fetchone()[0] is None:
+            return found  # no event at all: nothing to join a million rows with
+        self.cursor.execute(
+            statements.staging_carrier_events(STAGED_COLUMNS[:16]),
+            {"first_scan": TrackingEventKind.FIRST_SCAN.value, "delivered": TrackingEventKind.DELIVERED.value},
+        )
+        for line, seller_id, *values, first_scans, deliveries, event_ids, pending in self.cursor.fetchall():
+            seller = batch.sellers[batch.token_of(seller_id)]
+            order = OrderValues(values[0], seller.merchant_token, *values[1:])
+            with_events = with_carrier_events(order, first_scans=first_scans or (), deliveries=deliveries or ())
+            problems = order_problems(with_events, seller=seller, now=batch.now)
+            if problems:
+                events = ", ".join(event_ids)
+                for name, message in sorted(problems, key=_column_order):
+                    found.problems.append(
+                        Problem(line, name, f"with the carrier's tracking events {events} applied, {message}")
+                    )
+                continue
+            found.pending.extend(pending or ())
+            if with_events != order:
+                found.lines.append(line)
+                found.facts.append(
+                    (
+                        with_events.first_scan_at,
+                        local_date(with_events.first_scan_at, seller.zone),
+                        with_events.delivered_at,
+                        local_date(with_events.delivered_at, seller.zone),
+                    )
+                )
+        return found
+
+    def carrier_events_apply(self, events: _CarrierEvents, now: dt.datetime) -> None:
+        """Write the carrier facts into the staged orders (so the merge compares the orders
+        as they will be) and mark the pending events they take as applied at ``now``."""
+        if events.lines:
+            first_scans, first_scan_dates, deliveries, delivery_dates = zip(*events.facts, strict=True)
+            self.cursor.execute(
+                statements.staging_carrier_facts(),
+                {
+                    "lines": events.lines,
+                    "first_scans": list(first_scans),
+                    "first_scan_dates": list(first_scan_dates),
+                    "deliveries": list(deliveries),
+                    "delivery_dates": list(delivery_dates),
+                },
+            )
+        if events.pending:
+            self.cursor.execute(statements.tracking_events_applied(), {"ids": events.pending, "now": now})
+
+    def merge(self, now: dt.datetime, *, item_statuses: bool = False) -> tuple[ImportResult, dict[int, dt.date]]:
+        """Write what is new and what changed with one upsert, stamped ``now``; count them
+        (and, with ``item_statuses``, tell each staged position's outcome).
 
         Returns the counts and, per seller with a new or changed order, the earliest local
         purchase date affected (old or new), from which its Prime orders must be re-decided.
-        Imports merge one at a time (SPEC section 6: two imports at once report exactly what
-        each did): the second waits for the merge lock until the first has committed, then
-        each statement sees the first's orders.
+        Runs under the lock taken by ``lock``.
         """
-        self.cursor.execute(statements.merge_lock())
+        statuses: dict[int, str] = {}
+        if item_statuses:
+            self.cursor.execute(statements.staging_statuses(COMPARED_COLUMNS))
+            statuses = {
+                line: "created" if created else "updated" if changed else "unchanged"
+                for line, created, changed in self.cursor.fetchall()
+            }
         self.cursor.execute(statements.merge_counts(COMPARED_COLUMNS))
-        result = ImportResult()
+        result = ImportResult(statuses=statuses)
         since_by_seller: dict[int, dt.date] = {}
         for seller_id, created, updated, rows, since in self.cursor.fetchall():
             result.created += created
@@ -1078,7 +1270,7 @@ class _Staging:
             self.cursor.execute(statements.staging_delete_unchanged(COMPARED_COLUMNS))
         self.cursor.execute(statements.merge_upsert(STAGED_COLUMNS, COMPARED_COLUMNS), {"now": now})
         created, updated = self.cursor.fetchone()
-        return ImportResult(created, updated, result.rows - created - updated), since_by_seller
+        return ImportResult(created, updated, result.rows - created - updated, statuses), since_by_seller
 
     def drop(self) -> None:
         self.cursor.execute(statements.staging_drop())
@@ -1093,7 +1285,7 @@ class _Staging:
 CONCURRENCY_FAILURES = frozenset({"40001", "40P01", "55P03"})
 
 
-def _database_failure(exc: DatabaseFailure) -> str:
+def database_failure(exc: DatabaseFailure) -> str:
     """What went wrong, in one sentence with what to do: a concurrent change, a lost
     connection, or else the database's own words."""
     cause = exc.__cause__ or exc  # Django wraps the driver's error, which has the SQLSTATE

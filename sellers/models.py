@@ -27,6 +27,7 @@ from sellers.choices import (
     EmailKind,
     ProgrammeStatus,
     Speed,
+    TrackingEventKind,
     Weekday,
 )
 
@@ -362,6 +363,8 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["seller", "purchase_date"], name="order_seller_purchase_date"),
             models.Index(fields=["purchase_date"], name="order_purchase_date"),
+            # Carrier events find their orders by tracking id (SPEC section 9).
+            models.Index(fields=["tracking_id"], name="order_tracking_id"),
         ]
 
     def __str__(self) -> str:
@@ -385,33 +388,51 @@ class Order(models.Model):
         """Every rule of the import (SPEC section 6) on this order, so an order edited in the
         admin stays one the import would take: ``sellers.importing.order_problems``, the one
         home of those rules."""
-        from sellers.importing import OrderValues, SellerRef, order_problems
+        from sellers.importing import order_problems, order_values_of, seller_ref
 
-        seller = self.seller
-        values = OrderValues(
-            order_id=self.order_id,
-            merchant_token=seller.merchant_token,
-            purchased_at=self.purchased_at,
-            units=self.units,
-            promised_ship_date=self.promised_ship_date,
-            promised_delivery_date=self.promised_delivery_date,
-            first_scan_at=self.first_scan_at,
-            ship_confirmed_at=self.ship_confirmed_at,
-            delivered_at=self.delivered_at,
-            buy_shipping=self.buy_shipping,
-            carrier=self.carrier,
-            tracking_id=self.tracking_id,
-            ship_to_state=self.ship_to_state,
-            cancelled_at=self.cancelled_at,
-            cancelled_by=self.cancelled_by,
-            cancel_requested_at=self.cancel_requested_at,
-        )
-        ref = SellerRef(seller.pk, seller.merchant_token, seller.timezone, seller.zone)
+        values = order_values_of(self)
+        ref = seller_ref(self.seller)
         problems: dict[str, list[str]] = {}
         for field, message in order_problems(values, seller=ref, now=django_timezone.now()):
             problems.setdefault(field if field != "merchant_token" else NON_FIELD_ERRORS, []).append(message)
         if problems:
             raise ValidationError(problems)
+
+
+class TrackingEvent(models.Model):
+    """A carrier's tracking event (SPEC section 9), kept once per ``event_id``.
+
+    It belongs to the orders whose carrier (in any case) and tracking id it names: an
+    order's first scan is its earliest first-scan event, its delivery its earliest delivery
+    event (``sellers.tracking.with_carrier_events``), whether the events came before or
+    after the order. ``applied_at`` is when an order first took it; an event whose order has
+    not arrived yet is *pending* (``applied_at`` empty) and is applied when it arrives, by
+    file or through the API (``sellers.importing``).
+    """
+
+    event_id = models.CharField(_("event id"), max_length=100, unique=True)
+    carrier = models.CharField(_("carrier"), max_length=100)
+    tracking_id = models.CharField(_("tracking id"), max_length=100)
+    kind = models.CharField(_("event"), max_length=16, choices=TrackingEventKind.choices)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    received_at = models.DateTimeField(_("received at"), default=django_timezone.now)
+    applied_at = models.DateTimeField(_("applied to its order at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("carrier tracking event")
+        verbose_name_plural = _("carrier tracking events")
+        indexes = [
+            models.Index(fields=["tracking_id"], name="tracking_event_tracking_id"),
+            models.Index(fields=["received_at"], name="tracking_event_pending", condition=Q(applied_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.event_id
+
+    @property
+    def is_pending(self) -> bool:
+        return self.applied_at is None
 
 
 class AuditEntry(models.Model):

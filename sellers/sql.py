@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from django.db.models import Field
 from psycopg import sql
 
-from sellers.models import Order, Seller, SellerEvent, VolumeControlChange
+from sellers.models import Order, Seller, SellerEvent, TrackingEvent, VolumeControlChange
 
 ORDERS = sql.Identifier(Order._meta.db_table)
+TRACKING_EVENTS = sql.Identifier(TrackingEvent._meta.db_table)
 CONTROLS = sql.Identifier(VolumeControlChange._meta.db_table)
 EVENTS = sql.Identifier(SellerEvent._meta.db_table)
 # The order import's staging table: temporary, so each import's is its own.
@@ -316,4 +317,90 @@ def merge_upsert(columns: Sequence[str], compared: Sequence[str]) -> sql.Compose
             for c in (*compared, "updated_at")
         ),
         changed=_changed(Order._meta.db_table, "excluded", compared),
+    )
+
+
+def staging_statuses(compared: Sequence[str]) -> sql.Composed:
+    """Each staged line's outcome before the merge: whether its order is new, and whether
+    it changes an order that exists."""
+    return sql.SQL(
+        """
+        SELECT s.line, o.id IS NULL, o.id IS NOT NULL AND ({changed})
+        FROM {staging} s
+        LEFT JOIN {orders} o ON o.seller_id = s.seller_id AND o.order_id = s.order_id
+        """
+    ).format(changed=_changed("o", "s", compared), staging=STAGING, orders=ORDERS)
+
+
+# ---------------------------------------------------------------------------------------
+# Carrier tracking events (SPEC section 9): applied to the staged orders of an import or a
+# feed batch (sellers.importing), matched by tracking id and carrier in any case.
+
+
+def tracking_events_exist() -> sql.Composed:
+    """One row if any carrier event is stored, else none: an import without events to apply
+    skips joining its rows with them."""
+    return sql.SQL("SELECT (SELECT 1 FROM {events} LIMIT 1)").format(events=TRACKING_EVENTS)
+
+
+def staging_carrier_events(columns: Sequence[str]) -> sql.Composed:
+    """Each staged order (its line and ``columns``) that carrier events name, with the
+    moments of its ``%(first_scan)s`` events and of its ``%(delivered)s`` events, the ids
+    of all of them (their ``event_id``s, in the order they happened) and the row ids of
+    those still pending."""
+    return sql.SQL(
+        """
+        WITH matched AS (
+            SELECT e.tracking_id, lower(e.carrier) AS carrier_key,
+                   array_agg(e.occurred_at) FILTER (WHERE e.kind = {first_scan}) AS first_scans,
+                   array_agg(e.occurred_at) FILTER (WHERE e.kind = {delivered}) AS deliveries,
+                   array_agg(e.event_id ORDER BY e.occurred_at, e.event_id) AS event_ids,
+                   array_agg(e.id) FILTER (WHERE e.applied_at IS NULL) AS pending
+            FROM {events} e
+            WHERE e.tracking_id IN (SELECT tracking_id FROM {staging} WHERE tracking_id <> '')
+            GROUP BY e.tracking_id, lower(e.carrier)
+        )
+        SELECT s.line, {columns}, m.first_scans, m.deliveries, m.event_ids, m.pending
+        FROM {staging} s
+        JOIN matched m ON m.tracking_id = s.tracking_id AND m.carrier_key = lower(s.carrier)
+        WHERE s.purchased_at IS NOT NULL
+        ORDER BY s.line
+        """
+    ).format(
+        events=TRACKING_EVENTS,
+        staging=STAGING,
+        columns=_columns(columns, "s"),
+        first_scan=sql.Placeholder("first_scan"),
+        delivered=sql.Placeholder("delivered"),
+    )
+
+
+def staging_carrier_facts() -> sql.Composed:
+    """Set the first scan, the delivery and their local dates of the staged ``%(lines)s``
+    (arrays ``%(first_scans)s``, ``%(first_scan_dates)s``, ``%(deliveries)s``,
+    ``%(delivery_dates)s`` in the same order), in one statement."""
+    return sql.SQL(
+        """
+        UPDATE {staging} AS s
+        SET first_scan_at = u.first_scan_at, first_scan_date = u.first_scan_date,
+            delivered_at = u.delivered_at, delivered_date = u.delivered_date
+        FROM unnest({lines}::integer[], {first_scans}::timestamptz[], {first_scan_dates}::date[],
+                    {deliveries}::timestamptz[], {delivery_dates}::date[])
+             AS u(line, first_scan_at, first_scan_date, delivered_at, delivered_date)
+        WHERE s.line = u.line
+        """
+    ).format(
+        staging=STAGING,
+        lines=sql.Placeholder("lines"),
+        first_scans=sql.Placeholder("first_scans"),
+        first_scan_dates=sql.Placeholder("first_scan_dates"),
+        deliveries=sql.Placeholder("deliveries"),
+        delivery_dates=sql.Placeholder("delivery_dates"),
+    )
+
+
+def tracking_events_applied() -> sql.Composed:
+    """Mark the pending events ``%(ids)s`` applied at ``%(now)s``."""
+    return sql.SQL("UPDATE {events} SET applied_at = {now} WHERE id = ANY({ids}) AND applied_at IS NULL").format(
+        events=TRACKING_EVENTS, now=sql.Placeholder("now"), ids=sql.Placeholder("ids")
     )

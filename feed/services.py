@@ -1,0 +1,191 @@
+"""The data feed's writes (SPEC section 9): integration tokens, and each batch received,
+written through the import's one path and logged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import Error as DatabaseFailure
+from django.db import transaction
+from django.utils import timezone
+
+from feed.auth import INTEGRATION_TOKEN_PREFIX
+from feed.fields import event_item, order_item_judge
+from feed.models import FeedBatch, IntegrationToken
+from sellers.auth import api_token_generate
+from sellers.importing import (
+    ImportFailed,
+    ImportRejected,
+    ImportResult,
+    OrderBatch,
+    Problem,
+    database_failure,
+    orders_write,
+)
+from sellers.models import User
+from sellers.tracking import CarrierEvent, EventsRejected, EventsResult, tracking_events_record
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def integration_token_create(*, name: str, created_by: User | None = None) -> tuple[IntegrationToken, str]:
+    """A new integration token named ``name``: the record and the token itself, which is
+    stored only as its hash and so must be shown now or never."""
+    raw, prefix, key_hash = api_token_generate(INTEGRATION_TOKEN_PREFIX)
+    token = IntegrationToken.objects.create(name=name, prefix=prefix, key_hash=key_hash, created_by=created_by)
+    return token, raw
+
+
+@transaction.atomic
+def integration_token_revoke(*, token: IntegrationToken, now: dt.datetime | None = None) -> bool:
+    """Revoke ``token`` from ``now`` on; False when it was revoked already."""
+    now = now or timezone.now()
+    return bool(IntegrationToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now))
+
+
+def feed_batch_log(
+    *, token: IntegrationToken, kind: str, status_code: int, received_at: dt.datetime, **counts: int | str
+) -> FeedBatch:
+    """The log entry of one request (token, moment, counts), for staff (admin) and the log."""
+    duration = timezone.now() - received_at
+    batch = FeedBatch.objects.create(
+        token=token,
+        kind=kind,
+        status_code=status_code,
+        received_at=received_at,
+        duration_ms=max(0, int(duration.total_seconds() * 1000)),
+        **counts,
+    )
+    logger.info(
+        "feed batch %s: %s by token %s (%s), status %s, %s",
+        batch.pk,
+        kind,
+        token.prefix,
+        token.name,
+        status_code,
+        ", ".join(f"{key} {value}" for key, value in counts.items() if value and key != "error") or "no items",
+    )
+    return batch
+
+
+def _log_failure(*, token: IntegrationToken, kind: str, items: int, now: dt.datetime, failure: Exception) -> None:
+    """Log a batch the database failed to write, if the database takes even that."""
+    try:
+        feed_batch_log(token=token, kind=kind, status_code=503, received_at=now, items=items, error=str(failure))
+    except DatabaseFailure:
+        logger.exception("feed batch of token %s: the database failed and the batch could not be logged", token.prefix)
+
+
+@dataclass
+class Rejected:
+    """A batch with problems: nothing of it was stored."""
+
+    problems: list[Problem]
+    unlisted: int
+
+    @property
+    def invalid(self) -> int:
+        """How many items have a listed problem."""
+        return len({problem.line for problem in self.problems})
+
+
+@dataclass
+class OrdersReceived:
+    batch: FeedBatch
+    result: ImportResult | None = None
+    rejected: Rejected | None = None
+
+
+def feed_orders_receive(*, token: IntegrationToken, items: Sequence[object], now: dt.datetime) -> OrdersReceived:
+    """Validate and upsert a batch of orders (SPEC section 9) through the import's path
+    (``orders_write``): all of it with the outcome of each item, or nothing and every
+    problem by item. The batch is logged either way, with the orders it wrote when it did.
+
+    Raises ``ImportFailed`` (logged first) when the database fails."""
+
+    def read(batch: OrderBatch) -> None:
+        for position, item in enumerate(items):
+            order_item_judge(batch, item, position)
+
+    try:
+        with transaction.atomic():
+            result = orders_write(read=read, now=now, item_statuses=True)
+            logged = feed_batch_log(
+                token=token,
+                kind=FeedBatch.Kind.ORDERS,
+                status_code=200,
+                received_at=now,
+                items=len(items),
+                created=result.created,
+                updated=result.updated,
+                unchanged=result.unchanged,
+            )
+    except ImportRejected as exc:
+        rejected = Rejected(exc.problems, exc.unlisted)
+        logged = feed_batch_log(
+            token=token,
+            kind=FeedBatch.Kind.ORDERS,
+            status_code=422,
+            received_at=now,
+            items=len(items),
+            invalid=rejected.invalid,
+        )
+        return OrdersReceived(logged, rejected=rejected)
+    except ImportFailed as exc:
+        _log_failure(token=token, kind=FeedBatch.Kind.ORDERS, items=len(items), now=now, failure=exc)
+        raise
+    return OrdersReceived(logged, result=result)
+
+
+@dataclass
+class EventsReceived:
+    batch: FeedBatch
+    result: EventsResult | None = None
+    rejected: Rejected | None = None
+
+
+def feed_events_receive(*, token: IntegrationToken, items: Sequence[object], now: dt.datetime) -> EventsReceived:
+    """Record a batch of carrier events (SPEC section 9, ``tracking_events_record``): all of
+    them, or none and every problem by item; logged either way."""
+    events: list[CarrierEvent] = []
+    found: dict[int, list[tuple[str | None, str]]] = {}
+    for position, item in enumerate(items):
+        event, problems = event_item(item)
+        events.append(event)
+        if problems:
+            found[position] = problems
+    try:
+        with transaction.atomic():
+            try:
+                result = tracking_events_record(events=events, found=found, now=now)
+            except DatabaseFailure as exc:
+                raise ImportFailed(database_failure(exc)) from exc
+            logged = feed_batch_log(
+                token=token,
+                kind=FeedBatch.Kind.TRACKING_EVENTS,
+                status_code=200,
+                received_at=now,
+                items=len(items),
+                applied=result.applied,
+                pending=result.pending,
+                repeated=result.repeats,
+            )
+    except ImportFailed as exc:
+        _log_failure(token=token, kind=FeedBatch.Kind.TRACKING_EVENTS, items=len(items), now=now, failure=exc)
+        raise
+    except EventsRejected as exc:
+        rejected = Rejected(exc.problems, exc.unlisted)
+        logged = feed_batch_log(
+            token=token,
+            kind=FeedBatch.Kind.TRACKING_EVENTS,
+            status_code=422,
+            received_at=now,
+            items=len(items),
+            invalid=rejected.invalid,
+        )
+        return EventsReceived(logged, rejected=rejected)
+    return EventsReceived(logged, result=result)
