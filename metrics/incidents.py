@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import BooleanField, DateField, DateTimeField, Exists, F, Func, OuterRef, Q, Value
+from django.utils.translation import gettext as _
 
 from metrics.definitions import METRIC_RULES, is_protected_late, q_protected_late
 from metrics.models import Incident
@@ -32,6 +33,14 @@ INCIDENT_DESCRIPTION_MIN = 20
 INCIDENT_DESCRIPTION_MAX = 4000
 INCIDENT_MAX_ORDERS = 500
 INCIDENT_NOTE_MAX = 4000
+# Incidents a seller may have waiting for a decision at once: enough for a bad week, few
+# enough that a script cannot flood the review queue.
+INCIDENT_MAX_OPEN = 10
+# The defect orders a report offers to pick from (newest first): a page, not a dump.
+INCIDENT_MAX_CANDIDATES = 200
+# The most a report's JSON body (POST /api/incidents/) may hold: the longest description
+# and the most order ids, written with escapes, fit in it.
+INCIDENT_BODY_MAX = 64 * 1024
 
 # The metrics an incident can excuse, each with the order's *relevant date* for it: the
 # promised ship date for shipped late and no valid tracking, the promised delivery date for
@@ -53,6 +62,21 @@ KIND_METRICS: dict[str, tuple[str, ...]] = {
     Incident.Kind.TECHNICAL: ("on_time_shipment_rate", "valid_tracking_rate", "cancellation_rate"),
     Incident.Kind.OTHER: ("on_time_shipment_rate", "on_time_delivery_rate"),
 }
+
+
+def open_incidents_full_sentence() -> str:
+    """Why a seller with ``INCIDENT_MAX_OPEN`` incidents waiting cannot report another yet."""
+    return _(
+        "You have %(count)s incidents waiting for a decision, the most at once. Wait until programme staff have "
+        "decided one, then report this one."
+    ) % {"count": INCIDENT_MAX_OPEN}
+
+
+def kind_for_metric(metric: str) -> str | None:
+    """The kind a report started beside ``metric`` (``?metric=``) begins with: the first kind
+    whose approval preselects the metric (on-time delivery: a carrier breakdown or delay);
+    None for a metric no incident excuses."""
+    return next((str(kind) for kind, metrics in KIND_METRICS.items() if metric in metrics), None)
 
 
 @dataclass(frozen=True)
