@@ -142,6 +142,13 @@ def _excusable_defects(metric: str, day: dt.date) -> Q:
     return defects & ~q_protected_late(day) if metric == "on_time_delivery_rate" else defects
 
 
+def q_excusable_defects(metric: str, day: dt.date) -> Q:
+    """The orders whose ``metric`` defect units an incident could excuse as of D: its
+    defects, Buy Shipping's protected late deliveries left out (what a report offers to pick
+    and an incident's page lists, approved or not)."""
+    return _excusable_defects(metric, day)
+
+
 def _is_excusable_defect(order: Order, metric: str, day: dt.date) -> bool:
     if not METRIC_RULES[metric].py_defects(order, day):
         return False

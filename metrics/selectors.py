@@ -37,6 +37,7 @@ from metrics.incidents import (
     INCIDENT_MAX_AGE_DAYS,
     IncidentScope,
     q_covered,
+    q_excusable_defects,
     q_excused,
     q_would_excuse,
 )
@@ -486,13 +487,31 @@ def seller_order_ids_found(*, seller: Seller, order_ids: Sequence[str]) -> set[s
 def incident_covered_orders(*, seller: Seller, day: dt.date, scope: IncidentScope) -> QuerySet[Order]:
     """The seller's defect orders of the longest window as of D (the defect report's rows,
     annotated with its flags) that ``scope`` covers for an excusable metric they are a defect
-    of: what a report offers to pick from and an incident's page lists. Newest first."""
-    covered = reduce(or_, (METRIC_RULES[name].defects(day) & q_covered(name, scope) for name in EXCUSABLE_METRICS))
+    of, one Buy Shipping does not protect already: what a report offers to pick from and an
+    incident's page lists. Newest first."""
+    covered = reduce(or_, (q_excusable_defects(name, day) & q_covered(name, scope) for name in EXCUSABLE_METRICS))
     return (
         defect_orders(seller=seller, day=day, window_days=max(WINDOWS))
         .filter(covered)
         .order_by("-purchased_at", "-order_id")
     )
+
+
+def incident_picks_not_covered(*, seller: Seller, day: dt.date | None, scope: IncidentScope) -> list[str]:
+    """Of the order ids ``scope`` names, those that are not among the defect orders its
+    carrier and dates cover as of D (``incident_covered_orders``): picks the page must not
+    report as they stand (the dates changed after the preview). All of them without a D."""
+    if not scope.order_ids:
+        return []
+    covered: set[str] = set()
+    if day is not None:
+        everything = IncidentScope(scope.carrier, scope.start_date, scope.end_date)
+        covered = set(
+            incident_covered_orders(seller=seller, day=day, scope=everything)
+            .filter(order_id__in=list(scope.order_ids))
+            .values_list("order_id", flat=True)
+        )
+    return [order_id for order_id in scope.order_ids if order_id not in covered]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from metrics.presenters.incidents import came_from_sentence, effect_rows, incide
 from metrics.selectors import (
     incident_covered_orders,
     incident_effect,
+    incident_picks_not_covered,
     seller_incidents,
     seller_latest_day,
     seller_open_incident_count,
@@ -99,7 +100,7 @@ def incident_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     if action == REPORT:
         # The page offers the covered defect orders to pick: a pick the dates or carrier
         # no longer cover (changed after the preview) is shown again, not reported.
-        stray = _picked_not_covered(seller=seller, day=day, scope=scope)
+        stray = incident_picks_not_covered(seller=seller, day=day, scope=scope)
         if stray:
             form.add_error(
                 "order_ids",
@@ -133,20 +134,6 @@ def incident_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 REPORTED = ("kind", "carrier", "start_date", "end_date", "description", "order_ids")
 
 
-def _picked_not_covered(*, seller: Seller, day: dt.date | None, scope: IncidentScope) -> list[str]:
-    if not scope.order_ids:
-        return []
-    covering = IncidentScope(scope.carrier, scope.start_date, scope.end_date)
-    covered: set[str] = set()
-    if day is not None:
-        covered = set(
-            incident_covered_orders(seller=seller, day=day, scope=covering)
-            .filter(order_id__in=list(scope.order_ids))
-            .values_list("order_id", flat=True)
-        )
-    return [order_id for order_id in scope.order_ids if order_id not in covered]
-
-
 def _render_form(
     request: AuthenticatedHttpRequest,
     *,
@@ -178,6 +165,7 @@ def _render_form(
             "covered": rows,
             "covered_total": total,
             "covered_window": max(WINDOWS),
+            "effect_picked": len(scope.order_ids),
             "effects": effect_rows(incident_effect(seller=seller, day=day, scope=scope, metrics=metrics))
             if day is not None
             else [],

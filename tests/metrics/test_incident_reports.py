@@ -336,6 +336,18 @@ def test_the_preview_lists_the_covered_defect_orders_to_pick_from(world, seller_
     assert Incident.objects.count() == 0  # nothing is sent by a preview
 
 
+def test_a_late_delivery_buy_shipping_protects_is_not_offered(world, seller, make_orders, seller_client):
+    protected, late_pair = make_orders(
+        OrderFactory.build(seller=seller, late_delivery=2, carrier=FEDEX, purchased_on=D - dt.timedelta(days=3)),
+        OrderFactory.build(seller=seller, late=True, carrier=FEDEX, purchased_on=D - dt.timedelta(days=3)),
+    )
+    assert protected.buy_shipping and late_pair.buy_shipping
+    daily_run(day=D)
+    listed = re.findall(r'name="order_ids" value="([^"]+)"', preview(seller_client).content.decode())
+    # Protected already, never excused too; shipped late as well, it is an on-time shipment defect.
+    assert protected.order_id not in listed and late_pair.order_id in listed
+
+
 def test_all_carrier_services_preview_covers_every_carrier(world, seller, make_orders, seller_client):
     [ups_late] = make_orders(
         OrderFactory.build(seller=seller, late=True, buy_shipping=False, purchased_on=D - dt.timedelta(days=3))
@@ -352,7 +364,7 @@ def test_the_preview_shows_what_an_approval_would_make_of_each_metric(world, sel
     html = preview(seller_client).content.decode()
     rows = re.findall(
         r'<tr class="portal-effect-row" data-metric="(\w+)" data-window="(\d+)">.*?'
-        r'portal-effect-units">(\d+)</td>.*?portal-effect-rate">([^<]+)</td>.*?portal-effect-status">(.*?)</td>',
+        r'portal-effect-units">(\d+)</td>.*?portal-effect-rate">([^<]+)</td>.*?portal-effect-status[^"]*">(.*?)</td>',
         html,
         flags=re.S,
     )
@@ -591,3 +603,8 @@ def test_a_passing_metric_far_from_its_threshold_has_no_report_link(clock, selle
 def test_the_menu_leads_to_the_incidents(world, seller_client):
     html = seller_client.get("/performance/incidents/").content.decode()
     assert '<a class="nav-link active" aria-current="page" href="/performance/incidents/">Incidents</a>' in html
+
+
+def test_an_incident_id_beyond_any_integer_is_a_404(world, seller_client):
+    assert seller_client.get(f"/performance/incidents/{'9' * 30}/").status_code == 404
+    assert seller_client.get("/performance/incidents/?page=abc").status_code == 200
