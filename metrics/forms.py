@@ -221,8 +221,6 @@ class _IncidentChoiceField(forms.ChoiceField):
 class _IncidentDateField(forms.DateField):
     """A local date written YYYY-MM-DD (the API's form and the date input's)."""
 
-    input_type = "date"
-
     def __init__(self, **kwargs):
         label = kwargs["label"]
         super().__init__(
@@ -323,7 +321,8 @@ class IncidentForm(forms.Form):
         self.carriers = seller_incident_carriers(seller=seller, today=today)
         fields = self.fields
         # Messages with numbers are written when the form is made, in the language of the request.
-        kinds = ", ".join(Incident.Kind.values)
+        # Each kind as the API writes it and as the page shows it.
+        kinds = ", ".join(f"{kind.value} ({kind.label})" for kind in Incident.Kind)
         fields["kind"].error_messages.update(
             required=_("%(field)s: choose one of %(kinds)s.") % {"field": fields["kind"].label, "kinds": kinds},
             invalid_choice=_("%(field)s: choose one of %(kinds)s.") % {"field": fields["kind"].label, "kinds": kinds},

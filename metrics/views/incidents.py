@@ -38,6 +38,8 @@ from sellers.selectors import seller_for_user, seller_object_or_404
 INCIDENTS_PER_PAGE = 20
 # The page's two buttons (``action``): Preview, then Report incident.
 PREVIEW, REPORT = "preview", "report"
+# The cleaned values ``incident_submit`` takes, by the form's field names.
+REPORTED = ("kind", "carrier", "start_date", "end_date", "description", "order_ids")
 
 
 class CoveredOrder(NamedTuple):
@@ -128,10 +130,6 @@ def incident_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_form(
         request, seller=seller, form=form, from_metric=from_metric, from_window=from_window, day=day, scope=scope
     )
-
-
-# The cleaned values ``incident_submit`` takes, by the form's field names.
-REPORTED = ("kind", "carrier", "start_date", "end_date", "description", "order_ids")
 
 
 def _render_form(

@@ -116,7 +116,10 @@ def _reported(bound: IncidentForm) -> dict:
 
 def test_an_unknown_kind_is_refused_with_the_kinds_listed(world, seller):
     [message] = errors(seller, kind="flood")["kind"]
-    assert message == "Kind: choose one of carrier, weather, power, technical, other."
+    assert message == (
+        "Kind: choose one of carrier (Carrier breakdown or delay), weather (Severe weather), power (Power outage), "
+        "technical (Technical failure), other (Other)."
+    )
 
 
 def test_all_carrier_services_is_the_empty_carrier(world, seller):
