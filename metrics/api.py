@@ -1,29 +1,39 @@
-"""GET (or HEAD) /api/performance/?window=7|30[&date=YYYY-MM-DD] (SPEC section 6), seller-scoped."""
+"""GET (or HEAD) /api/performance/?window=7|30[&date=YYYY-MM-DD] (SPEC section 6) and
+GET/POST /api/incidents/ (SPEC section 7), seller-scoped."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
-from django.http import HttpRequest, JsonResponse
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from metrics.definitions import METRICS, parse_window, seller_at_risk
+from metrics.forms import IncidentForm, names_listed
+from metrics.incidents import INCIDENT_BODY_MAX
 from metrics.insights import seller_insights
 from metrics.insights.root_causes import Share
-from metrics.models import MetricSnapshot
+from metrics.models import Incident, MetricSnapshot
 from metrics.presenters.cache import cached, seller_cache_key
 from metrics.presenters.insights import InsightsCard, insights_card
 from metrics.selectors import (
     excused_units_by_incident,
     seller_dashboard_state,
     seller_day_snapshots,
+    seller_incidents,
     seller_latest_day,
     seller_reinstated_at,
 )
+from metrics.services import IncidentError, incident_submit
 from portal.bounds import EARLIEST_DATE, date_in_range
 from sellers.auth import BearerTokenError, bearer_authenticate
-from sellers.models import Seller, paused_by
+from sellers.models import Seller, User, paused_by
 from sellers.requirements import REQUIREMENTS
 from sellers.selectors import seller_requirements
 
@@ -251,6 +261,163 @@ def performance(request: HttpRequest) -> JsonResponse:
     return JsonResponse(payload)
 
 
+# ---------------------------------------------------------------------------------------
+# Incidents (SPEC section 7)
+
+# The body's keys and the report form's fields they fill (incidents_shared: start and end
+# are the local dates).
+INCIDENT_FIELDS = {
+    "kind": "kind",
+    "carrier": "carrier",
+    "start": "start_date",
+    "end": "end_date",
+    "description": "description",
+    "order_ids": "order_ids",
+}
+# A form error that belongs to no field (too many incidents waiting) is the body's.
+BODY = "body"
+
+
+def incident_payload(incident: Incident) -> dict:
+    """One incident as the API and its events give it: its id, status, what was reported,
+    the metrics it excuses (empty until approved), when it was submitted and decided, and
+    the reviewer's note."""
+    approved = incident.status == Incident.Status.APPROVED
+    return {
+        "id": incident.pk,
+        "status": incident.status,
+        "kind": incident.kind,
+        "carrier": incident.carrier,
+        "start": incident.start_date.isoformat(),
+        "end": incident.end_date.isoformat(),
+        "description": incident.description,
+        "order_ids": list(incident.order_ids),
+        "excused_metrics": list(incident.excused_metrics) if approved else [],
+        "submitted_at": incident.submitted_at.isoformat(),
+        "decided_at": incident.decided_at.isoformat() if incident.decided_at else None,
+        "note": incident.note,
+    }
+
+
+def _request_actor(request: HttpRequest) -> tuple[Seller, User, bool] | JsonResponse:
+    """The seller, the user acting for it and whether a bearer token says so (else the
+    session); or the JSON error to answer with."""
+    try:
+        bearer = bearer_authenticate(request)
+    except BearerTokenError as exc:
+        return _unauthorized(str(exc))
+    if bearer is not None:
+        return bearer.seller, bearer.user, True
+    seller = _request_seller(request)
+    if isinstance(seller, JsonResponse):
+        return seller
+    return seller, _session_user(request), False
+
+
+def _session_user(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):
+        raise TypeError("An authenticated request's user is a User.")
+    return user
+
+
+def _csrf_refusal(request: HttpRequest) -> JsonResponse | None:
+    """A write in a browser session follows Django's CSRF protection (a bearer token is no
+    ambient credential, so its writes need none): the JSON 403 when the check fails."""
+    refused = CsrfViewMiddleware(lambda _request: HttpResponse()).process_view(request, _session_write, (), {})
+    if refused is None:
+        return None
+    return _error(
+        403,
+        gettext(
+            "The CSRF check failed: send your session's CSRF token in the X-CSRFToken header, or authenticate "
+            "with Authorization: Bearer <token>."
+        ),
+    )
+
+
+def _session_write(request: HttpRequest) -> HttpResponse:
+    """What the CSRF check is asked about: a view that is not exempt (never called)."""
+    return HttpResponse(status=204)
+
+
+def _field_errors(errors: dict[str, list[str]]) -> JsonResponse:
+    return JsonResponse({"errors": errors}, status=400)
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
+@csrf_exempt
 def incidents(request: HttpRequest) -> JsonResponse:
-    """GET and POST /api/incidents/ (SPEC section 7). A placeholder until built (issue 16)."""
-    return _error(404, "Not built yet.")
+    """GET /api/incidents/: the seller's incidents, newest first. POST: report one (SPEC
+    section 7) with a JSON object of ``INCIDENT_FIELDS``, validated by the report page's
+    own form (``IncidentForm``): 201 with the incident, 400 naming each invalid field, 401
+    without a session or a valid token, 403 for a session write without its CSRF token, 413
+    over ``INCIDENT_BODY_MAX``, 415 for a body that is not application/json."""
+    if request.method not in ("GET", "HEAD", "POST"):
+        response = _error(405, gettext("Use GET to list your incidents or POST to report one."))
+        response["Allow"] = "GET, HEAD, POST"
+        return response
+    actor = _request_actor(request)
+    if isinstance(actor, JsonResponse):
+        return actor
+    seller, user, by_token = actor
+    if request.method != "POST":
+        return JsonResponse({"incidents": [incident_payload(incident) for incident in seller_incidents(seller=seller)]})
+    if not by_token and (refused := _csrf_refusal(request)) is not None:
+        return refused
+    if request.content_type != "application/json":
+        return _error(415, gettext("Send the report as JSON, with the header Content-Type: application/json."))
+    too_large = _error(
+        413,
+        gettext("The body is larger than %(size)s KB; a report fits well within it.")
+        % {"size": INCIDENT_BODY_MAX // 1024},
+    )
+    if _content_length(request) > INCIDENT_BODY_MAX:
+        return too_large
+    body = request.body
+    if len(body) > INCIDENT_BODY_MAX:
+        return too_large
+    example = (
+        '{"kind": "carrier", "carrier": "UPS Ground", "start": "2026-11-14", "end": "2026-11-16", "description": "…"}'
+    )
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return _field_errors(
+            {BODY: [gettext("The body is not valid JSON; send an object like %(example)s.") % {"example": example}]}
+        )
+    if not isinstance(document, dict):
+        return _field_errors(
+            {BODY: [gettext("The body must be a JSON object like %(example)s.") % {"example": example}]}
+        )
+    unknown = [key for key in document if key not in INCIDENT_FIELDS]
+    if unknown:
+        return _field_errors(
+            {
+                BODY: [
+                    gettext("Unknown fields: %(unknown)s. A report has the fields %(fields)s.")
+                    % {"unknown": names_listed(unknown), "fields": ", ".join(INCIDENT_FIELDS)}
+                ]
+            }
+        )
+    form = IncidentForm(
+        {field: document[key] for key, field in INCIDENT_FIELDS.items() if key in document},
+        seller=seller,
+        today=seller.local_date(timezone.now()),
+    )
+    if not form.is_valid():
+        names = {field: key for key, field in INCIDENT_FIELDS.items()} | {NON_FIELD_ERRORS: BODY}
+        return _field_errors({names[field]: [str(text) for text in texts] for field, texts in form.errors.items()})
+    try:
+        incident = incident_submit(
+            seller=seller, user=user, **{field: form.cleaned_data[field] for field in INCIDENT_FIELDS.values()}
+        )
+    except IncidentError as exc:
+        return _field_errors({BODY: [str(exc)]})
+    return JsonResponse(incident_payload(incident), status=201)

@@ -1,6 +1,10 @@
-"""Forms of the plan of action and of its review: they validate and convert, never act."""
+"""Forms of the plan of action and of its review, and of an incident's report: they validate and
+convert, never act."""
 
 from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
 
 from django import forms
 from django.utils.functional import lazy
@@ -8,7 +12,22 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.bounds import text_error_messages
+from metrics.incidents import (
+    INCIDENT_DESCRIPTION_MAX,
+    INCIDENT_DESCRIPTION_MIN,
+    INCIDENT_MAX_AGE_DAYS,
+    INCIDENT_MAX_DAYS,
+    INCIDENT_MAX_OPEN,
+    INCIDENT_MAX_ORDERS,
+    IncidentScope,
+    open_incidents_full_sentence,
+)
+from metrics.models import Incident
+from metrics.presenters.incidents import incident_label
+from metrics.selectors import seller_incident_carriers, seller_open_incident_count, seller_order_ids_found
+from portal.bounds import excerpt, text_error_messages
+from portal.once import OnceField
+from sellers.importing import CARRIER_MAX, ORDER_ID_MAX
 from sellers.models import Seller
 
 # How much a reviewer needs to read to judge a plan: enough to name what went wrong, for
@@ -157,3 +176,299 @@ class PlanDecisionForm(forms.Form):
                 "feedback", _("Write the feedback the seller needs to improve the plan; a rejection requires it.")
             )
         return cleaned
+
+
+# ---------------------------------------------------------------------------------------
+# Incidents (SPEC section 7): one validation for the report page and POST /api/incidents/
+# ---------------------------------------------------------------------------------------
+
+# How many names a message lists at most (carrier services, unknown order ids): enough to
+# see what is meant, never a page of them.
+LISTED_AT_MOST = 20
+
+
+def names_listed(names: list[str]) -> str:
+    """Names for a message, each cut to an excerpt, at most ``LISTED_AT_MOST`` of them."""
+    shown = ", ".join(excerpt(name) for name in names[:LISTED_AT_MOST])
+    if len(names) > LISTED_AT_MOST:
+        return gettext("%(names)s and %(count)s more") % {"names": shown, "count": len(names) - LISTED_AT_MOST}
+    return shown
+
+
+def _text_only(field: forms.Field, value: object) -> None:
+    """JSON gives numbers, lists, objects and booleans where text belongs: refused with a
+    sentence naming the field, never turned into text (nor a crash)."""
+    if value is not None and not isinstance(value, str):
+        raise forms.ValidationError(field.error_messages["not_text"], code="not_text")
+
+
+def _not_text_message(label):
+    return format_lazy(_("{field}: write it as text (a JSON string), not a number, list or object."), field=label)
+
+
+class _IncidentTextField(forms.CharField):
+    def to_python(self, value):
+        _text_only(self, value)
+        return super().to_python(value)
+
+
+class _IncidentChoiceField(forms.ChoiceField):
+    def to_python(self, value):
+        _text_only(self, value)
+        return super().to_python(value)
+
+
+class _IncidentDateField(forms.DateField):
+    """A local date written YYYY-MM-DD (the API's form and the date input's)."""
+
+    def __init__(self, **kwargs):
+        label = kwargs["label"]
+        super().__init__(
+            input_formats=["%Y-%m-%d"],
+            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            error_messages={
+                "required": format_lazy(_("{field}: enter a date as YYYY-MM-DD."), field=label),
+                "invalid": format_lazy(_("{field}: write the date as YYYY-MM-DD, e.g. 2026-11-14."), field=label),
+                "not_text": _not_text_message(label),
+            },
+            **kwargs,
+        )
+
+    def to_python(self, value):
+        _text_only(self, value)
+        return super().to_python(value)
+
+
+class OrderIdsField(forms.Field):
+    """The order ids an incident names: a list (the page's ticked boxes, the API's JSON
+    array) of at most ``INCIDENT_MAX_ORDERS`` ids of 1 to ``ORDER_ID_MAX`` characters, each
+    once. Whether they are the seller's orders is the form's to check."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[str]:
+        label = self.label
+        if value in (None, "", [], ()):
+            return []
+        if not isinstance(value, list | tuple):
+            raise forms.ValidationError(
+                _('%(field)s: give a list of order ids, e.g. ["113-0000001-0000001"].') % {"field": label}
+            )
+        if len(value) > INCIDENT_MAX_ORDERS:
+            raise forms.ValidationError(
+                _(
+                    "%(field)s: at most %(maximum)s orders, this lists %(count)s. Pick fewer, or none to cover every "
+                    "order of the carrier service and dates."
+                )
+                % {"field": label, "maximum": INCIDENT_MAX_ORDERS, "count": len(value)}
+            )
+        problems, order_ids = [], []
+        for index, item in enumerate(value, start=1):
+            if not isinstance(item, str):
+                problems.append(
+                    _("%(field)s: item %(index)s is not an order id (text).") % {"field": label, "index": index}
+                )
+            elif not item.strip() or "\x00" in item:
+                problems.append(_("%(field)s: item %(index)s is empty.") % {"field": label, "index": index})
+            elif len(item.strip()) > ORDER_ID_MAX:
+                problems.append(
+                    _("%(field)s: item %(index)s has more than %(maximum)s characters, which no order id has.")
+                    % {"field": label, "index": index, "maximum": ORDER_ID_MAX}
+                )
+            else:
+                order_ids.append(item.strip())
+        repeated = [order_id for order_id, count in Counter(order_ids).items() if count > 1]
+        if repeated:
+            problems.append(
+                _("%(field)s: %(ids)s listed more than once; list each order once.")
+                % {"field": label, "ids": names_listed(repeated)}
+            )
+        if problems:
+            raise forms.ValidationError(problems[:LISTED_AT_MOST])
+        return order_ids
+
+
+class IncidentForm(forms.Form):
+    """An incident as a seller reports it (SPEC section 7), from the page or the API: what
+    kind, which carrier service (or all), which local dates (at most ``INCIDENT_MAX_DAYS``,
+    not in the future, starting at most ``INCIDENT_MAX_AGE_DAYS`` before the seller's
+    ``today``), what happened, and optionally the seller's orders it concerns; and no more
+    than ``INCIDENT_MAX_OPEN`` incidents waiting for a decision. Validates and converts only;
+    ``incident_submit`` acts."""
+
+    once = OnceField()
+    kind = _IncidentChoiceField(label=incident_label("kind"), choices=Incident.Kind.choices, widget=forms.RadioSelect)
+    carrier = _IncidentTextField(
+        label=incident_label("carrier"),
+        required=False,
+        max_length=CARRIER_MAX,
+        widget=forms.Select,
+        help_text=_("The carrier service as in your orders, or all of them."),
+    )
+    start_date = _IncidentDateField(label=incident_label("start_date"))
+    end_date = _IncidentDateField(label=incident_label("end_date"))
+    description = _IncidentTextField(
+        label=incident_label("description"),
+        max_length=INCIDENT_DESCRIPTION_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    order_ids = OrderIdsField(label=incident_label("order_ids"), required=False)
+
+    def __init__(self, *args, seller: Seller, today: dt.date, **kwargs):
+        self.seller = seller
+        self.today = today
+        super().__init__(*args, **kwargs)
+        self.carriers = seller_incident_carriers(seller=seller, today=today)
+        fields = self.fields
+        # Messages with numbers are written when the form is made, in the language of the request.
+        # Each kind as the API writes it and as the page shows it.
+        kinds = ", ".join(f"{kind.value} ({kind.label})" for kind in Incident.Kind)
+        fields["kind"].error_messages.update(
+            required=_("%(field)s: choose one of %(kinds)s.") % {"field": fields["kind"].label, "kinds": kinds},
+            invalid_choice=_("%(field)s: choose one of %(kinds)s.") % {"field": fields["kind"].label, "kinds": kinds},
+            not_text=_not_text_message(fields["kind"].label),
+        )
+        for name in ("carrier", "description"):
+            fields[name].error_messages.update(text_error_messages(fields[name].label))
+            fields[name].error_messages["not_text"] = _not_text_message(fields[name].label)
+        fields["description"].error_messages["required"] = _(
+            "%(field)s: describe the incident in at least %(minimum)s characters."
+        ) % {"field": fields["description"].label, "minimum": INCIDENT_DESCRIPTION_MIN}
+        fields["description"].help_text = _(
+            "Say what happened, to which carrier service or system, and how it delayed or cancelled orders "
+            "(%(minimum)s to %(maximum)s characters)."
+        ) % {"minimum": INCIDENT_DESCRIPTION_MIN, "maximum": INCIDENT_DESCRIPTION_MAX}
+        fields["start_date"].help_text = _(
+            "Local dates in your time zone: at most %(days)s days, from %(earliest)s to today (%(today)s)."
+        ) % {
+            "days": INCIDENT_MAX_DAYS,
+            "earliest": self.earliest.isoformat(),
+            "today": today.isoformat(),
+        }
+        fields["carrier"].widget = forms.Select(
+            choices=[("", _("All carrier services")), *((name, name) for name in self.carriers)]
+        )
+
+    @property
+    def earliest(self) -> dt.date:
+        """The earliest first day a report may name today."""
+        return self.today - dt.timedelta(days=INCIDENT_MAX_AGE_DAYS)
+
+    def clean_carrier(self) -> str:
+        carrier = self.cleaned_data["carrier"]
+        if not carrier or carrier in self.carriers:
+            return carrier
+        by_folded = {name.casefold(): name for name in self.carriers}
+        if carrier.casefold() in by_folded:
+            return by_folded[carrier.casefold()]
+        label = self.fields["carrier"].label
+        if not self.carriers:
+            raise forms.ValidationError(
+                _("%(field)s: “%(carrier)s” is not one of yours; leave it empty for all carrier services.")
+                % {"field": label, "carrier": excerpt(carrier)}
+            )
+        raise forms.ValidationError(
+            _(
+                "%(field)s: “%(carrier)s” is not one of yours. Choose one of %(carriers)s, or leave it empty for all "
+                "carrier services."
+            )
+            % {"field": label, "carrier": excerpt(carrier), "carriers": names_listed(self.carriers)}
+        )
+
+    def clean_start_date(self) -> dt.date:
+        start = self.cleaned_data["start_date"]
+        label = self.fields["start_date"].label
+        if start < self.earliest:
+            raise forms.ValidationError(
+                _(
+                    "%(field)s: %(day)s is more than %(days)s days ago; an incident is reported within %(days)s days. "
+                    "Choose %(earliest)s or later."
+                )
+                % {
+                    "field": label,
+                    "day": start.isoformat(),
+                    "days": INCIDENT_MAX_AGE_DAYS,
+                    "earliest": self.earliest.isoformat(),
+                }
+            )
+        if start > self.today:
+            raise forms.ValidationError(self._future_sentence(label, start))
+        return start
+
+    def clean_end_date(self) -> dt.date:
+        end = self.cleaned_data["end_date"]
+        if end > self.today:
+            raise forms.ValidationError(self._future_sentence(self.fields["end_date"].label, end))
+        return end
+
+    def _future_sentence(self, label, day: dt.date) -> str:
+        return _(
+            "%(field)s: %(day)s is in the future; report an incident once it has happened, up to today (%(today)s)."
+        ) % {"field": label, "day": day.isoformat(), "today": self.today.isoformat()}
+
+    def clean_description(self) -> str:
+        description = self.cleaned_data["description"]
+        if len(description) < INCIDENT_DESCRIPTION_MIN:
+            raise forms.ValidationError(
+                _("%(field)s: at least %(minimum)s characters, this has %(length)s. Say what happened, and when.")
+                % {
+                    "field": self.fields["description"].label,
+                    "minimum": INCIDENT_DESCRIPTION_MIN,
+                    "length": len(description),
+                }
+            )
+        return description
+
+    def clean_order_ids(self) -> list[str]:
+        order_ids = self.cleaned_data["order_ids"]
+        if not order_ids:
+            return []
+        found = seller_order_ids_found(seller=self.seller, order_ids=order_ids)
+        # The same sentence whether an id is nobody's or another seller's: never confirmed.
+        unknown = [order_id for order_id in order_ids if order_id not in found]
+        if unknown:
+            raise forms.ValidationError(
+                _("%(field)s: %(ids)s are not orders of yours. Check them against your defect report.")
+                % {"field": self.fields["order_ids"].label, "ids": names_listed(unknown)}
+            )
+        return order_ids
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start is not None and end is not None:
+            label = self.fields["end_date"].label
+            if end < start:
+                self.add_error(
+                    "end_date",
+                    _("%(field)s: %(end)s is before the first day, %(start)s. Choose %(start)s or a later day.")
+                    % {"field": label, "end": end.isoformat(), "start": start.isoformat()},
+                )
+            elif (end - start).days + 1 > INCIDENT_MAX_DAYS:
+                latest = start + dt.timedelta(days=INCIDENT_MAX_DAYS - 1)
+                self.add_error(
+                    "end_date",
+                    _(
+                        "%(field)s: from %(start)s to %(end)s is %(count)s days; an incident covers at most %(days)s. "
+                        "Choose %(latest)s or an earlier last day."
+                    )
+                    % {
+                        "field": label,
+                        "start": start.isoformat(),
+                        "end": end.isoformat(),
+                        "count": (end - start).days + 1,
+                        "days": INCIDENT_MAX_DAYS,
+                        "latest": latest.isoformat(),
+                    },
+                )
+        if seller_open_incident_count(seller=self.seller) >= INCIDENT_MAX_OPEN:
+            raise forms.ValidationError(open_incidents_full_sentence())
+        return cleaned
+
+    def scope(self) -> IncidentScope:
+        """What the valid report covers (``metrics.incidents.IncidentScope``)."""
+        cleaned = self.cleaned_data
+        return IncidentScope(
+            cleaned["carrier"], cleaned["start_date"], cleaned["end_date"], tuple(cleaned["order_ids"])
+        )

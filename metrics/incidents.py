@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import BooleanField, DateField, DateTimeField, Exists, F, Func, OuterRef, Q, QuerySet, Value
+from django.utils.translation import gettext as _
 
 from metrics.definitions import METRIC_RULES, is_protected_late, q_protected_late
 from metrics.models import Incident
@@ -32,6 +33,14 @@ INCIDENT_DESCRIPTION_MIN = 20
 INCIDENT_DESCRIPTION_MAX = 4000
 INCIDENT_MAX_ORDERS = 500
 INCIDENT_NOTE_MAX = 4000
+# Incidents a seller may have waiting for a decision at once: enough for a bad week, few
+# enough that a script cannot flood the review queue.
+INCIDENT_MAX_OPEN = 10
+# The defect orders a report offers to pick from (newest first): a page, not a dump.
+INCIDENT_MAX_CANDIDATES = 200
+# The most a report's JSON body (POST /api/incidents/) may hold: the longest description
+# and the most order ids, written with escapes, fit in it.
+INCIDENT_BODY_MAX = 64 * 1024
 
 # The metrics an incident can excuse, each with the order's *relevant date* for it: the
 # promised ship date for shipped late and no valid tracking, the promised delivery date for
@@ -53,6 +62,21 @@ KIND_METRICS: dict[str, tuple[str, ...]] = {
     Incident.Kind.TECHNICAL: ("on_time_shipment_rate", "valid_tracking_rate", "cancellation_rate"),
     Incident.Kind.OTHER: ("on_time_shipment_rate", "on_time_delivery_rate"),
 }
+
+
+def open_incidents_full_sentence() -> str:
+    """Why a seller with ``INCIDENT_MAX_OPEN`` incidents waiting cannot report another yet."""
+    return _(
+        "You have %(count)s incidents waiting for a decision, the most at once. Wait until programme staff have "
+        "decided one, then report this one."
+    ) % {"count": INCIDENT_MAX_OPEN}
+
+
+def kind_for_metric(metric: str) -> str | None:
+    """The kind a report started beside ``metric`` (``?metric=``) begins with: the first kind
+    whose approval preselects the metric (on-time delivery: a carrier breakdown or delay);
+    None for a metric no incident excuses."""
+    return next((str(kind) for kind, metrics in KIND_METRICS.items() if metric in metrics), None)
 
 
 @dataclass(frozen=True)
@@ -111,9 +135,10 @@ def is_covered(order: Order, metric: str, scope: IncidentScope) -> bool:
     return not scope.carrier or order.carrier == scope.carrier
 
 
-def _excusable_defects(metric: str, day: dt.date) -> Q:
-    """The metric's defects as of D that are not protected by Buy Shipping (those are
-    protected, never excused too)."""
+def q_excusable_defects(metric: str, day: dt.date) -> Q:
+    """The orders whose ``metric`` defect units an incident could excuse as of D: its
+    defects, Buy Shipping's protected late deliveries left out (those are protected, never
+    excused too). What a report offers to pick and an incident's page lists."""
     defects = METRIC_RULES[metric].defects(day)
     return defects & ~q_protected_late(day) if metric == "on_time_delivery_rate" else defects
 
@@ -152,7 +177,7 @@ def q_excused(metric: str, day: dt.date) -> Q:
     as of D, by an incident of their seller approved by the end of D for the metric."""
     if metric not in EXCUSAL_DATES:
         return Q(pk__in=[])
-    return _excusable_defects(metric, day) & Q(Exists(covering_incidents(metric, day)))
+    return q_excusable_defects(metric, day) & Q(Exists(covering_incidents(metric, day)))
 
 
 def counts_as_of(incident: Incident, day: dt.date, zone_name: str) -> bool:
@@ -199,4 +224,4 @@ def q_would_excuse(metric: str, day: dt.date, scope: IncidentScope) -> Q:
     """The orders whose ``metric`` defect units an incident of ``scope``, approved for the
     metric, would excuse beyond what is excused already as of D: what a report previews and
     a reviewer weighs."""
-    return _excusable_defects(metric, day) & q_covered(metric, scope) & ~q_excused(metric, day)
+    return q_excusable_defects(metric, day) & q_covered(metric, scope) & ~q_excused(metric, day)

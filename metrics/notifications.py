@@ -20,7 +20,7 @@ from django.utils.functional import lazy
 
 from metrics.definitions import SNAPSHOT_KEYS
 from metrics.insights.headroom import snapshot_headroom
-from metrics.models import MetricSnapshot, PlanOfAction
+from metrics.models import Incident, MetricSnapshot, PlanOfAction
 from metrics.presenters.glance import at_risk_line, tightest_headroom, tightest_sentence
 from metrics.presenters.reasons import reason_sentence
 from metrics.reasons import revocation_reasons_from_json
@@ -68,6 +68,19 @@ def plan_submitted_emails_send(*, plan_id: int) -> int:
     messages = []
     for reviewer in plan_reviewers():
         subject, body = _render("plan_submitted", reviewer, {"plan": plan, "seller": plan.seller})
+        messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [reviewer.email]))
+    return send_mass_mail(messages, fail_silently=False, connection=get_connection()) if messages else 0
+
+
+def incident_submitted_emails_send(*, incident_id: int) -> int:
+    """Tell the reviewers an incident waits in their queue (SPEC section 7), each in their
+    language, as a new plan of action is told."""
+    incident = Incident.objects.select_related("seller").filter(pk=incident_id).first()
+    if incident is None:
+        return 0
+    messages = []
+    for reviewer in plan_reviewers():
+        subject, body = _render("incident_submitted", reviewer, {"incident": incident, "seller": incident.seller})
         messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [reviewer.email]))
     return send_mass_mail(messages, fail_silently=False, connection=get_connection()) if messages else 0
 

@@ -47,15 +47,18 @@ from metrics.definitions import (
 )
 from metrics.incidents import (
     EXCUSABLE_METRICS,
+    INCIDENT_MAX_AGE_DAYS,
     IncidentScope,
     approved_as_of,
     covering_incidents,
+    q_covered,
+    q_excusable_defects,
     q_excused,
     q_would_excuse,
 )
 from metrics.models import DailySnapshot, Incident, MetricSnapshot, PlanOfAction, ThresholdChange
 from sellers.choices import ProgrammeStatus
-from sellers.models import AuditEntry, Order, Seller, SellerEvent, User
+from sellers.models import AuditEntry, CarrierService, Order, Seller, SellerEvent, User
 
 # The permission of programme staff who review plans of action (``can_review_plans``).
 REVIEW_PERMISSION = "metrics.review_plan"
@@ -481,6 +484,71 @@ def seller_latest_snapshots(*, seller: Seller) -> dict[int, list[MetricSnapshot]
 
 # ---------------------------------------------------------------------------------------
 # Incidents (SPEC section 7)
+
+
+def seller_incidents(*, seller: Seller) -> QuerySet[Incident]:
+    """The seller's incidents, newest first."""
+    return Incident.objects.filter(seller=seller).select_related("decided_by").order_by("-submitted_at", "-pk")
+
+
+def seller_open_incident_count(*, seller: Seller) -> int:
+    """The seller's incidents waiting for a decision (bounded by ``INCIDENT_MAX_OPEN``)."""
+    return Incident.objects.filter(seller=seller, status=Incident.Status.SUBMITTED).count()
+
+
+def seller_incident_carriers(*, seller: Seller, today: dt.date) -> list[str]:
+    """The carrier services an incident of the seller can name (SPEC section 7: as in the
+    orders' carrier field): its carrier services and the carriers of its orders that can still
+    be in a window an incident reaches. An incident starts at most ``INCIDENT_MAX_AGE_DAYS``
+    ago, and an order counts in the windows ending up to the longest window after its
+    purchase, so older orders are not read: a short range of the (seller, purchase date)
+    index, whatever the seller's history."""
+    since = today - dt.timedelta(days=INCIDENT_MAX_AGE_DAYS + max(WINDOWS))
+    services = CarrierService.objects.filter(seller=seller).values_list("name", flat=True)
+    used = (
+        Order.objects.filter(seller=seller, purchase_date__gte=since)
+        .exclude(carrier="")
+        .order_by()
+        .values_list("carrier", flat=True)
+        .distinct()
+    )
+    return sorted({*services, *used}, key=lambda name: (name.casefold(), name))
+
+
+def seller_order_ids_found(*, seller: Seller, order_ids: Sequence[str]) -> set[str]:
+    """Which of ``order_ids`` are the seller's orders (one indexed lookup; another seller's
+    ids are simply not found)."""
+    return set(Order.objects.filter(seller=seller, order_id__in=list(order_ids)).values_list("order_id", flat=True))
+
+
+def incident_covered_orders(*, seller: Seller, day: dt.date, scope: IncidentScope) -> QuerySet[Order]:
+    """The seller's defect orders of the longest window as of D (the defect report's rows,
+    annotated with its flags) that ``scope`` covers for an excusable metric they are a defect
+    of, one Buy Shipping does not protect already: what a report offers to pick from and an
+    incident's page lists. Newest first."""
+    covered = reduce(or_, (q_excusable_defects(name, day) & q_covered(name, scope) for name in EXCUSABLE_METRICS))
+    return (
+        defect_orders(seller=seller, day=day, window_days=max(WINDOWS))
+        .filter(covered)
+        .order_by("-purchased_at", "-order_id")
+    )
+
+
+def incident_picks_not_covered(*, seller: Seller, day: dt.date | None, scope: IncidentScope) -> list[str]:
+    """Of the order ids ``scope`` names, those that are not among the defect orders its
+    carrier and dates cover as of D (``incident_covered_orders``): picks the page must not
+    report as they stand (the dates changed after the preview). All of them without a D."""
+    if not scope.order_ids:
+        return []
+    covered: set[str] = set()
+    if day is not None:
+        everything = IncidentScope(scope.carrier, scope.start_date, scope.end_date)
+        covered = set(
+            incident_covered_orders(seller=seller, day=day, scope=everything)
+            .filter(order_id__in=list(scope.order_ids))
+            .values_list("order_id", flat=True)
+        )
+    return [order_id for order_id in scope.order_ids if order_id not in covered]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from metrics.definitions import (
     snapshot_column,
     threshold_column,
 )
-from metrics.models import DailySnapshot, PlanDraft, PlanOfAction, ThresholdChange
+from metrics.incidents import INCIDENT_MAX_OPEN, open_incidents_full_sentence
+from metrics.models import DailySnapshot, Incident, PlanDraft, PlanOfAction, ThresholdChange
 from metrics.reasons import (
     MetricReason,
     PlanReason,
@@ -40,6 +41,7 @@ from metrics.selectors import (
     metric_count_rows,
     plan_submission,
     seller_latest_revocation,
+    seller_open_incident_count,
     seller_open_plan,
     thresholds_in_force,
 )
@@ -591,3 +593,74 @@ def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | Non
     webhook_events.status_changed_emit(seller_ids=[seller.pk])
     logger.info("Reinstated seller %s on %s", seller.pk, reinstated_on)
     return seller
+
+
+# ---------------------------------------------------------------------------------------
+# Incidents (SPEC section 7)
+# ---------------------------------------------------------------------------------------
+
+
+class IncidentError(Exception):
+    """An incident action that cannot be done in the seller's or incident's current state;
+    the message is a sentence for the person who tried."""
+
+
+def incident_audit_facts(incident: Incident) -> dict:
+    """An incident's facts as its audit entries keep them (the keys are worded in
+    ``metrics.presenters.audit``)."""
+    return {
+        "incident": incident.pk,
+        "status": incident.status,
+        "incident_kind": incident.kind,
+        "carrier": incident.carrier,
+        "start_date": incident.start_date.isoformat(),
+        "end_date": incident.end_date.isoformat(),
+        "description": incident.description,
+        "order_ids": list(incident.order_ids),
+    }
+
+
+@transaction.atomic
+def incident_submit(
+    *,
+    seller: Seller,
+    user: User | None,
+    kind: str,
+    carrier: str,
+    start_date: dt.date,
+    end_date: dt.date,
+    description: str,
+    order_ids: Sequence[str],
+) -> Incident:
+    """Report an incident for review (SPEC section 7), as ``metrics.forms.IncidentForm``
+    validated it. Under the seller's row lock, so two reports at once cannot both pass the
+    bound of ``INCIDENT_MAX_OPEN`` incidents waiting for a decision; audited in the same
+    transaction; the reviewers are emailed once it is committed."""
+    locked = Seller.objects.select_for_update().get(pk=seller.pk)
+    if seller_open_incident_count(seller=locked) >= INCIDENT_MAX_OPEN:
+        raise IncidentError(open_incidents_full_sentence())
+    now = timezone.now()
+    incident = Incident.objects.create(
+        seller=locked,
+        kind=kind,
+        carrier=carrier,
+        start_date=start_date,
+        end_date=end_date,
+        description=description.strip(),
+        order_ids=list(order_ids),
+        submitted_by=user,
+        submitted_at=now,
+    )
+    audit_entry_create(
+        seller=locked,
+        actor=user,
+        action=AuditEntry.Action.INCIDENT_SUBMITTED,
+        summary="",
+        before=None,
+        after=incident_audit_facts(incident),
+        now=now,
+    )
+    from metrics.tasks import send_incident_submitted_emails
+
+    send_incident_submitted_emails.delay_on_commit(incident.pk)
+    return incident

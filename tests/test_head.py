@@ -11,7 +11,9 @@ import pytest
 from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
+from metrics.models import Incident
 from metrics.services import daily_run, plan_submit
 from sellers.factories import D, OrderFactory
 from sellers.models import ApiToken, CarrierService
@@ -57,8 +59,12 @@ def world(seller, seller_user, reviewer, make_orders, django_user_model):
     superuser = django_user_model.objects.create_superuser(username="root", password="root pass 1")
     # Made directly: the service would resolve the host name, and these tests have no DNS.
     endpoint = WebhookEndpoint.objects.create(seller=seller, url="https://hooks.example.com/", secret="whsec_x")
+    incident = Incident.objects.create(
+        seller=seller, kind="carrier", start_date=D, end_date=D, description="x" * 30, submitted_at=timezone.now()
+    )
     return {
         "endpoint": endpoint,
+        "incident": incident,
         "seller": seller,
         "plan": plan,
         "carrier": CarrierService.objects.filter(seller=seller).first(),
@@ -76,6 +82,10 @@ def url_kwargs(name: str, world) -> list[dict]:
         "metrics:review_plan": {"pk": world["plan"].pk},
         "metrics:review_decide": {"pk": world["plan"].pk},
         "metrics:review_seller": {"pk": world["seller"].pk},
+        **{
+            name: {"pk": world["incident"].pk}
+            for name in ("metrics:incident_detail", "metrics:review_incident", "metrics:review_incident_decide")
+        },
         **{
             f"webhooks:endpoint_{action}": {"pk": world["endpoint"].pk}
             for action in ("log", "disable", "enable", "delete", "test")

@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from metrics.definitions import METRIC_DEFINITIONS
-from metrics.models import PlanOfAction, ThresholdChange
+from metrics.models import Incident, PlanOfAction, ThresholdChange
+from metrics.presenters.incidents import incident_label
 from metrics.presenters.reasons import reason_sentence
 from metrics.reasons import IncidentReason, PlanReason, Reason, reason_from_json
 from sellers.audit import AUDIT_STATUSES, AuditKey, audit_keys_register
@@ -35,8 +36,12 @@ def _metric_text(value: object) -> str:
     )
 
 
+def _incident_kind_text(value: object) -> str:
+    return str(Incident.Kind(value).label) if value in Incident.Kind.values else str(value)
+
+
 def audit_words_register() -> None:
-    AUDIT_STATUSES.append(PlanOfAction.Status)
+    AUDIT_STATUSES.extend([PlanOfAction.Status, Incident.Status])
     audit_keys_register(
         {
             "reasons": AuditKey(gettext_lazy("Why"), _reasons_text),
@@ -47,5 +52,20 @@ def audit_words_register() -> None:
             "metric": AuditKey(gettext_lazy("Metric"), _metric_text),
             "threshold": AuditKey(gettext_lazy("Threshold")),
             "effective_from": AuditKey(capfirst(ThresholdChange._meta.get_field("effective_from").verbose_name)),
+        }
+    )
+    incident_noun = Incident._meta.verbose_name
+    if incident_noun is None:
+        raise TypeError("Incident has a verbose name.")
+    # An incident as reported (``metrics.services.incident_audit_facts``); "carrier" and
+    # "status" are worded already (the order's carrier, the statuses above).
+    audit_keys_register(
+        {
+            "incident": AuditKey(capfirst(incident_noun), lambda value: f"#{value}"),
+            "incident_kind": AuditKey(incident_label("kind"), _incident_kind_text),
+            "start_date": AuditKey(incident_label("start_date")),
+            "end_date": AuditKey(incident_label("end_date")),
+            "description": AuditKey(incident_label("description")),
+            "order_ids": AuditKey(incident_label("order_ids")),
         }
     )

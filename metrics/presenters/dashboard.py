@@ -23,10 +23,11 @@ from metrics.insights.headroom import snapshot_headroom
 from metrics.models import Incident, MetricSnapshot
 from metrics.presenters.cache import cached, seller_cache_key
 from metrics.presenters.glance import metric_rows, revocation_checklist, seller_verdict
+from metrics.presenters.incidents import incident_excuses, report_incident_url
 from metrics.presenters.insights import InsightsCard, insights_card
 from metrics.presenters.rates import rate_percent, threshold_percent
 from metrics.presenters.reasons import reason_sentence
-from metrics.reasons import revocation_reasons_from_json
+from metrics.reasons import MetricReason, RevocationReason, revocation_reasons_from_json
 from metrics.selectors import (
     TREND_DAYS,
     excused_units_by_incident,
@@ -98,6 +99,15 @@ class MetricCard:
     @property
     def action(self) -> str:
         return "" if self.passing else self.definition.action_text()
+
+    @property
+    def report_incident_url(self) -> str:
+        """The incident report started beside this card: when it fails or is at risk and an
+        incident can excuse its defects (SPEC section 7); "" otherwise."""
+        snapshot = self.snapshot
+        if snapshot is None or not incident_excuses(self.name) or (snapshot.passing and not snapshot.at_risk):
+            return ""
+        return report_incident_url(self.name, snapshot.window_days)
 
 
 def metric_cards(
@@ -226,6 +236,16 @@ def render_dashboard_content(
             if submission.allowed and revocation
             else None,
             "insights": insights,
+            "report_incident_url": revoked_incident_url(revocation_reasons),
         },
         request,
     )
+
+
+def revoked_incident_url(reasons: list[RevocationReason]) -> str:
+    """The banner's "Not your fault? Report an incident": started beside the first metric of
+    the revocation an incident can excuse, if any."""
+    for reason in reasons:
+        if isinstance(reason, MetricReason) and incident_excuses(reason.metric):
+            return report_incident_url(reason.metric, reason.window_days)
+    return report_incident_url()

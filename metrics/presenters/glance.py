@@ -24,6 +24,7 @@ from metrics.definitions import (
 )
 from metrics.insights.headroom import Headroom, snapshot_headroom
 from metrics.models import MetricSnapshot
+from metrics.presenters.incidents import incident_excuses, report_incident_url
 from metrics.presenters.rates import rate_percent, threshold_percent
 from metrics.presenters.reasons import reason_label, reason_sentence
 from metrics.reasons import MetricReason, RequirementReason, RevocationReason
@@ -180,6 +181,14 @@ class MetricRow:
     @property
     def headroom_colour(self) -> str:
         return STATE_COLOURS[headroom_state(self.headroom)] if self.headroom and self.headroom.units is not None else ""
+
+    @property
+    def report_incident_url(self) -> str:
+        """The incident report started beside this metric in its worse window, when it fails
+        or is at risk and an incident can excuse it (SPEC section 7); "" otherwise."""
+        if self.state == PASSING or not incident_excuses(self.name):
+            return ""
+        return report_incident_url(self.name, self.headroom.window_days if self.headroom else None)
 
 
 def _cell(snapshot: MetricSnapshot, defects_url: str) -> WindowCell:
