@@ -11,7 +11,7 @@ from django.views.decorators.http import require_safe
 from metrics.definitions import METRICS, parse_window, seller_at_risk
 from metrics.insights import seller_insights
 from metrics.insights.root_causes import Share
-from metrics.models import MetricSnapshot
+from metrics.models import Incident, MetricSnapshot
 from metrics.presenters.cache import cached, seller_cache_key
 from metrics.presenters.insights import InsightsCard, insights_card
 from metrics.selectors import seller_dashboard_state, seller_day_snapshots, seller_latest_day, seller_reinstated_at
@@ -20,6 +20,27 @@ from sellers.auth import BearerTokenError, bearer_authenticate
 from sellers.models import Seller, paused_by
 from sellers.requirements import REQUIREMENTS
 from sellers.selectors import seller_requirements
+
+
+def incident_payload(incident: Incident) -> dict:
+    """One incident as the JSON of SPEC section 7 writes it (``GET /api/incidents/``'s items,
+    the POST's 201 body, the ``incident.decided`` webhook's data): local ISO dates, moments
+    in ISO 8601, the metrics it excuses once approved (none before)."""
+    approved = incident.status == Incident.Status.APPROVED
+    return {
+        "id": incident.pk,
+        "status": incident.status,
+        "kind": incident.kind,
+        "carrier": incident.carrier,
+        "start": incident.start_date.isoformat(),
+        "end": incident.end_date.isoformat(),
+        "description": incident.description,
+        "order_ids": list(incident.order_ids),
+        "excused_metrics": list(incident.excused_metrics) if approved else [],
+        "submitted_at": incident.submitted_at.isoformat(),
+        "decided_at": incident.decided_at.isoformat() if incident.decided_at else None,
+        "note": incident.note,
+    }
 
 
 def _error(status: int, message: str) -> JsonResponse:

@@ -1,4 +1,4 @@
-"""Forms of the plan of action and of its review: they validate and convert, never act."""
+"""Forms of the plan of action, of its review and of an incident's: they validate and convert, never act."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from metrics.definitions import METRIC_DEFINITIONS
+from metrics.incidents import EXCUSABLE_METRICS, INCIDENT_NOTE_MAX
 from portal.bounds import text_error_messages
 from sellers.models import Seller
 
@@ -156,4 +158,63 @@ class PlanDecisionForm(forms.Form):
             self.add_error(
                 "feedback", _("Write the feedback the seller needs to improve the plan; a rejection requires it.")
             )
+        return cleaned
+
+
+class IncidentDecisionForm(forms.Form):
+    """A reviewer's decision on an incident (SPEC section 7): approve for the metrics it
+    excuses (at least one of ``EXCUSABLE_METRICS``), optionally reinstating the seller at
+    once, or reject with a note. Validates and converts; the service decides whether a
+    reinstatement holds."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+    decision = forms.ChoiceField(
+        choices=[(APPROVE, _("Approve")), (REJECT, _("Reject"))],
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Decision: choose Approve or Reject."),
+            "invalid_choice": _("Decision: choose Approve or Reject."),
+        },
+    )
+    metrics = forms.MultipleChoiceField(
+        label=_("Metrics it excuses"),
+        required=False,
+        choices=[(name, METRIC_DEFINITIONS[name].label) for name in EXCUSABLE_METRICS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Preselected by the kind of incident. Its covered orders' defects of these metrics are excused."),
+        error_messages={
+            "invalid_choice": _(
+                "Metrics it excuses: %(value)s is not one an incident can excuse; tick the boxes shown."
+            )
+        },
+    )
+    note = forms.CharField(
+        label=_("Note to the seller"),
+        required=False,
+        max_length=INCIDENT_NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Optional when approving; required when rejecting: say why, so the seller understands."),
+        error_messages=text_error_messages(_("Note to the seller")),
+    )
+    reinstate = forms.BooleanField(label=_("Reinstate the seller now"), required=False)
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        decision = cleaned.get("decision")
+        if decision == self.APPROVE and "metrics" in cleaned and not cleaned["metrics"]:
+            self.add_error(
+                "metrics", _("Metrics it excuses: tick at least one; an approval without one excuses nothing.")
+            )
+        if decision == self.REJECT:
+            if not (cleaned.get("note") or "").strip() and "note" not in self.errors:
+                self.add_error(
+                    "note", _("Note to the seller: say why the incident is rejected; a rejection requires it.")
+                )
+            if cleaned.get("reinstate"):
+                self.add_error(
+                    "reinstate", _("A rejected incident reinstates nobody: untick “Reinstate the seller now”.")
+                )
         return cleaned

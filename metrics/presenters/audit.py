@@ -1,5 +1,6 @@
 """The words of the metrics app's keys in the audit history (``sellers.audit``): a plan and
-its status, a status change's reasons and evaluation day, a threshold change."""
+its status, a status change's reasons and evaluation day, a threshold change, an incident's
+decision."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ def _metric_text(value: object) -> str:
     )
 
 
+def _metrics_text(value: object) -> str:
+    return ", ".join(_metric_text(item) for item in value) if isinstance(value, list) else str(value)
+
+
 def audit_words_register() -> None:
     AUDIT_STATUSES.append(PlanOfAction.Status)
     audit_keys_register(
@@ -47,5 +52,7 @@ def audit_words_register() -> None:
             "metric": AuditKey(gettext_lazy("Metric"), _metric_text),
             "threshold": AuditKey(gettext_lazy("Threshold")),
             "effective_from": AuditKey(capfirst(ThresholdChange._meta.get_field("effective_from").verbose_name)),
+            "incident": AuditKey(gettext_lazy("Incident"), lambda value: f"#{value}"),
+            "excused_metrics": AuditKey(gettext_lazy("Metrics it excuses"), _metrics_text),
         }
     )

@@ -65,7 +65,7 @@ def test_unticking_turns_an_email_off_and_keeps_the_others(seller_client, seller
     assert response.redirect_chain == [(URL, 302)]
     assert "Your email preferences are saved." in response.content.decode()
     seller_user.refresh_from_db()
-    assert seller_user.email_opt_outs == [EmailKind.PLAN_DECIDED]
+    assert seller_user.email_opt_outs == [EmailKind.PLAN_DECIDED, EmailKind.INCIDENT_DECIDED]
     assert not seller_user.wants_email(EmailKind.PLAN_DECIDED) and seller_user.wants_email(EmailKind.AT_RISK)
 
 
