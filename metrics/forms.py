@@ -185,9 +185,8 @@ class IncidentDecisionForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Preselected by the kind of incident. Its covered orders' defects of these metrics are excused."),
         error_messages={
-            "invalid_choice": _(
-                "Metrics it excuses: %(value)s is not one an incident can excuse; tick the boxes shown."
-            )
+            # Not quoted back: a value of any length may be sent.
+            "invalid_choice": _("Metrics it excuses: tick only the boxes shown; an incident excuses no other metric.")
         },
     )
     note = forms.CharField(

@@ -7,11 +7,15 @@ the test has no sample for fails until ``url_kwargs`` gets one."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
+from metrics.models import Incident
 from metrics.services import daily_run, plan_submit
 from sellers.factories import D, OrderFactory
 from sellers.models import ApiToken, CarrierService
@@ -57,7 +61,17 @@ def world(seller, seller_user, reviewer, make_orders, django_user_model):
     superuser = django_user_model.objects.create_superuser(username="root", password="root pass 1")
     # Made directly: the service would resolve the host name, and these tests have no DNS.
     endpoint = WebhookEndpoint.objects.create(seller=seller, url="https://hooks.example.com/", secret="whsec_x")
+    incident = Incident.objects.create(
+        seller=seller,
+        kind=Incident.Kind.CARRIER,
+        start_date=D - dt.timedelta(days=2),
+        end_date=D,
+        description="The carrier's depot was closed for two days.",
+        submitted_by=seller_user,
+        submitted_at=timezone.now(),
+    )
     return {
+        "incident": incident,
         "endpoint": endpoint,
         "seller": seller,
         "plan": plan,
@@ -76,6 +90,10 @@ def url_kwargs(name: str, world) -> list[dict]:
         "metrics:review_plan": {"pk": world["plan"].pk},
         "metrics:review_decide": {"pk": world["plan"].pk},
         "metrics:review_seller": {"pk": world["seller"].pk},
+        **{
+            name: {"pk": world["incident"].pk}
+            for name in ("metrics:incident_detail", "metrics:review_incident", "metrics:review_incident_decide")
+        },
         **{
             f"webhooks:endpoint_{action}": {"pk": world["endpoint"].pk}
             for action in ("log", "disable", "enable", "delete", "test")
@@ -131,6 +149,7 @@ def test_every_page_that_answers_get_answers_head_the_same_way(world):
     for name in ("metrics:dashboard", "metrics:api_performance", "sellers:volume_control", "login"):
         assert (name, "seller") in checked, name
     assert ("metrics:review_plan", "reviewer") in checked
+    assert ("metrics:review_incident", "reviewer") in checked
     assert ("admin:sellers_seller_change", "superuser") in checked
     assert ("sellers:carrier_delete", "seller") not in checked  # POST only: 405 to GET and HEAD alike
 
