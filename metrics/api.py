@@ -14,7 +14,13 @@ from metrics.insights.root_causes import Share
 from metrics.models import Incident, MetricSnapshot
 from metrics.presenters.cache import cached, seller_cache_key
 from metrics.presenters.insights import InsightsCard, insights_card
-from metrics.selectors import seller_dashboard_state, seller_day_snapshots, seller_latest_day, seller_reinstated_at
+from metrics.selectors import (
+    excused_units_by_incident,
+    seller_dashboard_state,
+    seller_day_snapshots,
+    seller_latest_day,
+    seller_reinstated_at,
+)
 from portal.bounds import EARLIEST_DATE, date_in_range
 from sellers.auth import BearerTokenError, bearer_authenticate
 from sellers.models import Seller, paused_by
@@ -56,12 +62,18 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
     snapshots = {name: s for (window, name), s in both_windows.items() if window == window_days}
     if not snapshots:
         return None
+    # Which incidents excused the units (SPEC section 7): asked only when some were excused.
+    excused_by = (
+        excused_units_by_incident(seller=seller, day=day, window_days=window_days)
+        if any(s.excused_units for s in snapshots.values())
+        else {}
+    )
     metrics = {}
     for name in METRICS:
         s = snapshots.get(name)
         if s is None:
             continue
-        entry = {
+        entry: dict[str, object] = {
             "rate": s.rate,
             "units": s.population_units,
             "defect_units": s.defect_units,
@@ -71,6 +83,11 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
         }
         if s.definition.buy_shipping_protection:
             entry["protected_units"] = s.protected_units
+        entry["excused_units"] = s.excused_units
+        entry["excused_by"] = [
+            {"incident": incident.pk, "units": units} for incident, units in excused_by.get(name, [])
+        ]
+        if s.judged_apart:  # protected or excused units: the rate judged is another
             entry["eligibility_rate"] = s.eligibility_rate
         metrics[name] = entry
     requirements = seller_requirements(seller=seller)

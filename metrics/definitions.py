@@ -92,13 +92,13 @@ class MetricDefinition:
         return counted * denominator <= numerator * population  # counted/population <= n/d
 
     # The SQL half of ``passes``, for the daily run's upsert that judges in the database:
-    # population 0 passes, else the eligibility rate (protected units excused) against the
-    # threshold, exactly, in NUMERIC (a rate equal to its threshold passes).
-    # tests/metrics/test_snapshot_sql.py holds the two halves against each other.
+    # population 0 passes, else the eligibility rate (protected and excused units not
+    # counted) against the threshold, exactly, in NUMERIC (a rate equal to its threshold
+    # passes). tests/metrics/test_snapshot_sql.py holds the two halves against each other.
     PASSES_SQL = (
         "({population} = 0 OR CASE WHEN {higher_is_better}"
-        " THEN ({population} - ({defects} - {protected}))::numeric >= {threshold} * {population}"
-        " ELSE ({defects} - {protected})::numeric <= {threshold} * {population} END)"
+        " THEN ({population} - ({defects} - {protected} - {excused}))::numeric >= {threshold} * {population}"
+        " ELSE ({defects} - {protected} - {excused})::numeric <= {threshold} * {population} END)"
     )
 
     def allowance(self, *, population: int, threshold: Decimal) -> int:
@@ -136,12 +136,13 @@ class MetricDefinition:
         return headroom < at_risk_bound(self.allowance(population=population, threshold=threshold))
 
     # The SQL half of ``at_risk``, for the daily run's at-risk entry (``metrics.sql``): a
-    # population, a headroom of at least 0 (passing) and below max(1, ceil(allowance / 4)),
-    # the allowance floor((1 - t) * population) or floor(t * population) in NUMERIC, exactly.
+    # population, a headroom (protected and excused units not counted) of at least 0
+    # (passing) and below max(1, ceil(allowance / 4)), the allowance floor((1 - t) *
+    # population) or floor(t * population) in NUMERIC, exactly.
     # tests/metrics/test_at_risk.py holds the two halves against each other.
     AT_RISK_SQL = (
         "({population} > 0 AND (floor(CASE WHEN {higher_is_better} THEN 1 - {threshold} ELSE {threshold} END"
-        " * {population}) - ({defects} - {protected})) BETWEEN 0 AND greatest(1, ceil(floor(CASE WHEN"
+        " * {population}) - ({defects} - {protected} - {excused})) BETWEEN 0 AND greatest(1, ceil(floor(CASE WHEN"
         " {higher_is_better} THEN 1 - {threshold} ELSE {threshold} END * {population}) / 4)) - 1)"
     )
 
@@ -249,12 +250,15 @@ PASSES_SQL = MetricDefinition.PASSES_SQL
 AT_RISK_SQL = MetricDefinition.AT_RISK_SQL
 # The (window, metric) pairs of a seller's day, in the order the snapshot view lists them.
 SNAPSHOT_KEYS: tuple[tuple[int, str], ...] = tuple((w, name) for w in WINDOWS for name in METRICS)
-SNAPSHOT_KINDS = ("population", "defects", "protected")
+# The units stored per (window, metric): its population, its defects, the defects Buy
+# Shipping protects (SPEC section 3) and those approved incidents excuse (SPEC section 7),
+# never the same unit twice; 0 where a metric has none.
+SNAPSHOT_KINDS = ("population", "defects", "protected", "excused")
 
 
 def snapshot_column(metric: str, window_days: int, kind: str) -> str:
     """The name of one figure of a seller's day, in the daily snapshot row and in the counts
-    that fill it: ``kind`` is population, defects, protected (units) or passing."""
+    that fill it: ``kind`` is population, defects, protected, excused (units) or passing."""
     return f"{kind}_{window_days}_{metric}"
 
 

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import BooleanField, DateField, DateTimeField, Exists, F, Func, OuterRef, Q, Value
+from django.db.models import BooleanField, DateField, DateTimeField, Exists, F, Func, OuterRef, Q, QuerySet, Value
 
 from metrics.definitions import METRIC_RULES, is_protected_late, q_protected_late
 from metrics.models import Incident
@@ -132,21 +132,27 @@ def approved_as_of(day: dt.date) -> Q:
     )
 
 
+def covering_incidents(metric: str, day: dt.date) -> QuerySet[Incident]:
+    """The incidents that cover the outer order (``OuterRef``s to a ``sellers.Order``) for
+    ``metric`` and count as of D: its seller's, approved by the end of D for the metric,
+    listing it or, listing none, on its carrier (or all) over its relevant date."""
+    date = EXCUSAL_DATES[metric]
+    by_dates = (Q(carrier="") | Q(carrier=OuterRef("carrier"))) & Q(
+        start_date__lte=OuterRef(date), end_date__gte=OuterRef(date)
+    )
+    return Incident.objects.filter(
+        approved_as_of(day),
+        seller_id=OuterRef("seller_id"),
+        excused_metrics__contains=[metric],
+    ).filter((Q(order_ids=[]) & by_dates) | Q(_EqualsAny(OuterRef("order_id"), F("order_ids"))))
+
+
 def q_excused(metric: str, day: dt.date) -> Q:
     """SQL half of ``is_excused``: the orders whose defect units for ``metric`` are excused
     as of D, by an incident of their seller approved by the end of D for the metric."""
     if metric not in EXCUSAL_DATES:
         return Q(pk__in=[])
-    date = EXCUSAL_DATES[metric]
-    by_dates = (Q(carrier="") | Q(carrier=OuterRef("carrier"))) & Q(
-        start_date__lte=OuterRef(date), end_date__gte=OuterRef(date)
-    )
-    covering = Incident.objects.filter(
-        approved_as_of(day),
-        seller_id=OuterRef("seller_id"),
-        excused_metrics__contains=[metric],
-    ).filter((Q(order_ids=[]) & by_dates) | Q(_EqualsAny(OuterRef("order_id"), F("order_ids"))))
-    return _excusable_defects(metric, day) & Q(Exists(covering))
+    return _excusable_defects(metric, day) & Q(Exists(covering_incidents(metric, day)))
 
 
 def counts_as_of(incident: Incident, day: dt.date, zone_name: str) -> bool:

@@ -92,8 +92,8 @@ class ThresholdChange(models.Model):
 
 class DailySnapshot(models.Model):
     """Every metric of one seller for both windows ending on ``day`` (D), in one row: what
-    the daily run writes. Per (window, metric) the population, defect and protected units
-    and whether it passes, and per metric the threshold it was judged against (the fields
+    the daily run writes. Per (window, metric) the population, defect, protected and excused
+    units and whether it passes, and per metric the threshold it was judged against (the fields
     are added below, named by ``snapshot_column`` and ``threshold_column``).
 
     One row per seller and day rather than one per metric: writing fourteen narrow rows per
@@ -129,6 +129,21 @@ class DailySnapshot(models.Model):
                         }
                     ),
                     name=f"daily_snapshot_defects_le_pop_{w}_{name}",
+                )
+                for w, name in SNAPSHOT_KEYS
+            ),
+            # No unit is both protected and excused (SPEC section 7): together within the defects.
+            *(
+                models.CheckConstraint(
+                    condition=Q(
+                        **{
+                            f"{snapshot_column(name, w, 'defects')}__gte": models.F(
+                                snapshot_column(name, w, "protected")
+                            )
+                            + models.F(snapshot_column(name, w, "excused"))
+                        }
+                    ),
+                    name=f"daily_snapshot_excusal_le_def_{w}_{name}",
                 )
                 for w, name in SNAPSHOT_KEYS
             ),
@@ -177,6 +192,8 @@ class MetricSnapshot(models.Model):
     population_units = models.PositiveBigIntegerField(default=0)
     defect_units = models.PositiveBigIntegerField(default=0)
     protected_units = models.PositiveBigIntegerField(default=0)
+    # Defect units approved incidents excuse as of D (SPEC section 7), none of them protected.
+    excused_units = models.PositiveBigIntegerField(default=0)
     threshold = models.DecimalField(max_digits=6, decimal_places=5)
     passing = models.BooleanField()
     computed_at = models.DateTimeField()
@@ -206,12 +223,18 @@ class MetricSnapshot(models.Model):
         return self.definition.allowance(population=self.population_units, threshold=self.threshold)
 
     @property
+    def counted_units(self) -> int:
+        """The defect units that count for eligibility: protected and excused ones do not."""
+        return self.defect_units - self.protected_units - self.excused_units
+
+    @property
     def headroom(self) -> int | None:
         """SPEC section 8: the defect units the window can still absorb and pass (None: no orders)."""
         return self.definition.headroom(
             population=self.population_units,
             defects=self.defect_units,
             protected=self.protected_units,
+            excused=self.excused_units,
             threshold=self.threshold,
         )
 
@@ -222,16 +245,31 @@ class MetricSnapshot(models.Model):
             population=self.population_units,
             defects=self.defect_units,
             protected=self.protected_units,
+            excused=self.excused_units,
             threshold=self.threshold,
         )
 
     @property
-    def eligibility_rate(self) -> float | None:
-        """On-time delivery as judged for eligibility: protected late units excused."""
-        rate = self.definition.eligibility_rate(
-            population=self.population_units, defects=self.defect_units, protected=self.protected_units
+    def exact_eligibility_rate(self) -> Fraction | None:
+        """The rate judged for eligibility, exactly: protected and excused units not counted."""
+        return self.definition.eligibility_rate(
+            population=self.population_units,
+            defects=self.defect_units,
+            protected=self.protected_units,
+            excused=self.excused_units,
         )
+
+    @property
+    def eligibility_rate(self) -> float | None:
+        """The rate judged for eligibility (protected and excused units not counted), as a float."""
+        rate = self.exact_eligibility_rate
         return None if rate is None else float(rate)
+
+    @property
+    def judged_apart(self) -> bool:
+        """Whether the verdict is on another rate than the one shown: the metric has Buy
+        Shipping protection (on-time delivery), or incidents excused some of its units."""
+        return self.definition.buy_shipping_protection or self.excused_units > 0
 
 
 class PlanOfAction(models.Model):

@@ -42,11 +42,21 @@ class MetricReason(_StoredReason):
     metric: str
     window_days: int = _DEFAULT_WINDOW
     rate: float | None = None  # the rate shown, every defect counted (a float, for the record)
-    eligibility_rate: float | None = None  # the rate judged, protected units excused (None: same)
+    # The rate judged, protected and excused units not counted (None: the same).
+    eligibility_rate: float | None = None
     threshold: str  # exactly, as a decimal string
     population_units: int
     defect_units: int
     protected_units: int = 0
+    # Defect units approved incidents excused (SPEC section 7): stored only when some were,
+    # so a reason without them keeps the format it always had.
+    excused_units: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        stored = super().to_json()
+        if not self.excused_units:
+            del stored["excused_units"]
+        return stored
 
 
 @dataclass(frozen=True, kw_only=True)

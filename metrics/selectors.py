@@ -16,7 +16,21 @@ from operator import or_
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Case, Count, DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    DateField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from metrics import sql as statements
@@ -36,6 +50,8 @@ from metrics.incidents import (
     EXCUSABLE_METRICS,
     EXCUSAL_DATES,
     IncidentScope,
+    approved_as_of,
+    covering_incidents,
     q_covered_defects,
     q_excused,
     q_would_excuse,
@@ -53,6 +69,7 @@ class Counts(NamedTuple):
     population: int = 0
     defects: int = 0
     protected: int = 0
+    excused: int = 0
 
 
 def window_start(day: dt.date, window_days: int) -> dt.date:
@@ -93,11 +110,29 @@ def _units(condition: Q) -> Coalesce:
     return Coalesce(Sum("units", filter=condition), Value(0))
 
 
+def incidents_excuse_as_of(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> bool:
+    """Whether some incident of the sellers (all when None) counts as of D for a metric it
+    can excuse (SPEC section 7): approved by the end of D in its seller's zone. When none
+    does, nothing is excused on D and the daily run need not count excused units."""
+    incidents = Incident.objects.filter(approved_as_of(day), excused_metrics__overlap=list(EXCUSABLE_METRICS))
+    if seller_ids is not None:
+        incidents = incidents.filter(seller_id__in=list(seller_ids))
+    return incidents.exists()
+
+
 def metric_count_rows(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> QuerySet:
-    """One row per seller with orders in the longest window: the population, defect and
-    protected units of every metric for both windows (columns named by ``snapshot_column``),
-    as one aggregate query whose conditional sums PostgreSQL runs as ``SUM(...) FILTER``."""
+    """One row per seller with orders in the longest window: the population, defect,
+    protected and excused units of every metric for both windows (columns named by
+    ``snapshot_column``), as one aggregate query whose conditional sums PostgreSQL runs as
+    ``SUM(...) FILTER``.
+
+    Protected units are counted for the metrics with Buy Shipping protection only, excused
+    units (SPEC section 7) for the metrics an incident can excuse and only when some incident
+    of the sellers counts as of D (``incidents_excuse_as_of``, one indexed EXISTS first): a
+    day without incidents runs the same query as before incidents existed. The columns left
+    out are 0."""
     longest = max(WINDOWS)
+    excusals = incidents_excuse_as_of(day=day, seller_ids=seller_ids)
     annotations = {}
     for window_days in WINDOWS:
         in_window = Q(purchase_date__gte=window_start(day, window_days))
@@ -107,6 +142,8 @@ def metric_count_rows(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
             annotations[snapshot_column(name, window_days, "defects")] = _units(population & rule.defects(day))
             if METRIC_DEFINITIONS[name].buy_shipping_protection:
                 annotations[snapshot_column(name, window_days, "protected")] = _units(in_window & q_protected_late(day))
+            if excusals and name in EXCUSABLE_METRICS:
+                annotations[snapshot_column(name, window_days, "excused")] = _units(population & q_excused(name, day))
     return (
         window_orders(day=day, window_days=longest, seller_ids=seller_ids)
         .values("seller_id")
@@ -116,8 +153,8 @@ def metric_count_rows(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
 
 
 def metric_counts(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> dict[tuple[int, int], dict[str, Counts]]:
-    """Population, defect and protected units of every metric, for both windows, for every
-    requested seller (all sellers when ``seller_ids`` is None), from ``metric_count_rows``."""
+    """Population, defect, protected and excused units of every metric, for both windows, for
+    every requested seller (all sellers when ``seller_ids`` is None), from ``metric_count_rows``."""
     rows = metric_count_rows(day=day, seller_ids=seller_ids)
     if seller_ids is None:
         seller_ids = list(Seller.objects.values_list("pk", flat=True))
@@ -131,6 +168,7 @@ def metric_counts(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> d
                     population=row[snapshot_column(name, window_days, "population")],
                     defects=row[snapshot_column(name, window_days, "defects")],
                     protected=row.get(snapshot_column(name, window_days, "protected"), 0),
+                    excused=row.get(snapshot_column(name, window_days, "excused"), 0),
                 )
                 for name in METRICS
             }
@@ -521,6 +559,57 @@ def incident_effect(
         for window_days in WINDOWS
         for name in metrics
     ]
+
+
+def seller_incidents_as_of(*, seller: Seller, day: dt.date) -> QuerySet[Incident]:
+    """The seller's incidents that count as of D (approved by the end of D), lowest id first:
+    the order ``metrics.incidents.excused_by`` attributes an excused unit in, as
+    ``excused_units_by_incident`` does."""
+    return Incident.objects.filter(approved_as_of(day), seller=seller).order_by("pk")
+
+
+def excused_units_by_incident(
+    *, seller: Seller, day: dt.date, window_days: int
+) -> dict[str, list[tuple[Incident, int]]]:
+    """Which incidents excuse the seller's units in the window on D (SPEC section 7): per
+    excusable metric with excused units, each incident and the units it excuses, lowest id
+    first. A unit two incidents cover is the lowest id's, so the units add up to the
+    snapshot's excused units.
+
+    One aggregate over the window's orders, grouped by the excusing incident of each metric
+    (the lowest id covering it, where its defect is excused), then one query for the
+    incidents; nothing at all when no incident of the seller counts as of D."""
+    if not incidents_excuse_as_of(day=day, seller_ids=[seller.pk]):
+        return {}
+    columns = {name: f"excused_by_{name}" for name in EXCUSABLE_METRICS}
+    excused = {name: METRIC_RULES[name].population(day) & q_excused(name, day) for name in EXCUSABLE_METRICS}
+    lowest = {
+        name: Subquery(covering_incidents(name, day).order_by("pk").values("pk")[:1]) for name in EXCUSABLE_METRICS
+    }
+    rows = (
+        window_orders(day=day, window_days=window_days, seller_ids=[seller.pk])
+        .filter(reduce(or_, excused.values()))
+        .annotate(
+            **{
+                column: Case(When(excused[name], then=lowest[name]), default=None, output_field=BigIntegerField())
+                for name, column in columns.items()
+            }
+        )
+        .values(*columns.values())
+        .annotate(units=Sum("units"))
+        .order_by()
+    )
+    units: dict[str, dict[int, int]] = {name: {} for name in EXCUSABLE_METRICS}
+    for row in rows:  # a row per combination of excusing incidents, not per order
+        for name, column in columns.items():
+            if (incident_id := row[column]) is not None:
+                units[name][incident_id] = units[name].get(incident_id, 0) + row["units"]
+    incidents = Incident.objects.in_bulk({pk for of_metric in units.values() for pk in of_metric})
+    return {
+        name: [(incidents[pk], of_metric[pk]) for pk in sorted(of_metric)]
+        for name, of_metric in units.items()
+        if of_metric
+    }
 
 
 # ---------------------------------------------------------------------------------------

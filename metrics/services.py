@@ -119,7 +119,8 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
     """
     thresholds = thresholds_in_force(day)
     counts = metric_count_rows(day=day, seller_ids=seller_ids)
-    counted = set(counts.query.annotations)  # protected units are counted for late deliveries only
+    # Protected units are counted for late deliveries only, excused units on days with incidents.
+    counted = set(counts.query.annotations)
     counts_sql, counts_params = counts.query.sql_with_params()
     params = {
         "day": day,
@@ -137,20 +138,21 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
 
 def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str) -> MetricReason:
     """A failing metric of the day's snapshot as recorded on the revocation event: which,
-    window, value, threshold."""
-    population_units, defect_units, protected_units = (
+    window, value, threshold, and the units protected (Buy Shipping) and excused (approved
+    incidents, SPEC section 7) that were not counted."""
+    population_units, defect_units, protected_units, excused_units = (
         getattr(snapshot, snapshot_column(metric, window_days, kind)) for kind in SNAPSHOT_KINDS
     )
     threshold = getattr(snapshot, threshold_column(metric))
     definition = METRIC_DEFINITIONS[metric]
     rate = definition.rate(population=population_units, defects=defect_units)
     eligibility_rate = None
-    if definition.buy_shipping_protection:
+    if definition.buy_shipping_protection or excused_units:
         # None without a population, like the rate shown.
-        excused = definition.eligibility_rate(
-            population=population_units, defects=defect_units, protected=protected_units
+        judged = definition.eligibility_rate(
+            population=population_units, defects=defect_units, protected=protected_units, excused=excused_units
         )
-        eligibility_rate = None if excused is None else float(excused)
+        eligibility_rate = None if judged is None else float(judged)
     return MetricReason(
         metric=metric,
         window_days=window_days,
@@ -160,6 +162,7 @@ def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str)
         population_units=population_units,
         defect_units=defect_units,
         protected_units=protected_units,
+        excused_units=excused_units,
     )
 
 

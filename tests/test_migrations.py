@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("sellers", "0004_audit_seller_no_separate_index"), ("metrics", "0005_event_seller_no_separate_index")]
@@ -245,4 +245,53 @@ def test_the_status_history_and_threshold_changes_become_views_of_the_audit_hist
     old = migrate(TABLES)
     assert events(old) == history
     assert changes(old) == thresholds
+    migrate()
+
+
+# The migrations around the excused units of the snapshots (SPEC section 7).
+BEFORE_EXCUSAL = [("metrics", "0010_incidents")]
+EXCUSAL = [("metrics", "0011_snapshot_excused_units")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_snapshots_gain_excused_units_and_lose_them_going_back():
+    old = migrate(BEFORE_EXCUSAL)
+    Seller = old.get_model("sellers", "Seller")
+    seller = Seller.objects.create(
+        name="Excused", merchant_token="EXCUSED1", timezone="America/Los_Angeles", enrolled_on=dt.date(2026, 1, 1)
+    )
+    windows, metrics = (7, 30), ("on_time_shipment_rate", "on_time_delivery_rate", "buy_shipping_rate",
+                                 "cancellation_rate", "valid_tracking_rate", "one_day_delivery_speed",
+                                 "two_day_delivery_speed")  # fmt: skip
+    figures = {f"threshold_{m}": Decimal("0.99") for m in metrics}
+    for w in windows:
+        for m in metrics:
+            figures |= {f"population_{w}_{m}": 10, f"defects_{w}_{m}": 3, f"protected_{w}_{m}": 1}
+            figures[f"passing_{w}_{m}"] = False
+    old.get_model("metrics", "DailySnapshot").objects.create(
+        seller=seller, day=dt.date(2026, 11, 20), timezone="America/Los_Angeles", **figures
+    )
+
+    def view_rows():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM metrics_metricsnapshot ORDER BY id")
+            columns = [column.name for column in cursor.description]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    before = view_rows()
+    assert len(before) == 14 and "excused_units" not in before[0]
+
+    migrate(EXCUSAL)
+    after = view_rows()
+    assert [{k: v for k, v in row.items() if k != "excused_units"} for row in after] == before
+    assert {row["excused_units"] for row in after} == {0}
+    # Protected and excused units stay within the defects: 1 protected + 3 excused > 3 defects.
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE metrics_dailysnapshot SET excused_7_on_time_delivery_rate = 3")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE metrics_dailysnapshot SET excused_7_on_time_delivery_rate = 2")
+    assert [row["excused_units"] for row in view_rows()][1] == 2  # (7, on-time delivery) is the second
+
+    migrate(BEFORE_EXCUSAL)
+    assert view_rows() == before
     migrate()

@@ -117,6 +117,8 @@ class Projection:
     defects: int
     protected: int
     threshold: Decimal
+    # D's units excused by approved incidents (SPEC section 7), not counted, as in the snapshot.
+    excused: int = 0
 
     @property
     def definition(self) -> MetricDefinition:
@@ -124,21 +126,26 @@ class Projection:
 
     @property
     def counted(self) -> int:
-        """The defect units that count against the seller: protected late deliveries excused."""
-        return self.defects - self.protected
+        """The defect units that count against the seller: protected and excused ones do not."""
+        return self.defects - self.protected - self.excused
 
     @property
     def rate(self) -> Fraction | None:
-        """The rate that decides if they all go wrong (protected late deliveries excused, as
-        ``passing`` judges), so the rate read beside the threshold agrees with the verdict."""
+        """The rate that decides if they all go wrong (protected and excused units not
+        counted, as ``passing`` judges), so the rate read beside the threshold agrees with
+        the verdict."""
         return self.definition.eligibility_rate(
-            population=self.population, defects=self.defects, protected=self.protected
+            population=self.population, defects=self.defects, protected=self.protected, excused=self.excused
         )
 
     @property
     def passing(self) -> bool:
         return self.definition.passes(
-            population=self.population, defects=self.defects, protected=self.protected, threshold=self.threshold
+            population=self.population,
+            defects=self.defects,
+            protected=self.protected,
+            excused=self.excused,
+            threshold=self.threshold,
         )
 
 
@@ -194,7 +201,9 @@ def orders_at_risk(
     population = snapshot population + at-risk units outside that population as of D;
     defects = snapshot defects + at-risk units not among those defects as of D;
     protected = snapshot protected + at-risk units already shipped on a Buy Shipping label
-    (on-time delivery only; an order not scanned yet is counted unprotected, the worst case).
+    (on-time delivery only; an order not scanned yet is counted unprotected, the worst case);
+    excused = snapshot excused (SPEC section 7): an at-risk order is not a defect as of D, so
+    none of D's excused units is among them, and one going wrong is counted, the worst case.
     "As of D" uses the metric's own rules (``METRIC_RULES``), so no unit is counted twice.
     D's window is not moved: orders leaving it tomorrow stay, so this is the worst case on
     the window the seller sees now, compared with D's threshold exactly.
@@ -276,6 +285,7 @@ def orders_at_risk(
             population=snapshot.population_units + population,
             defects=snapshot.defect_units + defects,
             protected=snapshot.protected_units + protected,
+            excused=snapshot.excused_units,
             threshold=snapshot.threshold,
         )
     return result

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from django.http import HttpRequest
@@ -19,7 +20,7 @@ from metrics import charts
 from metrics.definitions import METRIC_DEFINITIONS, METRICS, WINDOWS, MetricDefinition
 from metrics.insights import seller_insights
 from metrics.insights.headroom import snapshot_headroom
-from metrics.models import MetricSnapshot
+from metrics.models import Incident, MetricSnapshot
 from metrics.presenters.cache import cached, seller_cache_key
 from metrics.presenters.glance import metric_rows, revocation_checklist, seller_verdict
 from metrics.presenters.insights import InsightsCard, insights_card
@@ -28,6 +29,7 @@ from metrics.presenters.reasons import reason_sentence
 from metrics.reasons import revocation_reasons_from_json
 from metrics.selectors import (
     TREND_DAYS,
+    excused_units_by_incident,
     seller_dashboard_state,
     seller_day_snapshots,
     seller_latest_revocation,
@@ -52,6 +54,8 @@ class MetricCard:
     chart: charts.TrendChart
     defects_url: str
     population_url: str = ""
+    # The incidents that excuse some of its units on D, with their units (SPEC section 7).
+    excused_by: list[tuple[Incident, int]] = field(default_factory=list)
 
     @property
     def label(self) -> Promise:
@@ -79,15 +83,13 @@ class MetricCard:
 
     @property
     def eligibility_percent(self) -> str | None:
-        if self.snapshot is None:
-            return None
-        return self._shown(
-            self.definition.eligibility_rate(
-                population=self.snapshot.population_units,
-                defects=self.snapshot.defect_units,
-                protected=self.snapshot.protected_units,
-            )
-        )
+        """The rate the verdict is on: protected and excused units not counted."""
+        return self._shown(self.snapshot.exact_eligibility_rate) if self.snapshot else None
+
+    @property
+    def judged_apart(self) -> bool:
+        """The verdict is on another rate than the one shown (``MetricSnapshot.judged_apart``)."""
+        return self.snapshot is not None and self.snapshot.judged_apart
 
     @property
     def threshold_percent(self) -> str | None:
@@ -99,10 +101,16 @@ class MetricCard:
 
 
 def metric_cards(
-    snapshots: list[MetricSnapshot], *, day: dt.date, window_days: int
+    snapshots: list[MetricSnapshot],
+    *,
+    day: dt.date,
+    window_days: int,
+    excused_by: Mapping[str, list[tuple[Incident, int]]] | None = None,
 ) -> tuple[list[MetricCard], dt.datetime | None]:
-    """A card per metric from the window's trend snapshots (the last of each is D's), and
-    the moment D's snapshots were computed."""
+    """A card per metric from the window's trend snapshots (the last of each is D's), with
+    the incidents that excuse its units on D (``excused_units_by_incident``), and the moment
+    D's snapshots were computed."""
+    excused_by = excused_by or {}
     by_metric: dict[str, list[MetricSnapshot]] = defaultdict(list)
     for snapshot in snapshots:
         by_metric[snapshot.metric].append(snapshot)
@@ -127,6 +135,7 @@ def metric_cards(
                 ),
                 defects_url=f"{defects_url}?window={window_days}&metric={name}",
                 population_url=f"{population_url}?window={window_days}&metric={name}",
+                excused_by=list(excused_by.get(name, [])),
             )
         )
     return cards, computed_at
@@ -160,8 +169,13 @@ def render_dashboard_content(
     day_snapshots: dict = {}
     if day is not None:
         day_snapshots = seller_day_snapshots(seller=seller, day=day)
+        # Which incidents excuse units of the window (SPEC section 7): asked only when some are.
+        excused = any(s.excused_units for (window, _name), s in day_snapshots.items() if window == window_days)
         cards, computed_at = metric_cards(
-            list(seller_trend(seller=seller, day=day, window_days=window_days)), day=day, window_days=window_days
+            list(seller_trend(seller=seller, day=day, window_days=window_days)),
+            day=day,
+            window_days=window_days,
+            excused_by=excused_units_by_incident(seller=seller, day=day, window_days=window_days) if excused else None,
         )
         insights = insights_card(
             seller_insights(

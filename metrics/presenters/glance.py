@@ -79,9 +79,7 @@ def at_risk_line(snapshot: MetricSnapshot) -> str:
     """One metric at risk in a window, for the at-risk email: its rate for eligibility, the
     threshold and the headroom left."""
     definition = snapshot.definition
-    rate = definition.eligibility_rate(
-        population=snapshot.population_units, defects=snapshot.defect_units, protected=snapshot.protected_units
-    )
+    rate = snapshot.exact_eligibility_rate
     return _(
         "%(metric)s over %(days)s days: %(rate)s against %(comparison)s %(threshold)s; "
         "%(headroom)s more %(defects)s fit before it fails."
@@ -148,8 +146,8 @@ class WindowCell:
 
     window_days: int
     state: str
-    lead: str  # the rate that decides: for on-time delivery the eligibility rate
-    shown: str  # for on-time delivery the rate shown (every late delivery counted), else ""
+    lead: str  # the rate that decides: protected and excused units not counted
+    shown: str  # where that differs (``MetricSnapshot.judged_apart``), the rate shown (every defect), else ""
     no_orders: bool
     defect_units: int
     defects_url: str
@@ -185,16 +183,12 @@ class MetricRow:
 
 
 def _cell(snapshot: MetricSnapshot, defects_url: str) -> WindowCell:
-    definition = snapshot.definition
-    threshold, higher = snapshot.threshold, definition.higher_is_better
-    population, defects, protected = snapshot.population_units, snapshot.defect_units, snapshot.protected_units
-    lead = rate_percent(
-        definition.eligibility_rate(population=population, defects=defects, protected=protected),
-        threshold,
-        higher_is_better=higher,
-    )
+    threshold, higher = snapshot.threshold, snapshot.definition.higher_is_better
+    population, defects = snapshot.population_units, snapshot.defect_units
+    # Protected and excused units not counted: the rate the verdict is on.
+    lead = rate_percent(snapshot.exact_eligibility_rate, threshold, higher_is_better=higher)
     shown = ""
-    if definition.buy_shipping_protection and population:
+    if snapshot.judged_apart and population:
         shown = rate_percent(snapshot.exact_rate, threshold, higher_is_better=higher)
     return WindowCell(
         window_days=snapshot.window_days,
@@ -262,9 +256,7 @@ def _metric_item(
     snapshot = snapshots.get((reason.window_days, reason.metric))
     now = ""
     if snapshot is not None and snapshot.population_units:
-        rate = definition.eligibility_rate(
-            population=snapshot.population_units, defects=snapshot.defect_units, protected=snapshot.protected_units
-        )
+        rate = snapshot.exact_eligibility_rate
         now = _("Now %(rate)s over %(days)s days (figures of %(day)s).") % {
             "rate": rate_percent(rate, snapshot.threshold, higher_is_better=definition.higher_is_better),
             "days": reason.window_days,

@@ -98,9 +98,9 @@ class ProjectionLine:
 
     metric: str
     label: str
-    rate: Fraction | None  # exactly; the rate that decides (protected late deliveries excused)
+    rate: Fraction | None  # exactly; the rate that decides (protected and excused units not counted)
     rate_percent: str  # as read beside the threshold, never rounded across it
-    defects: int  # the units that count (protected late deliveries excused)
+    defects: int  # the units that count (protected and excused units not)
     population: int
     passing: bool
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from metrics.definitions import METRIC_DEFINITIONS
 from metrics.models import PlanOfAction
@@ -21,12 +22,13 @@ def reason_sentence(reason: RevocationReason) -> str:
     if isinstance(reason, RequirementReason):
         return requirement_unmet_sentence(reason.requirement)
     definition = METRIC_DEFINITIONS[reason.metric]
-    # The rate the verdict was on (protected units excused, where the metric has them),
-    # exactly from the recorded units: never the rounded float stored beside them.
-    population, defects, protected = reason.population_units, reason.defect_units, reason.protected_units
-    rate = definition.eligibility_rate(population=population, defects=defects, protected=protected)
+    # The rate the verdict was on (protected and excused units not counted, where there are
+    # some), exactly from the recorded units: never the rounded float stored beside them.
+    population, defects = reason.population_units, reason.defect_units
+    protected, excused = reason.protected_units, reason.excused_units
+    rate = definition.eligibility_rate(population=population, defects=defects, protected=protected, excused=excused)
     comparison = _("at least") if definition.higher_is_better else _("at most")
-    return _(
+    sentence = _(
         "%(metric)s over %(window)s days was %(rate)s; it must be %(comparison)s %(threshold)s "
         "(%(defects)s of %(population)s %(population_label)s were defects)."
     ) % {
@@ -35,10 +37,22 @@ def reason_sentence(reason: RevocationReason) -> str:
         "rate": rate_percent(rate, reason.threshold, higher_is_better=definition.higher_is_better),
         "comparison": comparison,
         "threshold": threshold_percent(reason.threshold),
-        "defects": defects - protected,
+        "defects": defects - protected - excused,
         "population": population,
         "population_label": definition.population,
     }
+    if excused:
+        sentence += " " + excused_units_sentence(excused)
+    return sentence
+
+
+def excused_units_sentence(excused: int) -> str:
+    """Defect units approved incidents excused (SPEC section 7), beside the ones counted."""
+    return ngettext(
+        "%(count)s more defect unit was excused by an approved incident and not counted.",
+        "%(count)s more defect units were excused by approved incidents and not counted.",
+        excused,
+    ) % {"count": excused}
 
 
 def reason_label(reason: RevocationReason) -> str:

@@ -4,6 +4,7 @@ the stored snapshots or the selectors, computed in the database."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from django.contrib.auth.decorators import login_required
@@ -36,9 +37,11 @@ from metrics.definitions import (
     parse_window,
 )
 from metrics.explain import order_explanation
+from metrics.incidents import excused_by
 from metrics.insights.population import metric_population_orders, population_csv_chunks
+from metrics.models import Incident
 from metrics.presenters.dashboard import dashboard_content
-from metrics.selectors import can_review_plans, filtered_defect_orders, seller_latest_day
+from metrics.selectors import can_review_plans, filtered_defect_orders, seller_incidents_as_of, seller_latest_day
 from portal.bounds import excerpt
 from portal.types import AuthenticatedHttpRequest
 from sellers.models import Order
@@ -60,6 +63,8 @@ FLAG_LABELS = {
 # A late delivery shipped on a Buy Shipping label is flagged in the report (it is late) but
 # does not count against eligibility (SPEC section 3): the page tags it so, not as a defect.
 PROTECTED_WHY = gettext_lazy("Buy Shipping label: excused for on-time delivery")
+# A defect an approved incident excuses (SPEC section 7) is tagged so too.
+EXCUSED_WHY = gettext_lazy("excused by an approved incident")
 
 
 class FlagTag(NamedTuple):
@@ -72,10 +77,36 @@ class FlagTag(NamedTuple):
     why: str = ""
 
 
+class ExcusalTag(NamedTuple):
+    """An approved incident that excuses some of an order's defects (SPEC section 7): "Excused:
+    On-time delivery rate, incident #12", linking to the incident."""
+
+    incident: int
+    label: str
+    url: str
+
+
 class DefectRow(NamedTuple):
     order: Order
     flags: list[FlagTag]
     explanation: list[str]
+    excusals: list[ExcusalTag]
+
+
+def excusal_tags(excused: Mapping[str, Incident]) -> list[ExcusalTag]:
+    """The incidents of ``metrics.incidents.excused_by`` (metric -> incident), one tag per
+    incident naming the metrics it excuses, in the order of the metrics."""
+    by_incident: dict[int, list[str]] = {}
+    for metric, incident in excused.items():
+        by_incident.setdefault(incident.pk, []).append(str(METRIC_DEFINITIONS[metric].label))
+    return [
+        ExcusalTag(
+            incident=pk,
+            label=_("Excused: %(metrics)s, incident #%(incident)s") % {"metrics": ", ".join(labels), "incident": pk},
+            url=reverse("metrics:incident_detail", args=[pk]),
+        )
+        for pk, labels in by_incident.items()
+    ]
 
 
 def defect_flags(order: Order, day, *, metric: str | None = None) -> list[FlagTag]:
@@ -184,12 +215,21 @@ def defects(request: AuthenticatedHttpRequest) -> HttpResponse:
         return render(request, "metrics/defects.html", context, status=404)
     orders = filtered_defect_orders(seller=seller, day=day, window_days=window_days, flag=flag, metric=metric)
     page = Paginator(orders, DEFECTS_PER_PAGE).get_page(request.GET.get("page"))
+    # What approved incidents excuse, for this page's orders only (SPEC section 7).
+    incidents = list(seller_incidents_as_of(seller=seller, day=day))
     context.update(
         {
             "page": page,
             "total_units": orders.aggregate(units=Sum("units"))["units"] or 0,
             "rows": [
-                DefectRow(order, defect_flags(order, day, metric=metric), order_explanation(order, day, metric=metric))
+                DefectRow(
+                    order,
+                    defect_flags(order, day, metric=metric),
+                    order_explanation(order, day, metric=metric),
+                    excusal_tags(excused_by(order, day, incidents=incidents, zone_name=seller.timezone))
+                    if incidents
+                    else [],
+                )
                 for order in page
             ],
             "flag_label": FLAG_LABELS[flag] if flag else "",
@@ -253,6 +293,7 @@ def population(request: AuthenticatedHttpRequest) -> HttpResponse:
     metric, error = _metric_param(request)
     context = {
         "protected_why": PROTECTED_WHY,
+        "excused_why": EXCUSED_WHY,
         "seller": seller,
         "notice": notice,
         "window_days": window_days,
@@ -271,8 +312,8 @@ def population(request: AuthenticatedHttpRequest) -> HttpResponse:
     orders = metric_population_orders(seller=seller, day=day, window_days=window_days, metric=metric)
     totals = orders.aggregate(
         population_units=Sum("units", default=0),
-        # The defect units that count: a protected late delivery is tagged, not counted.
-        defect_units=Sum("units", filter=Q(is_defect=True, is_protected=False), default=0),
+        # The defect units that count: a protected or excused defect is tagged, not counted.
+        defect_units=Sum("units", filter=Q(is_defect=True, is_protected=False, is_excused=False), default=0),
     )
     context.update(
         {

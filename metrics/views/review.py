@@ -97,20 +97,18 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _metric_cell(snapshot: MetricSnapshot) -> dict:
-    """A metric's value and units in one window, for staff. Where protected units make the
-    verdict's rate differ from the rate shown (on-time delivery), the cell shows that rate
+    """A metric's value and units in one window, for staff. Where protected or excused units
+    make the verdict's rate differ from the rate shown, the cell shows that rate
     too: what reads against the threshold beside the verdict is what was judged."""
     definition = snapshot.definition
 
     def shown(rate) -> str:
         return rate_percent(rate, snapshot.threshold, higher_is_better=definition.higher_is_better)
 
-    eligibility_rate = definition.eligibility_rate(
-        population=snapshot.population_units, defects=snapshot.defect_units, protected=snapshot.protected_units
-    )
+    judged_apart = snapshot.protected_units or snapshot.excused_units
     return {
         "percent": shown(snapshot.exact_rate),
-        "eligibility_percent": shown(eligibility_rate) if snapshot.protected_units else None,
+        "eligibility_percent": shown(snapshot.exact_eligibility_rate) if judged_apart else None,
         "defects": snapshot.defect_units,
         "population": snapshot.population_units,
         "passing": snapshot.passing,

@@ -99,6 +99,23 @@ class Order:
     cancelled_at: dt.datetime | None = None
     cancelled_by: str = ""
     cancel_requested_at: dt.datetime | None = None
+    carrier: str = ""
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An incident a seller reported (SPEC section 7), as staff decided it: ``status``
+    approved, rejected or submitted, ``decided_at`` when (None while submitted), the metrics
+    an approval excuses."""
+
+    id: int
+    carrier: str  # "" for every carrier
+    start_date: dt.date
+    end_date: dt.date
+    order_ids: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    status: str = "approved"
+    decided_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +123,7 @@ class Counts:
     population: int = 0
     defects: int = 0
     protected: int = 0
+    excused: int = 0
 
 
 @dataclass
@@ -113,10 +131,13 @@ class _Tally:
     population: int = 0
     defects: int = 0
     protected: int = 0
+    excused: int = 0
 
-    def add(self, units: int, *, member: bool, defect: bool = False, protected: bool = False) -> None:
+    def add(
+        self, units: int, *, member: bool, defect: bool = False, protected: bool = False, excused: bool = False
+    ) -> None:
         if not member:
-            assert not defect and not protected
+            assert not defect and not protected and not excused
             return
         self.population += units
         if defect:
@@ -124,6 +145,9 @@ class _Tally:
         if protected:
             assert defect
             self.protected += units
+        if excused:
+            assert defect and not protected, "a unit is protected or excused, never both"
+            self.excused += units
 
 
 # --- As of D: facts after the end of D have not happened yet. ---------------------------
@@ -253,30 +277,106 @@ def order_flags(order: Order, seller: Seller, day: dt.date) -> dict[str, bool]:
     }
 
 
+# --- Incidents (SPEC section 7). --------------------------------------------------------
+
+
+def relevant_date(order: Order, seller: Seller, metric: str) -> dt.date | None:
+    """The date an incident's range is matched against, per metric it can excuse: the
+    promised ship date for shipped late (on-time shipment) and no valid tracking, the
+    promised delivery date for delivered late, the local cancellation date for cancelled by
+    seller. None for a metric no incident excuses."""
+    if metric in ("on_time_shipment_rate", "valid_tracking_rate"):
+        return order.promised_ship_date
+    if metric == "on_time_delivery_rate":
+        return order.promised_delivery_date
+    if metric == "cancellation_rate":
+        return None if order.cancelled_at is None else local_date(order.cancelled_at, seller)
+    return None
+
+
+def covers(incident: Incident, order: Order, seller: Seller, metric: str) -> bool:
+    """The listed orders, else the orders on its carrier (any when none) whose relevant date
+    is in its range."""
+    if incident.order_ids:
+        return order.order_id in incident.order_ids
+    relevant = relevant_date(order, seller, metric)
+    if relevant is None or not incident.start_date <= relevant <= incident.end_date:
+        return False
+    return incident.carrier in ("", order.carrier)
+
+
+def is_defect(order: Order, seller: Seller, day: dt.date, metric: str) -> bool:
+    """Whether the order is a defect unit of ``metric`` as of D (the metrics below)."""
+    delivered_late = is_delivered_late(order, seller, day)
+    return {
+        "on_time_shipment_rate": is_shipped_late(order, seller, day) and delivered_late,
+        "on_time_delivery_rate": delivered_late,
+        "cancellation_rate": is_cancelled_by_seller(order, seller, day),
+        "valid_tracking_rate": is_no_valid_tracking(order, seller, day),
+    }.get(metric, False)
+
+
+def is_excused(order: Order, seller: Seller, day: dt.date, metric: str, incidents: Iterable[Incident]) -> bool:
+    """SPEC section 7: an incident approved by the end of D (in the seller's zone) for the
+    metric excuses the order's defect units for it when it covers the order; a late delivery
+    Buy Shipping protects is protected, not excused."""
+    if not is_defect(order, seller, day, metric):
+        return False
+    if metric == "on_time_delivery_rate" and is_protected_late(order, seller, day):
+        return False
+    return any(
+        incident.status == "approved"
+        and incident.decided_at is not None
+        and local_date(incident.decided_at, seller) <= day
+        and metric in incident.metrics
+        and covers(incident, order, seller, metric)
+        for incident in incidents
+    )
+
+
 # --- The metrics. -----------------------------------------------------------------------
 
 
-def window_counts(seller: Seller, orders: Iterable[Order], day: dt.date, window_days: int) -> dict[str, Counts]:
-    """The seven metrics of SPEC section 3 for one seller and window, in units."""
+def window_counts(
+    seller: Seller, orders: Iterable[Order], day: dt.date, window_days: int, incidents: Sequence[Incident] = ()
+) -> dict[str, Counts]:
+    """The seven metrics of SPEC section 3 for one seller and window, in units, with the
+    units the seller's ``incidents`` excuse (SPEC section 7)."""
     tallies = {metric: _Tally() for metric in METRICS}
     for order in window_orders(seller, orders, day, window_days):
         units = order.units
         shipped = is_shipped(order, seller, day)
         delivered_late = is_delivered_late(order, seller, day)
         not_cancelled = not is_cancelled(order, seller, day)
+
+        def excused(metric: str, order: Order = order) -> bool:
+            return is_excused(order, seller, day, metric, incidents)
+
         tallies["on_time_shipment_rate"].add(
-            units, member=shipped, defect=is_shipped_late(order, seller, day) and delivered_late
+            units,
+            member=shipped,
+            defect=is_shipped_late(order, seller, day) and delivered_late,
+            excused=excused("on_time_shipment_rate"),
         )
         tallies["on_time_delivery_rate"].add(
             units,
             member=is_due(order, seller, day),
             defect=delivered_late,
             protected=is_protected_late(order, seller, day),
+            excused=excused("on_time_delivery_rate"),
         )
         tallies["buy_shipping_rate"].add(units, member=shipped, defect=is_outside_buy_shipping(order, seller, day))
-        tallies["cancellation_rate"].add(units, member=True, defect=is_cancelled_by_seller(order, seller, day))
+        tallies["cancellation_rate"].add(
+            units,
+            member=True,
+            defect=is_cancelled_by_seller(order, seller, day),
+            excused=excused("cancellation_rate"),
+        )
         tallies["valid_tracking_rate"].add(
-            units, member=is_confirmed(order, seller, day), defect=is_no_valid_tracking(order, seller, day)
+            units,
+            member=is_confirmed(order, seller, day),
+            defect=is_no_valid_tracking(order, seller, day),
+            excused=excused("valid_tracking_rate"),
         )
         tallies["one_day_delivery_speed"].add(
             units, member=not_cancelled, defect=not_cancelled and is_promise_later_than(order, seller, 1)
@@ -284,15 +384,21 @@ def window_counts(seller: Seller, orders: Iterable[Order], day: dt.date, window_
         tallies["two_day_delivery_speed"].add(
             units, member=not_cancelled, defect=not_cancelled and is_promise_later_than(order, seller, 2)
         )
-    return {metric: Counts(t.population, t.defects, t.protected) for metric, t in tallies.items()}
+    return {metric: Counts(t.population, t.defects, t.protected, t.excused) for metric, t in tallies.items()}
 
 
 def metric_counts(
-    sellers: Sequence[Seller], orders_by_seller: dict[int, Sequence[Order]], day: dt.date
+    sellers: Sequence[Seller],
+    orders_by_seller: dict[int, Sequence[Order]],
+    day: dt.date,
+    incidents_by_seller: dict[int, Sequence[Incident]] | None = None,
 ) -> dict[tuple[int, int], dict[str, Counts]]:
     """Keyed like ``metrics.selectors.metric_counts``: (seller id, window days)."""
+    incidents_by_seller = incidents_by_seller or {}
     return {
-        (seller.id, window_days): window_counts(seller, orders_by_seller.get(seller.id, ()), day, window_days)
+        (seller.id, window_days): window_counts(
+            seller, orders_by_seller.get(seller.id, ()), day, window_days, incidents_by_seller.get(seller.id, ())
+        )
         for seller in sellers
         for window_days in WINDOWS
     }
@@ -355,4 +461,19 @@ def order_of(model_order) -> Order:
         cancelled_at=model_order.cancelled_at,
         cancelled_by=model_order.cancelled_by,
         cancel_requested_at=model_order.cancel_requested_at,
+        carrier=model_order.carrier,
+    )
+
+
+def incident_of(model_incident) -> Incident:
+    """A reference incident from a ``metrics.models.Incident``."""
+    return Incident(
+        id=model_incident.pk,
+        carrier=model_incident.carrier,
+        start_date=model_incident.start_date,
+        end_date=model_incident.end_date,
+        order_ids=tuple(model_incident.order_ids),
+        metrics=tuple(model_incident.excused_metrics),
+        status=model_incident.status,
+        decided_at=model_incident.decided_at,
     )

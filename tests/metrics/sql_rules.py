@@ -12,22 +12,28 @@ from metrics.definitions import METRIC_DEFINITIONS
 
 
 @st.composite
-def counts_and_threshold(draw):
-    """(population, defects, protected, threshold): defects within the population, protected
-    within the defects, a threshold with at most five decimals."""
+def counts_and_threshold(draw) -> dict:
+    """The figures of one (window, metric), as the keyword arguments of the Python halves:
+    defects within the population, protected and excused units together within the defects
+    (no unit is both), a threshold with at most five decimals."""
     population = draw(st.integers(min_value=0, max_value=10**7))
     defects = draw(st.integers(min_value=0, max_value=population))
     protected = draw(st.integers(min_value=0, max_value=defects))
+    excused = draw(st.integers(min_value=0, max_value=defects - protected))
     threshold = Decimal(draw(st.integers(min_value=0, max_value=100_000))) / 100_000
-    return population, defects, protected, threshold
+    return {"population": population, "defects": defects, "protected": protected, "excused": excused,
+            "threshold": threshold}  # fmt: skip
 
 
-def sql_value(template: str, metric: str, population: int, defects: int, protected: int, threshold: Decimal):
+def sql_value(
+    template: str, metric: str, *, population: int, defects: int, protected: int, threshold: Decimal, excused: int = 0
+):
     """A rule's SQL expression (``PASSES_SQL``, ``AT_RISK_SQL``) evaluated on the figures."""
     expression = template.format(
         population="%(p)s::bigint",
         defects="%(d)s::bigint",
         protected="%(x)s::bigint",
+        excused="%(e)s::bigint",
         threshold="%(t)s::numeric",
         higher_is_better="%(h)s",
     )
@@ -35,6 +41,7 @@ def sql_value(template: str, metric: str, population: int, defects: int, protect
         "p": population,
         "d": defects,
         "x": protected,
+        "e": excused,
         "t": threshold,
         "h": METRIC_DEFINITIONS[metric].higher_is_better,
     }

@@ -119,18 +119,26 @@ def test_a_seller_is_at_risk_only_when_eligible():
 # --- The SQL half against the Python half -----------------------------------------------
 
 
-def _sql_at_risk(metric: str, population: int, defects: int, protected: int, threshold: Decimal) -> bool:
-    return sql_value(AT_RISK_SQL, metric, population, defects, protected, threshold)
+def _sql_at_risk(
+    metric: str, population: int, defects: int, protected: int, threshold: Decimal, excused: int = 0
+) -> bool:
+    return sql_value(
+        AT_RISK_SQL,
+        metric,
+        population=population,
+        defects=defects,
+        protected=protected,
+        excused=excused,
+        threshold=threshold,
+    )
 
 
 @pytest.mark.django_db
 @settings(max_examples=200, deadline=None)
-@given(case=counts_and_threshold(), metric=st.sampled_from(METRICS))
-def test_sql_at_risk_equals_python_at_risk(case, metric):
-    population, defects, protected, threshold = case
+@given(figures=counts_and_threshold(), metric=st.sampled_from(METRICS))
+def test_sql_at_risk_equals_python_at_risk(figures, metric):
     definition = METRIC_DEFINITIONS[metric]
-    figures = {"population": population, "defects": defects, "protected": protected, "threshold": threshold}
-    assert _sql_at_risk(metric, *case) == definition.at_risk(**figures)
+    assert _sql_at_risk(metric, **figures) == definition.at_risk(**figures)
     headroom = definition.headroom(**figures)
     assert definition.passes(**figures) is (headroom is None or headroom >= 0)
 
@@ -153,6 +161,30 @@ def test_sql_at_risk_on_the_hand_worked_boundaries(metric, population, defects, 
         population=population, defects=defects, protected=protected, threshold=threshold
     )
     assert _sql_at_risk(metric, population, defects, protected, threshold) is expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("metric", "defects", "protected", "excused", "headroom", "at_risk"),
+    [
+        # 500 shipped at >= 99 %: allowance 5, bound 2. 5 defects, 1 excused: headroom 1, at risk;
+        # 3 excused: headroom 3, not; 10 defects, 5 excused: headroom 0, at risk; 4 excused: failing.
+        ("on_time_shipment_rate", 5, 0, 1, 1, True),
+        ("on_time_shipment_rate", 5, 0, 3, 3, False),
+        ("on_time_shipment_rate", 10, 0, 5, 0, True),
+        ("on_time_shipment_rate", 10, 0, 4, -1, False),
+        # 500 due at >= 93.5 %: allowance 32, bound 8. 50 late, 10 protected, 10 excused: headroom 2.
+        ("on_time_delivery_rate", 50, 10, 10, 2, True),
+        ("on_time_delivery_rate", 50, 10, 18, 10, False),
+    ],
+)
+def test_excused_units_are_not_counted_at_risk_in_either_half(metric, defects, protected, excused, headroom, at_risk):
+    definition = METRIC_DEFINITIONS[metric]
+    figures = {"population": 500, "defects": defects, "protected": protected, "excused": excused}
+    threshold = definition.default_threshold
+    assert definition.headroom(**figures, threshold=threshold) == headroom
+    assert definition.at_risk(**figures, threshold=threshold) is at_risk
+    assert _sql_at_risk(metric, **figures, threshold=threshold) is at_risk
 
 
 # --- A seller at risk in the 7-day window only ------------------------------------------

@@ -466,7 +466,7 @@ def test_defect_view_lists_the_reports_rows_with_explanations(client, seller_use
     client.force_login(seller_user)
     response = client.get(HTML_URL, {"window": 30})
     assert response.status_code == 200
-    orders = [order for order, _flags, _why in response.context["rows"]]
+    orders = [row.order for row in response.context["rows"]]
     _r, rows = download(client, window=30)
     assert [o.order_id for o in orders] == [row["order_id"] for row in rows]
     assert response.context["total_units"] == sum(int(row["units"]) for row in rows)
@@ -496,15 +496,15 @@ def test_defect_view_filters_by_flag(client, seller_user, mixed, flag, column):
     _r, rows = download(client, window=30)
     expected = [row["order_id"] for row in rows if row[column] == "X"]
     assert expected
-    assert [order.order_id for order, _f, _w in response.context["rows"]] == expected
+    assert [row.order.order_id for row in response.context["rows"]] == expected
     assert response.context["total_units"] == flagged_units(rows, column)
-    assert all(column in [tag.label for tag in flags] for _o, flags, _w in response.context["rows"])
+    assert all(column in [tag.label for tag in row.flags] for row in response.context["rows"])
 
 
 def test_defect_view_by_metric_lists_the_orders_behind_the_card(client, seller_user, mixed):
     client.force_login(seller_user)
     response = client.get(HTML_URL, {"window": 30, "metric": "on_time_shipment_rate"})
-    orders = [order for order, _f, _w in response.context["rows"]]
+    orders = [row.order for row in response.context["rows"]]
     assert sorted(o.units for o in orders) == [1, 4]  # the late pairs, not the shipped-late-only order
     snapshot = mixed.metric_snapshots.get(day=D, window_days=30, metric="on_time_shipment_rate")
     assert response.context["total_units"] == snapshot.defect_units == 5
@@ -521,7 +521,7 @@ def test_defect_view_explains_a_slow_promise_and_a_protected_late_delivery(clien
 def test_defect_view_combines_flag_and_metric(client, seller_user, mixed):
     client.force_login(seller_user)
     response = client.get(HTML_URL, {"window": 30, "metric": "on_time_delivery_rate", "flag": "shipped_late"})
-    assert sorted(o.units for o, _f, _w in response.context["rows"]) == [1, 4]
+    assert sorted(row.order.units for row in response.context["rows"]) == [1, 4]
 
 
 def test_defect_view_pages_fifty_orders_and_keeps_the_filters(client, seller_user, seller, make_orders):
@@ -535,7 +535,7 @@ def test_defect_view_pages_fifty_orders_and_keeps_the_filters(client, seller_use
     assert 'href="?window=30&amp;flag=outside_buy_shipping&amp;page=2"' in html
     assert "Page 1 of 3" in html
     last = client.get(HTML_URL, {"window": 30, "flag": "outside_buy_shipping", "page": 3})
-    assert [o.order_id for o, _f, _w in last.context["rows"]] == [f"P{n:03d}" for n in range(100, 120)]
+    assert [row.order.order_id for row in last.context["rows"]] == [f"P{n:03d}" for n in range(100, 120)]
     assert client.get(HTML_URL, {"window": 30, "page": "999"}).context["page"].number == 3
 
 
@@ -604,7 +604,7 @@ def test_another_seller_never_sees_this_sellers_orders(client, other_seller, oth
     assert "THEIRS-1" in html and not any(f"<code>{order_id}</code>" in html for order_id in mine)
     for metric in METRICS:
         listed = client.get(HTML_URL, {"window": 30, "metric": metric}).context["rows"]
-        assert all(order.seller_id == theirs.seller_id for order, _f, _w in listed)
+        assert all(row.order.seller_id == theirs.seller_id for row in listed)
 
 
 # --- Protected late deliveries and phones (issue 15) -----------------------------------

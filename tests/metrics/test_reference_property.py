@@ -57,6 +57,8 @@ DAYS = tuple(
 )
 
 MINUTES_A_DAY = 24 * 60
+# The carrier services orders ship with: an incident hits one of them, or all.
+CARRIERS = ("UPS Ground", "USPS Priority Mail", "FedEx Home Delivery")
 
 # Minutes after local midnight: mostly near midnight, some in the DST gap/overlap hours.
 minute_of_day = st.one_of(
@@ -179,6 +181,7 @@ def orders(draw, zone: zoneinfo.ZoneInfo, day: dt.date) -> list[dict]:
                 "delivered_at": delivered_at,
                 "buy_shipping": draw(st.booleans()),
                 "tracking_id": draw(st.sampled_from(["", "1Z999AA10123456784", "9400111899223197428490"])),
+                "carrier": draw(st.sampled_from(CARRIERS)),
                 "cancelled_at": cancelled_at,
                 "cancelled_by": cancelled_by,
                 "cancel_requested_at": cancel_requested_at,

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("metrics", "0010_incidents"),
+        ("metrics", "0011_snapshot_excused_units"),
     ]
 
     operations = [
