@@ -1,4 +1,4 @@
-"""Staff administration of thresholds, snapshots, events and plans of action."""
+"""Staff administration of thresholds, snapshots, events, plans of action and incidents."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from metrics.definitions import METRIC_DEFINITIONS
-from metrics.models import MetricSnapshot, PlanOfAction, ThresholdChange
+from metrics.models import Incident, MetricSnapshot, PlanOfAction, ThresholdChange
 from metrics.presenters.rates import threshold_percent
 from metrics.selectors import thresholds_in_force
 from metrics.services import ThresholdError, threshold_change_check, threshold_set
@@ -131,4 +131,16 @@ class PlanOfActionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["seller__merchant_token", "seller__name"]
     list_select_related = ["seller", "submitted_by", "decided_by"]
+    date_hierarchy = "submitted_at"
+
+
+@admin.register(Incident)
+class IncidentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Incidents are decided on the review pages only (one decision, audited, emailed, with
+    the reinstatement it may bring; SPEC section 7): read only here."""
+
+    list_display = ["pk", "seller", "kind", "carrier", "start_date", "end_date", "status", "submitted_at", "decided_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["seller__merchant_token"]
+    list_select_related = ["seller"]
     date_hierarchy = "submitted_at"

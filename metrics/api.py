@@ -38,6 +38,27 @@ from sellers.requirements import REQUIREMENTS
 from sellers.selectors import seller_requirements
 
 
+def incident_payload(incident: Incident) -> dict:
+    """One incident as the JSON of SPEC section 7 writes it (``GET /api/incidents/``'s items,
+    the POST's 201 body, the ``incident.decided`` webhook's data): local ISO dates, moments
+    in ISO 8601, the metrics it excuses once approved (none before)."""
+    approved = incident.status == Incident.Status.APPROVED
+    return {
+        "id": incident.pk,
+        "status": incident.status,
+        "kind": incident.kind,
+        "carrier": incident.carrier,
+        "start": incident.start_date.isoformat(),
+        "end": incident.end_date.isoformat(),
+        "description": incident.description,
+        "order_ids": list(incident.order_ids),
+        "excused_metrics": list(incident.excused_metrics) if approved else [],
+        "submitted_at": incident.submitted_at.isoformat(),
+        "decided_at": incident.decided_at.isoformat() if incident.decided_at else None,
+        "note": incident.note,
+    }
+
+
 def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
@@ -276,27 +297,6 @@ INCIDENT_FIELDS = {
 }
 # A form error that belongs to no field (too many incidents waiting) is the body's.
 BODY = "body"
-
-
-def incident_payload(incident: Incident) -> dict:
-    """One incident as the API and its events give it: its id, status, what was reported,
-    the metrics it excuses (empty until approved), when it was submitted and decided, and
-    the reviewer's note."""
-    approved = incident.status == Incident.Status.APPROVED
-    return {
-        "id": incident.pk,
-        "status": incident.status,
-        "kind": incident.kind,
-        "carrier": incident.carrier,
-        "start": incident.start_date.isoformat(),
-        "end": incident.end_date.isoformat(),
-        "description": incident.description,
-        "order_ids": list(incident.order_ids),
-        "excused_metrics": list(incident.excused_metrics) if approved else [],
-        "submitted_at": incident.submitted_at.isoformat(),
-        "decided_at": incident.decided_at.isoformat() if incident.decided_at else None,
-        "note": incident.note,
-    }
 
 
 def _request_actor(request: HttpRequest) -> tuple[Seller, User, bool] | JsonResponse:

@@ -1,5 +1,5 @@
-"""Forms of the plan of action and of its review, and of an incident's report: they validate and
-convert, never act."""
+"""Forms of the plan of action and of its review, and of an incident's report and decision: they
+validate and convert, never act."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from metrics.definitions import METRIC_DEFINITIONS
 from metrics.incidents import (
+    EXCUSABLE_METRICS,
     INCIDENT_DESCRIPTION_MAX,
     INCIDENT_DESCRIPTION_MIN,
     INCIDENT_MAX_AGE_DAYS,
     INCIDENT_MAX_DAYS,
     INCIDENT_MAX_OPEN,
     INCIDENT_MAX_ORDERS,
+    INCIDENT_NOTE_MAX,
     IncidentScope,
     open_incidents_full_sentence,
 )
@@ -472,3 +475,61 @@ class IncidentForm(forms.Form):
         return IncidentScope(
             cleaned["carrier"], cleaned["start_date"], cleaned["end_date"], tuple(cleaned["order_ids"])
         )
+
+
+class IncidentDecisionForm(forms.Form):
+    """A reviewer's decision on an incident (SPEC section 7): approve for the metrics it
+    excuses (at least one of ``EXCUSABLE_METRICS``), optionally reinstating the seller at
+    once, or reject with a note. Validates and converts; the service decides whether a
+    reinstatement holds."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+    decision = forms.ChoiceField(
+        choices=[(APPROVE, _("Approve")), (REJECT, _("Reject"))],
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Decision: choose Approve or Reject."),
+            "invalid_choice": _("Decision: choose Approve or Reject."),
+        },
+    )
+    metrics = forms.MultipleChoiceField(
+        label=_("Metrics it excuses"),
+        required=False,
+        choices=[(name, METRIC_DEFINITIONS[name].label) for name in EXCUSABLE_METRICS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Preselected by the kind of incident. Its covered orders' defects of these metrics are excused."),
+        error_messages={
+            # Not quoted back: a value of any length may be sent.
+            "invalid_choice": _("Metrics it excuses: tick only the boxes shown; an incident excuses no other metric.")
+        },
+    )
+    note = forms.CharField(
+        label=_("Note to the seller"),
+        required=False,
+        max_length=INCIDENT_NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Optional when approving; required when rejecting: say why, so the seller understands."),
+        error_messages=text_error_messages(_("Note to the seller")),
+    )
+    reinstate = forms.BooleanField(label=_("Reinstate the seller now"), required=False)
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        decision = cleaned.get("decision")
+        if decision == self.APPROVE and "metrics" in cleaned and not cleaned["metrics"]:
+            self.add_error(
+                "metrics", _("Metrics it excuses: tick at least one; an approval without one excuses nothing.")
+            )
+        if decision == self.REJECT:
+            if not (cleaned.get("note") or "").strip() and "note" not in self.errors:
+                self.add_error(
+                    "note", _("Note to the seller: say why the incident is rejected; a rejection requires it.")
+                )
+            if cleaned.get("reinstate"):
+                self.add_error(
+                    "reinstate", _("A rejected incident reinstates nobody: untick “Reinstate the seller now”.")
+                )
+        return cleaned

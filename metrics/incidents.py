@@ -225,3 +225,10 @@ def q_would_excuse(metric: str, day: dt.date, scope: IncidentScope) -> Q:
     metric, would excuse beyond what is excused already as of D: what a report previews and
     a reviewer weighs."""
     return q_excusable_defects(metric, day) & q_covered(metric, scope) & ~q_excused(metric, day)
+
+
+def q_covered_defects(metric: str, day: dt.date, scope: IncidentScope) -> Q:
+    """The orders whose ``metric`` defect units as of D an incident of ``scope`` covers and,
+    approved for the metric, would excuse (protected late deliveries aside), whether or not
+    another approved incident excuses them already: the orders a reviewer sees it covers."""
+    return q_excusable_defects(metric, day) & q_covered(metric, scope)

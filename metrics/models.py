@@ -275,8 +275,10 @@ class MetricSnapshot(models.Model):
 class PlanOfAction(models.Model):
     """A seller's plan of action to get Prime back (SPEC section 4).
 
-    ``submitted`` -> ``approved`` | ``rejected``. At most one submitted plan per seller
-    (a partial unique constraint); after a rejection the seller may submit a new one.
+    ``submitted`` -> ``approved`` | ``rejected`` | ``withdrawn``. At most one submitted plan
+    per seller (a partial unique constraint); after a rejection the seller may submit a new
+    one. A plan still under review when an approved incident reinstates its seller (SPEC
+    section 7) is closed as ``withdrawn``: the reinstatement answered it without a decision.
     ``failing_items`` is the list of reasons the seller was revoked for, copied at
     submission so the plan keeps what it answered even after later evaluations.
     """
@@ -285,6 +287,7 @@ class PlanOfAction(models.Model):
         SUBMITTED = "submitted", _("Submitted")
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Closed: reinstated without it")
 
     seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="plans")
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.SUBMITTED)

@@ -18,13 +18,13 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.functional import lazy
 
-from metrics.definitions import SNAPSHOT_KEYS
+from metrics.definitions import METRIC_DEFINITIONS, SNAPSHOT_KEYS
 from metrics.insights.headroom import snapshot_headroom
 from metrics.models import Incident, MetricSnapshot, PlanOfAction
 from metrics.presenters.glance import at_risk_line, tightest_headroom, tightest_sentence
 from metrics.presenters.reasons import reason_sentence
 from metrics.reasons import revocation_reasons_from_json
-from metrics.selectors import plan_reviewers
+from metrics.selectors import incident_reinstated, incident_withdrawn_plans, plan_reviewers
 from sellers.choices import EmailKind
 from sellers.language import user_language
 from sellers.models import Seller, SellerEvent, User
@@ -90,7 +90,8 @@ def plan_decided_emails_send(*, plan_id: int) -> int:
     An approval reinstates the seller (SPEC section 4): that email is the reinstatement
     email, always sent; a rejection goes to the users who keep plan decisions on."""
     plan = PlanOfAction.objects.select_related("seller").filter(pk=plan_id).first()
-    if plan is None or plan.is_open:
+    # A plan closed by an incident's reinstatement was not decided: that email says so.
+    if plan is None or plan.is_open or plan.status == PlanOfAction.Status.WITHDRAWN:
         return 0
     approved = plan.status == PlanOfAction.Status.APPROVED
     kind = EmailKind.REINSTATEMENT if approved else EmailKind.PLAN_DECIDED
@@ -134,3 +135,33 @@ def at_risk_emails_send(*, seller_ids: Sequence[int], day: dt.date) -> int:
     if not messages:
         return 0
     return send_mass_mail(messages, fail_silently=False, connection=get_connection())
+
+
+def incident_decided_emails_send(*, incident_id: int) -> int:
+    """Tell the seller's users the decision on their incident (SPEC section 7), each in their
+    language: approved for which metrics, excused from which day on (as of D an incident
+    counts once approved by the end of D: from the local date of the approval on), or
+    rejected; with the reviewer's note. An approval that reinstated the seller makes this the
+    reinstatement email, always sent (and it says a plan under review was closed); otherwise
+    it goes to the users who keep incident decisions on."""
+    incident = Incident.objects.select_related("seller").filter(pk=incident_id).first()
+    if incident is None or incident.is_open or incident.decided_at is None:
+        return 0
+    seller = incident.seller
+    reinstated = incident_reinstated(incident=incident)
+    kind = EmailKind.REINSTATEMENT if reinstated else EmailKind.INCIDENT_DECIDED
+    context = {
+        "seller": seller,
+        "incident": incident,
+        "approved": incident.status == Incident.Status.APPROVED,
+        # Lazy labels: each is written in the recipient's language when rendered.
+        "metrics": [METRIC_DEFINITIONS[name].label for name in incident.excused_metrics],
+        "from_day": seller.local_date(incident.decided_at),
+        "reinstated": reinstated,
+        "plan_closed": reinstated and incident_withdrawn_plans(incident=incident).exists(),
+    }
+    messages = []
+    for user in seller_email_recipients(seller=seller, kind=kind):
+        subject, body = _render("incident_decided", user, context)
+        messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]))
+    return send_mass_mail(messages, fail_silently=False, connection=get_connection()) if messages else 0

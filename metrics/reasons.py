@@ -86,6 +86,8 @@ class IncidentReason(_StoredReason):
 
 # What a revocation is for, and so what a plan of action answers for.
 RevocationReason = MetricReason | RequirementReason
+# What a reinstatement is for: the plan of action or the incident staff approved.
+ReinstatementReason = PlanReason | IncidentReason
 Reason = MetricReason | RequirementReason | PlanReason | IncidentReason
 
 _KINDS: dict[str, type[Reason]] = {

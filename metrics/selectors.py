@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
+    Count,
     DateField,
     Exists,
     F,
@@ -47,16 +48,17 @@ from metrics.definitions import (
 )
 from metrics.incidents import (
     EXCUSABLE_METRICS,
+    EXCUSAL_DATES,
     INCIDENT_MAX_AGE_DAYS,
     IncidentScope,
     approved_as_of,
     covering_incidents,
-    q_covered,
-    q_excusable_defects,
+    q_covered_defects,
     q_excused,
     q_would_excuse,
 )
 from metrics.models import DailySnapshot, Incident, MetricSnapshot, PlanOfAction, ThresholdChange
+from metrics.reasons import IncidentReason, MetricReason, RevocationReason, revocation_reasons_from_json
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, CarrierService, Order, Seller, SellerEvent, User
 
@@ -488,7 +490,11 @@ def seller_latest_snapshots(*, seller: Seller) -> dict[int, list[MetricSnapshot]
 
 def seller_incidents(*, seller: Seller) -> QuerySet[Incident]:
     """The seller's incidents, newest first."""
-    return Incident.objects.filter(seller=seller).select_related("decided_by").order_by("-submitted_at", "-pk")
+    return (
+        Incident.objects.filter(seller=seller)
+        .select_related("submitted_by", "decided_by")
+        .order_by("-submitted_at", "-pk")
+    )
 
 
 def seller_open_incident_count(*, seller: Seller) -> int:
@@ -525,11 +531,15 @@ def incident_covered_orders(*, seller: Seller, day: dt.date, scope: IncidentScop
     """The seller's defect orders of the longest window as of D (the defect report's rows,
     annotated with its flags) that ``scope`` covers for an excusable metric they are a defect
     of, one Buy Shipping does not protect already: what a report offers to pick from and an
-    incident's page lists. Newest first."""
-    covered = reduce(or_, (q_excusable_defects(name, day) & q_covered(name, scope) for name in EXCUSABLE_METRICS))
+    incident's page lists, whether or not another incident excuses them already. Annotated
+    with one boolean per excusable metric, ``covered_<metric>``. Newest first."""
+    covered = {name: q_covered_defects(name, day, scope) for name in EXCUSABLE_METRICS}
     return (
         defect_orders(seller=seller, day=day, window_days=max(WINDOWS))
-        .filter(covered)
+        .filter(reduce(or_, covered.values()))
+        .annotate(
+            **{f"covered_{name}": Case(When(q, then=Value(True)), default=Value(False)) for name, q in covered.items()}
+        )
         .order_by("-purchased_at", "-order_id")
     )
 
@@ -674,3 +684,164 @@ def excused_units_by_incident(
         for name, of_metric in units.items()
         if of_metric
     }
+
+
+# ---------------------------------------------------------------------------------------
+# Incidents under review (SPEC section 7)
+
+
+def incidents_review_queue() -> QuerySet[Incident]:
+    """Submitted incidents, oldest first: the reviewers' queue, beside the plans (its
+    ``incident_queue`` index)."""
+    return (
+        Incident.objects.filter(status=Incident.Status.SUBMITTED)
+        .select_related("seller", "submitted_by")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def incidents_recently_decided(*, limit: int = 5) -> QuerySet[Incident]:
+    """The latest decided incidents, newest first: what the empty queue points a reviewer to."""
+    return (
+        Incident.objects.exclude(status=Incident.Status.SUBMITTED)
+        .select_related("seller", "decided_by")
+        .order_by("-decided_at", "-pk")[:limit]
+    )
+
+
+# For a cancellation the relevant date (its own) exists only for cancelled orders: the
+# population of a range of days is the orders bought or cancelled on them.
+_PEER_POPULATION_DATES: dict[str, tuple[str, ...]] = {
+    name: (date,) if name != "cancellation_rate" else ("purchase_date", date) for name, date in EXCUSAL_DATES.items()
+}
+# Orders are promised and cancelled within days of their purchase: the evidence reads the
+# orders purchased from this long before the incident's first day, which keeps its one
+# aggregate on the purchase-date index instead of every order ever stored.
+PEER_PURCHASE_LOOKBACK_DAYS = 30
+
+
+@dataclass(frozen=True)
+class PeerDefects:
+    """One excusable metric's defects at the other sellers on an incident's carrier service
+    and days: how many sellers and units had it, of how many in its population then."""
+
+    metric: str
+    sellers: int
+    defect_units: int
+    population_sellers: int
+    population_units: int
+
+    @property
+    def share(self) -> Fraction | None:
+        return Fraction(self.defect_units, self.population_units) if self.population_units else None
+
+
+def carrier_peer_defects(*, incident: Incident, day: dt.date) -> list[PeerDefects]:
+    """Evidence for the reviewer (issue 16: a carrier's breakdown hits everyone who ships
+    with it): per excusable metric, how many *other* sellers, and how many of their units, on
+    the incident's carrier service (every carrier when it names none) had that defect as of
+    D with its relevant date (``EXCUSAL_DATES``) in the incident's range, against their
+    population whose date is in the range. One aggregate over the other sellers' Prime
+    orders; sellers are counted, never named."""
+    start, end = incident.start_date, incident.end_date
+
+    def in_range(*dates: str) -> Q:
+        return reduce(or_, (Q(**{f"{date}__range": (start, end)}) for date in dates))
+
+    orders = Order.objects.filter(
+        is_prime=True, purchase_date__range=(start - dt.timedelta(days=PEER_PURCHASE_LOOKBACK_DAYS), end)
+    ).exclude(seller_id=incident.seller_id)
+    if incident.carrier:
+        orders = orders.filter(carrier=incident.carrier)
+    aggregates: dict[str, Coalesce | Count] = {}
+    for name in EXCUSABLE_METRICS:
+        rule = METRIC_RULES[name]
+        population = rule.population(day) & in_range(*_PEER_POPULATION_DATES[name])
+        defects = rule.population(day) & rule.defects(day) & in_range(EXCUSAL_DATES[name])
+        aggregates[f"population_units_{name}"] = _units(population)
+        aggregates[f"population_sellers_{name}"] = Count("seller_id", distinct=True, filter=population)
+        aggregates[f"defect_units_{name}"] = _units(defects)
+        aggregates[f"defect_sellers_{name}"] = Count("seller_id", distinct=True, filter=defects)
+    row = orders.aggregate(**aggregates)
+    return [
+        PeerDefects(
+            metric=name,
+            sellers=row[f"defect_sellers_{name}"],
+            defect_units=row[f"defect_units_{name}"],
+            population_sellers=row[f"population_sellers_{name}"],
+            population_units=row[f"population_units_{name}"],
+        )
+        for name in EXCUSABLE_METRICS
+    ]
+
+
+@dataclass(frozen=True)
+class IncidentReinstatement:
+    """Whether approving an incident for some metrics would answer the seller's revocation
+    at once (SPEC section 7): the seller is not eligible, its latest revocation's reasons are
+    all metric reasons, and with the incident approved for those metrics every failing
+    (window, metric) of it would pass on the revocation's own day. ``unanswered`` lists the
+    reasons it would not answer (a requirement's among them)."""
+
+    eligible: bool
+    revocation: SellerEvent | None
+    reasons: list[RevocationReason]
+    unanswered: list[RevocationReason]
+
+    @property
+    def possible(self) -> bool:
+        return not self.eligible and self.revocation is not None and bool(self.reasons) and not self.unanswered
+
+    @property
+    def needed_metrics(self) -> list[str]:
+        """The metrics an approval must excuse to answer the revocation: its metrics' reasons'."""
+        named = {reason.metric for reason in self.reasons if isinstance(reason, MetricReason)}
+        return [name for name in METRICS if name in named]
+
+
+def incident_reinstatement(
+    *, incident: Incident, metrics: Iterable[str], seller: Seller | None = None
+) -> IncidentReinstatement:
+    """``IncidentReinstatement`` for ``incident`` approved for ``metrics`` (of
+    ``EXCUSABLE_METRICS``), judged with ``incident_effect`` on the revocation's day: one
+    aggregate. ``seller``: the incident's seller as read by the caller (under its row lock).
+
+    Whether the incident itself is approved yet does not matter: it is approved after the
+    revocation, so after the end of the revocation's D, and as of that D it would excuse
+    what it covers beyond what other incidents excused then."""
+    seller = seller or incident.seller
+    if seller.is_eligible:
+        return IncidentReinstatement(eligible=True, revocation=None, reasons=[], unanswered=[])
+    revocation = seller_latest_revocation(seller=seller)
+    reasons = revocation_reasons_from_json(revocation.reasons) if revocation else []
+    chosen = [name for name in EXCUSABLE_METRICS if name in set(metrics)]
+    passing: dict[tuple[int, str], bool] = {}
+    if revocation is not None and revocation.day is not None and chosen:
+        effects = incident_effect(seller=seller, day=revocation.day, scope=IncidentScope.of(incident), metrics=chosen)
+        passing = {(effect.window_days, effect.metric): effect.passing_if_approved for effect in effects}
+    unanswered = [
+        reason
+        for reason in reasons
+        if not (isinstance(reason, MetricReason) and passing.get((reason.window_days, reason.metric), False))
+    ]
+    return IncidentReinstatement(eligible=False, revocation=revocation, reasons=reasons, unanswered=unanswered)
+
+
+def incident_reinstated(*, incident: Incident) -> bool:
+    """Whether approving ``incident`` reinstated its seller at once: the status history has
+    a reinstatement for it."""
+    return SellerEvent.objects.filter(
+        seller_id=incident.seller_id,
+        kind=SellerEvent.Kind.REINSTATED,
+        reasons__contains=[IncidentReason(incident=incident.pk).to_json()],
+    ).exists()
+
+
+def incident_withdrawn_plans(*, incident: Incident) -> QuerySet[PlanOfAction]:
+    """The plans of action its approval closed: under review when the incident reinstated
+    their seller, closed at the approval's moment (``metrics.services.incident_approve``)."""
+    if incident.decided_at is None:
+        return PlanOfAction.objects.none()
+    return PlanOfAction.objects.filter(
+        seller_id=incident.seller_id, status=PlanOfAction.Status.WITHDRAWN, decided_at=incident.decided_at
+    )

@@ -26,11 +26,14 @@ from metrics.definitions import (
     snapshot_column,
     threshold_column,
 )
-from metrics.incidents import INCIDENT_MAX_OPEN, open_incidents_full_sentence
+from metrics.incidents import EXCUSABLE_METRICS, INCIDENT_MAX_OPEN, INCIDENT_NOTE_MAX, open_incidents_full_sentence
 from metrics.models import DailySnapshot, Incident, PlanDraft, PlanOfAction, ThresholdChange
+from metrics.presenters.reasons import reason_label
 from metrics.reasons import (
+    IncidentReason,
     MetricReason,
     PlanReason,
+    ReinstatementReason,
     RequirementReason,
     RevocationReason,
     reasons_to_json,
@@ -38,6 +41,7 @@ from metrics.reasons import (
 )
 from metrics.selectors import (
     can_review_plans,
+    incident_reinstatement,
     metric_count_rows,
     plan_submission,
     seller_latest_revocation,
@@ -45,6 +49,7 @@ from metrics.selectors import (
     seller_open_plan,
     thresholds_in_force,
 )
+from portal.bounds import excerpt
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, Seller, SellerEvent, User, day_end, local_date, zone
 from sellers.selectors import requirements_for_sellers
@@ -557,7 +562,7 @@ def plan_approve(*, plan: PlanOfAction, reviewer: User, feedback: str = "") -> P
     plan = _plan_decide(plan=plan, reviewer=reviewer, status=PlanOfAction.Status.APPROVED, feedback=feedback.strip())
     if plan.decided_at is None:  # _plan_decide's UPDATE sets it with the status
         raise RuntimeError(f"Plan of action {plan.pk} was approved without a decision moment.")
-    seller_reinstate(seller=plan.seller, reviewer=reviewer, plan=plan, moment=plan.decided_at)
+    seller_reinstate(seller=plan.seller, reviewer=reviewer, reason=PlanReason(plan=plan.pk), moment=plan.decided_at)
     return plan
 
 
@@ -572,10 +577,14 @@ def plan_reject(*, plan: PlanOfAction, reviewer: User, feedback: str) -> PlanOfA
 
 
 @transaction.atomic
-def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | None, moment: dt.datetime) -> Seller:
-    """Eligible again from ``moment`` (SPEC section 4): the reinstatement joins the status
-    history, becomes the evaluation start of every D from its local date on, and turns the
-    Prime badge back on for orders placed from then on."""
+def seller_reinstate(
+    *, seller: Seller, reviewer: User | None, reason: ReinstatementReason | None, moment: dt.datetime
+) -> Seller:
+    """Eligible again from ``moment`` (SPEC sections 4 and 7), for ``reason``: the plan of
+    action or the incident staff approved. The reinstatement joins the status history,
+    becomes the evaluation start of every D from its local date on, turns the Prime badge
+    back on for orders placed from then on, and is sent as ``seller.status_changed``; the
+    caller's decision email is the reinstatement email."""
     seller = Seller.objects.select_for_update().get(pk=seller.pk)
     reinstated_on = seller.local_date(moment)
     seller.status = ProgrammeStatus.ELIGIBLE
@@ -586,7 +595,7 @@ def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | Non
         kind=SellerEvent.Kind.REINSTATED,
         moment=moment,
         actor=reviewer,
-        reasons=[PlanReason(plan=plan.pk).to_json()] if plan else [],
+        reasons=[reason.to_json()] if reason else [],
         details={"reinstated_on": reinstated_on.isoformat()},
     ).save()
     orders_classify_prime(seller_ids=[seller.pk], since=reinstated_on)
@@ -601,8 +610,9 @@ def seller_reinstate(*, seller: Seller, reviewer: User, plan: PlanOfAction | Non
 
 
 class IncidentError(Exception):
-    """An incident action that cannot be done in the seller's or incident's current state;
-    the message is a sentence for the person who tried."""
+    """An incident action (a report, a decision) that cannot be done in the seller's or
+    incident's current state, or with what was chosen; the message is a sentence for the
+    person who tried."""
 
 
 def incident_audit_facts(incident: Incident) -> dict:
@@ -663,4 +673,182 @@ def incident_submit(
     from metrics.tasks import send_incident_submitted_emails
 
     send_incident_submitted_emails.delay_on_commit(incident.pk)
+    return incident
+
+
+class IncidentAlreadyDecided(IncidentError):
+    pass
+
+
+def _incident_reviewer_check(*, incident: Incident, reviewer: User) -> None:
+    if not can_review_plans(reviewer):
+        raise IncidentError(_("Only programme staff with the review permission decide incidents."))
+    if reviewer.seller_id is not None and reviewer.seller_id == incident.seller_id:
+        raise IncidentError(_("You cannot decide an incident of your own seller account."))
+
+
+def _incident_note(note: str) -> str:
+    note = (note or "").strip()
+    if "\x00" in note:
+        raise IncidentError(
+            _("The note contains a NUL character, which cannot be stored. Remove it (retype the text).")
+        )
+    if len(note) > INCIDENT_NOTE_MAX:
+        raise IncidentError(
+            _("The note has %(length)s characters; shorten it to at most %(maximum)s.")
+            % {"length": len(note), "maximum": INCIDENT_NOTE_MAX}
+        )
+    return note
+
+
+def _excused_metrics(metrics: Sequence[str]) -> list[str]:
+    """The metrics an approval excuses, in the registry's order: a non-empty subset of
+    ``EXCUSABLE_METRICS``."""
+    unknown = [name for name in metrics if name not in EXCUSABLE_METRICS]
+    if unknown:
+        raise IncidentError(
+            _("%(unknown)s: an incident excuses only these metrics: %(metrics)s.")
+            % {
+                "unknown": ", ".join(excerpt(str(name)) for name in unknown[:5]),
+                "metrics": ", ".join(EXCUSABLE_METRICS),
+            }
+        )
+    chosen = [name for name in EXCUSABLE_METRICS if name in set(metrics)]
+    if not chosen:
+        raise IncidentError(
+            _("Choose at least one metric the incident excuses; an approval without one excuses nothing.")
+        )
+    return chosen
+
+
+def _incident_decide(
+    *, incident: Incident, reviewer: User, status: str, metrics: list[str], note: str, now: dt.datetime
+) -> Incident:
+    """Compare-and-set, as ``_plan_decide``: the incident moves from submitted to ``status``
+    only if it is still submitted, so of two reviewers acting at once the second waits for
+    the first's row lock, finds it decided and changes nothing. Audited in the transaction."""
+    updated = Incident.objects.filter(pk=incident.pk, status=Incident.Status.SUBMITTED).update(
+        status=status, decided_by=reviewer, decided_at=now, excused_metrics=metrics, note=note
+    )
+    if not updated:
+        current = Incident.objects.filter(pk=incident.pk).values_list("status", flat=True).first()
+        label = Incident.Status(current).label if current else _("deleted")
+        raise IncidentAlreadyDecided(
+            _("This incident was decided by someone else a moment ago (now: %(status)s); nothing was changed.")
+            % {"status": label}
+        )
+    incident.refresh_from_db()
+    audit_entry_create(
+        seller=incident.seller,
+        actor=reviewer,
+        action=AuditEntry.Action.INCIDENT_DECIDED,
+        summary="",
+        before={"incident": incident.pk, "status": Incident.Status.SUBMITTED},
+        after={"incident": incident.pk, "status": status, "excused_metrics": metrics},
+        reason=note,
+        now=now,
+    )
+    return incident
+
+
+def _incident_decided_tell(incident: Incident) -> None:
+    """The seller's users by email once the decision commits, its webhooks with it."""
+    from metrics.tasks import send_incident_decided_emails
+
+    send_incident_decided_emails.delay_on_commit(incident.pk)
+    webhook_events.incident_decided_emit(incident=incident)
+
+
+def _reinstatement_refusal(*, seller: Seller, unanswered: Sequence[RevocationReason], eligible: bool) -> str:
+    if eligible:
+        return _(
+            "%(seller)s is eligible for Prime already: there is nothing to reinstate. "
+            "Approve the incident without reinstating."
+        ) % {"seller": seller.name}
+    return _(
+        "Approving this incident for the chosen metrics does not answer every failing item of %(seller)s's "
+        "revocation (still failing: %(items)s), so it cannot reinstate the seller; nothing was changed. "
+        "Approve without reinstating, or choose the metrics that answer them."
+    ) % {"seller": seller.name, "items": ", ".join(reason_label(reason) for reason in unanswered) or "—"}
+
+
+def _incident_reinstate(*, incident: Incident, reviewer: User) -> None:
+    """Reinstate the seller at once for the approved ``incident`` (SPEC section 7), checked
+    again here under the seller's row lock with the metrics it was approved for; a plan of
+    action still under review is closed as withdrawn in the same transaction, audited.
+
+    The seller's open plan is locked before the seller's row, the order ``plan_approve``
+    takes them in, so a plan approved at the same moment waits instead of deadlocking, and
+    this then finds the seller eligible and refuses."""
+    open_plans = list(
+        PlanOfAction.objects.select_for_update()
+        .filter(seller_id=incident.seller_id, status=PlanOfAction.Status.SUBMITTED)
+        .order_by("pk")
+    )
+    seller = Seller.objects.select_for_update().get(pk=incident.seller_id)
+    check = incident_reinstatement(incident=incident, metrics=incident.excused_metrics, seller=seller)
+    if not check.possible:
+        raise IncidentError(_reinstatement_refusal(seller=seller, unanswered=check.unanswered, eligible=check.eligible))
+    if incident.decided_at is None:  # _incident_decide's UPDATE sets it with the status
+        raise RuntimeError(f"Incident {incident.pk} was approved without a decision moment.")
+    seller_reinstate(
+        seller=seller, reviewer=reviewer, reason=IncidentReason(incident=incident.pk), moment=incident.decided_at
+    )
+    for plan in open_plans:
+        PlanOfAction.objects.filter(pk=plan.pk).update(
+            status=PlanOfAction.Status.WITHDRAWN, decided_by=reviewer, decided_at=incident.decided_at
+        )
+        plan.refresh_from_db()
+        audit_entry_create(
+            seller=seller,
+            actor=reviewer,
+            action=AuditEntry.Action.PLAN_DECIDED,
+            summary="",
+            before={"plan": plan.pk, "status": PlanOfAction.Status.SUBMITTED},
+            after={"plan": plan.pk, "status": PlanOfAction.Status.WITHDRAWN, "incident": incident.pk},
+            now=incident.decided_at,
+        )
+        webhook_events.plan_decided_emit(plan=plan)
+
+
+@transaction.atomic
+def incident_approve(
+    *, incident: Incident, reviewer: User, metrics: Sequence[str], note: str = "", reinstate: bool = False
+) -> Incident:
+    """Approve the incident for ``metrics`` (a non-empty subset of ``EXCUSABLE_METRICS``):
+    from the local date of the approval on, it excuses their defects on the orders it covers
+    (SPEC section 7: as of D it counts once approved by the end of D). With ``reinstate`` the
+    seller is reinstated at once, when the approval answers every failing item of its
+    revocation (``metrics.selectors.incident_reinstatement``), else nothing is changed.
+    Audited, emailed and sent as ``incident.decided``."""
+    _incident_reviewer_check(incident=incident, reviewer=reviewer)
+    chosen = _excused_metrics(metrics)
+    note = _incident_note(note)
+    incident = _incident_decide(
+        incident=incident,
+        reviewer=reviewer,
+        status=Incident.Status.APPROVED,
+        metrics=chosen,
+        note=note,
+        now=timezone.now(),
+    )
+    if reinstate:
+        _incident_reinstate(incident=incident, reviewer=reviewer)
+    _incident_decided_tell(incident)
+    return incident
+
+
+@transaction.atomic
+def incident_reject(*, incident: Incident, reviewer: User, note: str) -> Incident:
+    """Reject the incident with the reviewer's note (required): it excuses nothing."""
+    _incident_reviewer_check(incident=incident, reviewer=reviewer)
+    note = _incident_note(note)
+    if not note:
+        raise IncidentError(
+            _("Write a note that tells the seller why the incident is rejected; a rejection requires it.")
+        )
+    incident = _incident_decide(
+        incident=incident, reviewer=reviewer, status=Incident.Status.REJECTED, metrics=[], note=note, now=timezone.now()
+    )
+    _incident_decided_tell(incident)
     return incident

@@ -9,6 +9,7 @@ from celery import group, shared_task
 
 from metrics.notifications import (
     at_risk_emails_send,
+    incident_decided_emails_send,
     incident_submitted_emails_send,
     plan_decided_emails_send,
     plan_submitted_emails_send,
@@ -106,3 +107,8 @@ def send_incident_submitted_emails(incident_id: int) -> int:
 @shared_task(**RETRYING)
 def send_plan_decided_emails(plan_id: int) -> int:
     return plan_decided_emails_send(plan_id=plan_id)
+
+
+@shared_task(**RETRYING)
+def send_incident_decided_emails(incident_id: int) -> int:
+    return incident_decided_emails_send(incident_id=incident_id)

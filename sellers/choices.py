@@ -98,7 +98,7 @@ class EmailKind(models.TextChoices):
     stored opt-outs (``User.email_opt_outs``) name a kind by its value."""
 
     REVOCATION = "revocation", _("Prime eligibility revoked")
-    REINSTATEMENT = "reinstatement", _("Prime eligibility reinstated (your plan of action approved)")
+    REINSTATEMENT = "reinstatement", _("Prime eligibility reinstated")
     AT_RISK = "at_risk", _("Entered at risk of losing Prime")
     PLAN_DECIDED = "plan_decided", _("Your plan of action not accepted")
     INCIDENT_DECIDED = "incident_decided", _("Your incident reports decided")

@@ -7,6 +7,8 @@ the test has no sample for fails until ``url_kwargs`` gets one."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib import admin
 from django.test import Client
@@ -60,11 +62,17 @@ def world(seller, seller_user, reviewer, make_orders, django_user_model):
     # Made directly: the service would resolve the host name, and these tests have no DNS.
     endpoint = WebhookEndpoint.objects.create(seller=seller, url="https://hooks.example.com/", secret="whsec_x")
     incident = Incident.objects.create(
-        seller=seller, kind="carrier", start_date=D, end_date=D, description="x" * 30, submitted_at=timezone.now()
+        seller=seller,
+        kind=Incident.Kind.CARRIER,
+        start_date=D - dt.timedelta(days=2),
+        end_date=D,
+        description="The carrier's depot was closed for two days.",
+        submitted_by=seller_user,
+        submitted_at=timezone.now(),
     )
     return {
-        "endpoint": endpoint,
         "incident": incident,
+        "endpoint": endpoint,
         "seller": seller,
         "plan": plan,
         "carrier": CarrierService.objects.filter(seller=seller).first(),
@@ -141,6 +149,7 @@ def test_every_page_that_answers_get_answers_head_the_same_way(world):
     for name in ("metrics:dashboard", "metrics:api_performance", "sellers:volume_control", "login"):
         assert (name, "seller") in checked, name
     assert ("metrics:review_plan", "reviewer") in checked
+    assert ("metrics:review_incident", "reviewer") in checked
     assert ("admin:sellers_seller_change", "superuser") in checked
     assert ("sellers:carrier_delete", "seller") not in checked  # POST only: 405 to GET and HEAD alike
 

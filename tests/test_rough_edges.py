@@ -173,7 +173,7 @@ def test_the_empty_queue_points_to_the_latest_decisions(client, reviewer, revoke
     plan_approve(plan=plan, reviewer=reviewer)
     client.force_login(reviewer)
     html = client.get(reverse("metrics:review_queue")).content.decode()
-    assert "No plan of action is waiting for review." in html and "Latest decisions" in html
+    assert "No plan of action or incident is waiting for review." in html and "Latest decisions" in html
     assert f'href="{reverse("metrics:review_plan", args=[plan.pk])}"' in html
 
 

@@ -18,7 +18,7 @@ from webhooks.choices import EventType
 from webhooks.services import webhook_events_emit
 
 if TYPE_CHECKING:
-    from metrics.models import PlanOfAction
+    from metrics.models import Incident, PlanOfAction
 
 STATUS_WINDOW_DAYS = 30
 
@@ -86,5 +86,15 @@ def plan_decided_emit(*, plan: PlanOfAction) -> list[int]:
     return webhook_events_emit(event_type=EventType.PLAN_DECIDED, seller_ids=[plan.seller_id], data_for=data)
 
 
-# incident.decided (EventType.INCIDENT_DECIDED) is a type endpoints can subscribe to; nothing
-# emits it until incidents are decided (issue 16).
+def incident_decided_emit(*, incident: Incident) -> list[int]:
+    """``incident.decided``: a reviewer approved or rejected the seller's incident (SPEC
+    section 7). ``data`` is the incident as ``/api/incidents/`` lists it, and ``reinstated``:
+    whether the approval reinstated the seller at once (then ``seller.status_changed`` is sent
+    too). Call it after the reinstatement, in the same transaction."""
+    from metrics.api import incident_payload
+    from metrics.selectors import incident_reinstated
+
+    def data(seller: Seller) -> dict:
+        return {**incident_payload(incident), "reinstated": incident_reinstated(incident=incident)}
+
+    return webhook_events_emit(event_type=EventType.INCIDENT_DECIDED, seller_ids=[incident.seller_id], data_for=data)

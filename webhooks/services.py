@@ -199,8 +199,7 @@ def webhook_events_emit(
 
     For ``seller.at_risk`` (entered at risk, once per entry; SPEC section 8) call it from where
     the entry is detected, with ``key`` naming the entry (e.g. the day it began) and
-    ``data_for`` the JSON status: ``performance_payload(seller=s, day=D, window_days=30)``.
-    ``incident.decided`` exists as a type; nothing emits it yet (issue 16)."""
+    ``data_for`` the JSON status: ``performance_payload(seller=s, day=D, window_days=30)``."""
     if event_type not in EventType.values:
         raise ValueError(f"{event_type!r} is not a webhook event type; use one of {EventType.values}.")
     endpoints = WebhookEndpoint.objects.filter(enabled=True, event_types__contains=[event_type])

@@ -1,5 +1,6 @@
 """The words of the metrics app's keys in the audit history (``sellers.audit``): a plan and
-its status, a status change's reasons and evaluation day, a threshold change."""
+its status, a status change's reasons and evaluation day, a threshold change, an incident's
+decision."""
 
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ def _incident_kind_text(value: object) -> str:
     return str(Incident.Kind(value).label) if value in Incident.Kind.values else str(value)
 
 
+def _metrics_text(value: object) -> str:
+    return ", ".join(_metric_text(item) for item in value) if isinstance(value, list) else str(value)
+
+
 def audit_words_register() -> None:
     AUDIT_STATUSES.extend([PlanOfAction.Status, Incident.Status])
     audit_keys_register(
@@ -52,6 +57,7 @@ def audit_words_register() -> None:
             "metric": AuditKey(gettext_lazy("Metric"), _metric_text),
             "threshold": AuditKey(gettext_lazy("Threshold")),
             "effective_from": AuditKey(capfirst(ThresholdChange._meta.get_field("effective_from").verbose_name)),
+            "excused_metrics": AuditKey(gettext_lazy("Metrics it excuses"), _metrics_text),
         }
     )
     incident_noun = Incident._meta.verbose_name

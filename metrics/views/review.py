@@ -1,6 +1,7 @@
-"""Programme staff's review of plans of action (SPEC section 4): the queue of submitted
-plans, a plan with the seller's metrics, defects, earlier plans and history, and the
-decision. Only accounts with the ``metrics.review_plan`` permission get in (403 for
+"""Programme staff's review of plans of action and incidents (SPEC sections 4 and 7): the
+queue of submitted plans and incidents, a plan with the seller's metrics, defects, earlier
+plans and history, an incident with the orders it covers, the evidence and its effect, and
+the decisions. Only accounts with the ``metrics.review_plan`` permission get in (403 for
 everyone else)."""
 
 from __future__ import annotations
@@ -12,27 +13,59 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
-from metrics.forms import PlanDecisionForm
-from metrics.models import MetricSnapshot, PlanOfAction
+from metrics.forms import IncidentDecisionForm, PlanDecisionForm
+from metrics.incidents import EXCUSABLE_METRICS, IncidentScope
+from metrics.models import Incident, MetricSnapshot, PlanOfAction
 from metrics.presenters import rate_percent, threshold_percent
+from metrics.presenters.incident_review import (
+    COVERED_ORDERS_SHOWN,
+    carrier_text,
+    covered_order_rows,
+    effect_rows,
+    incident_dates_text,
+    metric_labels,
+    peer_rows,
+    preselected_metrics,
+    recent_decision_rows,
+    reinstatement_explanation,
+    review_queue_rows,
+    status_effect_sentence,
+)
 from metrics.presenters.insights import root_cause_facts
 from metrics.presenters.reasons import failing_item_rows, listed_plans
 from metrics.selectors import (
     can_review_plans,
+    carrier_peer_defects,
+    incident_covered_orders,
+    incident_effect,
+    incident_reinstated,
+    incident_reinstatement,
+    incidents_recently_decided,
+    incidents_review_queue,
     plans_recently_decided,
     plans_review_queue,
     seller_evaluation_start,
+    seller_incidents,
     seller_latest_snapshots,
     seller_plans,
 )
-from metrics.services import PlanAlreadyDecided, PlanError, plan_approve, plan_reject
+from metrics.services import (
+    IncidentAlreadyDecided,
+    IncidentError,
+    PlanAlreadyDecided,
+    PlanError,
+    incident_approve,
+    incident_reject,
+    plan_approve,
+    plan_reject,
+)
 from portal.types import AuthenticatedHttpRequest
 from sellers.models import Seller
 from sellers.presenters import requirement_checks
@@ -54,10 +87,13 @@ def reviewer_required(view: Callable) -> Callable:
 
 @reviewer_required
 def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
-    listed = listed_plans(plans_review_queue())
+    """Submitted plans and incidents in one list, oldest first (SPEC sections 4 and 7)."""
+    rows = review_queue_rows(plans=listed_plans(plans_review_queue()), incidents=incidents_review_queue())
     # An empty queue points to the latest decisions rather than to nothing.
-    recent = [] if listed else list(plans_recently_decided())
-    return render(request, "review/queue.html", {"listed_plans": listed, "recent": recent})
+    recent = (
+        [] if rows else recent_decision_rows(plans=plans_recently_decided(), incidents=incidents_recently_decided())
+    )
+    return render(request, "review/queue.html", {"rows": rows, "recent": recent})
 
 
 def _metric_cell(snapshot: MetricSnapshot) -> dict:
@@ -169,16 +205,91 @@ def seller_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         request.GET.get("page")
     )
     plans = list(seller_plans(seller=seller))
-    context = _seller_context(seller) | {"plans": plans, "page": page}
+    incidents = list(seller_incidents(seller=seller)[:HISTORY_PAGE_SIZE])
+    context = _seller_context(seller) | {"plans": plans, "incidents": incidents, "page": page}
     return render(request, "review/seller.html", context)
 
 
-# Placeholders until the review of incidents is built (issue 16): each answers 404.
 @reviewer_required
 def incident_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    raise Http404
+    """An incident for staff (SPEC section 7): its facts, the orders it covers, the carrier's
+    other sellers' defects on its days, the effect an approval would have on each metric and
+    on the seller's status, and Approve (with a reinstatement at once when it answers the
+    revocation) or Reject; a decided incident shows its decision instead."""
+    incident = get_object_or_404(Incident.objects.select_related("seller", "submitted_by", "decided_by"), pk=pk)
+    seller = incident.seller
+    context = _seller_context(seller)
+    day = context["day"]
+    context |= {
+        "incident": incident,
+        "carrier": carrier_text(incident.carrier),
+        "dates": incident_dates_text(incident),
+        "excused_labels": metric_labels(incident.excused_metrics),
+        "own_seller": request.user.seller_id == seller.pk,
+        "earlier_incidents": seller_incidents(seller=seller).exclude(pk=incident.pk)[:HISTORY_PAGE_SIZE],
+    }
+    if incident.is_open:
+        reinstatement = incident_reinstatement(incident=incident, metrics=EXCUSABLE_METRICS)
+        context |= {
+            "form": IncidentDecisionForm(initial={"metrics": preselected_metrics(incident)}),
+            "status_effect": status_effect_sentence(seller=seller, reinstatement=reinstatement),
+            "reinstatement": reinstatement,
+            "reinstatement_explanation": reinstatement_explanation(reinstatement) if reinstatement.possible else "",
+        }
+    else:
+        context |= {
+            "reinstated": incident_reinstated(incident=incident),
+            "excused_from": seller.local_date(incident.decided_at),
+        }
+    if day is not None:
+        covered = incident_covered_orders(seller=incident.seller, day=day, scope=IncidentScope.of(incident)).order_by(
+            "purchased_at", "order_id"
+        )
+        context |= {
+            "covered_count": covered.count(),
+            "covered_rows": covered_order_rows(covered[:COVERED_ORDERS_SHOWN]),
+            "covered_shown": COVERED_ORDERS_SHOWN,
+            "peer_rows": peer_rows(carrier_peer_defects(incident=incident, day=day)),
+        }
+        if incident.is_open:
+            context["effect_rows"] = effect_rows(
+                incident_effect(seller=seller, day=day, scope=IncidentScope.of(incident))
+            )
+    return render(request, "review/incident.html", context)
 
 
+@require_POST
 @reviewer_required
 def incident_decide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    raise Http404
+    incident = get_object_or_404(Incident.objects.select_related("seller"), pk=pk)
+    form = IncidentDecisionForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors.get_json_data():
+                messages.error(request, error["message"])
+        return redirect("metrics:review_incident", pk=incident.pk)
+    decided = form.cleaned_data
+    try:
+        if decided["decision"] == IncidentDecisionForm.APPROVE:
+            incident_approve(
+                incident=incident,
+                reviewer=request.user,
+                metrics=decided["metrics"],
+                note=decided["note"],
+                reinstate=decided["reinstate"],
+            )
+            if decided["reinstate"]:
+                messages.success(
+                    request,
+                    _("Incident approved: %(seller)s is eligible for Prime again.") % {"seller": incident.seller.name},
+                )
+            else:
+                messages.success(request, _("Incident approved; the seller was told which metrics it excuses."))
+        else:
+            incident_reject(incident=incident, reviewer=request.user, note=decided["note"])
+            messages.success(request, _("Incident rejected; the seller was sent your note."))
+    except IncidentAlreadyDecided as exc:
+        messages.warning(request, str(exc))
+    except IncidentError as exc:
+        messages.error(request, str(exc))
+    return redirect("metrics:review_incident", pk=incident.pk)

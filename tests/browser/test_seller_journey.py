@@ -358,7 +358,7 @@ def approve_plan_of_action(page: Page, defect_units: int) -> None:
     logout(page)
     login(page, REVIEWER_USERNAME)
     expect(page).to_have_url(re.compile(r"/review/$"))
-    expect(page.get_by_role("heading", name="Plans of action to review")).to_be_visible()
+    expect(page.get_by_role("heading", name="Plans of action and incidents to review")).to_be_visible()
     expect(nav_link(page, "Review queue")).to_be_visible()
     row = page.get_by_role("row").filter(has_text=SELLER_NAME)
     expect(row).to_have_count(1)

@@ -363,7 +363,7 @@ def test_figures_from_before_a_reinstatement_are_not_at_risk_anywhere(
     seller_reinstate(
         seller=at_risk_seller,
         reviewer=None,
-        plan=None,
+        reason=None,
         moment=local_moment(at_risk_seller, D + dt.timedelta(days=1), 9),
     )
     with django_capture_on_commit_callbacks(execute=True):

@@ -65,7 +65,7 @@ def test_a_second_reinstatement_does_not_rewrite_an_earlier_day(seller, reviewer
     failing_day(seller, first_fail, make_orders)
     assert run_at(clock, morning_after(seller, first_fail), first_fail).revoked == [seller.pk]
     first_reinstatement = local_moment(seller, D + 2 * DAY, 12)
-    seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=first_reinstatement)
+    seller_reinstate(seller=seller, reviewer=reviewer, reason=None, moment=first_reinstatement)
     # A good day after the first reinstatement: it passes and counts only orders since then.
     good_day = D + 3 * DAY
     make_orders(*(OrderFactory.build(seller=seller, purchased_on=good_day) for _ in range(5)))
@@ -76,7 +76,7 @@ def test_a_second_reinstatement_does_not_rewrite_an_earlier_day(seller, reviewer
     second_fail = D + 5 * DAY
     failing_day(seller, second_fail, make_orders)
     assert run_at(clock, morning_after(seller, second_fail), second_fail).revoked == [seller.pk]
-    seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=local_moment(seller, D + 7 * DAY, 12))
+    seller_reinstate(seller=seller, reviewer=reviewer, reason=None, moment=local_moment(seller, D + 7 * DAY, 12))
 
     # Recomputed after both: the good day keeps its numbers and revokes nobody.
     again = run_at(clock, local_moment(seller, D + 9 * DAY, 12), good_day)
@@ -90,7 +90,7 @@ def test_orders_cancelled_before_the_reinstatement_the_same_day_do_not_count(sel
     failing_day(seller, D, make_orders)
     run_at(clock, morning_after(seller, D), D)
     reinstated_on = D + 2 * DAY
-    seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=local_moment(seller, reinstated_on, 12))
+    seller_reinstate(seller=seller, reviewer=reviewer, reason=None, moment=local_moment(seller, reinstated_on, 12))
     # Placed at 09:00 while not eligible and cancelled by the seller at 09:30; then good orders.
     cancelled = OrderFactory.build(
         seller=seller,
@@ -116,7 +116,7 @@ def test_orders_placed_while_not_eligible_are_not_prime_orders(seller, reviewer,
     )
     make_orders(before, during)
     reinstated_at = local_moment(seller, D + 3 * DAY, 12)
-    seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=reinstated_at)
+    seller_reinstate(seller=seller, reviewer=reviewer, reason=None, moment=reinstated_at)
     afterwards = OrderFactory.build(seller=seller, purchased_at=reinstated_at)
     make_orders(afterwards)
     prime = dict(Order.objects.filter(seller=seller).values_list("pk", "is_prime"))
@@ -139,7 +139,7 @@ def test_the_revocation_turns_orders_already_stored_after_it_into_non_prime_orde
 def test_evaluation_start_as_of_d_is_the_latest_reinstatement_by_the_end_of_d(seller, reviewer):
     first, second = local_moment(seller, D, 15), local_moment(seller, D + 4 * DAY, 8)
     for moment in (first, second):
-        seller_reinstate(seller=seller, reviewer=reviewer, plan=None, moment=moment)
+        seller_reinstate(seller=seller, reviewer=reviewer, reason=None, moment=moment)
     assert seller_evaluation_start(seller=seller, day=D - DAY) == seller.enrolment_start
     assert seller_evaluation_start(seller=seller, day=D) == first
     assert seller_evaluation_start(seller=seller, day=D + 3 * DAY) == first
@@ -390,7 +390,7 @@ def test_a_zone_change_that_re_dates_a_reinstatement_does_not_turn_an_answered_d
     orders_classify_prime(seller_ids=[seller.pk])
     # Reinstated at 09:00 UTC the next day: D+1 in Berlin, still D in Honolulu.
     reinstated_at = dt.datetime(D.year, D.month, D.day + 1, 9, 0, tzinfo=dt.UTC)
-    seller_reinstate(seller=seller, reviewer=None, plan=None, moment=reinstated_at)
+    seller_reinstate(seller=seller, reviewer=None, reason=None, moment=reinstated_at)
     morning = dt.datetime(D.year, D.month, D.day + 1, 10, 30, tzinfo=dt.UTC)
     assert run_at(clock, morning, D).revoked == []  # answered by the reinstatement after D
     before = row_of(seller, D)

@@ -237,7 +237,7 @@ def _apply(simulation: Simulation, kind: str, payload) -> None:
     elif kind == "reinstate":
         seller.refresh_from_db()
         if not seller.is_eligible:
-            seller_reinstate(seller=seller, reviewer=None, plan=None, moment=simulation.now)
+            seller_reinstate(seller=seller, reviewer=None, reason=None, moment=simulation.now)
             event("reinstated")
     elif kind == "timezone":
         seller_timezone_change(seller=seller, timezone_name=payload, actor=None)
