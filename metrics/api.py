@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -16,6 +17,7 @@ from metrics.presenters.cache import cached, seller_cache_key
 from metrics.presenters.insights import InsightsCard, insights_card
 from metrics.selectors import seller_dashboard_state, seller_day_snapshots, seller_latest_day, seller_reinstated_at
 from portal.bounds import EARLIEST_DATE, date_in_range
+from portal.routers import replica_serve
 from sellers.auth import BearerTokenError, bearer_authenticate
 from sellers.models import Seller, paused_by
 from sellers.requirements import REQUIREMENTS
@@ -210,6 +212,11 @@ def performance(request: HttpRequest) -> JsonResponse:
     seller = _request_seller(request)
     if isinstance(seller, JsonResponse):
         return seller
+    # Read from the replica when it has this seller's writes (portal.routers).
+    return replica_serve(functools.partial(_performance, request, seller), seller_id=seller.pk)
+
+
+def _performance(request: HttpRequest, seller: Seller) -> JsonResponse:
     window_days = parse_window(request.GET.get("window"))
     if window_days is None:
         return _error(400, "window must be 7 or 30, e.g. ?window=30.")

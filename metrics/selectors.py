@@ -13,7 +13,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple
 
-from django.db import connection
 from django.db.models import Case, DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
@@ -32,6 +31,7 @@ from metrics.definitions import (
 )
 from metrics.incidents import EXCUSABLE_METRICS, IncidentScope, q_excused, q_would_excuse
 from metrics.models import DailySnapshot, MetricSnapshot, PlanOfAction, ThresholdChange
+from portal.routers import read_connection
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, Order, Seller, SellerEvent, User
 
@@ -312,7 +312,8 @@ def seller_dashboard_state(*, seller: Seller) -> DashboardState:
 
     A rerun of an older day alone does not show in it: the dashboard's five-minute bucket
     bounds how long its trend point stays old."""
-    with connection.cursor() as cursor:
+    # From where the page reads (portal.routers): the state must describe what it shows.
+    with read_connection(DailySnapshot).cursor() as cursor:
         cursor.execute(statements.DASHBOARD_STATE, {"seller": seller.pk})
         return DashboardState(*cursor.fetchone())
 

@@ -21,6 +21,7 @@ from metrics.services import (
     sellers_readiness,
 )
 from portal.celery import RETRYING
+from portal.routers import replica_mark_written
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,9 @@ def daily_evaluation(
 def evaluate_sellers_chunk(day_iso: str, seller_ids: list[int]) -> dict:
     """Snapshots and evaluation for one chunk; idempotent, so a retry or redelivery is safe."""
     result = chunk_evaluate(day=dt.date.fromisoformat(day_iso), seller_ids=seller_ids)
+    # New snapshots and statuses: these sellers' pages read them from the primary until a
+    # read replica has them (portal.routers).
+    replica_mark_written(seller_ids=seller_ids)
     logger.info(
         "Evaluated %d sellers for %s: %d snapshots, %d revoked, %d entered at-risk",
         result.evaluated,
