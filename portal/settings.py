@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from portal.bounds import ORDER_RETENTION_DAYS_DEFAULT, ORDER_RETENTION_DAYS_MAX, ORDER_RETENTION_DAYS_MIN
 from portal.env import (
     env_bool,
     env_int,
@@ -221,6 +222,20 @@ DATABASE_REPLICA_MAX_LAG_SECONDS = env_int_between(
 )
 # How often each process asks the replica how far behind it is (0: on every request).
 DATABASE_REPLICA_CHECK_SECONDS = env_int_between("DATABASE_REPLICA_CHECK_SECONDS", 5, minimum=0, maximum=60)
+
+# Order retention (metrics.retention, `manage.py orders_retain`): orders are kept for the days
+# a recompute of any of the last ORDER_RETENTION_DAYS days could count. The weekly Celery beat
+# entry removes older ones only when ORDER_RETENTION_ENABLED is true (off by default: removing
+# orders cannot be undone), archiving them first to a new .csv.gz in ORDER_RETENTION_ARCHIVE_DIR
+# when that is set.
+ORDER_RETENTION_DAYS = env_int_between(
+    "ORDER_RETENTION_DAYS",
+    ORDER_RETENTION_DAYS_DEFAULT,
+    minimum=ORDER_RETENTION_DAYS_MIN,
+    maximum=ORDER_RETENTION_DAYS_MAX,
+)
+ORDER_RETENTION_ENABLED = env_bool("ORDER_RETENTION_ENABLED", default=False)
+ORDER_RETENTION_ARCHIVE_DIR = env_str("ORDER_RETENTION_ARCHIVE_DIR") or None
 
 # Email: console by default so nothing leaves a development machine.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
