@@ -50,6 +50,16 @@ HOT_STANDBY_MINIMUMS = (
     "max_locks_per_transaction",
 )
 LOCAL_HOSTS = {"", "127.0.0.1", "localhost", "::1"}
+# Whether pg_hba.conf has a rule for replication over the Unix socket, or from 127.0.0.1.
+REPLICATION_RULE_LOCAL = (
+    "SELECT EXISTS (SELECT 1 FROM pg_hba_file_rules WHERE error IS NULL AND type = 'local' "
+    "AND 'replication' = ANY(database))"
+)
+REPLICATION_RULE_HOST = (
+    "SELECT EXISTS (SELECT 1 FROM pg_hba_file_rules WHERE error IS NULL AND type IN ('host', 'hostnossl') "
+    "AND 'replication' = ANY(database) AND (address IN ('all', 'samehost', 'samenet') OR "
+    "(address ~ '^[0-9.]+$' AND inet '127.0.0.1' & netmask::inet = address::inet & netmask::inet)))"
+)
 TIMEOUT_SECONDS = 120
 
 
@@ -206,11 +216,7 @@ def _server_facts(conn: psycopg.Connection, *, local_socket: bool) -> ServerFact
             f"The test server cannot stream (wal_level={settings['wal_level']}, max_wal_senders="
             f"{settings['max_wal_senders']}): set wal_level=replica and max_wal_senders=10, its defaults."
         )
-    kind = "type = 'local'" if local_socket else "type <> 'local'"
-    allowed = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_hba_file_rules WHERE error IS NULL "
-        f"AND 'replication' = ANY(database) AND {kind})"
-    ).fetchone()
+    allowed = conn.execute(REPLICATION_RULE_LOCAL if local_socket else REPLICATION_RULE_HOST).fetchone()
     return ServerFacts(
         major=int(settings["server_version_num"]) // 10000,
         data_directory=settings["data_directory"],
