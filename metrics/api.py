@@ -4,6 +4,7 @@ GET/POST /api/incidents/ (SPEC section 7), seller-scoped."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -32,6 +33,7 @@ from metrics.selectors import (
 )
 from metrics.services import IncidentError, incident_submit
 from portal.bounds import EARLIEST_DATE, date_in_range
+from portal.routers import replica_serve
 from sellers.auth import BearerTokenError, bearer_authenticate
 from sellers.models import Seller, User, paused_by
 from sellers.requirements import REQUIREMENTS
@@ -258,6 +260,11 @@ def performance(request: HttpRequest) -> JsonResponse:
     seller = _request_seller(request)
     if isinstance(seller, JsonResponse):
         return seller
+    # Read from the replica when it has this seller's writes (portal.routers).
+    return replica_serve(functools.partial(_performance, request, seller), seller_id=seller.pk)
+
+
+def _performance(request: HttpRequest, seller: Seller) -> JsonResponse:
     window_days = parse_window(request.GET.get("window"))
     if window_days is None:
         return _error(400, "window must be 7 or 30, e.g. ?window=30.")

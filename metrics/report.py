@@ -15,7 +15,6 @@ import csv
 import datetime as dt
 from collections.abc import Iterator, Sequence
 
-from django.db import connection
 from django.db.models import F, QuerySet
 from psycopg import sql
 
@@ -23,7 +22,8 @@ from metrics import sql as statements
 from metrics.definitions import REPORT_FLAGS
 from metrics.selectors import DELIVERY_AS_OF_D, FIRST_SCAN_AS_OF_D, REPORT_VALUE_FIELDS, defect_report_values
 from metrics.sql import DATE, FLAG, NUMBER, TEXT
-from sellers.models import Seller
+from portal.routers import read_connection
+from sellers.models import Order, Seller
 
 # The columns that describe an order (SPEC section 5), before the report's flag columns;
 # the orders-behind-a-metric download shares them.
@@ -123,7 +123,7 @@ def csv_chunks(rows: QuerySet, fields: Sequence[str], *, header: Sequence[str]) 
     a server-side cursor a batch of ``FETCH_ROWS`` lines per chunk."""
     yield _Echo().line(header)
     statement, params = csv_lines_sql(rows, fields)
-    with connection.chunked_cursor() as cursor:
+    with read_connection(Order).chunked_cursor() as cursor:
         cursor.execute(statement, params)
         for batch in fetch_batches(cursor):
             yield "".join([line for (line,) in batch])

@@ -15,7 +15,6 @@ from functools import reduce
 from operator import or_
 from typing import NamedTuple
 
-from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -59,6 +58,7 @@ from metrics.incidents import (
 )
 from metrics.models import DailySnapshot, Incident, MetricSnapshot, PlanOfAction, ThresholdChange
 from metrics.reasons import IncidentReason, MetricReason, RevocationReason, revocation_reasons_from_json
+from portal.routers import read_connection
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, CarrierService, Order, Seller, SellerEvent, User
 
@@ -361,7 +361,8 @@ def seller_dashboard_state(*, seller: Seller) -> DashboardState:
 
     A rerun of an older day alone does not show in it: the dashboard's five-minute bucket
     bounds how long its trend point stays old."""
-    with connection.cursor() as cursor:
+    # From where the page reads (portal.routers): the state must describe what it shows.
+    with read_connection(DailySnapshot).cursor() as cursor:
         cursor.execute(statements.DASHBOARD_STATE, {"seller": seller.pk})
         return DashboardState(*cursor.fetchone())
 

@@ -6,13 +6,15 @@ the SQL halves of the metric rules (``metrics.definitions``) are ``SQL``, consta
 for the caller's cursor to fill. A statement wrapped around a query the ORM compiled keeps
 that query's positional ``%s`` parameters instead. The callers decide when and in which
 transaction a statement runs: ``metrics.services`` (the daily snapshot upsert),
-``metrics.selectors`` (the dashboard's state) and ``metrics.report`` (CSV lines).
+``metrics.selectors`` (the dashboard's state), ``metrics.report`` (CSV lines) and
+``metrics.retention`` (removing old orders).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+from django.db import models
 from psycopg import sql
 
 from metrics.definitions import (
@@ -27,7 +29,7 @@ from metrics.definitions import (
 from metrics.definitions import threshold_column as threshold
 from metrics.models import DailySnapshot, SellerAtRisk
 from sellers.choices import ProgrammeStatus
-from sellers.models import AuditEntry, Seller
+from sellers.models import AuditEntry, Order, Seller
 
 SNAPSHOTS = sql.Identifier(DailySnapshot._meta.db_table)
 # The transaction-level advisory lock under which thresholds change, one at a time; a
@@ -273,4 +275,68 @@ def csv_lines(
     )
     return sql.SQL("SELECT {row} || {end} FROM ({rows}) r{order_by}").format(
         row=row, end=end, rows=sql.SQL(rows), order_by=sql.SQL(" ORDER BY ") + ordering if order else sql.SQL("")
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Order retention (metrics.retention): the orders purchased before a cut date, removed a
+# batch at a time, each batch in its own short transaction.
+
+ORDERS = sql.Identifier(Order._meta.db_table)
+SELLERS = sql.Identifier(Seller._meta.db_table)
+# The session-level advisory lock one removal holds from its first batch to its last, so two
+# never run at once; a constant the portal uses for nothing else (the CRC-32 of
+# "metrics.orders_retain").
+RETENTION_LOCK = 0x7B0FA7AD
+# Moments in the archive as the import reads them: ISO 8601 in UTC.
+ARCHIVE_MOMENT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+
+
+def retention_lock_try() -> sql.Composed:
+    """True when this session now holds the retention lock, false when another one does."""
+    return sql.SQL("SELECT pg_try_advisory_lock({lock})").format(lock=sql.Literal(RETENTION_LOCK))
+
+
+def retention_unlock() -> sql.Composed:
+    return sql.SQL("SELECT pg_advisory_unlock({lock})").format(lock=sql.Literal(RETENTION_LOCK))
+
+
+def retention_count() -> sql.Composed:
+    """The orders whose local purchase date is before ``%(cut)s``: how many, of how many
+    sellers, and the earliest purchase date among them (by the purchase date index)."""
+    return sql.SQL(
+        "SELECT count(*), count(DISTINCT seller_id), min(purchase_date) FROM {orders} WHERE purchase_date < {cut}"
+    ).format(orders=ORDERS, cut=sql.Placeholder("cut"))
+
+
+def _archive_cell(name: str) -> sql.Composable:
+    """Column ``name`` of the import format (SPEC section 6) from a removed order ``o`` and its
+    seller ``s``: moments in UTC, dates as YYYY-MM-DD, booleans as true/false."""
+    if name == "merchant_token":
+        return sql.Identifier("s", name)
+    field = Order._meta.get_field(name)
+    column = sql.Identifier("o", name)
+    if isinstance(field, models.DateTimeField):
+        return sql.SQL("to_char({column} AT TIME ZONE 'UTC', {format})").format(
+            column=column, format=sql.Literal(ARCHIVE_MOMENT)
+        )
+    if isinstance(field, models.DateField):
+        return sql.SQL("to_char({column}, 'YYYY-MM-DD')").format(column=column)
+    if isinstance(field, models.BooleanField):
+        return sql.SQL("CASE WHEN {column} THEN 'true' ELSE 'false' END").format(column=column)
+    return column
+
+
+def retention_delete(*, archive_columns: Sequence[str] | None) -> sql.Composed:
+    """Remove up to ``%(batch)s`` orders purchased before ``%(cut)s`` (by the purchase date
+    index). With ``archive_columns``, as ``COPY ... TO STDOUT``: a CSV line of those columns of
+    the import format per order removed, so exactly what is removed is archived."""
+    delete = sql.SQL(
+        "DELETE FROM {orders} o USING {sellers} s WHERE s.id = o.seller_id AND o.id IN "
+        "(SELECT id FROM {orders} WHERE purchase_date < {cut} LIMIT {batch})"
+    ).format(orders=ORDERS, sellers=SELLERS, cut=sql.Placeholder("cut"), batch=sql.Placeholder("batch"))
+    if archive_columns is None:
+        return delete
+    return sql.SQL("COPY ({delete} RETURNING {cells}) TO STDOUT (FORMAT csv)").format(
+        delete=delete, cells=sql.SQL(", ").join(_archive_cell(name) for name in archive_columns)
     )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 
 from celery import group, shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from metrics.notifications import (
     at_risk_emails_send,
@@ -15,6 +18,7 @@ from metrics.notifications import (
     plan_submitted_emails_send,
     revocation_emails_send,
 )
+from metrics.retention import archive_name, orders_retain, retention_cut
 from metrics.services import (
     DEFAULT_CHUNK_SIZE,
     chunk_evaluate,
@@ -23,6 +27,7 @@ from metrics.services import (
     sellers_readiness,
 )
 from portal.celery import RETRYING
+from portal.routers import replica_mark_written
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +72,9 @@ def daily_evaluation(
 def evaluate_sellers_chunk(day_iso: str, seller_ids: list[int]) -> dict:
     """Snapshots and evaluation for one chunk; idempotent, so a retry or redelivery is safe."""
     result = chunk_evaluate(day=dt.date.fromisoformat(day_iso), seller_ids=seller_ids)
+    # New snapshots and statuses: these sellers' pages read them from the primary until a
+    # read replica has them (portal.routers).
+    replica_mark_written(seller_ids=seller_ids)
     logger.info(
         "Evaluated %d sellers for %s: %d snapshots, %d revoked, %d entered at-risk",
         result.evaluated,
@@ -82,6 +90,30 @@ def evaluate_sellers_chunk(day_iso: str, seller_ids: list[int]) -> dict:
         "revoked": result.revoked,
         "entered_at_risk": result.entered_at_risk,
     }
+
+
+@shared_task(**RETRYING, soft_time_limit=30 * 60, time_limit=35 * 60)
+def retain_orders() -> dict:
+    """The weekly order retention (portal.celery): only when ORDER_RETENTION_ENABLED is true,
+    keeping ORDER_RETENTION_DAYS days, archiving to a new file in ORDER_RETENTION_ARCHIVE_DIR
+    when that is set (``metrics.retention``)."""
+    if not settings.ORDER_RETENTION_ENABLED:
+        logger.info("Order retention is off (ORDER_RETENTION_ENABLED): no order removed")
+        return {"enabled": False, "removed": 0}
+    now = timezone.now()
+    days, today = settings.ORDER_RETENTION_DAYS, timezone.localdate(now)
+    archive = None
+    if settings.ORDER_RETENTION_ARCHIVE_DIR:
+        _, cut = retention_cut(days=days, today=today)
+        archive = Path(settings.ORDER_RETENTION_ARCHIVE_DIR) / archive_name(cut=cut, now=now)
+    result = orders_retain(days=days, today=today, archive=archive)
+    logger.info(
+        "Order retention: %d orders purchased before %s removed%s",
+        result.removed,
+        result.plan.cut.isoformat(),
+        f", archived to {result.archive}" if result.archive else "",
+    )
+    return {"enabled": True, "removed": result.removed, "cut": result.plan.cut.isoformat()}
 
 
 @shared_task(**RETRYING)

@@ -17,6 +17,15 @@ from django.utils.translation import gettext_lazy as _
 # 2026), and near year 1 a local moment has no UTC equivalent at all.
 EARLIEST_DATE = dt.date(2000, 1, 1)
 
+# How many days of orders are kept (ORDER_RETENTION_DAYS, `orders_retain --days`,
+# metrics.retention): the last that many days stay recomputable, their windows' orders
+# included. At least a whole year, leap day included; by default a year and a month, so the
+# same 30-day window a year ago can still be recomputed; at most ten years (more is a typing
+# mistake: leave the retention off instead).
+ORDER_RETENTION_DAYS_MIN = 366
+ORDER_RETENTION_DAYS_DEFAULT = 400
+ORDER_RETENTION_DAYS_MAX = 3653
+
 # How much of a value we did not expect is quoted back in a message: enough to recognise it.
 EXCERPT_LENGTH = 40
 

@@ -43,6 +43,18 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 6 * 60 * 60},
     },
+    # Order retention (metrics.retention), weekly: Sunday 04:30, after the daily run and the
+    # sellers it queued for the end of their day. The task removes nothing unless
+    # ORDER_RETENTION_ENABLED is true: removing orders cannot be undone, so an operator turns
+    # it on, having chosen whether to archive (ORDER_RETENTION_ARCHIVE_DIR). Weekly rather than
+    # daily: the cut moves a day a day, so a week's orders go in one run of short batches, and
+    # at most six days more than needed are kept (1.5 % of 400). A run not started within six
+    # hours is dropped: the next week's covers it.
+    "order-retention": {
+        "task": "metrics.tasks.retain_orders",
+        "schedule": crontab(hour=4, minute=30, day_of_week="sun"),
+        "options": {"expires": 6 * 60 * 60},
+    },
     # SPEC section 8: webhook deliveries whose next attempt is due. Each attempt queues the
     # next itself; this catches those a restart or a lost task left behind. A sweep not
     # started within its minute is dropped: the next one covers it.

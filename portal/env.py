@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import zoneinfo
 from email.utils import parseaddr
+from typing import Any
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -52,6 +54,15 @@ def env_int_at_least(name: str, default: int, *, minimum: int) -> int:
     return value
 
 
+def env_int_between(name: str, default: int, *, minimum: int, maximum: int) -> int:
+    value = env_int(name, default)
+    if not minimum <= value <= maximum:
+        raise ImproperlyConfigured(
+            f"{name}={value} is out of range: set it from {minimum} to {maximum}, e.g. {default}."
+        )
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
@@ -83,3 +94,21 @@ def env_timezone(name: str, default: str) -> str:
             f"{name}={value!r} is not an IANA time zone: use a name such as 'America/Los_Angeles' or 'UTC'."
         ) from None
     return value
+
+
+def postgres_database(name: str, url: str, *, conn_max_age: int, instead: str = "") -> dict[str, Any]:
+    """Django's settings of the PostgreSQL database at ``url``, read from the variable ``name``;
+    refused, naming it, when it is no database URL or another kind of database. ``instead``
+    ends the refusal with another way to a database."""
+    try:
+        database = dj_database_url.parse(url, conn_max_age=conn_max_age)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"{name}={url!r} is not a database URL ({exc}): use e.g. postgres://USER@HOST:5432/NAME."
+        ) from None
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            f"{name}={url!r} is not a PostgreSQL database: the portal runs on PostgreSQL only; "
+            f"use e.g. postgres://USER@HOST:5432/NAME{instead}."
+        )
+    return dict(database)

@@ -12,11 +12,21 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_int, env_int_at_least, env_list, env_str, env_timezone
+from portal.bounds import ORDER_RETENTION_DAYS_DEFAULT, ORDER_RETENTION_DAYS_MAX, ORDER_RETENTION_DAYS_MIN
+from portal.env import (
+    env_bool,
+    env_int,
+    env_int_at_least,
+    env_int_between,
+    env_list,
+    env_str,
+    env_timezone,
+    postgres_database,
+)
+from portal.routers import REPLICA, REPLICA_CONNECT_TIMEOUT_SECONDS, WRITE_MARK_SECONDS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -59,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "sellers.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After a seller's POST, that seller's reads stay on the primary until a replica has it.
+    "portal.routers.ReplicaWritesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -93,18 +105,19 @@ if not _database_url:
         "starts the project's own PostgreSQL, or as `.venv/bin/python -m portal.devdb -- COMMAND`, or set "
         "DATABASE_URL=postgres://USER@HOST:5432/NAME."
     )
-try:
-    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
-except ValueError as exc:
-    raise ImproperlyConfigured(
-        f"DATABASE_URL={_database_url!r} is not a database URL ({exc}): use e.g. postgres://USER@HOST:5432/NAME."
-    ) from None
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    raise ImproperlyConfigured(
-        f"DATABASE_URL={_database_url!r} is not a PostgreSQL database: the portal runs on PostgreSQL only; "
-        "use e.g. postgres://USER@HOST:5432/NAME, or unset it and run through `make` for the project's own server."
+_conn_max_age = env_int("DB_CONN_MAX_AGE", 60)
+DATABASES = {
+    "default": postgres_database(
+        "DATABASE_URL",
+        _database_url,
+        conn_max_age=_conn_max_age,
+        instead=", or unset it and run through `make` for the project's own server",
     )
+}
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME") or None}
+# Reads go to the primary (DATABASE_URL) unless a page opts in and DATABASE_REPLICA_URL names a
+# streaming replica (below): portal.routers.
+DATABASE_ROUTERS = ["portal.routers.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "sellers.User"
@@ -181,6 +194,49 @@ CACHES = {
     if _cache_url
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+
+# DATABASE_REPLICA_URL, e.g. postgres://portal@replica.internal:5432/portal: a PostgreSQL
+# streaming replica of DATABASE_URL's server (docs/performance.md, "A read replica"). Unset: no
+# replica, every query goes to DATABASE_URL. Set: the read-only pages that opt in
+# (portal.routers.replica_reads) read from it while it keeps up; a seller who just wrote
+# reads from the primary until the replica has replayed the write, which is remembered in
+# the cache, so every web process and worker must share one: CACHE_URL.
+_replica_url = env_str("DATABASE_REPLICA_URL") or None
+if _replica_url:
+    if not _cache_url:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL is set but CACHE_URL is not: a seller's writes are remembered in the cache so "
+            "that their next reads go to the primary, and every process must see them. Set CACHE_URL=redis://HOST:6379/1."
+        )
+    DATABASES[REPLICA] = postgres_database("DATABASE_REPLICA_URL", _replica_url, conn_max_age=_conn_max_age)
+    # A replica that does not answer within seconds is down: the primary serves instead.
+    DATABASES[REPLICA].setdefault("OPTIONS", {}).setdefault("connect_timeout", REPLICA_CONNECT_TIMEOUT_SECONDS)
+    # A persistent connection to a replica that restarted is noticed before a page uses it.
+    DATABASES[REPLICA]["CONN_HEALTH_CHECKS"] = True
+    # Tests read the test database through it: no second test database.
+    DATABASES[REPLICA]["TEST"] = {"MIRROR": "default"}
+# How far behind the primary the replica may be (seconds since the last transaction it
+# replayed, while it has not replayed everything) before the primary serves its pages. At most
+# half of WRITE_MARK_SECONDS, how long a seller's write is remembered (portal.routers).
+DATABASE_REPLICA_MAX_LAG_SECONDS = env_int_between(
+    "DATABASE_REPLICA_MAX_LAG_SECONDS", 30, minimum=0, maximum=WRITE_MARK_SECONDS // 2
+)
+# How often each process asks the replica how far behind it is (0: on every request).
+DATABASE_REPLICA_CHECK_SECONDS = env_int_between("DATABASE_REPLICA_CHECK_SECONDS", 5, minimum=0, maximum=60)
+
+# Order retention (metrics.retention, `manage.py orders_retain`): orders are kept for the days
+# a recompute of any of the last ORDER_RETENTION_DAYS days could count. The weekly Celery beat
+# entry removes older ones only when ORDER_RETENTION_ENABLED is true (off by default: removing
+# orders cannot be undone), archiving them first to a new .csv.gz in ORDER_RETENTION_ARCHIVE_DIR
+# when that is set.
+ORDER_RETENTION_DAYS = env_int_between(
+    "ORDER_RETENTION_DAYS",
+    ORDER_RETENTION_DAYS_DEFAULT,
+    minimum=ORDER_RETENTION_DAYS_MIN,
+    maximum=ORDER_RETENTION_DAYS_MAX,
+)
+ORDER_RETENTION_ENABLED = env_bool("ORDER_RETENTION_ENABLED", default=False)
+ORDER_RETENTION_ARCHIVE_DIR = env_str("ORDER_RETENTION_ARCHIVE_DIR") or None
 
 # Email: console by default so nothing leaves a development machine.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portal.routers import replica_mark_written
 from sellers import sql as statements
 from sellers.auth import api_token_generate
 from sellers.choices import CONTIGUOUS_REGIONS, OPTIONAL_EMAILS, STATE_NAMES, STATES, Speed, Weekday
@@ -196,7 +197,12 @@ def audit_entry_create(
     """Record one change. Call it inside the transaction that makes the change, so the
     history never shows a change that was rolled back, nor misses one that was kept.
 
-    The summary is written in the actor's language, as they read it when they acted."""
+    The summary is written in the actor's language, as they read it when they acted.
+
+    The entry changes what the seller's pages show (their state), so once the change commits
+    those pages read from the primary until a read replica has it (``portal.routers``)."""
+    if seller is not None:
+        replica_mark_written(seller_ids=[seller.pk])
     return AuditEntry.objects.create(
         seller=seller,
         actor=_known(actor),

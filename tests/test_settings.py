@@ -73,14 +73,15 @@ def test_env_str_strips_and_defaults(monkeypatch):
 # --- whole settings modules in a fresh interpreter ------------------------------------------
 
 
-def import_settings(module: str, **environment: str) -> subprocess.CompletedProcess:
-    """Import a settings module with only ``environment`` (plus PATH, and a DATABASE_URL unless
-    ``environment`` names one, "" for none) set; print a few values."""
+def import_settings(module: str, *, show: str | None = None, **environment: str) -> subprocess.CompletedProcess:
+    """Import a settings module (as ``s``) with only ``environment`` (plus PATH, and a
+    DATABASE_URL unless ``environment`` names one, "" for none) set; print a few values, or
+    those of the expression ``show``."""
     env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": SOME_DATABASE_URL, **environment}
-    code = (
-        f"import {module} as s; "
-        "print(s.DEBUG, s.TIME_ZONE, s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.ALLOWED_HOSTS)"
+    shown = (
+        show or "s.DEBUG, s.TIME_ZONE, s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.ALLOWED_HOSTS"
     )
+    code = f"import {module} as s; print({shown})"
     return subprocess.run(
         [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60
     )

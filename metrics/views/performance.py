@@ -43,6 +43,7 @@ from metrics.models import Incident
 from metrics.presenters.dashboard import dashboard_content
 from metrics.selectors import can_review_plans, filtered_defect_orders, seller_incidents_as_of, seller_latest_day
 from portal.bounds import excerpt
+from portal.routers import replica_reads
 from portal.types import AuthenticatedHttpRequest
 from sellers.models import Order
 from sellers.selectors import seller_for_user
@@ -153,6 +154,7 @@ def _streamed_csv(chunks, filename: str) -> StreamingHttpResponse:
 
 @require_safe
 @login_required
+@replica_reads
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """SPEC section 6: status, metrics with trends, requirement checks, volume controls;
     and the insights beyond pass or fail (``metrics.insights``): headroom from the snapshots,
@@ -178,6 +180,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @require_safe
 @login_required
+@replica_reads
 def defects(request: AuthenticatedHttpRequest) -> HttpResponse:
     """SPEC section 5 on screen: the report's rows, filterable by flag or by metric, each
     order explained in words, 50 a page."""
@@ -241,6 +244,7 @@ def defects(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @require_safe
 @login_required
+@replica_reads
 def defects_csv(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The defect report download (SPEC section 5), streamed."""
     seller = seller_for_user(request.user)
@@ -284,6 +288,7 @@ def _metric_param(request: HttpRequest) -> tuple[str | None, str]:
 
 @require_safe
 @login_required
+@replica_reads
 def population(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The orders behind one metric's population units on D (SPEC section 3), 50 a page,
     each marked when it is one of the metric's defect units: the dashboard's population
@@ -329,6 +334,7 @@ def population(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @require_safe
 @login_required
+@replica_reads
 def population_csv(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The population orders of one metric as CSV, streamed like the defect report."""
     seller = seller_for_user(request.user)

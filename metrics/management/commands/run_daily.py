@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from metrics.services import daily_run, portal_yesterday
 from portal.bounds import EARLIEST_DATE, date_in_range, excerpt
+from portal.routers import replica_mark_written
 
 # Sellers per chunk: at least one. The upper bound only catches a typo: leaving the option
 # out already puts every seller in one chunk.
@@ -59,6 +60,8 @@ class Command(BaseCommand):
                 self.stderr.write(f"  chunk {done}/{total}")
 
         result = daily_run(day=day, chunk_size=chunk_size, progress=progress)
+        # Every seller's pages read the new figures from the primary until a read replica has them.
+        replica_mark_written(seller_ids=None)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Evaluated {result.evaluated} sellers for {day.isoformat()}: "
