@@ -1,0 +1,215 @@
+"""Cost against days of history: the same window's work with 60 and with 365 days of orders.
+
+Step 6 of ``bench.run`` (``--only history``). On the bench database as the other steps
+leave it (60 days of orders ending on D), it times, for the same D and the same sellers:
+
+  * ``daily_run`` for every seller (a first run: every seller eligible, no snapshots);
+  * the largest seller's dashboard, rendered through the view on an empty cache (Django's
+    test client, the whole request: session, seller, the content and its insights);
+  * that seller's 30-day defect CSV through the view, every byte consumed;
+
+then adds 305 older days of orders for the same sellers, generated as the recent ones are
+(``daily_bench.bench_orders`` and ``report_bench.defect_orders``, the same volume a day,
+order ids starting with ``H``, written with COPY), times the same three again, removes
+those orders and times the 60-day state once more. The 60-day figure is the median of the
+runs before and after, so a machine that drifts during the step weighs on both sides.
+Each cost's ratio is its 365-day median over its 60-day median; ``history_ratio`` is the
+worst of the three (target <= 1.2x: the work of a window does not grow with the history).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+
+HISTORY_DAYS = 365
+RECENT_DAYS = 60  # what bench.daily_bench.bench_orders generates
+REPORT_DAYS = 30  # what bench.report_bench.defect_orders generates
+HISTORY_PREFIX = "H"
+COSTS = ("daily", "dashboard", "csv")
+
+
+def history_orders_remove() -> int:
+    """Remove the older days' orders (a kept database may hold them from an interrupted
+    run); the number removed."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM sellers_order WHERE order_id LIKE %s", [HISTORY_PREFIX + "%"])
+        removed = cursor.rowcount
+    if removed:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE sellers_order")
+    return removed
+
+
+def history_orders_add(scale: dict) -> int:
+    """The 305 days before the generated ones, for the same sellers at the same volume a
+    day: the power-law sellers' orders over 305 days before the 60, and the report sellers'
+    defect orders over the 305 days before their 30. Written with COPY, then classified and
+    analysed as the generated ones are; the number of orders added."""
+    from django.db import connection
+
+    from bench import daily_bench, report_bench
+    from bench.common import orders_copy
+    from sellers.factories import order_rows
+    from sellers.models import Seller
+    from sellers.services import orders_classify_prime
+
+    older = HISTORY_DAYS - RECENT_DAYS
+    bench_sellers = list(Seller.objects.filter(merchant_token__regex=r"^BENCH[0-9]{6}$").order_by("pk"))
+    count = round(scale["orders"] * older / RECENT_DAYS)
+    orders = daily_bench.bench_orders(
+        [(s.pk, s.zone) for s in bench_sellers],
+        count,
+        seed=0.43,
+        end=daily_bench.UPDATED_AT - dt.timedelta(days=RECENT_DAYS),
+        days=older,
+        prefix=f"{HISTORY_PREFIX}-",
+    )
+    added = orders_copy(order_rows(orders, updated_at=daily_bench.UPDATED_AT))
+    report_older = HISTORY_DAYS - REPORT_DAYS
+    for token, rows in (
+        (report_bench.LARGE_TOKEN, scale["report_rows"]),
+        (report_bench.SMALL_TOKEN, scale["report_small_rows"]),
+    ):
+        seller = Seller.objects.get(merchant_token=token)
+        defects = report_bench.defect_orders(
+            seller.pk,
+            seller.zone,
+            f"{HISTORY_PREFIX}{token[-1]}",
+            round(rows * report_older / REPORT_DAYS),
+            first_day_back=REPORT_DAYS,
+            days=report_older,
+        )
+        added += orders_copy(order_rows(defects, updated_at=daily_bench.UPDATED_AT))
+    orders_classify_prime(seller_ids=[s.pk for s in bench_sellers])
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE sellers_order")
+    return added
+
+
+def _dashboard_client(seller):
+    from django.test import Client
+
+    from sellers.models import User
+    from sellers.services import seller_user_create
+
+    user = User.objects.filter(seller=seller).order_by("pk").first() or seller_user_create(
+        seller=seller, username=f"bench-{seller.pk}", password="bench password 0123"
+    )
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def order_blocks() -> int:
+    """The blocks of the orders table and its indexes read so far (``pg_statio_user_tables``:
+    from shared buffers or not), this session's own counts flushed first."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush(), pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT heap_blks_read + heap_blks_hit + coalesce(idx_blks_read + idx_blks_hit, 0)"
+            " FROM pg_statio_user_tables WHERE relid = 'sellers_order'::regclass"
+        )
+        return cursor.fetchone()[0]
+
+
+def _timed(action: Callable[[], object], blocks: dict[str, int], cost: str) -> float:
+    """The seconds ``action`` takes; the orders' blocks it read into ``blocks[cost]``."""
+    before = order_blocks()
+    start = time.perf_counter()
+    action()
+    elapsed = time.perf_counter() - start
+    blocks[cost] = order_blocks() - before
+    return elapsed
+
+
+def measure_once(*, day: dt.date, client, times: dict[str, list[float]], blocks: dict[str, int]) -> None:
+    """One run of each cost, appended to ``times``; the blocks of orders each read, into
+    ``blocks``."""
+    from django.core.cache import cache
+
+    from bench import daily_bench
+    from metrics.services import daily_run
+
+    daily_bench.reset_evaluation()
+    with daily_bench.emails_queued([]):
+        times["daily"].append(_timed(lambda: daily_run(day=day), blocks, "daily"))
+
+    def dashboard() -> None:
+        response = client.get("/performance/")
+        assert response.status_code == 200, response.status_code
+
+    def csv() -> None:
+        response = client.get("/performance/defects.csv", {"window": 30})
+        assert response.status_code == 200, response.status_code
+        for _chunk in response.streaming_content:
+            pass
+        response.close()
+
+    for _ in range(3):  # cheap and noisy: three a run
+        cache.clear()
+        times["dashboard"].append(_timed(dashboard, blocks, "dashboard"))
+        times["csv"].append(_timed(csv, blocks, "csv"))
+
+
+def measure_history(*, scale: dict, day: dt.date, results: dict, say=print) -> None:
+    from django.db.models import Count
+
+    from sellers.models import Order, Seller
+
+    # The test client loads the static files middleware, which warns that nothing was collected.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+    removed = history_orders_remove()
+    if removed:
+        say(f"  removed {removed:,} older orders a previous run left")
+    top = Order.objects.values("seller_id").annotate(n=Count("id")).order_by("-n").first()
+    seller = Seller.objects.get(pk=top["seller_id"])
+    client = _dashboard_client(seller)
+    repeat = scale["repeat"]
+    recent: dict[str, list[float]] = {cost: [] for cost in COSTS}
+    history: dict[str, list[float]] = {cost: [] for cost in COSTS}
+    recent_blocks: dict[str, int] = {}
+    history_blocks: dict[str, int] = {}
+
+    def runs(times: dict[str, list[float]], blocks: dict[str, int], label: str) -> None:
+        for attempt in range(repeat):
+            measure_once(day=day, client=client, times=times, blocks=blocks)
+            say(
+                f"  {label} run {attempt + 1}: daily run {times['daily'][-1]:.3f} s, dashboard"
+                f" {min(times['dashboard'][-3:]) * 1000:.1f} ms, CSV {min(times['csv'][-3:]):.3f} s"
+            )
+
+    recent_orders = Order.objects.count()
+    runs(recent, recent_blocks, f"{RECENT_DAYS} days")
+    start = time.perf_counter()
+    added = history_orders_add(scale)
+    results["history_generate_s"] = round(time.perf_counter() - start, 1)
+    say(f"  added {added:,} orders over {HISTORY_DAYS - RECENT_DAYS} older days in {results['history_generate_s']} s")
+    runs(history, history_blocks, f"{HISTORY_DAYS} days")
+    history_orders_remove()
+    runs(recent, recent_blocks, f"{RECENT_DAYS} days again")
+
+    results["history_seller"] = seller.merchant_token
+    results["history_orders"] = [recent_orders, recent_orders + added]
+    for cost in COSTS:
+        before, after = statistics.median(recent[cost]), statistics.median(history[cost])
+        results[f"history_{cost}_s"] = [round(before, 4), round(after, 4)]
+        results[f"history_{cost}_ratio"] = round(after / before, 2)
+        # What the time ratio stands on, free of the machine's noise: the orders' blocks read.
+        results[f"history_{cost}_blocks"] = [recent_blocks[cost], history_blocks[cost]]
+    results["history_ratio"] = max(results[f"history_{cost}_ratio"] for cost in COSTS)
+    say(
+        f"  with {HISTORY_DAYS} days against {RECENT_DAYS}: daily run {results['history_daily_ratio']}x,"
+        f" dashboard {results['history_dashboard_ratio']}x, CSV {results['history_csv_ratio']}x"
+    )
+    say(
+        "  blocks of orders read (60 days / 365 days): "
+        + ", ".join(f"{cost} {a:,} / {b:,}" for cost in COSTS for a, b in [results[f"history_{cost}_blocks"]])
+    )
