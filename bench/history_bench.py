@@ -8,10 +8,13 @@ leave it (60 days of orders ending on D), it times, for the same D and the same 
     test client, the whole request: session, seller, the content and its insights);
   * that seller's 30-day defect CSV through the view, every byte consumed;
 
-then adds 305 older days of orders for the same sellers, generated as the recent ones are
+each with the blocks of the orders table and its indexes it read (the server's counts);
+
+then adds older days of orders for the same sellers, generated as the recent ones are
 (``daily_bench.bench_orders`` and ``report_bench.defect_orders``, the same volume a day,
-order ids starting with ``H``, written with COPY), times the same three again, removes
-those orders and times the 60-day state once more. The 60-day figure is the median of the
+order ids starting with ``H``, written with COPY), up to 180 and then 365 days before D,
+timing the same three at each (``history_points``, which ``bench.chart --history`` draws),
+removes those orders and times the 60-day state once more. The 60-day figure is the median of the
 runs before and after, so a machine that drifts during the step weighs on both sides.
 Each cost's ratio is its 365-day median over its 60-day median; ``history_ratio`` is the
 worst of the three (target <= 1.2x: the work of a window does not grow with the history).
@@ -26,6 +29,10 @@ import warnings
 from collections.abc import Callable
 
 HISTORY_DAYS = 365
+# The days of orders measured after the generated 60: the chart's points, the last the ratio's.
+HISTORY_POINTS = (180, HISTORY_DAYS)
+# Timed runs in each state, at least: a ratio against 1.2 needs more than three on a busy machine.
+HISTORY_REPEAT = 5
 RECENT_DAYS = 60  # what bench.daily_bench.bench_orders generates
 REPORT_DAYS = 30  # what bench.report_bench.defect_orders generates
 HISTORY_PREFIX = "H"
@@ -46,11 +53,12 @@ def history_orders_remove() -> int:
     return removed
 
 
-def history_orders_add(scale: dict) -> int:
-    """The 305 days before the generated ones, for the same sellers at the same volume a
-    day: the power-law sellers' orders over 305 days before the 60, and the report sellers'
-    defect orders over the 305 days before their 30. Written with COPY, then classified and
-    analysed as the generated ones are; the number of orders added."""
+def history_orders_add(scale: dict, *, days_from: int, days_to: int) -> int:
+    """The days ``days_from`` to ``days_to`` before D (beyond the generated 60), for the same
+    sellers at the same volume a day: the power-law sellers' orders as bench_orders makes
+    them, the report sellers' defect orders as defect_orders makes them (their own go back
+    30 days, so theirs start there when ``days_from`` is 60). Written with COPY, then
+    classified and analysed as the generated ones are; the number of orders added."""
     from django.db import connection
 
     from bench import daily_bench, report_bench
@@ -59,19 +67,18 @@ def history_orders_add(scale: dict) -> int:
     from sellers.models import Seller
     from sellers.services import orders_classify_prime
 
-    older = HISTORY_DAYS - RECENT_DAYS
+    days = days_to - days_from
     bench_sellers = list(Seller.objects.filter(merchant_token__regex=r"^BENCH[0-9]{6}$").order_by("pk"))
-    count = round(scale["orders"] * older / RECENT_DAYS)
     orders = daily_bench.bench_orders(
         [(s.pk, s.zone) for s in bench_sellers],
-        count,
-        seed=0.43,
-        end=daily_bench.UPDATED_AT - dt.timedelta(days=RECENT_DAYS),
-        days=older,
-        prefix=f"{HISTORY_PREFIX}-",
+        round(scale["orders"] * days / RECENT_DAYS),
+        seed=0.43 + days_from / 1000,
+        end=daily_bench.UPDATED_AT - dt.timedelta(days=days_from),
+        days=days,
+        prefix=f"{HISTORY_PREFIX}{days_from}-",
     )
     added = orders_copy(order_rows(orders, updated_at=daily_bench.UPDATED_AT))
-    report_older = HISTORY_DAYS - REPORT_DAYS
+    report_from = REPORT_DAYS if days_from == RECENT_DAYS else days_from
     for token, rows in (
         (report_bench.LARGE_TOKEN, scale["report_rows"]),
         (report_bench.SMALL_TOKEN, scale["report_small_rows"]),
@@ -80,10 +87,10 @@ def history_orders_add(scale: dict) -> int:
         defects = report_bench.defect_orders(
             seller.pk,
             seller.zone,
-            f"{HISTORY_PREFIX}{token[-1]}",
-            round(rows * report_older / REPORT_DAYS),
-            first_day_back=REPORT_DAYS,
-            days=report_older,
+            f"{HISTORY_PREFIX}{days_from}{token[-1]}",
+            round(rows * (days_to - report_from) / REPORT_DAYS),
+            first_day_back=report_from,
+            days=days_to - report_from,
         )
         added += orders_copy(order_rows(defects, updated_at=daily_bench.UPDATED_AT))
     orders_classify_prime(seller_ids=[s.pk for s in bench_sellers])
@@ -121,12 +128,15 @@ def order_blocks() -> int:
 
 
 def _timed(action: Callable[[], object], blocks: dict[str, int], cost: str) -> float:
-    """The seconds ``action`` takes; the orders' blocks it read into ``blocks[cost]``."""
+    """The seconds ``action`` takes; the orders' blocks it read into ``blocks[cost]``, the
+    fewest of its runs: the counts are the server's, so a block autovacuum reads at the same
+    time counts too, never fewer."""
     before = order_blocks()
     start = time.perf_counter()
     action()
     elapsed = time.perf_counter() - start
-    blocks[cost] = order_blocks() - before
+    read = order_blocks() - before
+    blocks[cost] = min(blocks.get(cost, read), read)
     return elapsed
 
 
@@ -172,38 +182,62 @@ def measure_history(*, scale: dict, day: dt.date, results: dict, say=print) -> N
     top = Order.objects.values("seller_id").annotate(n=Count("id")).order_by("-n").first()
     seller = Seller.objects.get(pk=top["seller_id"])
     client = _dashboard_client(seller)
-    repeat = scale["repeat"]
-    recent: dict[str, list[float]] = {cost: [] for cost in COSTS}
-    history: dict[str, list[float]] = {cost: [] for cost in COSTS}
-    recent_blocks: dict[str, int] = {}
-    history_blocks: dict[str, int] = {}
+    repeat = max(scale["repeat"], HISTORY_REPEAT)
 
-    def runs(times: dict[str, list[float]], blocks: dict[str, int], label: str) -> None:
+    def runs(label: str) -> tuple[dict[str, list[float]], dict[str, int]]:
+        # A first run in each state, not timed: what a state change leaves cold (new index
+        # pages, a fresh table's statistics) is not the cost of the window.
+        measure_once(day=day, client=client, times={cost: [] for cost in COSTS}, blocks={})
+        times: dict[str, list[float]] = {cost: [] for cost in COSTS}
+        blocks: dict[str, int] = {}
         for attempt in range(repeat):
             measure_once(day=day, client=client, times=times, blocks=blocks)
             say(
-                f"  {label} run {attempt + 1}: daily run {times['daily'][-1]:.3f} s, dashboard"
+                f"  {label}, run {attempt + 1}: daily run {times['daily'][-1]:.3f} s, dashboard"
                 f" {min(times['dashboard'][-3:]) * 1000:.1f} ms, CSV {min(times['csv'][-3:]):.3f} s"
             )
+        return times, blocks
 
-    recent_orders = Order.objects.count()
-    runs(recent, recent_blocks, f"{RECENT_DAYS} days")
-    start = time.perf_counter()
-    added = history_orders_add(scale)
-    results["history_generate_s"] = round(time.perf_counter() - start, 1)
-    say(f"  added {added:,} orders over {HISTORY_DAYS - RECENT_DAYS} older days in {results['history_generate_s']} s")
-    runs(history, history_blocks, f"{HISTORY_DAYS} days")
+    points = []
+    orders = recent_orders = Order.objects.count()
+    first_times, first_blocks = runs(f"{RECENT_DAYS} days, {orders:,} orders")
+    days_from = RECENT_DAYS
+    for days_to in HISTORY_POINTS:
+        start = time.perf_counter()
+        added = history_orders_add(scale, days_from=days_from, days_to=days_to)
+        say(
+            f"  added {added:,} orders of days {days_from} to {days_to} before D in {time.perf_counter() - start:.1f} s"
+        )
+        orders += added
+        times, blocks = runs(f"{days_to} days, {orders:,} orders")
+        points.append({"days": days_to, "orders": orders, "times": times, "blocks": blocks})
+        days_from = days_to
     history_orders_remove()
-    runs(recent, recent_blocks, f"{RECENT_DAYS} days again")
+    last_times, last_blocks = runs(f"{RECENT_DAYS} days again")
+    recent = {
+        "days": RECENT_DAYS,
+        "orders": recent_orders,
+        "times": {cost: first_times[cost] + last_times[cost] for cost in COSTS},
+        "blocks": {cost: min(first_blocks[cost], last_blocks[cost]) for cost in COSTS},
+    }
+    points.insert(0, recent)
 
     results["history_seller"] = seller.merchant_token
-    results["history_orders"] = [recent_orders, recent_orders + added]
+    results["history_points"] = [
+        {
+            "days": point["days"],
+            "orders": point["orders"],
+            **{f"{cost}_s": round(statistics.median(point["times"][cost]), 4) for cost in COSTS},
+            **{f"{cost}_blocks": point["blocks"][cost] for cost in COSTS},
+        }
+        for point in points
+    ]
+    first, last = results["history_points"][0], results["history_points"][-1]
     for cost in COSTS:
-        before, after = statistics.median(recent[cost]), statistics.median(history[cost])
-        results[f"history_{cost}_s"] = [round(before, 4), round(after, 4)]
-        results[f"history_{cost}_ratio"] = round(after / before, 2)
+        results[f"history_{cost}_s"] = [first[f"{cost}_s"], last[f"{cost}_s"]]
+        results[f"history_{cost}_ratio"] = round(last[f"{cost}_s"] / first[f"{cost}_s"], 2)
         # What the time ratio stands on, free of the machine's noise: the orders' blocks read.
-        results[f"history_{cost}_blocks"] = [recent_blocks[cost], history_blocks[cost]]
+        results[f"history_{cost}_blocks"] = [first[f"{cost}_blocks"], last[f"{cost}_blocks"]]
     results["history_ratio"] = max(results[f"history_{cost}_ratio"] for cost in COSTS)
     say(
         f"  with {HISTORY_DAYS} days against {RECENT_DAYS}: daily run {results['history_daily_ratio']}x,"
