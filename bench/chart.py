@@ -108,7 +108,7 @@ def draw_history(figures: dict, path: Path) -> None:
     ax.axhline(1.2, color="red", linewidth=0.8, linestyle="--", label="target 1.2x")
     ax.set_xlabel(f"days of orders in the database ({points[0]['orders']:,} to {points[-1]['orders']:,} orders)")
     ax.set_ylabel("cost / cost with 60 days")
-    ax.set_title(f"The same window with more history ({figures['scale']} scale, D = {figures['day']})")
+    ax.set_title(f"The same window, more history ({figures['scale']} scale, D = {figures['day']})", fontsize=10)
     ax.set_ylim(0, max(1.6, *(line.get_ydata().max() * 1.1 for line in ax.get_lines()[:-1])))
     ax.set_xticks(days)
     ax.grid(True, alpha=0.3)
