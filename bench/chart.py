@@ -91,20 +91,17 @@ def draw_history(figures: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    points = figures["history_points"]
+    # The 60-day point, then each point's figures over the 60-day ones measured in turn with it.
+    points = [{**figures["history_points"][0]["recent"], "recent": figures["history_points"][0]["recent"]}]
+    points += figures["history_points"]
     days = [p["days"] for p in points]
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
     costs = (("daily", "daily run, all sellers"), ("dashboard", "dashboard, uncached"), ("csv", "30-day defect CSV"))
     for (cost, label), colour in zip(costs, ("C0", "C1", "C2"), strict=True):
-        first = points[0]
-        ax.plot(days, [p[f"{cost}_s"] / first[f"{cost}_s"] for p in points], "o-", color=colour, label=f"{label}: time")
-        ax.plot(
-            days,
-            [p[f"{cost}_blocks"] / first[f"{cost}_blocks"] for p in points],
-            "s:",
-            color=colour,
-            label="blocks read",
-        )
+        times = [p[f"{cost}_s"] / p["recent"][f"{cost}_s"] for p in points]
+        blocks = [p[f"{cost}_blocks"] / p["recent"][f"{cost}_blocks"] for p in points]
+        ax.plot(days, times, "o-", color=colour, label=f"{label}: time")
+        ax.plot(days, blocks, "s:", color=colour, label="blocks read")
     ax.axhline(1.2, color="red", linewidth=0.8, linestyle="--", label="target 1.2x")
     ax.set_xlabel(f"days of orders in the database ({points[0]['orders']:,} to {points[-1]['orders']:,} orders)")
     ax.set_ylabel("cost / cost with 60 days")

@@ -10,13 +10,14 @@ leave it (60 days of orders ending on D), it times, for the same D and the same 
 
 each with the blocks of the orders table and its indexes it read (the server's counts);
 
-then adds older days of orders for the same sellers, generated as the recent ones are
+then copies the database (``CREATE DATABASE ... TEMPLATE``) and adds older days of orders
+to the copy for the same sellers, generated as the recent ones are
 (``daily_bench.bench_orders`` and ``report_bench.defect_orders``, the same volume a day,
-order ids starting with ``H``, written with COPY), up to 180 and then 365 days before D,
-timing the same three at each (``history_points``, which ``bench.chart --history`` draws),
-removes those orders and times the 60-day state once more. The 60-day figure is the median of the
-runs before and after, so a machine that drifts during the step weighs on both sides.
-Each cost's ratio is its 365-day median over its 60-day median; ``history_ratio`` is the
+written with COPY), up to 180 and then 365 days before D. At each point the two databases
+are measured in turn, a run on one then a run on the other, so a machine whose load drifts
+weighs on both sides alike (``history_points``, which ``bench.chart --history`` draws). The
+copy is dropped at the end; the bench database itself is never changed.
+Each cost's ratio is its 365-day median over the 60-day median of the same turns; ``history_ratio`` is the
 worst of the three (target <= 1.2x: the work of a window does not grow with the history).
 """
 
@@ -169,70 +170,91 @@ def measure_once(*, day: dt.date, client, times: dict[str, list[float]], blocks:
         times["csv"].append(_timed(csv, blocks, "csv"))
 
 
+def use_database(name: str) -> None:
+    """Django's connection to database ``name`` of the same server from the next query on."""
+    from django.db import connections
+
+    connections["default"].close()
+    connections["default"].settings_dict["NAME"] = name
+
+
 def measure_history(*, scale: dict, day: dt.date, results: dict, say=print) -> None:
+    import psycopg
+    from django.db import connections
     from django.db.models import Count
 
+    from bench.common import admin_url, drop_database
     from sellers.models import Order, Seller
 
     # The test client loads the static files middleware, which warns that nothing was collected.
     warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-    removed = history_orders_remove()
+    removed = history_orders_remove()  # older orders a run before this way of measuring left
     if removed:
         say(f"  removed {removed:,} older orders a previous run left")
     top = Order.objects.values("seller_id").annotate(n=Count("id")).order_by("-n").first()
     seller = Seller.objects.get(pk=top["seller_id"])
-    client = _dashboard_client(seller)
+    client = _dashboard_client(seller)  # its session is copied with the database
+    recent_db = connections["default"].settings_dict["NAME"]
+    history_db = f"{recent_db}_history"
+    admin = admin_url()
+    connections["default"].close()
+    drop_database(admin, history_db)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {history_db} TEMPLATE {recent_db}")
     repeat = max(scale["repeat"], HISTORY_REPEAT)
-
-    def runs(label: str) -> tuple[dict[str, list[float]], dict[str, int]]:
-        # A first run in each state, not timed: what a state change leaves cold (new index
-        # pages, a fresh table's statistics) is not the cost of the window.
-        measure_once(day=day, client=client, times={cost: [] for cost in COSTS}, blocks={})
-        times: dict[str, list[float]] = {cost: [] for cost in COSTS}
-        blocks: dict[str, int] = {}
-        for attempt in range(repeat):
-            measure_once(day=day, client=client, times=times, blocks=blocks)
-            say(
-                f"  {label}, run {attempt + 1}: daily run {times['daily'][-1]:.3f} s, dashboard"
-                f" {min(times['dashboard'][-3:]) * 1000:.1f} ms, CSV {min(times['csv'][-3:]):.3f} s"
-            )
-        return times, blocks
-
+    recent_orders = orders = Order.objects.count()
     points = []
-    orders = recent_orders = Order.objects.count()
-    first_times, first_blocks = runs(f"{RECENT_DAYS} days, {orders:,} orders")
-    days_from = RECENT_DAYS
-    for days_to in HISTORY_POINTS:
-        start = time.perf_counter()
-        added = history_orders_add(scale, days_from=days_from, days_to=days_to)
-        say(
-            f"  added {added:,} orders of days {days_from} to {days_to} before D in {time.perf_counter() - start:.1f} s"
-        )
-        orders += added
-        times, blocks = runs(f"{days_to} days, {orders:,} orders")
-        points.append({"days": days_to, "orders": orders, "times": times, "blocks": blocks})
-        days_from = days_to
-    history_orders_remove()
-    last_times, last_blocks = runs(f"{RECENT_DAYS} days again")
-    recent = {
-        "days": RECENT_DAYS,
-        "orders": recent_orders,
-        "times": {cost: first_times[cost] + last_times[cost] for cost in COSTS},
-        "blocks": {cost: min(first_blocks[cost], last_blocks[cost]) for cost in COSTS},
-    }
-    points.insert(0, recent)
+    try:
+        days_from = RECENT_DAYS
+        for days_to in HISTORY_POINTS:
+            use_database(history_db)
+            start = time.perf_counter()
+            added = history_orders_add(scale, days_from=days_from, days_to=days_to)
+            orders += added
+            say(
+                f"  added {added:,} orders of days {days_from} to {days_to} before D"
+                f" in {time.perf_counter() - start:.1f} s"
+            )
+            runs: dict[str, tuple[dict[str, list[float]], dict[str, int]]] = {}
+            for name in (recent_db, history_db):
+                # A first run in each state, not timed: what a change leaves cold is not the
+                # cost of the window.
+                use_database(name)
+                measure_once(day=day, client=client, times={cost: [] for cost in COSTS}, blocks={})
+                runs[name] = ({cost: [] for cost in COSTS}, {})
+            for attempt in range(repeat):
+                for name, label in ((recent_db, RECENT_DAYS), (history_db, days_to)):
+                    use_database(name)
+                    times, blocks = runs[name]
+                    measure_once(day=day, client=client, times=times, blocks=blocks)
+                    say(
+                        f"  {label} days, run {attempt + 1}: daily run {times['daily'][-1]:.3f} s, dashboard"
+                        f" {min(times['dashboard'][-3:]) * 1000:.1f} ms, CSV {min(times['csv'][-3:]):.3f} s"
+                    )
+            points.append({"days": days_to, "orders": orders, "recent": runs[recent_db], "history": runs[history_db]})
+            days_from = days_to
+    finally:
+        use_database(recent_db)
+        connections["default"].close()
+        drop_database(admin, history_db)
+
+    def figures(days: int, count: int, measured: tuple[dict[str, list[float]], dict[str, int]]) -> dict:
+        times, blocks = measured
+        return {
+            "days": days,
+            "orders": count,
+            **{f"{cost}_s": round(statistics.median(times[cost]), 4) for cost in COSTS},
+            **{f"{cost}_blocks": blocks[cost] for cost in COSTS},
+        }
 
     results["history_seller"] = seller.merchant_token
+    # Each point with the 60-day figures of its own turns, which its ratios divide by.
     results["history_points"] = [
-        {
-            "days": point["days"],
-            "orders": point["orders"],
-            **{f"{cost}_s": round(statistics.median(point["times"][cost]), 4) for cost in COSTS},
-            **{f"{cost}_blocks": point["blocks"][cost] for cost in COSTS},
-        }
-        for point in points
+        {**figures(p["days"], p["orders"], p["history"]), "recent": figures(RECENT_DAYS, recent_orders, p["recent"])}
+        for p in points
     ]
-    first, last = results["history_points"][0], results["history_points"][-1]
+    last = results["history_points"][-1]
+    first = last["recent"]
     for cost in COSTS:
         results[f"history_{cost}_s"] = [first[f"{cost}_s"], last[f"{cost}_s"]]
         results[f"history_{cost}_ratio"] = round(last[f"{cost}_s"] / first[f"{cost}_s"], 2)
