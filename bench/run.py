@@ -1,7 +1,7 @@
 """The portal against the database's own floor, every figure in one run on one database.
 
-    make bench SCALE=small            # about 30 s
-    make bench SCALE=full             # 10,000 sellers, 3,000,000 orders, 1,000,000-row import
+    make bench SCALE=small            # about 4 minutes, 2.5 of them the history step (6)
+    make bench SCALE=full             # 10,000 sellers, 3,000,000 orders, 1,000,000-row import; step 6 ~20 min more
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.run --scale small
 
 Creates (and at the end drops, unless --keep) a database ``bench_portal`` on the server of
@@ -23,7 +23,10 @@ by side with its floor in the same run:
               STDOUT``; peak memory of a small and a large download, each in a fresh process;
   5. import   ``import_orders`` of a file vs ``psql \\copy`` of it into a table of text; and
               the same orders through the feed, POST /api/v1/orders in 10,000-item batches
-              (``feed_rows_per_second``, ``feed_vs_import_ratio``: its time over the import's).
+              (``feed_rows_per_second``, ``feed_vs_import_ratio``: its time over the import's);
+  6. history  the daily run, the largest seller's uncached dashboard and its 30-day defect CSV
+              with 365 days of orders against 60 (``history_ratio``, the worst of the three:
+              bench.history_bench).
 
 Prints a table and ends with one JSON line ``{"bench": {...}}``. Timings on a shared machine
 are noisy: every ratio is of figures taken in the same run, medians of repeats.
@@ -50,7 +53,7 @@ from pathlib import Path
 import psycopg
 import redis
 
-from bench import daily_bench, feed_bench, import_bench, report_bench
+from bench import daily_bench, feed_bench, history_bench, import_bench, report_bench
 from bench.common import (
     BENCH_SECRET_KEY,
     admin_url,
@@ -105,6 +108,7 @@ TARGETS = {
     "api_errors": 0,
     "csv_ratio": 3.0,
     "csv_memory_growth": 0.10,
+    "history_ratio": 1.2,
 }
 
 
@@ -557,6 +561,15 @@ def measure_import(scale: dict, results: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# 6. History
+# ---------------------------------------------------------------------------------------
+
+
+def measure_history(scale: dict, results: dict) -> None:
+    history_bench.measure_history(scale=scale, day=DAY, results=results, say=say)
+
+
+# ---------------------------------------------------------------------------------------
 
 
 def machine() -> dict:
@@ -597,6 +610,11 @@ def print_table(results: dict) -> None:
         ("import_orders", f"{r['import_s']:.2f} s", f"{r['import_floor_s']:.2f} s", "import_ratio", "<= 3x"),
         ("feed, vs import_orders", f"{r['feed_s']:.2f} s", f"{r['import_s']:.2f} s", "feed_vs_import_ratio", ""),
     ]  # fmt: skip
+    for cost, label in (("daily", "daily run"), ("dashboard", "dashboard, uncached"), ("csv", "defect CSV")):
+        days_60, days_365 = r[f"history_{cost}_s"]
+        rows.append((f"365 days: {label}", f"{days_365:.3f} s", f"{days_60:.3f} s at 60 days",
+                     f"history_{cost}_ratio", ""))  # fmt: skip
+    rows.append(("history, the worst of three", "", "", "history_ratio", "<= 1.2x"))
     say()
     say(f"{'measurement':<28} {'portal':>22} {'floor':>22} {'ratio':>8}  target")
     for label, portal, floor, key, target in rows:
@@ -626,8 +644,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, help="measured repeats (medians are reported)")
     parser.add_argument(
         "--only",
-        default="daily,workers,dashboard,report,import",
-        help="comma-separated subset of daily,workers,dashboard,report,import",
+        default="daily,workers,dashboard,report,import,history",
+        help="comma-separated subset of daily,workers,dashboard,report,import,history",
     )
     parser.add_argument("--keep", action="store_true", help="keep the bench_portal database afterwards")
     parser.add_argument("--database", default="bench_portal", help="the database to create and drop")
@@ -677,6 +695,7 @@ def main() -> None:
             ("dashboard", "3. Dashboard under load", measure_dashboard),
             ("report", "4. Defect report CSV", measure_report),
             ("import", "5. Import", measure_import),
+            ("history", "6. History: 365 days of orders against 60", measure_history),
         )
         for key, title, measure in steps:
             if key in only:
@@ -689,7 +708,7 @@ def main() -> None:
         if not args.keep:
             drop_database(ADMIN_URL, BENCH_DB)
     results["total_s"] = round(time.perf_counter() - started, 1)
-    if only >= {"daily", "workers", "dashboard", "report", "import"}:
+    if only >= {"daily", "workers", "dashboard", "report", "import", "history"}:
         print_table(results)
     print(json.dumps({"bench": results}))
 
