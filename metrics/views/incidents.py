@@ -145,6 +145,9 @@ def _render_form(
     context: dict = {
         "seller": seller,
         "form": form,
+        # Side by side, with their errors and their shared hint below both (a sentence
+        # with dates wraps badly in half the card).
+        "date_fields": [form["start_date"], form["end_date"]],
         "came_from": came_from_sentence(from_metric, from_window) if from_metric else "",
         "open_count": seller_open_incident_count(seller=seller),
         "max_open": INCIDENT_MAX_OPEN,
@@ -175,7 +178,9 @@ def _render_form(
 def incident_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
     page = Paginator(seller_incidents(seller=seller), INCIDENTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "metrics/incident_list.html", {"seller": seller, "page": page})
+    # The latest computed D: whether its figures count each approved incident yet.
+    day = seller_latest_day(seller=seller)
+    return render(request, "metrics/incident_list.html", {"seller": seller, "page": page, "day": day})
 
 
 @login_required
