@@ -26,8 +26,9 @@ from metrics.reasons import MetricReason
 from metrics.selectors import IncidentReinstatement, seller_incidents_not_counted
 from metrics.services import daily_run, incident_approve, incident_reject, incident_submit
 from sellers.factories import D, OrderFactory
-from sellers.models import SellerEvent
+from sellers.models import AuditEntry, SellerEvent
 from sellers.services import seller_create
+from sellers.templatetags.seller_settings import audit_change_rows
 from tests.metrics.test_incident_reports import DESCRIPTION, FEDEX, NEW, REPORT
 
 pytestmark = pytest.mark.django_db
@@ -306,3 +307,25 @@ def test_the_items_an_approval_leaves_unanswered_are_named_with_their_window(sel
     )
     sentence = status_effect_sentence(seller=seller, reinstatement=reinstatement)
     assert "unanswered (On-time shipment rate (7 days), On-time shipment rate (30 days))" in sentence
+
+
+# --- The seller's history ----------------------------------------------------------------
+
+
+def test_an_incident_entry_in_the_history_reads_as_the_report_in_order_with_its_dates_written_out(
+    incident, seller_client
+):
+    entry = seller_client.get("/settings/history/").context["page"].object_list[0]  # the newest
+    assert entry.action == AuditEntry.Action.INCIDENT_SUBMITTED
+    rows = audit_change_rows(entry.before, entry.after)
+    assert [label for label, _before, _after in rows] == [
+        "Incident",
+        "Status",
+        "Kind",
+        "Carrier",
+        "First day",
+        "Last day",
+        "What happened",
+        "Orders",
+    ]
+    assert rows[4][2] == "Nov. 16, 2026" and rows[5][2] == "Nov. 19, 2026"
