@@ -165,6 +165,7 @@ def plan_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "item_rows": failing_item_rows(plan.failing_reasons),
         "facts": root_cause_facts(seller=seller, failing_items=plan.failing_reasons),
         "earlier_plans": earlier,
+        "incidents": seller_incidents(seller=seller)[:HISTORY_PAGE_SIZE],
         "form": PlanDecisionForm(),
         "own_seller": request.user.seller_id == seller.pk,
     }

@@ -24,11 +24,12 @@ from metrics.models import Incident
 from metrics.presenters.incident_review import status_effect_sentence
 from metrics.reasons import MetricReason
 from metrics.selectors import IncidentReinstatement, seller_incidents_not_counted
-from metrics.services import daily_run, incident_approve, incident_reject, incident_submit
+from metrics.services import daily_run, incident_approve, incident_reject, incident_submit, plan_submit
 from sellers.factories import D, OrderFactory
 from sellers.models import AuditEntry, SellerEvent
 from sellers.services import seller_create
 from sellers.templatetags.seller_settings import audit_change_rows
+from tests.factories import PLAN_ANSWERS
 from tests.metrics.test_incident_reports import DESCRIPTION, FEDEX, NEW, REPORT
 
 pytestmark = pytest.mark.django_db
@@ -329,3 +330,11 @@ def test_an_incident_entry_in_the_history_reads_as_the_report_in_order_with_its_
         "Orders",
     ]
     assert rows[4][2] == "Nov. 16, 2026" and rows[5][2] == "Nov. 19, 2026"
+
+
+def test_the_plan_review_page_lists_the_sellers_incidents(incident, seller, seller_user, reviewer_client):
+    plan = plan_submit(seller=seller, user=seller_user, merchant_token=seller.merchant_token, **PLAN_ANSWERS)
+    html = reviewer_client.get(f"/review/plans/{plan.pk}/").content.decode()
+    assert "Incidents of this seller" in html
+    assert f'<a href="/review/incidents/{incident.pk}/">#{incident.pk}</a>' in html
+    assert "Carrier breakdown or delay · Submitted" in html
