@@ -206,10 +206,22 @@ def test_the_incident_page_says_when_the_figures_count_the_approval(incident, se
         assert "Approved on Nov. 21, 2026, 07:00: it excuses the defects of the orders it covers" in page
         assert "The daily run computes the figures of Nov. 21, 2026 after that day ends" in page
 
+    assert "portal-excusal" not in seller_client.get(url).content.decode()  # the figures do not count it yet
+
     next_daily_run(clock)
-    page = text(seller_client.get(url))
+    response = seller_client.get(url)
+    page = text(response)
     assert "The figures shown, of Nov. 21, 2026, count it." in page
     assert "The daily run computes" not in page
+    # Each order it covers says so, as the defect list does.
+    excusal = f"Excused: On-time shipment rate, On-time delivery rate, incident #{incident.pk}"
+    assert page.count(excusal) == 3
+    assert (
+        response.content.decode().count(
+            f'class="badge text-bg-info text-wrap text-start me-1 portal-excusal" data-incident="{incident.pk}"'
+        )
+        == 3
+    )
 
 
 def test_the_incident_page_says_when_it_was_rejected(incident, seller_client, reviewer):
