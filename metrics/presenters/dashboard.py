@@ -33,6 +33,7 @@ from metrics.selectors import (
     excused_units_by_incident,
     seller_dashboard_state,
     seller_day_snapshots,
+    seller_incidents_not_counted,
     seller_latest_revocation,
     seller_plan_rejected_since,
     seller_plan_submission,
@@ -239,6 +240,9 @@ def render_dashboard_content(
             else None,
             "insights": insights,
             "report_incident_url": revoked_incident_url(revocation_reasons),
+            # Every incident submission and decision is audited, so the state's latest audit
+            # entry keys these too (SPEC section 7).
+            "incident_notices": list(seller_incidents_not_counted(seller=seller, day=day)),
         },
         request,
     )

@@ -18,7 +18,7 @@ from metrics.definitions import METRIC_DEFINITIONS
 from metrics.incidents import EXCUSABLE_METRICS, KIND_METRICS
 from metrics.models import Incident, PlanOfAction
 from metrics.presenters.rates import percent, rate_percent, threshold_percent
-from metrics.presenters.reasons import ListedPlan, reason_label
+from metrics.presenters.reasons import ListedPlan, reason_item_label
 from metrics.selectors import IncidentEffect, IncidentReinstatement, PeerDefects
 from sellers.models import Order, Seller
 
@@ -200,7 +200,7 @@ def status_effect_sentence(*, seller: Seller, reinstatement: IncidentReinstateme
         "Even approved for every metric it can excuse, the incident leaves failing items of the revocation after "
         "the evaluation of %(day)s unanswered (%(items)s): the seller stays not eligible until a plan of action "
         "is approved."
-    ) % {"day": day, "items": ", ".join(reason_label(reason) for reason in reinstatement.unanswered)}
+    ) % {"day": day, "items": ", ".join(reason_item_label(reason) for reason in reinstatement.unanswered)}
 
 
 def reinstatement_explanation(reinstatement: IncidentReinstatement) -> str:
