@@ -9,8 +9,8 @@ queries on the window's undelivered orders) and sets them into the warmed page.
 Nothing here decides what a page shows: the warm-up calls the very functions the views call,
 under the very keys they compute (the seller row, its state, the volume control in force,
 the window, the language; the time bucket for the orders at risk alone), so a page in any
-other state simply misses and renders as before. Bounded: the ``WARM_SELLERS_PER_CHUNK`` largest sellers of the chunk, by
-D's orders, largest first (theirs are the slow first views).
+other state simply misses and renders as before. Bounded: the ``WARM_SELLERS_PER_CHUNK``
+largest sellers of the chunk, by D's orders, largest first (theirs are the slow first views).
 """
 
 from __future__ import annotations
