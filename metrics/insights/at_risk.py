@@ -56,12 +56,17 @@ RISK_METRICS: dict[str, tuple[str, ...]] = {
 SHIPMENT_RISKS = [kind for kind, metrics in RISK_METRICS.items() if ON_TIME_SHIPMENT in metrics]
 
 
+def _undecided(today: dt.date) -> Q:
+    """Not decided yet as of ``today``: not cancelled, not delivered, and its promised
+    delivery date not passed (else it is late already). Every risk is of such an order."""
+    return q_not_cancelled(today) & q_not_delivered(today) & Q(promised_delivery_date__gte=today)
+
+
 def _risk(today: dt.date) -> Case:
     """The kind of risk an order runs as of ``today`` (the seller's local date now), or ""
-    when it has none: decided already (cancelled, delivered, or its promised delivery date
-    passed, so it is late already) or not close to a defect. The first kind that applies wins,
-    so each order is listed once."""
-    undecided = q_not_cancelled(today) & q_not_delivered(today) & Q(promised_delivery_date__gte=today)
+    when it has none: decided already (``_undecided``) or not close to a defect. The first
+    kind that applies wins, so each order is listed once."""
+    undecided = _undecided(today)
     not_scanned = q_not_shipped(today)
     kinds = (
         (RiskKind.SHIPPED_LATE_IN_TRANSIT, q_shipped_late(today)),
@@ -79,9 +84,14 @@ def _as_flag(condition: Q) -> Case:
 
 def at_risk_orders(*, seller: Seller, today: dt.date, window_days: int) -> QuerySet[Order]:
     """The seller's Prime orders purchased in the window ending today (and since the
-    evaluation start) that run a risk, annotated with ``risk``, soonest deadline first."""
+    evaluation start) that run a risk, annotated with ``risk``, soonest deadline first.
+
+    The (seller, purchase_date) index finds the window's orders; ``_undecided`` as plain
+    comparisons of their columns, tested before ``risk``'s expression, leaves the few not
+    delivered or cancelled yet (the last days' orders) for it to classify."""
     return (
         window_orders(day=today, window_days=window_days, seller_ids=[seller.pk])
+        .filter(_undecided(today))
         .annotate(risk=_risk(today))
         .exclude(risk="")
     )
