@@ -12,7 +12,7 @@ transaction a statement runs: ``metrics.services`` (the daily snapshot upsert),
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from django.db import models
 from psycopg import sql
@@ -382,3 +382,41 @@ def root_cause_groups(defects: str) -> sql.Composed:
         "COALESCE(SUM(d.units) FILTER (WHERE d.after_cutoff = 1), 0) AS after "
         "FROM ({defects}) d GROUP BY GROUPING SETS ({sets}) ORDER BY grouping_set, units DESC, {listed}"
     ).format(listed=listed, defects=sql.SQL(defects), sets=sets)
+
+
+# ---------------------------------------------------------------------------------------
+# Orders at risk (metrics.insights.at_risk): their counts and the projection's sums in one
+# row, over rows whose risk was classified once.
+
+
+def _among(conditions: Mapping[str, Sequence[object]]) -> sql.Composable:
+    """Each column of ``conditions`` among its values; every row without conditions."""
+    if not conditions:
+        return sql.SQL("TRUE")
+    return sql.SQL(" AND ").join(
+        sql.SQL("{column} IN ({values})").format(
+            column=sql.Identifier("r", column), values=sql.SQL(", ").join(map(sql.Literal, values))
+        )
+        for column, values in conditions.items()
+    )
+
+
+def at_risk_totals(
+    rows: str,
+    *,
+    counts: Mapping[str, Mapping[str, Sequence[object]]],
+    sums: Mapping[str, Mapping[str, Sequence[object]]],
+) -> sql.Composed:
+    """One row over the ORM's query ``rows`` (its parameters positional; a ``units`` column):
+    for each name of ``counts`` how many rows, and of ``sums`` how many units, meet its
+    conditions (``_among``: each column of ``rows`` among its values)."""
+    items = [
+        sql.SQL("COUNT(*) FILTER (WHERE {where}) AS {name}").format(where=_among(c), name=sql.Identifier(name))
+        for name, c in counts.items()
+    ] + [
+        sql.SQL("COALESCE(SUM(r.units) FILTER (WHERE {where}), 0) AS {name}").format(
+            where=_among(c), name=sql.Identifier(name)
+        )
+        for name, c in sums.items()
+    ]
+    return sql.SQL("SELECT {items} FROM ({rows}) r").format(items=sql.SQL(", ").join(items), rows=sql.SQL(rows))

@@ -11,9 +11,10 @@ from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
-from django.db.models import Case, CharField, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from metrics import sql as statements
 from metrics.definitions import (
     METRIC_DEFINITIONS,
     METRIC_RULES,
@@ -27,6 +28,7 @@ from metrics.definitions import (
 )
 from metrics.models import MetricSnapshot
 from metrics.selectors import window_orders
+from portal.routers import read_connection
 from sellers.models import Order, Seller
 from sellers.selectors import seller_last_pickups
 
@@ -191,6 +193,41 @@ def _deadline(kind: str, row: dict, *, today: dt.date, zone, pickup_today: dt.ti
     return _end_of_day(row["promised_delivery_date"], zone), False
 
 
+def _totals(orders: QuerySet[Order], *, day: dt.date, today: dt.date) -> dict[str, int]:
+    """The at-risk ``orders``' counts and units, by kind and for the projection: one query,
+    each order's risk and flags as of D computed once (``metrics.sql.at_risk_totals``)."""
+    shipment, delivery = METRIC_RULES[ON_TIME_SHIPMENT], METRIC_RULES[ON_TIME_DELIVERY]
+    flags = {
+        "shipment_population_d": _as_flag(shipment.population(day)),
+        "shipment_defect_d": _as_flag(shipment.population(day) & shipment.defects(day)),
+        "delivery_population_d": _as_flag(delivery.population(day)),
+        "delivery_defect_d": _as_flag(delivery.population(day) & delivery.defects(day)),
+        "delivery_protected_d": _as_flag(q_protected_late(day)),
+        "shipped_today": _as_flag(q_shipped(today)),
+    }
+    rows = orders.annotate(**flags).values("units", "risk", "buy_shipping", *flags).order_by()
+    threatened: dict[str, list[object]] = {"risk": [str(kind) for kind in SHIPMENT_RISKS]}
+    counts: dict[str, dict[str, list[object]]] = {
+        "orders": {},
+        **{f"{kind}__orders": {"risk": [kind.value]} for kind in RiskKind},
+    }
+    sums: dict[str, dict[str, list[object]]] = {
+        "total_units": {},
+        "shipment_threatened": threatened,
+        "shipment_population": {**threatened, "shipment_population_d": [0]},
+        "shipment_defects": {**threatened, "shipment_defect_d": [0]},
+        "delivery_population": {"delivery_population_d": [0]},
+        "delivery_defects": {"delivery_defect_d": [0]},
+        "delivery_protected": {"delivery_protected_d": [0], "buy_shipping": [True], "shipped_today": [1]},
+        **{f"{kind}__units": {"risk": [kind.value]} for kind in RiskKind},
+    }
+    query, params = rows.query.sql_with_params()
+    with read_connection(Order).cursor() as cursor:
+        cursor.execute(statements.at_risk_totals(query, counts=counts, sums=sums), params)
+        names = [column.name for column in cursor.description]
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
 def orders_at_risk(
     *,
     seller: Seller,
@@ -203,8 +240,8 @@ def orders_at_risk(
     """Orders not decided yet that become defects if they go wrong (see ``RiskKind``), the
     first ``limit`` of them with their deadlines, and the projected rates.
 
-    "Today" is the seller's local date at ``now``. Two queries on the orders: the listed
-    orders, and one aggregate with the counts and the projection's sums.
+    "Today" is the seller's local date at ``now``. Two queries on the orders: one aggregate
+    with the counts and the projection's sums (``_totals``), and the listed orders when some.
 
     The projection, for each metric some at-risk order threatens (``RISK_METRICS``), is D's
     snapshot with every such order counted as a defect:
@@ -223,30 +260,7 @@ def orders_at_risk(
     today = now.astimezone(zone).date()
     result = AtRisk(today=today)
     orders = at_risk_orders(seller=seller, today=today, window_days=window_days)
-    shipment, delivery = METRIC_RULES[ON_TIME_SHIPMENT], METRIC_RULES[ON_TIME_DELIVERY]
-    units = lambda condition: Sum("units", filter=condition, default=0)  # noqa: E731
-    kinds = {
-        f"{kind}__{what}": aggregate
-        for kind in RiskKind
-        for what, aggregate in (("orders", Count("pk", filter=Q(risk=kind))), ("units", units(Q(risk=kind))))
-    }
-    totals = orders.annotate(
-        shipment_population_d=_as_flag(shipment.population(day)),
-        shipment_defect_d=_as_flag(shipment.population(day) & shipment.defects(day)),
-        delivery_population_d=_as_flag(delivery.population(day)),
-        delivery_defect_d=_as_flag(delivery.population(day) & delivery.defects(day)),
-        delivery_protected_d=_as_flag(q_protected_late(day)),
-    ).aggregate(
-        orders=Count("pk"),
-        total_units=units(Q()),
-        shipment_threatened=units(Q(risk__in=SHIPMENT_RISKS)),
-        shipment_population=units(Q(risk__in=SHIPMENT_RISKS, shipment_population_d=0)),
-        shipment_defects=units(Q(risk__in=SHIPMENT_RISKS, shipment_defect_d=0)),
-        delivery_population=units(Q(delivery_population_d=0)),
-        delivery_defects=units(Q(delivery_defect_d=0)),
-        delivery_protected=units(Q(delivery_protected_d=0, buy_shipping=True) & q_shipped(today)),
-        **kinds,
-    )
+    totals = _totals(orders, day=day, today=today)
     result.count, result.units = totals["orders"], totals["total_units"]
     if not result.count:
         return result
