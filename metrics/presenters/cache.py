@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import TypeVar
 
 from django.core.cache import cache
@@ -71,3 +71,17 @@ def cached(key: str, compute: Callable[[], T], *, seconds: int = SELLER_CACHE_SE
         value = compute()
         cache.set(key, value, seconds)
     return value
+
+
+def cached_all(entries: Sequence[tuple[str, Callable[[], T], int]]) -> list[T]:
+    """``cached`` for several (key, compute, seconds) in one round trip to the cache: each
+    value kept, else computed, in order, and kept for its seconds."""
+    found = cache.get_many([key for key, _compute, _seconds in entries])
+    values = []
+    for key, compute, seconds in entries:
+        value = found.get(key)
+        if value is None:
+            value = compute()
+            cache.set(key, value, seconds)
+        values.append(value)
+    return values

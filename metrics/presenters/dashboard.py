@@ -24,7 +24,14 @@ from metrics.insights import seller_day_insights
 from metrics.insights.at_risk import orders_at_risk
 from metrics.insights.headroom import snapshot_headroom
 from metrics.models import Incident, MetricSnapshot
-from metrics.presenters.cache import DAY_CACHE_SECONDS, cached, seller_cache_key, seller_day_cache_key
+from metrics.presenters.cache import (
+    DAY_CACHE_SECONDS,
+    SELLER_CACHE_SECONDS,
+    cached,
+    cached_all,
+    seller_cache_key,
+    seller_day_cache_key,
+)
 from metrics.presenters.glance import metric_rows, revocation_checklist, seller_verdict
 from metrics.presenters.incidents import incident_excuses, report_incident_url
 from metrics.presenters.insights import AtRiskCard, DayInsightsCard, InsightsCard, at_risk_card, day_insights_card
@@ -171,19 +178,28 @@ def dashboard_content(request: HttpRequest | None, *, seller: Seller, window_day
     control = seller.volume_control_at(now)
     parts = (window_days, control.pk if control else None, paused_by(control, now))
     rendered: dict[str, str] = {}  # the orders at risk, when the day's page is rendered now
-    page = cached(
-        seller_day_cache_key("dashboard", seller=seller, state=state, parts=parts),
-        lambda: render_dashboard_content(
+    day_key = seller_day_cache_key("dashboard", seller=seller, state=state, parts=parts)
+
+    def day_page() -> str:
+        return render_dashboard_content(
             request, seller=seller, day=state.day, window_days=window_days, control=control, now=now, at_risk=rendered
-        ),
-        seconds=DAY_CACHE_SECONDS,
-    )
-    if state.day is None or AT_RISK_SLOT not in page:
-        return page
+        )
+
     day = state.day
-    at_risk = cached(
-        seller_cache_key("dashboard-at-risk", seller=seller, state=state, parts=(window_days,), now=now),
-        lambda: rendered.get("html") or at_risk_content(seller=seller, day=day, window_days=window_days, now=now),
+    if day is None:
+        return cached(day_key, day_page, seconds=DAY_CACHE_SECONDS)
+    # Both parts in one round trip to the cache.
+    page, at_risk = cached_all(
+        [
+            (day_key, day_page, DAY_CACHE_SECONDS),
+            (
+                seller_cache_key("dashboard-at-risk", seller=seller, state=state, parts=(window_days,), now=now),
+                lambda: (
+                    rendered.get("html") or at_risk_content(seller=seller, day=day, window_days=window_days, now=now)
+                ),
+                SELLER_CACHE_SECONDS,
+            ),
+        ]
     )
     return page.replace(AT_RISK_SLOT, at_risk, 1)
 
