@@ -104,6 +104,7 @@ TARGETS = {
     "dashboard_p95_ratio": 3.0,
     "dashboard_errors": 0,
     "dashboard_first_view_ratio": 10.0,
+    "dashboard_later_first_view_ratio": 10.0,
     "api_p95_ratio": 3.0,
     "api_errors": 0,
     "csv_ratio": 3.0,
@@ -423,6 +424,9 @@ def measure_dashboard(scale: dict, results: dict) -> None:
     results["api_p95_ratio"] = round(results["api_p95_ms"] / results["healthz_p95_ms"], 2)
     results["dashboard_first_view_ratio"] = round(results["dashboard_first_view_ms"] / results["healthz_p95_ms"], 2)
     results["dashboard_cold_view_ratio"] = round(results["dashboard_cold_view_ms"] / results["healthz_p95_ms"], 2)
+    results["dashboard_later_first_view_ratio"] = round(
+        results["dashboard_later_first_view_ms"] / results["healthz_p95_ms"], 2
+    )
 
 
 def first_views(port: int, cookie: str, cache_url: str, scale: dict, results: dict) -> None:
@@ -471,6 +475,21 @@ def first_views(port: int, cookie: str, cache_url: str, scale: dict, results: di
     say(
         f"  the daily run's warm-up of the seller's chunk ({warmed} of {chunk} sellers warmed in the background):"
         f" {seconds:.2f} s; then the first view: {first['p50_ms']:.1f} ms"
+    )
+    # Later in the day: past the five-minute bucket, whose keys (the orders at risk now, the
+    # JSON status) are gone; the day's keys the warm-up wrote stay (metrics.presenters.cache).
+    from metrics.presenters.cache import DAY_KEY_MARK
+
+    short = [key for key in cache.scan_iter(count=1000) if DAY_KEY_MARK.encode() not in key]
+    if short:
+        cache.delete(*short)
+    later = load(port, "/performance/", cookie, 1, 1)
+    if later["errors"]:
+        sys.exit(f"GET /performance/ failed: see {BENCH_DIR / 'gunicorn.log'}")
+    results["dashboard_later_first_view_ms"] = round(later["p50_ms"], 1)
+    say(
+        f"  a first view later in the day (past the bucket: {len(short)} short-lived keys cleared, the day's kept):"
+        f" {later['p50_ms']:.1f} ms"
     )
 
 
@@ -604,6 +623,8 @@ def print_table(results: dict) -> None:
          f"{r['healthz_p95_ms']:.1f} ms", "dashboard_first_view_ratio", "<= 10x"),
         ("  nothing warmed", f"{r['dashboard_cold_view_ms']:.1f} ms", f"{r['healthz_p95_ms']:.1f} ms",
          "dashboard_cold_view_ratio", ""),
+        ("  later in the day", f"{r['dashboard_later_first_view_ms']:.1f} ms", f"{r['healthz_p95_ms']:.1f} ms",
+         "dashboard_later_first_view_ratio", "<= 10x"),
         ("/api/performance/ p95 (p50)", f"{r['api_p95_ms']:.1f} ms ({r['api_p50_ms']:.1f})",
          f"{r['healthz_p95_ms']:.1f} ms ({r['healthz_p50_ms']:.1f})", "api_p95_ratio", "<= 3x"),
         ("defect CSV, largest seller", f"{r['csv_s']:.3f} s", f"{r['csv_floor_s']:.3f} s", "csv_ratio", "<= 3x"),

@@ -18,11 +18,12 @@ from django.views.decorators.http import require_safe
 from metrics.definitions import METRICS, parse_window, seller_at_risk
 from metrics.forms import IncidentForm, names_listed
 from metrics.incidents import INCIDENT_BODY_MAX
-from metrics.insights import seller_insights
+from metrics.insights import seller_day_insights
+from metrics.insights.at_risk import orders_at_risk
 from metrics.insights.root_causes import Share
 from metrics.models import Incident, MetricSnapshot
-from metrics.presenters.cache import cached, seller_cache_key
-from metrics.presenters.insights import InsightsCard, insights_card
+from metrics.presenters.cache import DAY_CACHE_SECONDS, cached, seller_cache_key, seller_day_cache_key
+from metrics.presenters.insights import AtRiskCard, DayInsightsCard, InsightsCard, at_risk_card, day_insights_card
 from metrics.selectors import (
     DashboardState,
     excused_units_by_incident,
@@ -159,22 +160,26 @@ def cached_insights_payload(
 ) -> dict:
     """The ``insights`` of D's window, computed once per state of the seller and of D's
     snapshots (a recomputation of D, even an earlier one, shows at once), then served from
-    the seller's cache (``metrics.presenters.cache``), as the dashboard is."""
+    the seller's cache (``metrics.presenters.cache``), as the dashboard is: D's facts for the
+    day, the orders at risk now for a short bucket."""
     now = timezone.now()
     computed_at = max((snapshot.computed_at for snapshot in snapshots.values()), default=None)
-    key = seller_cache_key(
-        "insights",
-        seller=seller,
-        state=seller_dashboard_state(seller=seller),
-        parts=(day, window_days, computed_at),
-        now=now,
+    state = seller_dashboard_state(seller=seller)
+    parts = (day, window_days, computed_at)
+    facts = cached(
+        seller_day_cache_key("insights", seller=seller, state=state, parts=parts),
+        lambda: day_insights_payload(
+            day_insights_card(seller_day_insights(seller=seller, day=day, window_days=window_days, snapshots=snapshots))
+        ),
+        seconds=DAY_CACHE_SECONDS,
     )
-
-    def compute() -> dict:
-        insights = seller_insights(seller=seller, day=day, window_days=window_days, snapshots=snapshots, now=now)
-        return insights_payload(insights_card(insights))
-
-    return cached(key, compute)
+    at_risk = cached(
+        seller_cache_key("insights-at-risk", seller=seller, state=state, parts=parts, now=now),
+        lambda: at_risk_payload(
+            at_risk_card(orders_at_risk(seller=seller, day=day, window_days=window_days, snapshots=snapshots, now=now))
+        ),
+    )
+    return insights_document(facts, at_risk)
 
 
 def _shares(shares: list[Share]) -> list[dict]:
@@ -189,7 +194,17 @@ def insights_payload(insights: InsightsCard) -> dict:
     headroom per metric (an integer, negative when failing, null without orders), the orders
     at risk now (the first 50) with the projected rates, the root causes of the weakest
     metric, and the settings that predict defects."""
-    at_risk = insights.at_risk
+    return insights_document(day_insights_payload(insights), at_risk_payload(insights.at_risk))
+
+
+def insights_document(facts: dict, at_risk: dict) -> dict:
+    """The ``insights`` from D's facts (``day_insights_payload``) and the orders at risk now
+    (``at_risk_payload``), in the document's order."""
+    return {"headroom": facts["headroom"], "at_risk": at_risk, **{k: v for k, v in facts.items() if k != "headroom"}}
+
+
+def day_insights_payload(insights: DayInsightsCard) -> dict:
+    """The ``insights`` but the orders at risk: headroom, root causes, settings risks."""
     summary = insights.root_causes
     root_causes = None
     if summary is not None:
@@ -218,34 +233,38 @@ def insights_payload(insights: InsightsCard) -> dict:
         }
     return {
         "headroom": {name: (h.units if (h := insights.headroom.get(name)) else None) for name in METRICS},
-        "at_risk": {
-            "today": at_risk.today.isoformat(),
-            "orders": [
-                {
-                    "order_id": order.order_id,
-                    "kind": order.kind,
-                    "units": order.units,
-                    "purchased_at": order.purchased_at.isoformat(),
-                    "promised_ship_date": order.promised_ship_date.isoformat(),
-                    "promised_delivery_date": order.promised_delivery_date.isoformat(),
-                    "deadline": order.deadline.isoformat(),
-                    "deadline_is_pickup": order.deadline_is_pickup,
-                    "metrics": list(order.metrics),
-                }
-                for order in at_risk.orders
-            ],
-            "count": at_risk.count,
-            "units": at_risk.units,
-            "projected": {
-                name: {"rate": None if p.rate is None else float(p.rate), "passing": p.passing}
-                for name, p in at_risk.projected.items()
-            },
-        },
         "root_causes": root_causes,
         "settings_risks": [
             {"kind": r.kind, "detail": r.detail, "orders": r.orders, "units": r.units, "fix_url": r.fix_url}
             for r in insights.settings_risks
         ],
+    }
+
+
+def at_risk_payload(at_risk: AtRiskCard) -> dict:
+    """The ``insights``' orders at risk now (the first 50), with the projected rates."""
+    return {
+        "today": at_risk.today.isoformat(),
+        "orders": [
+            {
+                "order_id": order.order_id,
+                "kind": order.kind,
+                "units": order.units,
+                "purchased_at": order.purchased_at.isoformat(),
+                "promised_ship_date": order.promised_ship_date.isoformat(),
+                "promised_delivery_date": order.promised_delivery_date.isoformat(),
+                "deadline": order.deadline.isoformat(),
+                "deadline_is_pickup": order.deadline_is_pickup,
+                "metrics": list(order.metrics),
+            }
+            for order in at_risk.orders
+        ],
+        "count": at_risk.count,
+        "units": at_risk.units,
+        "projected": {
+            name: {"rate": None if p.rate is None else float(p.rate), "passing": p.passing}
+            for name, p in at_risk.projected.items()
+        },
     }
 
 

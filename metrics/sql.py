@@ -12,7 +12,7 @@ transaction a statement runs: ``metrics.services`` (the daily snapshot upsert),
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from django.db import models
 from psycopg import sql
@@ -340,3 +340,83 @@ def retention_delete(*, archive_columns: Sequence[str] | None) -> sql.Composed:
     return sql.SQL("COPY ({delete} RETURNING {cells}) TO STDOUT (FORMAT csv)").format(
         delete=delete, cells=sql.SQL(", ").join(_archive_cell(name) for name in archive_columns)
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Root causes (metrics.insights.root_causes): a metric's defect units in every breakdown at
+# once, one pass over its defect orders.
+
+# The sets the defect units are grouped by, in ``GROUPING()`` order: each set's grouping bits
+# (a bit per column of ROOT_CAUSE_COLUMNS, set when the column is not grouped; the first
+# column the highest bit).
+ROOT_CAUSE_COLUMNS = ("carrier", "local_weekday", "ship_to_state", "local_hour")
+ROOT_CAUSE_SETS: tuple[tuple[str, ...], ...] = (
+    (),
+    ("carrier",),
+    ("local_weekday",),
+    ("ship_to_state",),
+    ("local_weekday", "local_hour"),
+)
+
+
+def root_cause_grouping(columns: Sequence[str]) -> int:
+    """The ``GROUPING()`` value of the rows grouped by ``columns`` (ROOT_CAUSE_SETS)."""
+    width = len(ROOT_CAUSE_COLUMNS)
+    return sum(1 << (width - 1 - i) for i, name in enumerate(ROOT_CAUSE_COLUMNS) if name not in columns)
+
+
+def root_cause_groups(defects: str) -> sql.Composed:
+    """Each set of ROOT_CAUSE_SETS over the ORM's query ``defects`` (its parameters
+    positional; its columns ROOT_CAUSE_COLUMNS, ``units`` and ``after_cutoff``, 1 or 0) in
+    one pass: the columns ``grouping_set`` (``root_cause_grouping``), ROOT_CAUSE_COLUMNS,
+    ``units``, ``orders`` and ``after`` (the units bought after the cutoff), ordered by set,
+    then by units (descending) and value, as the breakdowns list them."""
+    columns = [sql.Identifier("d", name) for name in ROOT_CAUSE_COLUMNS]
+    listed = sql.SQL(", ").join(columns)
+    sets = sql.SQL(", ").join(
+        sql.SQL("({})").format(sql.SQL(", ").join(sql.Identifier("d", name) for name in names))
+        for names in ROOT_CAUSE_SETS
+    )
+    return sql.SQL(
+        "SELECT GROUPING({listed}) AS grouping_set, {listed}, SUM(d.units) AS units, COUNT(*) AS orders, "
+        "COALESCE(SUM(d.units) FILTER (WHERE d.after_cutoff = 1), 0) AS after "
+        "FROM ({defects}) d GROUP BY GROUPING SETS ({sets}) ORDER BY grouping_set, units DESC, {listed}"
+    ).format(listed=listed, defects=sql.SQL(defects), sets=sets)
+
+
+# ---------------------------------------------------------------------------------------
+# Orders at risk (metrics.insights.at_risk): their counts and the projection's sums in one
+# row, over rows whose risk was classified once.
+
+
+def _among(conditions: Mapping[str, Sequence[object]]) -> sql.Composable:
+    """Each column of ``conditions`` among its values; every row without conditions."""
+    if not conditions:
+        return sql.SQL("TRUE")
+    return sql.SQL(" AND ").join(
+        sql.SQL("{column} IN ({values})").format(
+            column=sql.Identifier("r", column), values=sql.SQL(", ").join(map(sql.Literal, values))
+        )
+        for column, values in conditions.items()
+    )
+
+
+def at_risk_totals(
+    rows: str,
+    *,
+    counts: Mapping[str, Mapping[str, Sequence[object]]],
+    sums: Mapping[str, Mapping[str, Sequence[object]]],
+) -> sql.Composed:
+    """One row over the ORM's query ``rows`` (its parameters positional; a ``units`` column):
+    for each name of ``counts`` how many rows, and of ``sums`` how many units, meet its
+    conditions (``_among``: each column of ``rows`` among its values)."""
+    items = [
+        sql.SQL("COUNT(*) FILTER (WHERE {where}) AS {name}").format(where=_among(c), name=sql.Identifier(name))
+        for name, c in counts.items()
+    ] + [
+        sql.SQL("COALESCE(SUM(r.units) FILTER (WHERE {where}), 0) AS {name}").format(
+            where=_among(c), name=sql.Identifier(name)
+        )
+        for name, c in sums.items()
+    ]
+    return sql.SQL("SELECT {items} FROM ({rows}) r").format(items=sql.SQL(", ").join(items), rows=sql.SQL(rows))

@@ -12,14 +12,16 @@ module per feature (their sentences, links and cards are ``metrics.presenters.in
 
 Every order query is for one seller and filters on its purchase date, the (seller,
 purchase_date) index. ``seller_insights`` gathers the first four for one seller and window:
-the dashboard's and the JSON status's insights.
+the dashboard's and the JSON status's insights; ``seller_day_insights`` all of them but the
+orders at risk, the facts of D alone, which the pages keep for the day (the orders at risk
+depend on the moment they are asked: ``metrics.presenters.cache``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from django.utils import timezone
 
@@ -33,13 +35,40 @@ from sellers.models import Seller
 
 
 @dataclass
-class Insights:
+class DayInsights:
+    """The insights that depend on D's orders and snapshots and the seller's settings alone."""
+
     day: dt.date
     window_days: int
     headroom: dict[str, Headroom]
-    at_risk: AtRisk
     root_causes: RootCauseSummary | None  # of the weakest metric; None without orders
     settings_risks: list[SettingsRisk]
+
+
+@dataclass
+class Insights(DayInsights):
+    """D's insights and the orders at risk now."""
+
+    at_risk: AtRisk
+
+
+def seller_day_insights(
+    *, seller: Seller, day: dt.date, window_days: int, snapshots: Mapping[str, MetricSnapshot]
+) -> DayInsights:
+    """Headroom from D's snapshots of the window; the root causes of the weakest metric; the
+    settings that predict defects: root causes 2 queries (1 on orders), settings risks 4 (1
+    on orders). Nothing here depends on the moment it is asked."""
+    headroom = {name: snapshot_headroom(snapshots[name]) for name in METRICS if name in snapshots}
+    weakest = weakest_metric(headroom)
+    return DayInsights(
+        day=day,
+        window_days=window_days,
+        headroom=headroom,
+        root_causes=root_cause_summary(seller=seller, day=day, window_days=window_days, metric=weakest)
+        if weakest
+        else None,
+        settings_risks=settings_risks(seller=seller, day=day, window_days=window_days),
+    )
 
 
 def seller_insights(
@@ -50,20 +79,10 @@ def seller_insights(
     snapshots: Mapping[str, MetricSnapshot],
     now: dt.datetime | None = None,
 ) -> Insights:
-    """Headroom from D's snapshots of the window; orders at risk now; the root causes of
-    the weakest metric; the settings that predict defects. Bounded queries for one seller:
-    at-risk 3 (2 on orders), root causes 6 (5 on orders), settings risks 4 (1 on orders).
-    Not cached here: the pages that show them are (``metrics.presenters.cache``)."""
-    now = now or timezone.now()
-    headroom = {name: snapshot_headroom(snapshots[name]) for name in METRICS if name in snapshots}
-    weakest = weakest_metric(headroom)
-    return Insights(
-        day=day,
-        window_days=window_days,
-        headroom=headroom,
-        at_risk=orders_at_risk(seller=seller, day=day, window_days=window_days, snapshots=snapshots, now=now),
-        root_causes=root_cause_summary(seller=seller, day=day, window_days=window_days, metric=weakest)
-        if weakest
-        else None,
-        settings_risks=settings_risks(seller=seller, day=day, window_days=window_days),
+    """``seller_day_insights`` and the orders at risk now (3 queries, 2 on orders). Not
+    cached here: the pages that show them are (``metrics.presenters.cache``)."""
+    facts = seller_day_insights(seller=seller, day=day, window_days=window_days, snapshots=snapshots)
+    at_risk = orders_at_risk(
+        seller=seller, day=day, window_days=window_days, snapshots=snapshots, now=now or timezone.now()
     )
+    return Insights(**{f.name: getattr(facts, f.name) for f in fields(facts)}, at_risk=at_risk)

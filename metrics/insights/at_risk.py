@@ -11,9 +11,10 @@ from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
-from django.db.models import Case, CharField, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from metrics import sql as statements
 from metrics.definitions import (
     METRIC_DEFINITIONS,
     METRIC_RULES,
@@ -27,6 +28,7 @@ from metrics.definitions import (
 )
 from metrics.models import MetricSnapshot
 from metrics.selectors import window_orders
+from portal.routers import read_connection
 from sellers.models import Order, Seller
 from sellers.selectors import seller_last_pickups
 
@@ -56,12 +58,17 @@ RISK_METRICS: dict[str, tuple[str, ...]] = {
 SHIPMENT_RISKS = [kind for kind, metrics in RISK_METRICS.items() if ON_TIME_SHIPMENT in metrics]
 
 
+def _undecided(today: dt.date) -> Q:
+    """Not decided yet as of ``today``: not cancelled, not delivered, and its promised
+    delivery date not passed (else it is late already). Every risk is of such an order."""
+    return q_not_cancelled(today) & q_not_delivered(today) & Q(promised_delivery_date__gte=today)
+
+
 def _risk(today: dt.date) -> Case:
     """The kind of risk an order runs as of ``today`` (the seller's local date now), or ""
-    when it has none: decided already (cancelled, delivered, or its promised delivery date
-    passed, so it is late already) or not close to a defect. The first kind that applies wins,
-    so each order is listed once."""
-    undecided = q_not_cancelled(today) & q_not_delivered(today) & Q(promised_delivery_date__gte=today)
+    when it has none: decided already (``_undecided``) or not close to a defect. The first
+    kind that applies wins, so each order is listed once."""
+    undecided = _undecided(today)
     not_scanned = q_not_shipped(today)
     kinds = (
         (RiskKind.SHIPPED_LATE_IN_TRANSIT, q_shipped_late(today)),
@@ -79,9 +86,14 @@ def _as_flag(condition: Q) -> Case:
 
 def at_risk_orders(*, seller: Seller, today: dt.date, window_days: int) -> QuerySet[Order]:
     """The seller's Prime orders purchased in the window ending today (and since the
-    evaluation start) that run a risk, annotated with ``risk``, soonest deadline first."""
+    evaluation start) that run a risk, annotated with ``risk``, soonest deadline first.
+
+    The (seller, purchase_date) index finds the window's orders; ``_undecided`` as plain
+    comparisons of their columns, tested before ``risk``'s expression, leaves the few not
+    delivered or cancelled yet (the last days' orders) for it to classify."""
     return (
         window_orders(day=today, window_days=window_days, seller_ids=[seller.pk])
+        .filter(_undecided(today))
         .annotate(risk=_risk(today))
         .exclude(risk="")
     )
@@ -181,6 +193,41 @@ def _deadline(kind: str, row: dict, *, today: dt.date, zone, pickup_today: dt.ti
     return _end_of_day(row["promised_delivery_date"], zone), False
 
 
+def _totals(orders: QuerySet[Order], *, day: dt.date, today: dt.date) -> dict[str, int]:
+    """The at-risk ``orders``' counts and units, by kind and for the projection: one query,
+    each order's risk and flags as of D computed once (``metrics.sql.at_risk_totals``)."""
+    shipment, delivery = METRIC_RULES[ON_TIME_SHIPMENT], METRIC_RULES[ON_TIME_DELIVERY]
+    flags = {
+        "shipment_population_d": _as_flag(shipment.population(day)),
+        "shipment_defect_d": _as_flag(shipment.population(day) & shipment.defects(day)),
+        "delivery_population_d": _as_flag(delivery.population(day)),
+        "delivery_defect_d": _as_flag(delivery.population(day) & delivery.defects(day)),
+        "delivery_protected_d": _as_flag(q_protected_late(day)),
+        "shipped_today": _as_flag(q_shipped(today)),
+    }
+    rows = orders.annotate(**flags).values("units", "risk", "buy_shipping", *flags).order_by()
+    threatened: dict[str, list[object]] = {"risk": [str(kind) for kind in SHIPMENT_RISKS]}
+    counts: dict[str, dict[str, list[object]]] = {
+        "orders": {},
+        **{f"{kind}__orders": {"risk": [kind.value]} for kind in RiskKind},
+    }
+    sums: dict[str, dict[str, list[object]]] = {
+        "total_units": {},
+        "shipment_threatened": threatened,
+        "shipment_population": {**threatened, "shipment_population_d": [0]},
+        "shipment_defects": {**threatened, "shipment_defect_d": [0]},
+        "delivery_population": {"delivery_population_d": [0]},
+        "delivery_defects": {"delivery_defect_d": [0]},
+        "delivery_protected": {"delivery_protected_d": [0], "buy_shipping": [True], "shipped_today": [1]},
+        **{f"{kind}__units": {"risk": [kind.value]} for kind in RiskKind},
+    }
+    query, params = rows.query.sql_with_params()
+    with read_connection(Order).cursor() as cursor:
+        cursor.execute(statements.at_risk_totals(query, counts=counts, sums=sums), params)
+        names = [column.name for column in cursor.description]
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
 def orders_at_risk(
     *,
     seller: Seller,
@@ -193,8 +240,8 @@ def orders_at_risk(
     """Orders not decided yet that become defects if they go wrong (see ``RiskKind``), the
     first ``limit`` of them with their deadlines, and the projected rates.
 
-    "Today" is the seller's local date at ``now``. Two queries on the orders: the listed
-    orders, and one aggregate with the counts and the projection's sums.
+    "Today" is the seller's local date at ``now``. Two queries on the orders: one aggregate
+    with the counts and the projection's sums (``_totals``), and the listed orders when some.
 
     The projection, for each metric some at-risk order threatens (``RISK_METRICS``), is D's
     snapshot with every such order counted as a defect:
@@ -213,30 +260,7 @@ def orders_at_risk(
     today = now.astimezone(zone).date()
     result = AtRisk(today=today)
     orders = at_risk_orders(seller=seller, today=today, window_days=window_days)
-    shipment, delivery = METRIC_RULES[ON_TIME_SHIPMENT], METRIC_RULES[ON_TIME_DELIVERY]
-    units = lambda condition: Sum("units", filter=condition, default=0)  # noqa: E731
-    kinds = {
-        f"{kind}__{what}": aggregate
-        for kind in RiskKind
-        for what, aggregate in (("orders", Count("pk", filter=Q(risk=kind))), ("units", units(Q(risk=kind))))
-    }
-    totals = orders.annotate(
-        shipment_population_d=_as_flag(shipment.population(day)),
-        shipment_defect_d=_as_flag(shipment.population(day) & shipment.defects(day)),
-        delivery_population_d=_as_flag(delivery.population(day)),
-        delivery_defect_d=_as_flag(delivery.population(day) & delivery.defects(day)),
-        delivery_protected_d=_as_flag(q_protected_late(day)),
-    ).aggregate(
-        orders=Count("pk"),
-        total_units=units(Q()),
-        shipment_threatened=units(Q(risk__in=SHIPMENT_RISKS)),
-        shipment_population=units(Q(risk__in=SHIPMENT_RISKS, shipment_population_d=0)),
-        shipment_defects=units(Q(risk__in=SHIPMENT_RISKS, shipment_defect_d=0)),
-        delivery_population=units(Q(delivery_population_d=0)),
-        delivery_defects=units(Q(delivery_defect_d=0)),
-        delivery_protected=units(Q(delivery_protected_d=0, buy_shipping=True) & q_shipped(today)),
-        **kinds,
-    )
+    totals = _totals(orders, day=day, today=today)
     result.count, result.units = totals["orders"], totals["total_units"]
     if not result.count:
         return result

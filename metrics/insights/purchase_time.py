@@ -35,7 +35,7 @@ def days_not_operated(days: Mapping[int, OperatingDay]) -> frozenset[int]:
     return frozenset(weekday + 1 for weekday, day in days.items() if not day.operated or day.cutoff is None)
 
 
-def _after_cutoff(days: Mapping[int, OperatingDay]) -> Case:
+def after_cutoff_flag(days: Mapping[int, OperatingDay]) -> Case:
     """1 when the order was bought at or after the cutoff of its local weekday, or on a day
     the seller does not ship, else 0: from the seven days of ``seller_operating_days`` (a
     weekday without a settings row is a day not operated, as everywhere else)."""
@@ -52,7 +52,7 @@ def units_against_cutoff(orders: QuerySet[Order], *, seller: Seller, days: Mappi
     that weekday's cutoff: one grouped query, at most 7 x 24 rows."""
     return (
         with_local_purchase_time(orders, seller.zone)
-        .annotate(after_cutoff=_after_cutoff(days))
+        .annotate(after_cutoff=after_cutoff_flag(days))
         .values("local_weekday", "local_hour")
         .annotate(group_units=Sum("units"), after=Sum("units", filter=Q(after_cutoff=1), default=0))
         .order_by("local_weekday", "local_hour")

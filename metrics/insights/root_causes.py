@@ -4,21 +4,28 @@ the cutoff, and destination state.
 
 Every breakdown groups in the database over exactly the orders that make up the metric's
 defect units (``metrics.selectors.metric_defects``), so each adds up to the dashboard's
-defect units."""
+defect units; all of them, the totals and the hours against the cutoff in one pass
+(``metrics.sql.root_cause_groups``, ``GROUPING SETS``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Sum
 from django.utils.translation import gettext_lazy
 
+from metrics import sql as statements
 from metrics.definitions import q_shipped_late
-from metrics.insights.purchase_time import days_not_operated, units_against_cutoff, with_local_purchase_time
+from metrics.insights.purchase_time import (
+    after_cutoff_flag,
+    days_not_operated,
+    units_against_cutoff,
+    with_local_purchase_time,
+)
 from metrics.selectors import metric_defects, window_orders
+from portal.routers import read_connection
 from sellers.choices import STATE_NAMES, Weekday
-from sellers.models import Seller
+from sellers.models import OperatingDay, Order, Seller
 from sellers.selectors import seller_operating_days
 
 # The dimensions a share of defect units belongs to.
@@ -77,29 +84,8 @@ def _shares(rows, *, key: str, label, total: int) -> list[Share]:
 
 
 def root_causes(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> RootCauses:
-    """Where the defect units of ``metric`` come from, in four grouped queries."""
-    defects = with_local_purchase_time(
-        metric_defects(seller=seller, day=day, window_days=window_days, metric=metric), seller.zone
-    )
-    totals = defects.aggregate(units=Sum("units", default=0), orders=Count("pk"))
-    result = RootCauses(
-        metric=metric, window_days=window_days, day=day, total_units=totals["units"], total_orders=totals["orders"]
-    )
-    if not result.total_orders:
-        return result
-    total = result.total_units
-
-    def grouped(*fields: str):
-        return defects.values(*fields).annotate(units=Sum("units"), orders=Count("pk")).order_by("-units", *fields)
-
-    result.by_carrier = _shares(
-        grouped(CARRIER), key=CARRIER, label=lambda value: value or str(NO_CARRIER), total=total
-    )
-    result.by_weekday = _shares(grouped(WEEKDAY), key=WEEKDAY, label=_weekday_names().get, total=total)
-    result.by_state = _shares(
-        grouped(STATE), key=STATE, label=lambda value: STATE_NAMES.get(value, value or str(NO_STATE)), total=total
-    )
-    return result
+    """Where the defect units of ``metric`` come from: ``root_cause_summary``'s breakdowns."""
+    return root_cause_summary(seller=seller, day=day, window_days=window_days, metric=metric).causes
 
 
 @dataclass(frozen=True)
@@ -158,20 +144,62 @@ class CutoffBreakdown:
     days_not_operated: frozenset[int] = frozenset()  # ISO weekdays
 
 
-def defects_by_hour_against_cutoff(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> CutoffBreakdown:
-    """The defect units of ``metric`` by local hour and weekday of purchase against that
-    weekday's cutoff (SPEC section 4's facts for a root cause), in one grouped query."""
-    days = seller_operating_days(seller=seller)
-    defects = metric_defects(seller=seller, day=day, window_days=window_days, metric=metric)
-    rows = list(units_against_cutoff(defects, seller=seller, days=days))
-    total = sum(row["group_units"] for row in rows)
+@dataclass
+class RootCauseSummary:
+    """The root causes of one metric (the failing or weakest one) in one window."""
+
+    metric: str
+    window_days: int
+    causes: RootCauses
+    cutoff: CutoffBreakdown
+
+
+# Each breakdown's rows in ``metrics.sql.root_cause_groups``: its grouping set's value.
+TOTAL, BY_CARRIER, BY_WEEKDAY, BY_STATE, BY_HOUR = (
+    statements.root_cause_grouping(columns) for columns in statements.ROOT_CAUSE_SETS
+)
+
+
+def _grouped_defects(
+    *, seller: Seller, day: dt.date, window_days: int, metric: str, days: dict[int, OperatingDay]
+) -> dict[int, list[dict]]:
+    """The defect units of ``metric`` grouped every way the root causes show them, in one
+    query: the rows of each grouping set (TOTAL, BY_CARRIER...), in the breakdowns' order."""
+    defects = (
+        with_local_purchase_time(
+            metric_defects(seller=seller, day=day, window_days=window_days, metric=metric), seller.zone
+        )
+        .annotate(after_cutoff=after_cutoff_flag(days))
+        .values(*statements.ROOT_CAUSE_COLUMNS, "units", "after_cutoff")
+        .order_by()
+    )
+    query, params = defects.query.sql_with_params()
+    groups: dict[int, list[dict]] = {}
+    with read_connection(Order).cursor() as cursor:
+        cursor.execute(statements.root_cause_groups(query), params)
+        names = [column.name for column in cursor.description]
+        for values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            for name in ("local_weekday", "local_hour"):  # EXTRACT's numeric, as the ORM converts it
+                row[name] = None if row[name] is None else int(row[name])
+            groups.setdefault(row["grouping_set"], []).append(row)
+    return groups
+
+
+def _cutoff(rows: list[dict], *, total: int, days: dict[int, OperatingDay]) -> CutoffBreakdown:
+    """The defect units by local hour and weekday of purchase against that weekday's cutoff,
+    from the (weekday, hour) rows."""
+    hours: dict[int, list[int]] = {}
     after_by_weekday: dict[int, int] = {}
     for row in rows:
+        units = hours.setdefault(row["local_hour"], [0, 0])
+        units[0] += row["units"]
+        units[1] += row["after"]
         if row["after"]:
             after_by_weekday[row["local_weekday"]] = after_by_weekday.get(row["local_weekday"], 0) + row["after"]
     weekday_names = _weekday_names()
     return CutoffBreakdown(
-        hours=_by_hour(rows),
+        hours=[HourOfPurchase(hour=h, units=u, after_cutoff_units=a) for h, (u, a) in sorted(hours.items())],
         after_cutoff_by_weekday=sorted(
             (
                 Share(str(weekday), weekday_names[weekday], units, 0, total, dimension=AFTER_CUTOFF)
@@ -183,20 +211,31 @@ def defects_by_hour_against_cutoff(*, seller: Seller, day: dt.date, window_days:
     )
 
 
-@dataclass
-class RootCauseSummary:
-    """The root causes of one metric (the failing or weakest one) in one window."""
-
-    metric: str
-    window_days: int
-    causes: RootCauses
-    cutoff: CutoffBreakdown
-
-
 def root_cause_summary(*, seller: Seller, day: dt.date, window_days: int, metric: str) -> RootCauseSummary:
+    """Where the defect units of ``metric`` come from (by carrier, weekday and state) and
+    their hours of purchase against the cutoff: one pass over its defect orders, and the
+    seller's operating days."""
+    days = seller_operating_days(seller=seller)
+    groups = _grouped_defects(seller=seller, day=day, window_days=window_days, metric=metric, days=days)
+    totals = groups[TOTAL][0]
+    causes = RootCauses(
+        metric=metric, window_days=window_days, day=day, total_units=totals["units"] or 0, total_orders=totals["orders"]
+    )
+    if causes.total_orders:
+        total = causes.total_units
+        causes.by_carrier = _shares(
+            groups.get(BY_CARRIER, []), key=CARRIER, label=lambda value: value or str(NO_CARRIER), total=total
+        )
+        causes.by_weekday = _shares(groups.get(BY_WEEKDAY, []), key=WEEKDAY, label=_weekday_names().get, total=total)
+        causes.by_state = _shares(
+            groups.get(BY_STATE, []),
+            key=STATE,
+            label=lambda value: STATE_NAMES.get(value, value or str(NO_STATE)),
+            total=total,
+        )
     return RootCauseSummary(
         metric=metric,
         window_days=window_days,
-        causes=root_causes(seller=seller, day=day, window_days=window_days, metric=metric),
-        cutoff=defects_by_hour_against_cutoff(seller=seller, day=day, window_days=window_days, metric=metric),
+        causes=causes,
+        cutoff=_cutoff(groups.get(BY_HOUR, []), total=causes.total_units, days=days),
     )

@@ -1,30 +1,40 @@
 """The seller's dashboard (SPEC section 6) as it is shown: a card per metric with its trend,
 the insights in words, the status banner and requirement checks, rendered once per state of
 the seller and served from the cache (``metrics.presenters.cache``) until something it
-shows changes."""
+shows changes: all of it for the day, but the orders at risk now, rendered apart for a
+short bucket and set into the day's page (``AT_RISK_SLOT``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.functional import Promise
+from django.utils.safestring import mark_safe
 
 from metrics import charts
 from metrics.definitions import METRIC_DEFINITIONS, METRICS, WINDOWS, MetricDefinition
-from metrics.insights import seller_insights
+from metrics.insights import seller_day_insights
+from metrics.insights.at_risk import orders_at_risk
 from metrics.insights.headroom import snapshot_headroom
 from metrics.models import Incident, MetricSnapshot
-from metrics.presenters.cache import cached, seller_cache_key
+from metrics.presenters.cache import (
+    DAY_CACHE_SECONDS,
+    SELLER_CACHE_SECONDS,
+    cached,
+    cached_all,
+    seller_cache_key,
+    seller_day_cache_key,
+)
 from metrics.presenters.glance import metric_rows, revocation_checklist, seller_verdict
 from metrics.presenters.incidents import incident_excuses, report_incident_url
-from metrics.presenters.insights import InsightsCard, insights_card
+from metrics.presenters.insights import AtRiskCard, DayInsightsCard, InsightsCard, at_risk_card, day_insights_card
 from metrics.presenters.rates import rate_percent, threshold_percent
 from metrics.presenters.reasons import reason_sentence
 from metrics.reasons import MetricReason, RevocationReason, revocation_reasons_from_json
@@ -152,33 +162,82 @@ def metric_cards(
     return cards, computed_at
 
 
+# Where the day's page (``render_dashboard_content``) takes the orders at risk now: an HTML
+# comment no escaped value can contain.
+AT_RISK_SLOT = "<!-- portal: the orders at risk now -->"
+
+
 def dashboard_content(request: HttpRequest | None, *, seller: Seller, window_days: int, now: dt.datetime) -> str:
     """The dashboard's content, rendered once per state of the seller: after that a view
     costs five indexed queries (session, account, seller, its state, the volume control in
     force). The key holds everything it shows besides the seller and its state: the window
-    and the volume control in force (a pause shows the moment it takes effect). The content
-    reads nothing of the request (the daily run's warm-up renders it without one:
-    ``metrics.presenters.warm``)."""
+    and the volume control in force (a pause shows the moment it takes effect). All of it is
+    kept for the day but the orders at risk now, kept for a short bucket (``at_risk_content``)
+    and set into the day's page. The content reads nothing of the request (the daily run's
+    warm-up renders it without one: ``metrics.presenters.warm``)."""
     state = seller_dashboard_state(seller=seller)
     control = seller.volume_control_at(now)
     parts = (window_days, control.pk if control else None, paused_by(control, now))
-    key = seller_cache_key("dashboard", seller=seller, state=state, parts=parts, now=now)
-    return cached(
-        key,
-        lambda: render_dashboard_content(
-            request, seller=seller, day=state.day, window_days=window_days, control=control, now=now
-        ),
+    rendered: dict[str, str] = {}  # the orders at risk, when the day's page is rendered now
+    day_key = seller_day_cache_key("dashboard", seller=seller, state=state, parts=parts)
+
+    def day_page() -> str:
+        return render_dashboard_content(
+            request, seller=seller, day=state.day, window_days=window_days, control=control, now=now, at_risk=rendered
+        )
+
+    day = state.day
+    if day is None:
+        return cached(day_key, day_page, seconds=DAY_CACHE_SECONDS)
+    # Both parts in one round trip to the cache.
+    page, at_risk = cached_all(
+        [
+            (day_key, day_page, DAY_CACHE_SECONDS),
+            (
+                seller_cache_key("dashboard-at-risk", seller=seller, state=state, parts=(window_days,), now=now),
+                lambda: (
+                    rendered.get("html") or at_risk_content(seller=seller, day=day, window_days=window_days, now=now)
+                ),
+                SELLER_CACHE_SECONDS,
+            ),
+        ]
     )
+    return page.replace(AT_RISK_SLOT, at_risk, 1)
+
+
+def at_risk_content(*, seller: Seller, day: dt.date, window_days: int, now: dt.datetime) -> str:
+    """The dashboard's orders at risk now, rendered as the page includes them: D's snapshots
+    of the window (the projection) and two queries on the orders."""
+    snapshots = {
+        name: s for (window, name), s in seller_day_snapshots(seller=seller, day=day).items() if window == window_days
+    }
+    at_risk = orders_at_risk(seller=seller, day=day, window_days=window_days, snapshots=snapshots, now=now)
+    return _at_risk_html(at_risk_card(at_risk), seller=seller)
+
+
+def _at_risk_html(at_risk: AtRiskCard, *, seller: Seller) -> str:
+    """The orders at risk as ``metrics/_insights.html`` includes them."""
+    return render_to_string("metrics/_at_risk.html", {"at_risk": at_risk, "seller": seller})
 
 
 def render_dashboard_content(
-    request: HttpRequest | None, *, seller: Seller, day: dt.date | None, window_days: int, control, now: dt.datetime
+    request: HttpRequest | None,
+    *,
+    seller: Seller,
+    day: dt.date | None,
+    window_days: int,
+    control,
+    now: dt.datetime,
+    at_risk: dict[str, str] | None = None,
 ) -> str:
     """The dashboard below its notice (SPEC section 6): status, metric cards with trends,
-    the insights in words, requirement checks, volume controls; rendered to HTML."""
+    the insights in words, requirement checks, volume controls; rendered to HTML. Given
+    ``at_risk``, the orders at risk now are left out, ``AT_RISK_SLOT`` in their place, and
+    rendered apart into ``at_risk["html"]`` (``dashboard_content`` sets them in); else the
+    page as a whole."""
     cards: list[MetricCard] = []
     computed_at: dt.datetime | None = None
-    insights: InsightsCard | None = None
+    insights: DayInsightsCard | None = None
     day_snapshots: dict = {}
     if day is not None:
         day_snapshots = seller_day_snapshots(seller=seller, day=day)
@@ -190,15 +249,16 @@ def render_dashboard_content(
             window_days=window_days,
             excused_by=excused_units_by_incident(seller=seller, day=day, window_days=window_days) if excused else None,
         )
-        insights = insights_card(
-            seller_insights(
-                seller=seller,
-                day=day,
-                window_days=window_days,
-                snapshots={card.name: card.snapshot for card in cards if card.snapshot is not None},
-                now=now,
-            )
+        snapshots = {card.name: card.snapshot for card in cards if card.snapshot is not None}
+        facts = seller_day_insights(seller=seller, day=day, window_days=window_days, snapshots=snapshots)
+        insights = day_insights_card(facts)
+        risks = at_risk_card(
+            orders_at_risk(seller=seller, day=day, window_days=window_days, snapshots=snapshots, now=now)
         )
+        if at_risk is None:
+            insights = InsightsCard(**{f.name: getattr(insights, f.name) for f in fields(insights)}, at_risk=risks)
+        else:
+            at_risk["html"] = _at_risk_html(risks, seller=seller)
     revocation = None if seller.is_eligible else seller_latest_revocation(seller=seller)
     requirements = seller_requirements(seller=seller)
     revocation_reasons = revocation_reasons_from_json(revocation.reasons) if revocation else []
@@ -239,6 +299,7 @@ def render_dashboard_content(
             if submission.allowed and revocation
             else None,
             "insights": insights,
+            "at_risk_slot": mark_safe(AT_RISK_SLOT) if at_risk is not None and insights else None,
             "report_incident_url": revoked_incident_url(revocation_reasons),
             # Every incident submission and decision is audited, so the state's latest audit
             # entry keys these too (SPEC section 7).

@@ -6,7 +6,7 @@ reads the database but the plan pages' root-cause facts, which gather their own.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from fractions import Fraction
 
 from django.urls import reverse
@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from metrics.definitions import METRIC_DEFINITIONS
-from metrics.insights import Insights
+from metrics.insights import DayInsights, Insights
 from metrics.insights.at_risk import AtRisk, AtRiskOrder, Projection, RiskKind
 from metrics.insights.headroom import Headroom
 from metrics.insights.root_causes import (
@@ -404,22 +404,37 @@ def settings_risk_card(risk: SettingsRisk) -> SettingsRiskCard:
 
 
 @dataclass(frozen=True)
-class InsightsCard:
+class DayInsightsCard:
+    """D's insights of one window in words (``metrics.insights.DayInsights``)."""
+
     day: dt.date
     window_days: int
     headroom: dict[str, HeadroomLine]
-    at_risk: AtRiskCard
     root_causes: RootCauseCard | None
     settings_risks: list[SettingsRiskCard]
 
 
-def insights_card(insights: Insights) -> InsightsCard:
-    """The seller's insights of one window in words, in the active language."""
-    return InsightsCard(
+@dataclass(frozen=True)
+class InsightsCard(DayInsightsCard):
+    """D's insights and the orders at risk now, in words."""
+
+    at_risk: AtRiskCard
+
+
+def day_insights_card(insights: DayInsights) -> DayInsightsCard:
+    """D's insights of one window in words, in the active language."""
+    return DayInsightsCard(
         day=insights.day,
         window_days=insights.window_days,
         headroom={name: headroom_line(headroom) for name, headroom in insights.headroom.items()},
-        at_risk=at_risk_card(insights.at_risk),
         root_causes=root_cause_card(insights.root_causes) if insights.root_causes else None,
         settings_risks=[settings_risk_card(risk) for risk in insights.settings_risks],
+    )
+
+
+def insights_card(insights: Insights) -> InsightsCard:
+    """The seller's insights of one window in words, in the active language."""
+    facts = day_insights_card(insights)
+    return InsightsCard(
+        **{f.name: getattr(facts, f.name) for f in fields(facts)}, at_risk=at_risk_card(insights.at_risk)
     )

@@ -2,13 +2,15 @@
 of sellers, a background task (``metrics.tasks.warm_seller_pages``) renders their dashboard
 and builds their JSON status, for both windows and in the languages of their accounts, into
 the seller's cache (``metrics.presenters.cache``), so the first view after the run is served
-from it as every later one is.
+from it as every later one is. What it warms is kept for the day (the cards, trends, root
+causes, settings risks): a first view hours later reads only the orders at risk now (two
+queries on the window's undelivered orders) and sets them into the warmed page.
 
 Nothing here decides what a page shows: the warm-up calls the very functions the views call,
 under the very keys they compute (the seller row, its state, the volume control in force,
-the window, the language, the time bucket), so a page in any other state simply misses and
-renders as before. Bounded: the ``WARM_SELLERS_PER_CHUNK`` largest sellers of the chunk, by
-D's orders, largest first (theirs are the slow first views).
+the window, the language; the time bucket for the orders at risk alone), so a page in any
+other state simply misses and renders as before. Bounded: the ``WARM_SELLERS_PER_CHUNK``
+largest sellers of the chunk, by D's orders, largest first (theirs are the slow first views).
 """
 
 from __future__ import annotations

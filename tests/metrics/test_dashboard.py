@@ -284,18 +284,18 @@ def test_trend_is_one_query_over_the_snapshots_and_orders_are_read_boundedly_for
     # The latest day, D's figures of both windows (the first screen), then the whole trend.
     assert len(snapshot_queries) == 3, snapshot_queries
     # The cards and the headroom read the snapshots only. The insights read this seller's
-    # orders: orders at risk (one aggregate, one limited list), root causes (one total and
-    # four grouped queries) and settings risks (one aggregate). Each is bounded by the seller
+    # orders: orders at risk (one aggregate, one limited list), root causes (one pass,
+    # GROUPING SETS) and settings risks (one aggregate). Each is bounded by the seller
     # and a purchase-date range, the (seller, purchase_date) index, so the page costs the
     # same whatever the seller's history and never reads another seller's orders.
     order_queries = [s for s in sql if '"sellers_order"' in s]
-    assert len(order_queries) == 8, order_queries
-    assert response.context["insights"].at_risk.count == 1 and response.context["insights"].settings_risks
+    assert len(order_queries) == 4, order_queries
+    assert response.context["at_risk"].count == 1 and response.context["insights"].settings_risks
     for query in order_queries:
         where = query.split(" WHERE ", 1)[1]
         assert re.search(rf'"sellers_order"\."seller_id" (= {revoked.pk}\b|IN \({revoked.pk}\))', where), query
         assert '"sellers_order"."purchase_date"' in where, query
-    # session, user, seller, 2 snapshots, 8 orders, settings for the insights (pickups,
+    # session, user, seller, 2 snapshots, 4 orders, settings for the insights (pickups,
     # cutoffs, one-day regions: 5), event, control, 4 requirements, open plan, 2 permissions,
     # and the latest settings change, part of the insights' cache key
     assert len(sql) <= 28, sql

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from metrics.presenters import dashboard
 from metrics.presenters.cache import SELLER_CACHE_SECONDS
+from metrics.selectors import seller_dashboard_state
 from metrics.services import daily_run
 from sellers.choices import CONTIGUOUS_REGIONS, Speed
 from sellers.factories import D, OrderFactory
@@ -151,10 +152,30 @@ def test_each_window_and_language_has_its_own_page(client, page):
     assert "Leistung der letzten 30 Tage" in german and german != page
 
 
-def test_orders_at_risk_are_at_most_the_cache_lifetime_old(client, page, clock):
+def test_orders_at_risk_are_at_most_the_cache_lifetime_old_and_alone_recomputed(client, page, clock):
+    """Past the short bucket only the orders at risk are read again (their aggregate, and
+    their list when some are); the rest of the day's page is served from the cache."""
     clock.move_to(NOW + dt.timedelta(seconds=SELLER_CACHE_SECONDS))
-    _html, queries = view(client)
-    assert queries.rendered
+    html, queries = view(client)
+    assert not queries.rendered
+    assert 1 <= len([sql for sql in queries.sql if '"sellers_order"' in sql]) <= 2, queries.sql
+    assert unmasked(html) == unmasked(page)
+
+
+def test_a_view_later_in_the_day_equals_a_fresh_render(client, seller, page, clock, make_orders):
+    """Hours after the first view, with an order at risk that was not there then: the page
+    from the day's cache and the orders at risk of now is the page rendered afresh now."""
+    later = NOW + dt.timedelta(hours=3)
+    clock.move_to(later)
+    make_orders(OrderFactory.build(seller=seller, purchased_at=later - dt.timedelta(hours=1), not_shipped=True))
+    html, queries = view(client)
+    assert not queries.rendered
+    state = seller_dashboard_state(seller=seller)
+    fresh = dashboard.render_dashboard_content(
+        None, seller=seller, day=state.day, window_days=30, control=seller.volume_control_at(later), now=later
+    )
+    assert unmasked(fresh) in unmasked(html)
+    assert "portal-at-risk-order" in fresh and "portal-at-risk-order" not in page
 
 
 def test_another_seller_in_the_same_state_never_gets_this_page(

@@ -18,6 +18,7 @@ from django.urls import reverse
 from metrics import tasks
 from metrics.presenters import dashboard
 from metrics.presenters.warm import seller_pages_warm, sellers_to_warm
+from metrics.selectors import seller_dashboard_state
 from metrics.services import daily_run
 from sellers.factories import D, OrderFactory
 from sellers.services import seller_create, volume_control_update
@@ -189,3 +190,34 @@ def test_another_seller_never_gets_this_sellers_cached_status(
     body = client.get(API).json()
     assert body["merchant_token"] == other_seller.merchant_token
     assert json.dumps(body).count(computed.merchant_token) == 0
+
+
+# --- Later in the day: past the warm-up's short bucket ----------------------------------
+
+
+def test_a_first_view_hours_after_the_warm_up_reads_only_the_orders_at_risk(client, computed, renders, clock):
+    seller_pages_warm(day=D, seller_ids=[computed.pk], now=NOW)
+    later = NOW + dt.timedelta(hours=5)
+    clock.move_to(later)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(DASHBOARD).content.decode()
+    assert sorted(renders) == [7, 30], "the day's page came from the warm-up"
+    read = order_queries(queries)
+    assert 1 <= len(read) <= 2 and all("GROUPING SETS" not in sql for sql in read), read
+    computed.refresh_from_db()  # revoked by the daily run
+    state = seller_dashboard_state(seller=computed)
+    fresh = dashboard.render_dashboard_content(
+        None, seller=computed, day=state.day, window_days=30, control=computed.volume_control_at(later), now=later
+    )
+    assert unmasked(fresh) in unmasked(html)
+
+
+def test_a_status_hours_after_the_warm_up_is_the_json_built_afresh(client, computed, locmem_cache, clock):
+    seller_pages_warm(day=D, seller_ids=[computed.pk], now=NOW)
+    clock.move_to(NOW + dt.timedelta(hours=5))
+    with CaptureQueriesContext(connection) as queries:
+        later = client.get(API, {"window": 30}).json()
+    read = order_queries(queries)
+    assert 1 <= len(read) <= 2 and all("GROUPING SETS" not in sql for sql in read), read
+    locmem_cache.clear()
+    assert client.get(API, {"window": 30}).json() == later
