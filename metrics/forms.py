@@ -28,7 +28,7 @@ from metrics.incidents import (
 from metrics.models import Incident
 from metrics.presenters.incidents import incident_label
 from metrics.selectors import seller_incident_carriers, seller_open_incident_count, seller_order_ids_found
-from portal.bounds import excerpt, text_error_messages
+from portal.bounds import excerpt, is_storable_text, text_error_messages
 from portal.once import OnceField
 from sellers.importing import CARRIER_MAX, ORDER_ID_MAX
 from sellers.models import Seller
@@ -199,14 +199,24 @@ def names_listed(names: list[str]) -> str:
 
 
 def _text_only(field: forms.Field, value: object) -> None:
-    """JSON gives numbers, lists, objects and booleans where text belongs: refused with a
-    sentence naming the field, never turned into text (nor a crash)."""
+    """JSON gives numbers, lists, objects and booleans where text belongs, and strings with a
+    lone UTF-16 surrogate that cannot be stored: refused with a sentence naming the field,
+    never turned into text (nor a crash)."""
     if value is not None and not isinstance(value, str):
         raise forms.ValidationError(field.error_messages["not_text"], code="not_text")
+    if isinstance(value, str) and not is_storable_text(value):
+        raise forms.ValidationError(_surrogate_message(field.label), code="not_text")
 
 
 def _not_text_message(label):
     return format_lazy(_("{field}: write it as text (a JSON string), not a number, list or object."), field=label)
+
+
+def _surrogate_message(label):
+    return format_lazy(
+        _("{field}: contains a lone UTF-16 surrogate (U+D800 to U+DFFF), which is not text. Remove it."),
+        field=label,
+    )
 
 
 class _IncidentTextField(forms.CharField):
@@ -267,11 +277,12 @@ class OrderIdsField(forms.Field):
             )
         problems, order_ids = [], []
         for index, item in enumerate(value, start=1):
-            if not isinstance(item, str):
+            if not isinstance(item, str) or not is_storable_text(item) or "\x00" in item:
+                # No order id holds a NUL or a lone surrogate: neither can be stored.
                 problems.append(
                     _("%(field)s: item %(index)s is not an order id (text).") % {"field": label, "index": index}
                 )
-            elif not item.strip() or "\x00" in item:
+            elif not item.strip():
                 problems.append(_("%(field)s: item %(index)s is empty.") % {"field": label, "index": index})
             elif len(item.strip()) > ORDER_ID_MAX:
                 problems.append(
