@@ -26,11 +26,7 @@ from metrics.models import Incident, MetricSnapshot, PlanOfAction
 from metrics.presenters import rate_percent, threshold_percent
 from metrics.presenters.incident_review import (
     COVERED_ORDERS_SHOWN,
-    carrier_text,
     covered_order_rows,
-    effect_rows,
-    incident_dates_text,
-    metric_labels,
     peer_rows,
     preselected_metrics,
     recent_decision_rows,
@@ -38,6 +34,7 @@ from metrics.presenters.incident_review import (
     review_queue_rows,
     status_effect_sentence,
 )
+from metrics.presenters.incidents import carrier_text, dates_text, effect_rows, metrics_text
 from metrics.presenters.insights import root_cause_facts
 from metrics.presenters.reasons import failing_item_rows, listed_plans
 from metrics.selectors import (
@@ -223,8 +220,8 @@ def incident_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     context |= {
         "incident": incident,
         "carrier": carrier_text(incident.carrier),
-        "dates": incident_dates_text(incident),
-        "excused_labels": metric_labels(incident.excused_metrics),
+        "dates": dates_text(incident.start_date, incident.end_date),
+        "excused_labels": metrics_text(incident.excused_metrics),
         "own_seller": request.user.seller_id == seller.pk,
         "earlier_incidents": seller_incidents(seller=seller).exclude(pk=incident.pk)[:HISTORY_PAGE_SIZE],
     }
