@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
@@ -189,6 +190,20 @@ def test_a_lone_surrogate_is_refused_naming_its_field_never_a_500(api, changes, 
     errors = field_errors(response)
     [message] = errors[field]
     assert list(errors) == [field] and ("surrogate" in message or "item 1 is not an order id" in message)
+    assert Incident.objects.count() == 0
+
+
+def test_a_database_failure_is_503_with_a_sentence_and_reports_nothing(api, monkeypatch):
+    def deadlock(**kwargs):
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr("metrics.services.audit_entry_create", deadlock)
+    response = post(api, REPORT)
+    assert response.status_code == 503 and response["Retry-After"] == "60"
+    assert response.json() == {
+        "error": "The database failed while your incident was being reported, so nothing was reported. Send the "
+        "report again in a moment."
+    }
     assert Incident.objects.count() == 0
 
 
