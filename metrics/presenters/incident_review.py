@@ -24,9 +24,6 @@ from metrics.presenters.reasons import ListedPlan, reason_label
 from metrics.selectors import IncidentReinstatement, PeerDefects
 from sellers.models import Order, Seller
 
-# The covered orders a page lists; the count above them says how many there are in all.
-COVERED_ORDERS_SHOWN = 200
-
 
 @dataclass(frozen=True)
 class QueueRow:

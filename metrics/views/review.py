@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,11 +22,10 @@ from django.views.decorators.http import require_POST
 
 from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
 from metrics.forms import IncidentDecisionForm, PlanDecisionForm
-from metrics.incidents import EXCUSABLE_METRICS, IncidentScope
+from metrics.incidents import EXCUSABLE_METRICS, INCIDENT_MAX_CANDIDATES, IncidentScope
 from metrics.models import Incident, MetricSnapshot, PlanOfAction
 from metrics.presenters import rate_percent, threshold_percent
 from metrics.presenters.incident_review import (
-    COVERED_ORDERS_SHOWN,
     covered_order_rows,
     peer_rows,
     preselected_metrics,
@@ -167,15 +167,20 @@ def plan_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return render(request, "review/plan.html", context)
 
 
+def _form_errors_told(request: AuthenticatedHttpRequest, form: forms.Form) -> None:
+    """A refused decision's every error as a message on the page it returns to."""
+    for errors in form.errors.values():
+        for error in errors.get_json_data():
+            messages.error(request, error["message"])
+
+
 @require_POST
 @reviewer_required
 def plan_decide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     plan = get_object_or_404(PlanOfAction, pk=pk)
     form = PlanDecisionForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors.get_json_data():
-                messages.error(request, error["message"])
+        _form_errors_told(request, form)
         return redirect("metrics:review_plan", pk=plan.pk)
     try:
         if form.cleaned_data["decision"] == PlanDecisionForm.APPROVE:
@@ -244,8 +249,9 @@ def incident_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         )
         context |= {
             "covered_count": covered.count(),
-            "covered_rows": covered_order_rows(covered[:COVERED_ORDERS_SHOWN]),
-            "covered_shown": COVERED_ORDERS_SHOWN,
+            "covered_rows": covered_order_rows(covered[:INCIDENT_MAX_CANDIDATES]),
+            "covered_shown": INCIDENT_MAX_CANDIDATES,
+            "covered_window": max(WINDOWS),
             "peer_rows": peer_rows(carrier_peer_defects(incident=incident, day=day)),
         }
         if incident.is_open:
@@ -261,9 +267,7 @@ def incident_decide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(Incident.objects.select_related("seller"), pk=pk)
     form = IncidentDecisionForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors.get_json_data():
-                messages.error(request, error["message"])
+        _form_errors_told(request, form)
         return redirect("metrics:review_incident", pk=incident.pk)
     decided = form.cleaned_data
     try:
