@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db import Error as DatabaseFailure
 from django.db import transaction
@@ -130,6 +131,48 @@ class OrdersReceived:
     rejected: Rejected | None = None
 
 
+@dataclass
+class EventsReceived:
+    batch: FeedBatch
+    result: EventsResult | None = None
+    rejected: Rejected | None = None
+
+
+R = TypeVar("R", ImportResult, EventsResult)
+
+
+def _received(
+    *,
+    token: IntegrationToken,
+    kind: str,
+    items: int,
+    now: dt.datetime,
+    write: Callable[[], R],
+    counts: Callable[[R], dict[str, int]],
+) -> tuple[FeedBatch, R | None, Rejected | None]:
+    """Write a batch (``write``) and its log entry in one transaction, or log why nothing was
+    written: (the log entry, the result, the problems). ``FeedFailed`` when the database
+    fails, whether writing the batch or the log: nothing of the batch is stored."""
+    try:
+        with transaction.atomic():
+            result = write()
+            logged = feed_batch_log(
+                token=token, kind=kind, status_code=200, received_at=now, items=items, **counts(result)
+            )
+        return logged, result, None
+    except (ImportRejected, EventsRejected) as exc:
+        rejected = Rejected(exc.problems, exc.unlisted)
+        try:
+            logged = feed_batch_log(
+                token=token, kind=kind, status_code=422, received_at=now, items=items, invalid=rejected.invalid
+            )
+        except DatabaseFailure as failure:
+            raise _failed(token=token, kind=kind, items=items, now=now, exc=failure) from failure
+        return logged, None, rejected
+    except (ImportFailed, DatabaseFailure) as exc:
+        raise _failed(token=token, kind=kind, items=items, now=now, exc=exc) from exc
+
+
 def feed_orders_receive(*, token: IntegrationToken, items: Sequence[object], now: dt.datetime) -> OrdersReceived:
     """Validate and upsert a batch of orders (SPEC section 9) through the import's path
     (``orders_write``): all of it with the outcome of each item, or nothing and every
@@ -138,51 +181,26 @@ def feed_orders_receive(*, token: IntegrationToken, items: Sequence[object], now
 
     Raises ``FeedFailed`` (logged first, if the database allows) when the database fails,
     whether writing the orders or the log: nothing of the batch is stored."""
-    kind = FeedBatch.Kind.ORDERS
 
     def read(batch: OrderBatch) -> None:
         for position, item in enumerate(items):
             order_item_judge(batch, item, position)
 
-    try:
-        with transaction.atomic():
-            result = orders_write(read=read, now=now, item_statuses=True)
-            logged = feed_batch_log(
-                token=token,
-                kind=kind,
-                status_code=200,
-                received_at=now,
-                items=len(items),
-                created=result.created,
-                updated=result.updated,
-                unchanged=result.unchanged,
-            )
-        return OrdersReceived(logged, result=result)
-    except ImportRejected as exc:
-        rejected = Rejected(exc.problems, exc.unlisted)
-        try:
-            logged = feed_batch_log(
-                token=token, kind=kind, status_code=422, received_at=now, items=len(items), invalid=rejected.invalid
-            )
-        except DatabaseFailure as failure:
-            raise _failed(token=token, kind=kind, items=len(items), now=now, exc=failure) from failure
-        return OrdersReceived(logged, rejected=rejected)
-    except (ImportFailed, DatabaseFailure) as exc:
-        raise _failed(token=token, kind=kind, items=len(items), now=now, exc=exc) from exc
-
-
-@dataclass
-class EventsReceived:
-    batch: FeedBatch
-    result: EventsResult | None = None
-    rejected: Rejected | None = None
+    logged, result, rejected = _received(
+        token=token,
+        kind=FeedBatch.Kind.ORDERS,
+        items=len(items),
+        now=now,
+        write=lambda: orders_write(read=read, now=now, item_statuses=True),
+        counts=lambda result: {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+    )
+    return OrdersReceived(logged, result=result, rejected=rejected)
 
 
 def feed_events_receive(*, token: IntegrationToken, items: Sequence[object], now: dt.datetime) -> EventsReceived:
     """Record a batch of carrier events (SPEC section 9, ``tracking_events_record``): all of
     them, or none and every problem by item; logged either way. Raises ``FeedFailed`` as
     ``feed_orders_receive`` does."""
-    kind = FeedBatch.Kind.TRACKING_EVENTS
     events: list[CarrierEvent] = []
     found: dict[int, list[tuple[str | None, str]]] = {}
     for position, item in enumerate(items):
@@ -190,28 +208,12 @@ def feed_events_receive(*, token: IntegrationToken, items: Sequence[object], now
         events.append(event)
         if problems:
             found[position] = problems
-    try:
-        with transaction.atomic():
-            result = tracking_events_record(events=events, found=found, now=now)
-            logged = feed_batch_log(
-                token=token,
-                kind=kind,
-                status_code=200,
-                received_at=now,
-                items=len(items),
-                applied=result.applied,
-                pending=result.pending,
-                repeated=result.repeats,
-            )
-        return EventsReceived(logged, result=result)
-    except EventsRejected as exc:
-        rejected = Rejected(exc.problems, exc.unlisted)
-        try:
-            logged = feed_batch_log(
-                token=token, kind=kind, status_code=422, received_at=now, items=len(items), invalid=rejected.invalid
-            )
-        except DatabaseFailure as failure:
-            raise _failed(token=token, kind=kind, items=len(items), now=now, exc=failure) from failure
-        return EventsReceived(logged, rejected=rejected)
-    except DatabaseFailure as exc:
-        raise _failed(token=token, kind=kind, items=len(items), now=now, exc=exc) from exc
+    logged, result, rejected = _received(
+        token=token,
+        kind=FeedBatch.Kind.TRACKING_EVENTS,
+        items=len(items),
+        now=now,
+        write=lambda: tracking_events_record(events=events, found=found, now=now),
+        counts=lambda result: {"applied": result.applied, "pending": result.pending, "repeated": result.repeats},
+    )
+    return EventsReceived(logged, result=result, rejected=rejected)

@@ -292,7 +292,7 @@ def _performance(request: HttpRequest, seller: Seller) -> JsonResponse:
 # ---------------------------------------------------------------------------------------
 # Incidents (SPEC section 7)
 
-# The body's keys and the report form's fields they fill (incidents_shared: start and end
+# The body's keys and the report form's fields they fill (SPEC section 7: start and end
 # are the local dates).
 INCIDENT_FIELDS = {
     "kind": "kind",
