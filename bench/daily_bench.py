@@ -84,8 +84,17 @@ CONFIRMED, PICKUP, DELIVERED = dt.time(16), dt.time(17), dt.time(12)
 STATES = ("CA", "TX", "NY", "FL", "IL", "PA", "OH", "GA", "NC", "MI", "WA", "AZ")
 
 
-def bench_orders(sellers: list[tuple[int, ZoneInfo]], count: int, seed: float = 0.42) -> Iterator[tuple]:
-    """``count`` orders for ``order_rows`` over the 60 days ending on DAY, in the seller's
+def bench_orders(
+    sellers: list[tuple[int, ZoneInfo]],
+    count: int,
+    seed: float = 0.42,
+    *,
+    end: dt.datetime | None = None,
+    days: int = 60,
+    prefix: str = "B-",
+) -> Iterator[tuple]:
+    """``count`` orders for ``order_rows`` over the 60 days ending on DAY (``days`` ending at
+    ``end``, order ids ``prefix`` and a number: the history benchmark's older days), in the seller's
     local time, as a healthy seller fulfils them: ordered before the 14:00 cutoff ships that
     day, else the next; confirmed at 16:00 and scanned at the 17:00 pickup, delivered at noon
     on the promised day, a quarter on a two-day promise. Then the shapes of sellers.factories:
@@ -97,7 +106,7 @@ def bench_orders(sellers: list[tuple[int, ZoneInfo]], count: int, seed: float = 
 
     rng = random.Random(seed)
     draw = rng.random
-    end, span = UPDATED_AT, dt.timedelta(days=60)
+    end, span = end or UPDATED_AT, dt.timedelta(days=days)
     one_day, two_days = dt.timedelta(days=1), dt.timedelta(days=2)
     cancelled_after = dt.timedelta(minutes=20)
     for n in range(1, count + 1):
@@ -126,7 +135,7 @@ def bench_orders(sellers: list[tuple[int, ZoneInfo]], count: int, seed: float = 
             shape["not_delivered"] = draw() < 0.005
             shape["outside_buy_shipping"] = draw() < 0.003
             shape["no_tracking"] = draw() < 0.001
-        yield seller_id, zone, f"B-{n}", purchased_at, shape
+        yield seller_id, zone, f"{prefix}{n}", purchased_at, shape
 
 
 FLOOR_SQL = """

@@ -42,8 +42,11 @@ TIMEZONE = "America/Los_Angeles"
 MINUTE, HOUR = dt.timedelta(minutes=1), dt.timedelta(hours=1)
 
 
-def defect_orders(seller_id: int, zone: ZoneInfo, prefix: str, rows: int) -> Iterator[tuple]:
-    """``rows`` defect orders for ``order_rows``, purchased over the 30 days ending on D at
+def defect_orders(
+    seller_id: int, zone: ZoneInfo, prefix: str, rows: int, *, first_day_back: int = 0, days: int = 30
+) -> Iterator[tuple]:
+    """``rows`` defect orders for ``order_rows``, purchased over the 30 days ending on D (the
+    ``days`` ending ``first_day_back`` days before D: the history benchmark's older days) at
     local times spread over the day, on a two-day promise (sellers.factories). Every order
     has at least one defect: a fifth are cancelled by the seller, the rest shipped outside
     Buy Shipping, a third of those scanned a day late, a quarter delivered two days late,
@@ -53,7 +56,7 @@ def defect_orders(seller_id: int, zone: ZoneInfo, prefix: str, rows: int) -> Ite
 
     day = dt.date.fromisoformat(DAY)
     for n in range(1, rows + 1):
-        purchased_on = day - dt.timedelta(days=n % 30)
+        purchased_on = day - dt.timedelta(days=first_day_back + n % days)
         purchased_at = dt.datetime.combine(purchased_on, dt.time(6), tzinfo=zone) + (n % 720) * MINUTE
         shape = {
             "units": 1 + n % 3,

@@ -24,11 +24,11 @@ from metrics.models import Incident, MetricSnapshot
 from metrics.presenters.cache import cached, seller_cache_key
 from metrics.presenters.insights import InsightsCard, insights_card
 from metrics.selectors import (
+    DashboardState,
     excused_units_by_incident,
     seller_dashboard_state,
     seller_day_snapshots,
     seller_incidents,
-    seller_latest_day,
     seller_reinstated_at,
 )
 from metrics.services import IncidentError, IncidentFailed, incident_submit
@@ -128,6 +128,30 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
         },
         "insights": cached_insights_payload(seller=seller, day=day, window_days=window_days, snapshots=snapshots),
     }
+
+
+def cached_performance_payload(
+    *, seller: Seller, state: DashboardState, window_days: int, now: dt.datetime
+) -> dict | None:
+    """``performance_payload`` of the seller's latest day, computed once per state of the seller
+    (``metrics.presenters.cache``, the dashboard's key: the seller row, its state, the volume
+    control in force and whether it pauses now) and then served from the cache, so a repeated
+    request costs the dashboard's few indexed queries. ``state`` is the seller's
+    (``seller_dashboard_state``) and names the day shown, its latest. The daily run's
+    background warm-up (``metrics.presenters.warm``) fills it for the sellers it evaluated.
+    None when no day has been computed, or none of this window (never cached)."""
+    day = state.day
+    if day is None:
+        return None
+    control = seller.volume_control_at(now)
+    key = seller_cache_key(
+        "performance",
+        seller=seller,
+        state=state,
+        parts=(window_days, control.pk if control else None, paused_by(control, now)),
+        now=now,
+    )
+    return cached(key, lambda: performance_payload(seller=seller, day=day, window_days=window_days))
 
 
 def cached_insights_payload(
@@ -278,12 +302,13 @@ def _performance(request: HttpRequest, seller: Seller) -> JsonResponse:
             return _error(
                 400, f"date must be from {EARLIEST_DATE} to {today}: choose a day the daily run has computed."
             )
+        payload = performance_payload(seller=seller, day=day, window_days=window_days)
     else:
-        latest = seller_latest_day(seller=seller)
-        if latest is None:
+        state = seller_dashboard_state(seller=seller)
+        if state.day is None:
             return _error(404, "No metrics have been computed for this seller yet; they appear after the daily run.")
-        day = latest
-    payload = performance_payload(seller=seller, day=day, window_days=window_days)
+        day = state.day
+        payload = cached_performance_payload(seller=seller, state=state, window_days=window_days, now=timezone.now())
     if payload is None:
         return _error(404, f"No metrics were computed for {day.isoformat()}; try a date on which the daily run ran.")
     return JsonResponse(payload)

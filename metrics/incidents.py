@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from metrics.definitions import METRIC_RULES, is_protected_late, q_protected_late
 from metrics.models import Incident
-from sellers.models import Order, day_end
+from sellers.models import Order, day_end, local_date, zone
 
 # A report spans at most this many local dates, the last not in the future, the first at
 # most INCIDENT_MAX_AGE_DAYS before today (SPEC section 7).
@@ -188,6 +188,15 @@ def counts_as_of(incident: Incident, day: dt.date, zone_name: str) -> bool:
         and incident.decided_at is not None
         and incident.decided_at < day_end(day, zone_name)
     )
+
+
+def first_day_counted(incident: Incident, zone_name: str) -> dt.date | None:
+    """The first D an approved incident counts as of (``counts_as_of`` holds from it on): the
+    local date of its approval. The daily run computes D's figures after D ends, so a seller
+    sees the incident in the figures the day after. None until it is approved."""
+    if incident.status != Incident.Status.APPROVED or incident.decided_at is None:
+        return None
+    return local_date(incident.decided_at, zone(zone_name))
 
 
 def is_excused(order: Order, metric: str, day: dt.date, *, incidents: Iterable[Incident], zone_name: str) -> bool:

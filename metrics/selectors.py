@@ -222,6 +222,20 @@ def metric_defects(*, seller: Seller, day: dt.date, window_days: int, metric: st
     )
 
 
+def defect_orders_units(orders: QuerySet[Order], *, day: dt.date, excused_for: str | None) -> tuple[int, int]:
+    """The units of the defect view's ``orders``, and of them the units approved incidents
+    excuse as of D for the metric ``excused_for`` (SPEC section 7): what the dashboard's card
+    counts as the metric's defect and excused units. An excusal is per metric, so without
+    one (or for a metric no incident excuses) the second is 0."""
+    excused = (
+        {"excused_units": Sum("units", filter=q_excused(excused_for, day), default=0)}
+        if excused_for in EXCUSABLE_METRICS
+        else {}
+    )
+    totals = orders.aggregate(total_units=Sum("units", default=0), **excused)
+    return totals["total_units"], totals.get("excused_units", 0)
+
+
 def filtered_defect_orders(
     *, seller: Seller, day: dt.date, window_days: int, flag: str | None = None, metric: str | None = None
 ) -> QuerySet[Order]:
@@ -641,6 +655,24 @@ def seller_incidents_as_of(*, seller: Seller, day: dt.date) -> QuerySet[Incident
     the order ``metrics.incidents.excused_by`` attributes an excused unit in, as
     ``excused_units_by_incident`` does."""
     return Incident.objects.filter(approved_as_of(day), seller=seller).order_by("pk")
+
+
+# The most incidents the dashboard lists above its figures: every one waiting for a decision
+# (``INCIDENT_MAX_OPEN`` at most) and a few approved since.
+INCIDENTS_NOT_COUNTED_SHOWN = 20
+
+
+def seller_incidents_not_counted(*, seller: Seller, day: dt.date | None) -> QuerySet[Incident]:
+    """The seller's incidents the figures of D do not reflect yet (SPEC section 7): waiting
+    for a decision, or approved after the end of D (they count from a later D on, whose
+    figures the daily run has not computed yet). Newest first; all approved ones when no D
+    is computed."""
+    approved_later = Q(status=Incident.Status.APPROVED)
+    if day is not None:
+        approved_later &= ~approved_as_of(day)
+    return seller_incidents(seller=seller).filter(Q(status=Incident.Status.SUBMITTED) | approved_later)[
+        :INCIDENTS_NOT_COUNTED_SHOWN
+    ]
 
 
 def excused_units_by_incident(

@@ -18,6 +18,7 @@ from metrics.notifications import (
     plan_submitted_emails_send,
     revocation_emails_send,
 )
+from metrics.presenters.warm import seller_pages_warm
 from metrics.retention import archive_name, orders_retain, retention_cut
 from metrics.services import (
     DEFAULT_CHUNK_SIZE,
@@ -75,6 +76,10 @@ def evaluate_sellers_chunk(day_iso: str, seller_ids: list[int]) -> dict:
     # New snapshots and statuses: these sellers' pages read them from the primary until a
     # read replica has them (portal.routers).
     replica_mark_written(seller_ids=seller_ids)
+    # Their first views of D, rendered in the background (never in-process: that would make
+    # the run wait for it).
+    if not settings.CELERY_TASK_ALWAYS_EAGER and result.evaluated:
+        warm_seller_pages.delay(day_iso, seller_ids)
     logger.info(
         "Evaluated %d sellers for %s: %d snapshots, %d revoked, %d entered at-risk",
         result.evaluated,
@@ -90,6 +95,13 @@ def evaluate_sellers_chunk(day_iso: str, seller_ids: list[int]) -> dict:
         "revoked": result.revoked,
         "entered_at_risk": result.entered_at_risk,
     }
+
+
+@shared_task(soft_time_limit=10 * 60, time_limit=12 * 60)
+def warm_seller_pages(day_iso: str, seller_ids: list[int]) -> int:
+    """The first views of D of a chunk's largest sellers rendered into the cache
+    (``metrics.presenters.warm``). Not retried: a page it misses renders on its first view."""
+    return seller_pages_warm(day=dt.date.fromisoformat(day_iso), seller_ids=seller_ids, now=timezone.now())
 
 
 @shared_task(**RETRYING, soft_time_limit=30 * 60, time_limit=35 * 60)

@@ -34,6 +34,15 @@ AUDIT_STATUSES: list[type[TextChoices]] = [ProgrammeStatus]
 AUDIT_HIDDEN_KEYS: set[str] = {"kind"}
 
 
+# Keys read in this order before the others (which follow as stored): an entry's JSON comes
+# back from PostgreSQL with its keys by length, not as its app wrote them.
+AUDIT_KEY_ORDER: list[str] = []
+
+
+def audit_key_order_register(keys: list[str]) -> None:
+    AUDIT_KEY_ORDER.extend(key for key in keys if key not in AUDIT_KEY_ORDER)
+
+
 def audit_keys_register(keys: dict[str, AuditKey]) -> None:
     overlap = set(keys) & set(AUDIT_KEYS)
     if overlap:

@@ -26,6 +26,7 @@ import importlib.util
 import os
 import pwd
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -141,7 +142,10 @@ class StreamingReplica:
                 if row and row[0] == "streaming":
                     return
             time.sleep(0.2)
-        raise ReplicaUnavailable(f"The replica did not start streaming within {TIMEOUT_SECONDS}s: see {self.log}.")
+        tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else "(no log)"
+        raise ReplicaUnavailable(
+            f"The replica did not start streaming within {TIMEOUT_SECONDS}s; the end of its log:\n{tail}"
+        )
 
     def wait_for_replay(self, position: str) -> None:
         """Until the replica has replayed the primary's WAL ``position``."""
@@ -324,6 +328,7 @@ def streaming_replica(primary: Mapping[str, Any]) -> Iterator[StreamingReplica]:
 
     folder = Path(tempfile.mkdtemp(prefix="portal-replica-"))
     data = folder / "data"
+    slot = f"portal_test_replica_{os.getpid()}_{secrets.token_hex(4)}"
     replica_port = _free_port()
     replica = StreamingReplica(
         host=str(folder) if local_socket else "127.0.0.1",
@@ -339,6 +344,10 @@ def streaming_replica(primary: Mapping[str, Any]) -> Iterator[StreamingReplica]:
         _own(folder, run_as)
         folder.chmod(0o700)
         backup = [str(bin_dir / "pg_basebackup"), "-D", str(data), "-R", "-X", "stream", "-c", "fast", "-w"]
+        # A replication slot of its own keeps the WAL the replica needs after the backup: a busy
+        # primary (other tests creating and dropping databases) would otherwise recycle it
+        # before the replica connects, and it would never stream. Dropped when it stops.
+        backup += ["-C", "-S", slot]
         backup += ["-h", host or "127.0.0.1", "-p", port, "-U", user]
         env = {"PGPASSWORD": password} if password else {}
         # The reload that allowed replication reaches the server within moments.
@@ -374,3 +383,17 @@ def streaming_replica(primary: Mapping[str, Any]) -> Iterator[StreamingReplica]:
             replica.stop()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+            with (
+                contextlib.suppress(psycopg.Error),
+                psycopg.connect(
+                    host=host or None,
+                    port=port,
+                    user=user,
+                    password=password or None,
+                    dbname=primary["NAME"],
+                    autocommit=True,
+                ) as conn,
+            ):
+                conn.execute(
+                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s", [slot]
+                )

@@ -4,6 +4,9 @@ decision."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -13,7 +16,7 @@ from metrics.models import Incident, PlanOfAction, ThresholdChange
 from metrics.presenters.incidents import incident_label
 from metrics.presenters.reasons import reason_sentence
 from metrics.reasons import IncidentReason, PlanReason, Reason, reason_from_json
-from sellers.audit import AUDIT_STATUSES, AuditKey, audit_keys_register
+from sellers.audit import AUDIT_STATUSES, AuditKey, audit_key_order_register, audit_keys_register
 
 
 def _reason_text(reason: Reason) -> str:
@@ -39,6 +42,14 @@ def _metric_text(value: object) -> str:
 
 def _incident_kind_text(value: object) -> str:
     return str(Incident.Kind(value).label) if value in Incident.Kind.values else str(value)
+
+
+def _date_text(value: object) -> str:
+    """A local date kept as YYYY-MM-DD, as the pages write dates."""
+    try:
+        return date_format(dt.date.fromisoformat(str(value)), "DATE_FORMAT")
+    except ValueError:
+        return str(value)
 
 
 def _metrics_text(value: object) -> str:
@@ -69,9 +80,23 @@ def audit_words_register() -> None:
         {
             "incident": AuditKey(capfirst(incident_noun), lambda value: f"#{value}"),
             "incident_kind": AuditKey(incident_label("kind"), _incident_kind_text),
-            "start_date": AuditKey(incident_label("start_date")),
-            "end_date": AuditKey(incident_label("end_date")),
+            "start_date": AuditKey(incident_label("start_date"), _date_text),
+            "end_date": AuditKey(incident_label("end_date"), _date_text),
             "description": AuditKey(incident_label("description")),
             "order_ids": AuditKey(incident_label("order_ids")),
         }
+    )
+    # An incident's entry reads as its report does: which one, its status, then its facts.
+    audit_key_order_register(
+        [
+            "incident",
+            "status",
+            "incident_kind",
+            "carrier",
+            "start_date",
+            "end_date",
+            "description",
+            "order_ids",
+            "excused_metrics",
+        ]
     )

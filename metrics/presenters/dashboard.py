@@ -33,6 +33,7 @@ from metrics.selectors import (
     excused_units_by_incident,
     seller_dashboard_state,
     seller_day_snapshots,
+    seller_incidents_not_counted,
     seller_latest_revocation,
     seller_plan_rejected_since,
     seller_plan_submission,
@@ -151,11 +152,13 @@ def metric_cards(
     return cards, computed_at
 
 
-def dashboard_content(request: HttpRequest, *, seller: Seller, window_days: int, now: dt.datetime) -> str:
+def dashboard_content(request: HttpRequest | None, *, seller: Seller, window_days: int, now: dt.datetime) -> str:
     """The dashboard's content, rendered once per state of the seller: after that a view
     costs five indexed queries (session, account, seller, its state, the volume control in
     force). The key holds everything it shows besides the seller and its state: the window
-    and the volume control in force (a pause shows the moment it takes effect)."""
+    and the volume control in force (a pause shows the moment it takes effect). The content
+    reads nothing of the request (the daily run's warm-up renders it without one:
+    ``metrics.presenters.warm``)."""
     state = seller_dashboard_state(seller=seller)
     control = seller.volume_control_at(now)
     parts = (window_days, control.pk if control else None, paused_by(control, now))
@@ -169,7 +172,7 @@ def dashboard_content(request: HttpRequest, *, seller: Seller, window_days: int,
 
 
 def render_dashboard_content(
-    request: HttpRequest, *, seller: Seller, day: dt.date | None, window_days: int, control, now: dt.datetime
+    request: HttpRequest | None, *, seller: Seller, day: dt.date | None, window_days: int, control, now: dt.datetime
 ) -> str:
     """The dashboard below its notice (SPEC section 6): status, metric cards with trends,
     the insights in words, requirement checks, volume controls; rendered to HTML."""
@@ -237,6 +240,9 @@ def render_dashboard_content(
             else None,
             "insights": insights,
             "report_incident_url": revoked_incident_url(revocation_reasons),
+            # Every incident submission and decision is audited, so the state's latest audit
+            # entry keys these too (SPEC section 7).
+            "incident_notices": list(seller_incidents_not_counted(seller=seller, day=day)),
         },
         request,
     )

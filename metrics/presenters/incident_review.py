@@ -20,7 +20,7 @@ from metrics.incidents import EXCUSABLE_METRICS, KIND_METRICS
 from metrics.models import Incident, PlanOfAction
 from metrics.presenters.incidents import carrier_text, dates_text, metrics_text
 from metrics.presenters.rates import percent
-from metrics.presenters.reasons import ListedPlan, reason_label
+from metrics.presenters.reasons import ListedPlan, reason_item_label
 from metrics.selectors import IncidentReinstatement, PeerDefects
 from sellers.models import Order, Seller
 
@@ -135,7 +135,7 @@ def status_effect_sentence(*, seller: Seller, reinstatement: IncidentReinstateme
         "Even approved for every metric it can excuse, the incident leaves failing items of the revocation after "
         "the evaluation of %(day)s unanswered (%(items)s): the seller stays not eligible until a plan of action "
         "is approved."
-    ) % {"day": day, "items": ", ".join(reason_label(reason) for reason in reinstatement.unanswered)}
+    ) % {"day": day, "items": ", ".join(reason_item_label(reason) for reason in reinstatement.unanswered)}
 
 
 def reinstatement_explanation(reinstatement: IncidentReinstatement) -> str:

@@ -13,15 +13,16 @@ from urllib.parse import urlencode
 
 from django.db.models import Field
 from django.urls import reverse
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from metrics.definitions import METRIC_DEFINITIONS, MetricDefinition
-from metrics.incidents import EXCUSABLE_METRICS
+from metrics.incidents import EXCUSABLE_METRICS, first_day_counted
 from metrics.models import Incident
 from metrics.presenters.rates import rate_percent, threshold_percent
 from metrics.selectors import IncidentEffect
+from sellers.models import Seller
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -76,6 +77,46 @@ def incident_facts(incident: Incident) -> list[tuple[str, str]]:
     if incident.excused_metrics:
         facts.append((_("Excused metrics"), metrics_text(incident.excused_metrics)))
     return facts
+
+
+# ---------------------------------------------------------------------------------------
+# What became of it, and from which figures on it counts
+
+
+def counted_sentence(first_day: dt.date, day: dt.date | None) -> str:
+    """Whether the figures shown (of D, the latest computed day; None before the first run)
+    count an incident approved for ``first_day`` on: an approval counts as of D only when it
+    came by the end of D, and D's figures are computed after D ends (SPEC section 7)."""
+    if day is not None and first_day <= day:
+        return _("The figures shown, of %(day)s, count it.") % {"day": formats.date_format(day, "DATE_FORMAT")}
+    return _(
+        "The daily run computes the figures of %(first)s after that day ends; until then the figures shown "
+        "still count its defects."
+    ) % {"first": formats.date_format(first_day, "DATE_FORMAT")}
+
+
+def incident_decision_sentences(incident: Incident, *, seller: Seller, day: dt.date | None) -> list[str]:
+    """What became of a seller's incident, as its pages and the dashboard say it: waiting for
+    review, rejected, or approved with the metrics it excuses, the first figures that count
+    it and whether the figures shown (of D) do yet."""
+    if incident.is_open or incident.decided_at is None:
+        return [_("Waiting for review by programme staff. You are emailed their decision.")]
+    decided = formats.date_format(timezone.localtime(incident.decided_at, seller.zone), "DATETIME_FORMAT")
+    first_day = first_day_counted(incident, seller.timezone)
+    if first_day is None:
+        return [_("Rejected on %(decided)s.") % {"decided": decided}]
+    return [
+        _(
+            "Approved on %(decided)s: it excuses the defects of the orders it covers for %(metrics)s, from the figures "
+            "of %(first)s on."
+        )
+        % {
+            "decided": decided,
+            "metrics": metrics_text(incident.excused_metrics),
+            "first": formats.date_format(first_day, "DATE_FORMAT"),
+        },
+        counted_sentence(first_day, day),
+    ]
 
 
 # ---------------------------------------------------------------------------------------

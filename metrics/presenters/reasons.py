@@ -63,6 +63,17 @@ def reason_label(reason: RevocationReason) -> str:
     return str(requirement.label) if requirement else reason.requirement
 
 
+def reason_item_label(reason: RevocationReason) -> str:
+    """The item in a list of failing items: a metric's name with its window ("On-time
+    shipment rate (30 days)"), so the two windows of one metric read as two items."""
+    if isinstance(reason, MetricReason):
+        return _("%(metric)s (%(days)s days)") % {
+            "metric": METRIC_DEFINITIONS[reason.metric].label,
+            "days": reason.window_days,
+        }
+    return reason_label(reason)
+
+
 @dataclass(frozen=True)
 class FailingItem:
     """One item a plan of action answers for, as the plan pages list it."""

@@ -3,10 +3,13 @@ template (an email included) says an incident's facts in the language it is rend
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import template
 
 from metrics.models import Incident
 from metrics.presenters import incidents
+from sellers.models import Seller
 
 register = template.Library()
 
@@ -24,3 +27,13 @@ def incident_status_colour(incident: Incident) -> str:
 @register.filter
 def carrier_text(carrier: str) -> str:
     return incidents.carrier_text(carrier)
+
+
+@register.simple_tag
+def incident_decision(incident: Incident, seller: Seller, day: dt.date | None) -> list[str]:
+    return incidents.incident_decision_sentences(incident, seller=seller, day=day)
+
+
+@register.filter
+def incident_dates(incident: Incident) -> str:
+    return incidents.dates_text(incident.start_date, incident.end_date)

@@ -17,7 +17,14 @@ from django.utils.translation import gettext as _
 
 from metrics.definitions import METRIC_DEFINITIONS, WINDOWS, parse_window
 from metrics.forms import IncidentForm, names_listed
-from metrics.incidents import INCIDENT_MAX_CANDIDATES, INCIDENT_MAX_OPEN, KIND_METRICS, IncidentScope, kind_for_metric
+from metrics.incidents import (
+    INCIDENT_MAX_CANDIDATES,
+    INCIDENT_MAX_OPEN,
+    KIND_METRICS,
+    IncidentScope,
+    excused_by,
+    kind_for_metric,
+)
 from metrics.models import Incident
 from metrics.presenters.incidents import came_from_sentence, effect_rows, incident_excuses
 from metrics.selectors import (
@@ -25,11 +32,12 @@ from metrics.selectors import (
     incident_effect,
     incident_picks_not_covered,
     seller_incidents,
+    seller_incidents_as_of,
     seller_latest_day,
     seller_open_incident_count,
 )
 from metrics.services import IncidentError, incident_submit
-from metrics.views.performance import FlagTag, defect_flags
+from metrics.views.performance import ExcusalTag, FlagTag, defect_flags, excusal_tags
 from portal.once import submission_done, submitted_before
 from portal.types import AuthenticatedHttpRequest
 from sellers.models import Order, Seller
@@ -43,11 +51,14 @@ REPORTED = ("kind", "carrier", "start_date", "end_date", "description", "order_i
 
 
 class CoveredOrder(NamedTuple):
-    """A defect order an incident covers, with the report flags it carries as of D."""
+    """A defect order an incident covers, with the report flags it carries as of D and the
+    approved incidents that excuse some of its defects as of D (this one among them once
+    the figures count it), as the defect list tags them."""
 
     order: Order
     flags: list[FlagTag]
     picked: bool
+    excusals: list[ExcusalTag]
 
 
 def _covered_rows(
@@ -60,7 +71,16 @@ def _covered_rows(
     orders = incident_covered_orders(seller=seller, day=day, scope=scope)
     shown = list(orders[:INCIDENT_MAX_CANDIDATES])
     total = len(shown) if len(shown) < INCIDENT_MAX_CANDIDATES else orders.count()
-    return [CoveredOrder(order, defect_flags(order, day), order.order_id in picked) for order in shown], total
+    counting = list(seller_incidents_as_of(seller=seller, day=day))
+    return [
+        CoveredOrder(
+            order,
+            defect_flags(order, day),
+            order.order_id in picked,
+            excusal_tags(excused_by(order, day, incidents=counting, zone_name=seller.timezone)) if counting else [],
+        )
+        for order in shown
+    ], total
 
 
 def _from_metric(request: AuthenticatedHttpRequest) -> tuple[str | None, int | None]:
@@ -145,6 +165,9 @@ def _render_form(
     context: dict = {
         "seller": seller,
         "form": form,
+        # Side by side, with their errors and their shared hint below both (a sentence
+        # with dates wraps badly in half the card).
+        "date_fields": [form["start_date"], form["end_date"]],
         "came_from": came_from_sentence(from_metric, from_window) if from_metric else "",
         "open_count": seller_open_incident_count(seller=seller),
         "max_open": INCIDENT_MAX_OPEN,
@@ -175,7 +198,9 @@ def _render_form(
 def incident_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     seller = seller_for_user(request.user)
     page = Paginator(seller_incidents(seller=seller), INCIDENTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "metrics/incident_list.html", {"seller": seller, "page": page})
+    # The latest computed D: whether its figures count each approved incident yet.
+    day = seller_latest_day(seller=seller)
+    return render(request, "metrics/incident_list.html", {"seller": seller, "page": page, "day": day})
 
 
 @login_required

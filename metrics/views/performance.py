@@ -41,7 +41,13 @@ from metrics.incidents import excused_by
 from metrics.insights.population import metric_population_orders, population_csv_chunks
 from metrics.models import Incident
 from metrics.presenters.dashboard import dashboard_content
-from metrics.selectors import can_review_plans, filtered_defect_orders, seller_incidents_as_of, seller_latest_day
+from metrics.selectors import (
+    can_review_plans,
+    defect_orders_units,
+    filtered_defect_orders,
+    seller_incidents_as_of,
+    seller_latest_day,
+)
 from portal.bounds import excerpt
 from portal.routers import replica_reads
 from portal.types import AuthenticatedHttpRequest
@@ -220,10 +226,12 @@ def defects(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(orders, DEFECTS_PER_PAGE).get_page(request.GET.get("page"))
     # What approved incidents excuse, for this page's orders only (SPEC section 7).
     incidents = list(seller_incidents_as_of(seller=seller, day=day))
+    total_units, excused_units = defect_orders_units(orders, day=day, excused_for=metric if incidents else None)
     context.update(
         {
             "page": page,
-            "total_units": orders.aggregate(units=Sum("units"))["units"] or 0,
+            "total_units": total_units,
+            "excused_units": excused_units,
             "rows": [
                 DefectRow(
                     order,

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
 from metrics.forms import IncidentDecisionForm, PlanDecisionForm
-from metrics.incidents import EXCUSABLE_METRICS, INCIDENT_MAX_CANDIDATES, IncidentScope
+from metrics.incidents import EXCUSABLE_METRICS, INCIDENT_MAX_CANDIDATES, IncidentScope, first_day_counted
 from metrics.models import Incident, MetricSnapshot, PlanOfAction
 from metrics.presenters import rate_percent, threshold_percent
 from metrics.presenters.incident_review import (
@@ -34,7 +34,7 @@ from metrics.presenters.incident_review import (
     review_queue_rows,
     status_effect_sentence,
 )
-from metrics.presenters.incidents import carrier_text, dates_text, effect_rows, metrics_text
+from metrics.presenters.incidents import carrier_text, counted_sentence, dates_text, effect_rows, metrics_text
 from metrics.presenters.insights import root_cause_facts
 from metrics.presenters.reasons import failing_item_rows, listed_plans
 from metrics.selectors import (
@@ -161,6 +161,7 @@ def plan_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "item_rows": failing_item_rows(plan.failing_reasons),
         "facts": root_cause_facts(seller=seller, failing_items=plan.failing_reasons),
         "earlier_plans": earlier,
+        "incidents": seller_incidents(seller=seller)[:HISTORY_PAGE_SIZE],
         "form": PlanDecisionForm(),
         "own_seller": request.user.seller_id == seller.pk,
     }
@@ -238,10 +239,14 @@ def incident_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "reinstatement": reinstatement,
             "reinstatement_explanation": reinstatement_explanation(reinstatement) if reinstatement.possible else "",
         }
+        # An approval counts as of the seller's date of the approval (SPEC section 7).
+        context["approval_day"] = seller.local_date(timezone.now())
     else:
+        excused_from = first_day_counted(incident, seller.timezone)
         context |= {
             "reinstated": incident_reinstated(incident=incident),
-            "excused_from": seller.local_date(incident.decided_at),
+            "excused_from": excused_from,
+            "counted": counted_sentence(excused_from, day) if excused_from else "",
         }
     if day is not None:
         covered = incident_covered_orders(seller=incident.seller, day=day, scope=IncidentScope.of(incident)).order_by(
@@ -252,8 +257,13 @@ def incident_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "covered_rows": covered_order_rows(covered[:INCIDENT_MAX_CANDIDATES]),
             "covered_shown": INCIDENT_MAX_CANDIDATES,
             "covered_window": max(WINDOWS),
-            "peer_rows": peer_rows(carrier_peer_defects(incident=incident, day=day)),
         }
+        peers = carrier_peer_defects(incident=incident, day=day)
+        if any(peer.population_sellers for peer in peers):
+            context["peer_rows"] = peer_rows(peers)
+        else:
+            # Nobody else shipped on the carrier those days: a sentence, not a table of zeros.
+            context["peers_without_orders"] = bool(peers)
         if incident.is_open:
             context["effect_rows"] = effect_rows(
                 incident_effect(seller=seller, day=day, scope=IncidentScope.of(incident))

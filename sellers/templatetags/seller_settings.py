@@ -12,7 +12,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from sellers.audit import AUDIT_HIDDEN_KEYS, AUDIT_KEYS, audit_status_label
+from sellers.audit import AUDIT_HIDDEN_KEYS, AUDIT_KEY_ORDER, AUDIT_KEYS, audit_status_label
 from sellers.choices import STATE_NAMES, Speed, Weekday
 from sellers.models import AuditEntry, Order, Seller
 
@@ -97,7 +97,9 @@ def audit_change_rows(before: dict | None, after: dict | None) -> list[tuple[str
     added rather than all 49 states twice."""
     before, after = before or {}, after or {}
     rows = []
-    for key in dict.fromkeys([*before, *after]):
+    keys = list(dict.fromkeys([*before, *after]))
+    ordered = {key: index for index, key in enumerate(AUDIT_KEY_ORDER)}
+    for key in sorted(keys, key=lambda key: ordered.get(key, len(ordered))):
         if key in AUDIT_HIDDEN_KEYS:
             continue
         old, new = before.get(key), after.get(key)

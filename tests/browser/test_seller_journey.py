@@ -373,7 +373,9 @@ def approve_plan_of_action(page: Page, defect_units: int) -> None:
         expect(page.get_by_role("term").filter(has_text=re.compile(rf"^{label}$"))).to_be_visible()
         expect(page.get_by_role("definition").filter(has_text=answer)).to_be_visible()
     # The seller's metrics as staff see them: the dashboard's 30-day count of on-time shipment defects.
-    metrics_row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=ON_TIME_SHIPMENT, exact=True))
+    # (Its first cell holds the metric's name and, under it, its threshold.)
+    metrics_row = page.locator('.portal-review-metrics tr[data-metric="on_time_shipment_rate"]')
+    expect(metrics_row.get_by_role("cell").first).to_contain_text(ON_TIME_SHIPMENT)
     expect(metrics_row.get_by_role("cell").nth(2)).to_contain_text(f"({defect_units}/")
     # The facts' card has a plain title (no heading); the facts themselves are headed sections,
     # one per failing metric, of the window its first failing item names.

@@ -1,0 +1,119 @@
+"""Cost that does not grow with history (issue 18): the daily run, the dashboard and the
+defect report read the orders only through an index range on the purchase date, so a year of
+older orders adds nothing to what they read (bench/history_bench.py measures it).
+
+Each statement these three run on ``sellers_order`` is explained with sequential scans
+priced out (``enable_seqscan = off``): a statement with no index-usable condition on the
+purchase date still scans the table, or reaches it only by seller, and fails here. On a
+small test table the planner would otherwise pick a sequential scan for every query, which
+says nothing about a large one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from metrics.report import csv_lines_sql
+from metrics.selectors import REPORT_VALUE_FIELDS, defect_report_values
+from metrics.services import daily_run
+from sellers.factories import D, OrderFactory
+from sellers.models import Order
+
+pytestmark = pytest.mark.django_db
+
+ORDERS = Order._meta.db_table
+# The daily counts go into a temporary table (metrics.sql.snapshot_counts_create).
+CREATE_AS = " ON COMMIT DROP AS "
+
+
+@pytest.fixture
+def history(seller, make_orders, clock):
+    """Orders in the 30-day window ending on D, some late, and older ones up to a year back."""
+    recent = [OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=n)) for n in range(0, 30, 3)]
+    late = [OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=n), late=True) for n in (4, 12)]
+    older = [OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=n)) for n in range(31, 365, 20)]
+    make_orders(*recent, *late, *older)
+
+
+def order_statements(queries: list[dict]) -> list[str]:
+    """The statements of ``queries`` that read the orders, each as a statement to explain."""
+    statements = []
+    for query in queries:
+        text = query["sql"]
+        if ORDERS not in text:
+            continue
+        if CREATE_AS in text:
+            text = text.split(CREATE_AS, 1)[1]
+        if text.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE", "DELETE")):
+            statements.append(text)
+    return statements
+
+
+def order_scans(statement: str) -> list[dict]:
+    """The plan nodes of ``statement`` that read ``sellers_order``, sequential scans priced out."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}")
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    scans = []
+
+    def walk(node: dict) -> None:
+        if node.get("Relation Name") == ORDERS or node.get("Index Name", "").startswith("order_"):
+            scans.append(node)
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    return scans
+
+
+def assert_reads_the_window_only(statements: list[str]) -> None:
+    assert statements, "the orders were read"
+    for statement in statements:
+        scans = order_scans(statement)
+        assert scans, statement
+        assert not [s for s in scans if s["Node Type"] == "Seq Scan"], f"scans every order:\n{statement}"
+        conditions = " ".join(s.get("Index Cond", "") + s.get("Recheck Cond", "") for s in scans)
+        assert "purchase_date" in conditions, f"reads the orders without a purchase date range:\n{statement}"
+
+
+def test_the_daily_run_reads_only_the_window_of_orders(history):
+    with CaptureQueriesContext(connection) as queries:
+        daily_run(day=D)
+    assert_reads_the_window_only(order_statements(queries.captured_queries))
+
+
+def test_the_uncached_dashboard_reads_only_the_window_of_orders(history, seller, client, seller_user, locmem_cache):
+    daily_run(day=D)
+    client.force_login(seller_user)
+    locmem_cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("metrics:dashboard"))
+    assert response.status_code == 200
+    assert_reads_the_window_only(order_statements(queries.captured_queries))
+
+
+def test_the_defect_report_reads_only_the_window_of_orders(history, seller):
+    daily_run(day=D)
+    statement, params = csv_lines_sql(defect_report_values(seller=seller, day=D, window_days=30), REPORT_VALUE_FIELDS)
+    with connection.cursor() as cursor:
+        text = cursor.cursor.mogrify(statement.as_string(cursor.cursor.connection), params)
+    assert_reads_the_window_only([text])
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        f"SELECT sum(units) FROM {ORDERS} WHERE seller_id = 1",  # every day the seller ever had
+        f"SELECT sum(units) FROM {ORDERS} WHERE purchased_at >= now() - interval '30 days'",  # no index on it
+    ],
+)
+def test_the_check_catches_a_statement_that_reads_the_whole_history(statement, history):
+    with pytest.raises(AssertionError):
+        assert_reads_the_window_only([statement])
