@@ -150,7 +150,9 @@ class PlanDraftForm(PlanOfActionForm):
     draft = True
 
 
-class PlanDecisionForm(forms.Form):
+class DecisionForm(forms.Form):
+    """A reviewer's Approve or Reject, the button pressed (a plan's, an incident's)."""
+
     APPROVE = "approve"
     REJECT = "reject"
 
@@ -162,6 +164,9 @@ class PlanDecisionForm(forms.Form):
             "invalid_choice": _("Decision: choose Approve or Reject."),
         },
     )
+
+
+class PlanDecisionForm(DecisionForm):
     feedback = forms.CharField(
         label=_("Feedback to the seller"),
         required=False,
@@ -488,23 +493,12 @@ class IncidentForm(forms.Form):
         )
 
 
-class IncidentDecisionForm(forms.Form):
+class IncidentDecisionForm(DecisionForm):
     """A reviewer's decision on an incident (SPEC section 7): approve for the metrics it
     excuses (at least one of ``EXCUSABLE_METRICS``), optionally reinstating the seller at
     once, or reject with a note. Validates and converts; the service decides whether a
     reinstatement holds."""
 
-    APPROVE = "approve"
-    REJECT = "reject"
-
-    decision = forms.ChoiceField(
-        choices=[(APPROVE, _("Approve")), (REJECT, _("Reject"))],
-        widget=forms.HiddenInput,
-        error_messages={
-            "required": _("Decision: choose Approve or Reject."),
-            "invalid_choice": _("Decision: choose Approve or Reject."),
-        },
-    )
     metrics = forms.MultipleChoiceField(
         label=_("Metrics it excuses"),
         required=False,
