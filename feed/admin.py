@@ -38,44 +38,33 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
         )
 
 
+# A batch's figures: the log's columns, and (with its error) the page of one batch.
+BATCH_COLUMNS: tuple[str, ...] = (
+    "received_at",
+    "kind",
+    "token",
+    "status_code",
+    "items",
+    "invalid",
+    "created",
+    "updated",
+    "unchanged",
+    "applied",
+    "pending",
+    "repeated",
+    "duration_ms",
+)
+
+
 @admin.register(FeedBatch)
 class FeedBatchAdmin(admin.ModelAdmin):
     """The feed's log: every batch with its token, moment, answer and counts; read only."""
 
-    list_display = [
-        "received_at",
-        "kind",
-        "token",
-        "status_code",
-        "items",
-        "invalid",
-        "created",
-        "updated",
-        "unchanged",
-        "applied",
-        "pending",
-        "repeated",
-        "duration_ms",
-    ]
+    list_display = BATCH_COLUMNS
     list_filter = ["kind", "status_code", "token"]
     list_select_related = ["token"]
     date_hierarchy = "received_at"
-    fields = readonly_fields = (
-        "received_at",
-        "kind",
-        "token",
-        "status_code",
-        "items",
-        "invalid",
-        "created",
-        "updated",
-        "unchanged",
-        "applied",
-        "pending",
-        "repeated",
-        "duration_ms",
-        "error",
-    )
+    fields = readonly_fields = (*BATCH_COLUMNS, "error")
 
     def has_add_permission(self, request):
         return False

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import models
 
-from portal.bounds import excerpt
+from portal.bounds import excerpt, is_storable_text
 from sellers.choices import SHIP_TO_CODES, CancelledBy
 from sellers.importing import (
     COLUMNS,
@@ -122,9 +122,7 @@ def _text(field: Field, value: Any, problems: list[tuple[str, str]], tz: dt.tzin
     if "\x00" in value:
         problems.append((field.name, f"{field.name} contains a NUL character, which can't be stored; remove it."))
         return ""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
+    if not is_storable_text(value):
         problems.append(
             (
                 field.name,

@@ -14,8 +14,9 @@ from django.utils import translation
 from feed.body import JSON, MAX_BODY_BYTES, MAX_ITEMS, NDJSON
 from feed.fields import EVENT_FIELDS_BY_NAME, ORDER_FIELDS, Field, Kind
 from metrics.definitions import METRICS, WINDOWS
-from metrics.incidents import INCIDENT_DESCRIPTION_MAX, INCIDENT_MAX_ORDERS
+from metrics.incidents import INCIDENT_BODY_MAX, INCIDENT_DESCRIPTION_MAX, INCIDENT_MAX_ORDERS
 from metrics.models import Incident
+from sellers.importing import CARRIER_MAX
 from sellers.requirements import REQUIREMENTS
 from sellers.tracking import APPLIED, PENDING
 
@@ -334,7 +335,7 @@ def _incident_input_schema() -> dict:
         "type": "object",
         "properties": {
             "kind": {"type": "string", "enum": list(Incident.Kind.values)},
-            "carrier": {"type": "string", "maxLength": 100},
+            "carrier": {"type": "string", "maxLength": CARRIER_MAX},
             "start": {"type": "string", "format": "date"},
             "end": {"type": "string", "format": "date"},
             "description": {"type": "string", "maxLength": INCIDENT_DESCRIPTION_MAX},
@@ -521,8 +522,12 @@ def _document() -> dict:
                         },
                         "401": unauthorized,
                         "403": {"description": "A session without its CSRF token."},
-                        "413": _error_response("A body over 64 KB."),
+                        "413": _error_response(f"A body over {INCIDENT_BODY_MAX // 1024} KB."),
                         "415": _error_response(f"A Content-Type other than {JSON}."),
+                        "503": _error_response(
+                            "The database failed: nothing was reported; send the report again.",
+                            **{"Retry-After": RETRY_AFTER},
+                        ),
                     },
                 },
             },

@@ -9,7 +9,10 @@ answer is JSON, refusals included: 401/403 (the token), 405, 415 (the content ty
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
+from django.db import Error as DatabaseFailure
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -21,8 +24,15 @@ from feed.body import JSON, NDJSON, BodyRefused, body_items, body_read, content_
 from feed.models import FeedBatch, IntegrationToken
 from feed.openapi import openapi_document
 from feed.presenters import events_payload, orders_payload
-from feed.services import feed_batch_log, feed_events_receive, feed_orders_receive
-from sellers.importing import ImportFailed
+from feed.services import (
+    EventsReceived,
+    FeedFailed,
+    OrdersReceived,
+    feed_batch_log,
+    feed_database_failure,
+    feed_events_receive,
+    feed_orders_receive,
+)
 
 
 def _error(status: int, message: str, **headers: str) -> JsonResponse:
@@ -60,38 +70,39 @@ def _batch(request: HttpRequest, *, kind: str) -> tuple[IntegrationToken, list[o
     return token, items, now
 
 
-def _database_failed(exc: ImportFailed) -> JsonResponse:
-    return _error(503, str(exc), Retry_After="60")
+def _receive(
+    request: HttpRequest,
+    *,
+    kind: str,
+    receive: Callable[..., OrdersReceived | EventsReceived],
+    answer: Callable[[Any, list[object]], tuple[int, dict]],
+) -> JsonResponse:
+    """A batch's refusal or answer; 503 with a sentence when the database fails anywhere on
+    the way (the token's lookup, the log, the batch itself): nothing of the batch is stored."""
+    try:
+        batch = _batch(request, kind=kind)
+        if isinstance(batch, JsonResponse):
+            return batch
+        token, items, now = batch
+        received = receive(token=token, items=items, now=now)
+    except FeedFailed as exc:
+        return _error(503, str(exc), Retry_After="60")
+    except DatabaseFailure as exc:
+        return _error(503, feed_database_failure(exc), Retry_After="60")
+    status, body = answer(received, items)
+    return JsonResponse(body, status=status)
 
 
 @csrf_exempt
 def orders(request: HttpRequest) -> JsonResponse:
     """POST /api/v1/orders: a JSON array or NDJSON of up to 10,000 orders."""
-    batch = _batch(request, kind=FeedBatch.Kind.ORDERS)
-    if isinstance(batch, JsonResponse):
-        return batch
-    token, items, now = batch
-    try:
-        received = feed_orders_receive(token=token, items=items, now=now)
-    except ImportFailed as exc:
-        return _database_failed(exc)
-    status, body = orders_payload(received, items)
-    return JsonResponse(body, status=status)
+    return _receive(request, kind=FeedBatch.Kind.ORDERS, receive=feed_orders_receive, answer=orders_payload)
 
 
 @csrf_exempt
 def tracking_events(request: HttpRequest) -> JsonResponse:
     """POST /api/v1/tracking-events: a JSON array (or NDJSON) of up to 10,000 carrier events."""
-    batch = _batch(request, kind=FeedBatch.Kind.TRACKING_EVENTS)
-    if isinstance(batch, JsonResponse):
-        return batch
-    token, items, now = batch
-    try:
-        received = feed_events_receive(token=token, items=items, now=now)
-    except ImportFailed as exc:
-        return _database_failed(exc)
-    status, body = events_payload(received, items)
-    return JsonResponse(body, status=status)
+    return _receive(request, kind=FeedBatch.Kind.TRACKING_EVENTS, receive=feed_events_receive, answer=events_payload)
 
 
 @never_cache

@@ -32,7 +32,7 @@ from metrics.selectors import (
     seller_incidents,
     seller_reinstated_at,
 )
-from metrics.services import IncidentError, incident_submit
+from metrics.services import IncidentError, IncidentFailed, incident_submit
 from portal.bounds import EARLIEST_DATE, date_in_range
 from portal.routers import replica_serve
 from sellers.auth import BearerTokenError, bearer_authenticate
@@ -336,7 +336,7 @@ def _performance(request: HttpRequest, seller: Seller) -> JsonResponse:
 # ---------------------------------------------------------------------------------------
 # Incidents (SPEC section 7)
 
-# The body's keys and the report form's fields they fill (incidents_shared: start and end
+# The body's keys and the report form's fields they fill (SPEC section 7: start and end
 # are the local dates).
 INCIDENT_FIELDS = {
     "kind": "kind",
@@ -409,7 +409,8 @@ def incidents(request: HttpRequest) -> JsonResponse:
     section 7) with a JSON object of ``INCIDENT_FIELDS``, validated by the report page's
     own form (``IncidentForm``): 201 with the incident, 400 naming each invalid field, 401
     without a session or a valid token, 403 for a session write without its CSRF token, 413
-    over ``INCIDENT_BODY_MAX``, 415 for a body that is not application/json."""
+    over ``INCIDENT_BODY_MAX``, 415 for a body that is not application/json, 503 when the
+    database failed (nothing was reported)."""
     if request.method not in ("GET", "HEAD", "POST"):
         response = _error(405, gettext("Use GET to list your incidents or POST to report one."))
         response["Allow"] = "GET, HEAD, POST"
@@ -469,6 +470,10 @@ def incidents(request: HttpRequest) -> JsonResponse:
         incident = incident_submit(
             seller=seller, user=user, **{field: form.cleaned_data[field] for field in INCIDENT_FIELDS.values()}
         )
+    except IncidentFailed as exc:
+        response = _error(503, str(exc))
+        response["Retry-After"] = "60"
+        return response
     except IncidentError as exc:
         return _field_errors({BODY: [str(exc)]})
     return JsonResponse(incident_payload(incident), status=201)

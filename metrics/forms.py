@@ -28,7 +28,7 @@ from metrics.incidents import (
 from metrics.models import Incident
 from metrics.presenters.incidents import incident_label
 from metrics.selectors import seller_incident_carriers, seller_open_incident_count, seller_order_ids_found
-from portal.bounds import excerpt, text_error_messages
+from portal.bounds import excerpt, is_storable_text, text_error_messages
 from portal.once import OnceField
 from sellers.importing import CARRIER_MAX, ORDER_ID_MAX
 from sellers.models import Seller
@@ -150,7 +150,9 @@ class PlanDraftForm(PlanOfActionForm):
     draft = True
 
 
-class PlanDecisionForm(forms.Form):
+class DecisionForm(forms.Form):
+    """A reviewer's Approve or Reject, the button pressed (a plan's, an incident's)."""
+
     APPROVE = "approve"
     REJECT = "reject"
 
@@ -162,6 +164,9 @@ class PlanDecisionForm(forms.Form):
             "invalid_choice": _("Decision: choose Approve or Reject."),
         },
     )
+
+
+class PlanDecisionForm(DecisionForm):
     feedback = forms.CharField(
         label=_("Feedback to the seller"),
         required=False,
@@ -199,14 +204,24 @@ def names_listed(names: list[str]) -> str:
 
 
 def _text_only(field: forms.Field, value: object) -> None:
-    """JSON gives numbers, lists, objects and booleans where text belongs: refused with a
-    sentence naming the field, never turned into text (nor a crash)."""
+    """JSON gives numbers, lists, objects and booleans where text belongs, and strings with a
+    lone UTF-16 surrogate that cannot be stored: refused with a sentence naming the field,
+    never turned into text (nor a crash)."""
     if value is not None and not isinstance(value, str):
         raise forms.ValidationError(field.error_messages["not_text"], code="not_text")
+    if isinstance(value, str) and not is_storable_text(value):
+        raise forms.ValidationError(_surrogate_message(field.label), code="not_text")
 
 
 def _not_text_message(label):
     return format_lazy(_("{field}: write it as text (a JSON string), not a number, list or object."), field=label)
+
+
+def _surrogate_message(label):
+    return format_lazy(
+        _("{field}: contains a lone UTF-16 surrogate (U+D800 to U+DFFF), which is not text. Remove it."),
+        field=label,
+    )
 
 
 class _IncidentTextField(forms.CharField):
@@ -267,11 +282,12 @@ class OrderIdsField(forms.Field):
             )
         problems, order_ids = [], []
         for index, item in enumerate(value, start=1):
-            if not isinstance(item, str):
+            if not isinstance(item, str) or not is_storable_text(item) or "\x00" in item:
+                # No order id holds a NUL or a lone surrogate: neither can be stored.
                 problems.append(
                     _("%(field)s: item %(index)s is not an order id (text).") % {"field": label, "index": index}
                 )
-            elif not item.strip() or "\x00" in item:
+            elif not item.strip():
                 problems.append(_("%(field)s: item %(index)s is empty.") % {"field": label, "index": index})
             elif len(item.strip()) > ORDER_ID_MAX:
                 problems.append(
@@ -477,23 +493,12 @@ class IncidentForm(forms.Form):
         )
 
 
-class IncidentDecisionForm(forms.Form):
+class IncidentDecisionForm(DecisionForm):
     """A reviewer's decision on an incident (SPEC section 7): approve for the metrics it
     excuses (at least one of ``EXCUSABLE_METRICS``), optionally reinstating the seller at
     once, or reject with a note. Validates and converts; the service decides whether a
     reinstatement holds."""
 
-    APPROVE = "approve"
-    REJECT = "reject"
-
-    decision = forms.ChoiceField(
-        choices=[(APPROVE, _("Approve")), (REJECT, _("Reject"))],
-        widget=forms.HiddenInput,
-        error_messages={
-            "required": _("Decision: choose Approve or Reject."),
-            "invalid_choice": _("Decision: choose Approve or Reject."),
-        },
-    )
     metrics = forms.MultipleChoiceField(
         label=_("Metrics it excuses"),
         required=False,

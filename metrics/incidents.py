@@ -36,7 +36,8 @@ INCIDENT_NOTE_MAX = 4000
 # Incidents a seller may have waiting for a decision at once: enough for a bad week, few
 # enough that a script cannot flood the review queue.
 INCIDENT_MAX_OPEN = 10
-# The defect orders a report offers to pick from (newest first): a page, not a dump.
+# The covered defect orders a page lists (the report's to pick from, the seller's and the
+# reviewer's incident pages), with how many there are in all: a page, not a dump.
 INCIDENT_MAX_CANDIDATES = 200
 # The most a report's JSON body (POST /api/incidents/) may hold: the longest description
 # and the most order ids, written with escapes, fit in it.

@@ -25,7 +25,7 @@ from metrics.definitions import (
     threshold_column,
 )
 from metrics.reasons import RevocationReason, revocation_reasons_from_json
-from sellers.models import AuditEntry, Seller, User
+from sellers.models import AuditEntry, Order, Seller, User
 
 METRIC_CHOICES = [(name, d.label) for name, d in METRIC_DEFINITIONS.items()]
 WINDOW_CHOICES = [(w, _("%(days)s days") % {"days": w}) for w in WINDOWS]
@@ -401,13 +401,18 @@ class Incident(models.Model):
     seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="incidents", db_index=False)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     # The carrier service as in the orders' carrier field; empty: every carrier.
-    carrier = models.CharField(_("carrier service"), max_length=100, blank=True)
+    carrier = models.CharField(_("carrier service"), max_length=Order._meta.get_field("carrier").max_length, blank=True)
     start_date = models.DateField(_("first day"))  # local dates, inclusive
     end_date = models.DateField(_("last day"))
     description = models.TextField(_("what happened"))
     # The orders it concerns, as the seller's order ids; empty: every order of the carrier
     # (and dates) above.
-    order_ids = ArrayField(models.CharField(max_length=64), blank=True, default=list, verbose_name=_("orders"))
+    order_ids = ArrayField(
+        models.CharField(max_length=Order._meta.get_field("order_id").max_length),
+        blank=True,
+        default=list,
+        verbose_name=_("orders"),
+    )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTED)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -60,29 +60,30 @@ def _render(template: str, user: User, context: dict) -> tuple[str, str]:
     return subject, body
 
 
+def _reviewers_told(template: str, context: dict) -> int:
+    """Tell every reviewer, each in their language, that something waits in their queue."""
+    messages = []
+    for reviewer in plan_reviewers():
+        subject, body = _render(template, reviewer, context)
+        messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [reviewer.email]))
+    return send_mass_mail(messages, fail_silently=False, connection=get_connection()) if messages else 0
+
+
 def plan_submitted_emails_send(*, plan_id: int) -> int:
     """Tell the reviewers a plan of action waits in their queue."""
     plan = PlanOfAction.objects.select_related("seller").filter(pk=plan_id).first()
     if plan is None:
         return 0
-    messages = []
-    for reviewer in plan_reviewers():
-        subject, body = _render("plan_submitted", reviewer, {"plan": plan, "seller": plan.seller})
-        messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [reviewer.email]))
-    return send_mass_mail(messages, fail_silently=False, connection=get_connection()) if messages else 0
+    return _reviewers_told("plan_submitted", {"plan": plan, "seller": plan.seller})
 
 
 def incident_submitted_emails_send(*, incident_id: int) -> int:
-    """Tell the reviewers an incident waits in their queue (SPEC section 7), each in their
-    language, as a new plan of action is told."""
+    """Tell the reviewers an incident waits in their queue (SPEC section 7), as a new plan of
+    action is told."""
     incident = Incident.objects.select_related("seller").filter(pk=incident_id).first()
     if incident is None:
         return 0
-    messages = []
-    for reviewer in plan_reviewers():
-        subject, body = _render("incident_submitted", reviewer, {"incident": incident, "seller": incident.seller})
-        messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [reviewer.email]))
-    return send_mass_mail(messages, fail_silently=False, connection=get_connection()) if messages else 0
+    return _reviewers_told("incident_submitted", {"incident": incident, "seller": incident.seller})
 
 
 def plan_decided_emails_send(*, plan_id: int) -> int:

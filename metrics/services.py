@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import reduce
 from operator import or_
 
+from django.db import Error as DatabaseFailure
 from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from metrics import sql as statements
 from metrics.definitions import (
@@ -615,6 +618,24 @@ class IncidentError(Exception):
     person who tried."""
 
 
+class IncidentFailed(IncidentError):
+    """The database failed during a report or a decision (a lost connection, a deadlock, a
+    lock not granted): its transaction was rolled back, so nothing of it was written and
+    nobody is emailed or sent a webhook. The message says so, and to try again."""
+
+
+@contextmanager
+def _database_failure_told(sentence: str) -> Iterator[None]:
+    """Around a whole transaction (outside its ``atomic``, so it has been rolled back when the
+    failure is told): a database failure becomes ``IncidentFailed(sentence)``; the database's
+    own words go to the log, not to the seller or reviewer."""
+    try:
+        yield
+    except DatabaseFailure as exc:
+        logger.exception("Incident action failed in the database; nothing was written")
+        raise IncidentFailed(sentence) from exc
+
+
 def incident_audit_facts(incident: Incident) -> dict:
     """An incident's facts as its audit entries keep them (the keys are worded in
     ``metrics.presenters.audit``)."""
@@ -630,7 +651,6 @@ def incident_audit_facts(incident: Incident) -> dict:
     }
 
 
-@transaction.atomic
 def incident_submit(
     *,
     seller: Seller,
@@ -645,7 +665,38 @@ def incident_submit(
     """Report an incident for review (SPEC section 7), as ``metrics.forms.IncidentForm``
     validated it. Under the seller's row lock, so two reports at once cannot both pass the
     bound of ``INCIDENT_MAX_OPEN`` incidents waiting for a decision; audited in the same
-    transaction; the reviewers are emailed once it is committed."""
+    transaction; the reviewers are emailed once it is committed. ``IncidentFailed`` when the
+    database fails: nothing is reported."""
+    with _database_failure_told(
+        _(
+            "The database failed while your incident was being reported, so nothing was reported. Send the report "
+            "again in a moment."
+        )
+    ):
+        return _incident_submit(
+            seller=seller,
+            user=user,
+            kind=kind,
+            carrier=carrier,
+            start_date=start_date,
+            end_date=end_date,
+            description=description,
+            order_ids=order_ids,
+        )
+
+
+@transaction.atomic
+def _incident_submit(
+    *,
+    seller: Seller,
+    user: User | None,
+    kind: str,
+    carrier: str,
+    start_date: dt.date,
+    end_date: dt.date,
+    description: str,
+    order_ids: Sequence[str],
+) -> Incident:
     locked = Seller.objects.select_for_update().get(pk=seller.pk)
     if seller_open_incident_count(seller=locked) >= INCIDENT_MAX_OPEN:
         raise IncidentError(open_incidents_full_sentence())
@@ -811,7 +862,13 @@ def _incident_reinstate(*, incident: Incident, reviewer: User) -> None:
         webhook_events.plan_decided_emit(plan=plan)
 
 
-@transaction.atomic
+# What a reviewer reads when the database fails during a decision.
+_DECISION_FAILED = gettext_lazy(
+    "The database failed while the decision was being saved, so nothing was changed: the incident is still "
+    "waiting for a decision. Decide it again in a moment."
+)
+
+
 def incident_approve(
     *, incident: Incident, reviewer: User, metrics: Sequence[str], note: str = "", reinstate: bool = False
 ) -> Incident:
@@ -820,7 +877,16 @@ def incident_approve(
     (SPEC section 7: as of D it counts once approved by the end of D). With ``reinstate`` the
     seller is reinstated at once, when the approval answers every failing item of its
     revocation (``metrics.selectors.incident_reinstatement``), else nothing is changed.
-    Audited, emailed and sent as ``incident.decided``."""
+    Audited, emailed and sent as ``incident.decided``. ``IncidentFailed`` when the database
+    fails: nothing is decided, reinstated, emailed or sent."""
+    with _database_failure_told(str(_DECISION_FAILED)):
+        return _incident_approve(incident=incident, reviewer=reviewer, metrics=metrics, note=note, reinstate=reinstate)
+
+
+@transaction.atomic
+def _incident_approve(
+    *, incident: Incident, reviewer: User, metrics: Sequence[str], note: str, reinstate: bool
+) -> Incident:
     _incident_reviewer_check(incident=incident, reviewer=reviewer)
     chosen = _excused_metrics(metrics)
     note = _incident_note(note)
@@ -838,9 +904,15 @@ def incident_approve(
     return incident
 
 
-@transaction.atomic
 def incident_reject(*, incident: Incident, reviewer: User, note: str) -> Incident:
-    """Reject the incident with the reviewer's note (required): it excuses nothing."""
+    """Reject the incident with the reviewer's note (required): it excuses nothing.
+    ``IncidentFailed`` when the database fails: nothing is decided or emailed."""
+    with _database_failure_told(str(_DECISION_FAILED)):
+        return _incident_reject(incident=incident, reviewer=reviewer, note=note)
+
+
+@transaction.atomic
+def _incident_reject(*, incident: Incident, reviewer: User, note: str) -> Incident:
     _incident_reviewer_check(incident=incident, reviewer=reviewer)
     note = _incident_note(note)
     if not note:

@@ -41,6 +41,17 @@ def excerpt(text: str, length: int = EXCERPT_LENGTH) -> str:
     return text if len(text) <= length else text[:length] + "…"
 
 
+def is_storable_text(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8, as PostgreSQL stores it: a JSON body may carry
+    a lone UTF-16 surrogate (``"\\ud800"``), which Python decodes into a string that no
+    database or page can encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def text_error_messages(label) -> dict:
     """A text field's messages for too long a text and for a NUL character (which no
     keyboard types and PostgreSQL cannot store), each naming the field by its label.

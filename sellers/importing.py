@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
+import enum
 import heapq
 import os
 from collections import defaultdict
@@ -1285,20 +1286,40 @@ class _Staging:
 CONCURRENCY_FAILURES = frozenset({"40001", "40P01", "55P03"})
 
 
-def database_failure(exc: DatabaseFailure) -> str:
-    """What went wrong, in one sentence with what to do: a concurrent change, a lost
-    connection, or else the database's own words."""
+class FailureKind(enum.Enum):
+    """What a database failure was, for the sentence that tells it (the import's here, the
+    feed's in ``feed.services``)."""
+
+    CONCURRENT = "concurrent"  # lost to another transaction: doing it again may work
+    CONNECTION = "connection"  # the connection broke or the server shut down
+    OTHER = "other"
+
+
+def database_failure_kind(exc: DatabaseFailure) -> tuple[FailureKind, str]:
+    """What kind of failure ``exc`` is, and its reason in the database's own words (its
+    first line)."""
     cause = exc.__cause__ or exc  # Django wraps the driver's error, which has the SQLSTATE
     reason = next(iter(str(cause).strip().splitlines()), "") or type(cause).__name__
     sqlstate = getattr(cause, "sqlstate", None) or ""
     if sqlstate in CONCURRENCY_FAILURES:
+        return FailureKind.CONCURRENT, reason
+    # Class 08 and the server's shutdowns (57P...) end the connection; the driver's own errors
+    # (no SQLSTATE) mean it broke or closed.
+    if sqlstate.startswith(("08", "57P")) or not sqlstate:
+        return FailureKind.CONNECTION, reason
+    return FailureKind.OTHER, reason
+
+
+def database_failure(exc: DatabaseFailure) -> str:
+    """What went wrong, in one sentence with what to do: a concurrent change, a lost
+    connection, or else the database's own words."""
+    kind, reason = database_failure_kind(exc)
+    if kind is FailureKind.CONCURRENT:
         return _(
             "Another import or change of the same orders was running at the same time (%(reason)s), so nothing "
             "was imported; import the file again."
         ) % {"reason": reason}
-    # Class 08 and the server's shutdowns (57P...) end the connection; the driver's own errors
-    # (no SQLSTATE) mean it broke or closed.
-    if sqlstate.startswith(("08", "57P")) or not sqlstate:
+    if kind is FailureKind.CONNECTION:
         return _(
             "The connection to the database failed during the import (%(reason)s), so nothing was imported; "
             "check that the database is running and reachable, and import the file again."

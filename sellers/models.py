@@ -411,8 +411,9 @@ class TrackingEvent(models.Model):
     """
 
     event_id = models.CharField(_("event id"), max_length=100, unique=True)
-    carrier = models.CharField(_("carrier"), max_length=100)
-    tracking_id = models.CharField(_("tracking id"), max_length=100)
+    # As long as the order's, whose carrier and tracking id it names.
+    carrier = models.CharField(_("carrier"), max_length=Order._meta.get_field("carrier").max_length)
+    tracking_id = models.CharField(_("tracking id"), max_length=Order._meta.get_field("tracking_id").max_length)
     kind = models.CharField(_("event"), max_length=16, choices=TrackingEventKind.choices)
     occurred_at = models.DateTimeField(_("occurred at"))
     received_at = models.DateTimeField(_("received at"), default=django_timezone.now)

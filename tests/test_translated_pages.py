@@ -3,7 +3,8 @@
 The demo (``seed_demo``) is seeded once for the module, as tests/sellers/test_demo.py does,
 and the pages its sellers and its reviewer read are rendered in German and in Vietnamese:
 each seller's dashboard, the defect list, the Create POA form and the other seller pages,
-the review pages; and every email, each in its recipient's language. Their text (what a
+the review pages, the incidents' pages on both sides (SPEC section 7); and every email, each
+in its recipient's language. Their text (what a
 tag shows, titles, labels, confirmations, subjects and bodies) holds no English: no word of
 the catalogue's English that no translation in that language uses. What may stay English
 is named: proper nouns (the demo's sellers, carriers and states, time zones, "English" in
@@ -24,6 +25,8 @@ import html
 import io
 import re
 import zoneinfo
+from functools import reduce
+from operator import or_
 
 import polib
 import pytest
@@ -32,17 +35,28 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 
-from metrics.definitions import REPORT_COLUMNS
-from metrics.models import PlanOfAction, SellerAtRisk
+from metrics.definitions import METRIC_RULES, REPORT_COLUMNS
+from metrics.incidents import EXCUSABLE_METRICS, INCIDENT_MAX_ORDERS, q_excusable_defects
+from metrics.models import Incident, MetricSnapshot, PlanOfAction, SellerAtRisk
 from metrics.notifications import (
     at_risk_emails_send,
+    incident_decided_emails_send,
+    incident_submitted_emails_send,
     plan_decided_emails_send,
     plan_submitted_emails_send,
     revocation_emails_send,
 )
 from metrics.report import ORDER_COLUMNS
-from metrics.selectors import plan_reviewers
-from metrics.services import plan_approve, plan_reject, plan_submit
+from metrics.selectors import incident_reinstatement, plan_reviewers, window_orders
+from metrics.services import (
+    daily_run,
+    incident_approve,
+    incident_reject,
+    incident_submit,
+    plan_approve,
+    plan_reject,
+    plan_submit,
+)
 from sellers.choices import SHIP_TO_CODES, STATE_NAMES
 from sellers.demo import DEMO_SELLERS, REVIEWER_USERNAME, demo_usernames
 from sellers.models import CarrierService, Order, Seller, SellerEvent, User
@@ -62,6 +76,9 @@ pytestmark = pytest.mark.django_db
 
 # What a reviewer writes, in the reviewer's own words: not the portal's.
 FEEDBACK = "The root cause names no carrier; say which pickups were missed."
+# What a seller writes of an incident and a reviewer notes on it: their words too.
+INCIDENT_DESCRIPTION = "The depot closed for two days after a storm; nothing was scanned until it reopened."
+INCIDENT_NOTE = "The carrier confirmed the depot closure on both days."
 
 # The pages a seller reads; each demo seller's dashboard, the rest for the sellers that
 # lost Prime (a failing metric, failing requirements) and the healthy one's settings.
@@ -164,6 +181,8 @@ def may_stay_english() -> list[str]:
         *Order.objects.exclude(carrier="").values_list("carrier", flat=True).distinct(),
         *PLAN_ANSWERS.values(),
         FEEDBACK,
+        INCIDENT_DESCRIPTION,
+        INCIDENT_NOTE,
         "English",  # the language menu names each language in its own words
     }
     return sorted(fragments, key=len, reverse=True)
@@ -270,6 +289,147 @@ def test_the_review_pages_show_no_english(demo, language):
     assert english_in(language, lines, may_stay_english()) == []
     if language == "vi":
         assert capital_ngay(lines) == []
+
+
+# --- Incidents (SPEC section 7) ------------------------------------------------------------
+
+
+def incident_report(seller: Seller, user: User, *, order_ids=(), carrier: str | None = None) -> Incident:
+    """An incident of the week up to D on the seller's busiest carrier service (or the orders
+    it names, on every carrier), as the seller reports it."""
+    if carrier is None:
+        carrier = "" if order_ids else Order.objects.filter(seller=seller).values_list("carrier", flat=True).first()
+    return incident_submit(
+        seller=seller,
+        user=user,
+        kind=Incident.Kind.CARRIER,
+        carrier=carrier or "",
+        start_date=DAY - dt.timedelta(days=6),
+        end_date=DAY,
+        description=INCIDENT_DESCRIPTION,
+        order_ids=list(order_ids),
+    )
+
+
+def excused_as_of_day(incident: Incident, reviewer: User) -> Incident:
+    """``incident`` approved for every metric it can excuse, as if on D itself, and D computed
+    again: the dashboard, the defect list and the review then show what it excused."""
+    incident = incident_approve(incident=incident, reviewer=reviewer, metrics=EXCUSABLE_METRICS, note=INCIDENT_NOTE)
+    approved_on_day = dt.datetime.combine(DAY, dt.time(12), tzinfo=NOW.tzinfo)
+    Incident.objects.filter(pk=incident.pk).update(decided_at=approved_on_day)
+    daily_run(day=DAY)
+    return incident
+
+
+def post_page(username: str, language: str, url: str, data: dict) -> tuple[list[str], str]:
+    """The text of the page a POST answers, and its markup."""
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    client.cookies["django_language"] = language
+    response = client.post(url, data)
+    assert response.status_code == 200, url
+    markup = response.content.decode()
+    assert f'<html lang="{language}">' in markup
+    return page_lines(markup), markup
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_incident_pages_show_no_english(demo, language):
+    """A seller's incident pages (the list, the report with its preview, an incident waiting,
+    approved and rejected), what an approved one excuses on the dashboard and the defect
+    list, and the reviewer's queue, incident pages and seller page."""
+    seller = demo[LATE_SHIPMENTS.merchant_token]
+    user = seller.users.get()
+    reviewer = User.objects.get(username=REVIEWER_USERNAME)
+    waiting = incident_report(seller, user)
+    rejected = incident_report(seller, user)
+    incident_reject(incident=rejected, reviewer=reviewer, note=INCIDENT_NOTE)
+    approved = excused_as_of_day(incident_report(seller, user, carrier=""), reviewer)
+    assert MetricSnapshot.objects.filter(seller=seller, day=DAY, excused_units__gt=0).exists()
+    new = "/performance/incidents/new/"
+    seller_pages = [
+        "/performance/incidents/",
+        new,
+        f"{new}?metric=on_time_shipment_rate&window=30",
+        f"{new}?metric=buy_shipping_rate",
+        *(f"/performance/incidents/{incident.pk}/" for incident in (waiting, rejected, approved)),
+        "/performance/",
+        "/performance/?window=7",
+        "/performance/defects/",
+        "/performance/orders/?metric=on_time_shipment_rate",
+    ]
+    lines = [line for url in seller_pages for line in read_page(user.username, language, url)]
+    preview = {
+        "kind": "weather",
+        "carrier": waiting.carrier,
+        "start_date": waiting.start_date.isoformat(),
+        "end_date": waiting.end_date.isoformat(),
+        "description": INCIDENT_DESCRIPTION,
+        "action": "preview",
+    }
+    previewed, markup = post_page(user.username, language, new, preview)
+    assert "portal-incident-effect" in markup  # the preview, with the effect of an approval
+    refused, markup = post_page(user.username, language, new, {**preview, "end_date": "2030-01-01"})
+    assert "is-invalid" in markup
+    lines += previewed + refused
+    review_pages = [
+        "/review/",
+        f"/review/incidents/{waiting.pk}/",
+        f"/review/incidents/{rejected.pk}/",
+        f"/review/incidents/{approved.pk}/",
+        f"/review/sellers/{seller.pk}/",
+    ]
+    lines += [line for url in review_pages for line in read_page(REVIEWER_USERNAME, language, url)]
+    assert english_in(language, lines, may_stay_english()) == []
+    if language == "vi":
+        assert capital_ngay(lines) == []
+
+
+def answering_incident(seller: Seller, user: User) -> Incident:
+    """An incident that names the seller's excusable defect orders of D's window, so an
+    approval for every metric it can excuse answers the revocation (a reinstatement at once)."""
+    excusable = reduce(
+        or_, (METRIC_RULES[name].population(DAY) & q_excusable_defects(name, DAY) for name in EXCUSABLE_METRICS)
+    )
+    window = window_orders(day=DAY, window_days=30, seller_ids=[seller.pk])
+    order_ids = sorted(set(window.filter(excusable).values_list("order_id", flat=True)))
+    assert 0 < len(order_ids) <= INCIDENT_MAX_ORDERS
+    incident = incident_report(seller, user, order_ids=order_ids)
+    assert incident_reinstatement(incident=incident, metrics=EXCUSABLE_METRICS).possible
+    return incident
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_incident_email_is_in_its_recipients_language(demo, language):
+    """The reviewers told of a report, the seller told of a rejection, of an approval, and of
+    an approval that reinstated it (the reinstatement email, which names the closed plan)."""
+    for user in User.objects.filter(username__in=demo_usernames()):
+        user.email = f"{user.username}@example.com"
+        user.language = language
+        user.save(update_fields=["email", "language"])
+    late = demo[LATE_SHIPMENTS.merchant_token]
+    user = late.users.get()
+    reviewer = User.objects.get(username=REVIEWER_USERNAME)
+    plan_submit(seller=late, user=user, merchant_token=late.merchant_token, **PLAN_ANSWERS)  # closed by the last
+
+    rejected, approved = incident_report(late, user), incident_report(late, user)
+    reinstating = answering_incident(late, user)
+    sent = {"submitted": incident_submitted_emails_send(incident_id=rejected.pk)}
+    incident_reject(incident=rejected, reviewer=reviewer, note=INCIDENT_NOTE)
+    sent["rejected"] = incident_decided_emails_send(incident_id=rejected.pk)
+    incident_approve(incident=approved, reviewer=reviewer, metrics=["on_time_shipment_rate"], note=INCIDENT_NOTE)
+    sent["approved"] = incident_decided_emails_send(incident_id=approved.pk)
+    incident_approve(incident=reinstating, reviewer=reviewer, metrics=EXCUSABLE_METRICS, reinstate=True)
+    sent["reinstated"] = incident_decided_emails_send(incident_id=reinstating.pk)
+
+    assert sent == {"submitted": len(plan_reviewers()), "rejected": 1, "approved": 1, "reinstated": 1}
+    problems = []
+    for message in mail.outbox:
+        lines = email_lines(message)
+        problems += [f"{message.subject}: {problem}" for problem in english_in(language, lines, may_stay_english())]
+        if language == "vi":
+            problems += [f"{message.subject}: {line}" for line in capital_ngay(lines)]
+    assert problems == []
 
 
 # --- Emails -------------------------------------------------------------------------------

@@ -97,6 +97,14 @@ def test_every_entry_is_translated_and_none_is_fuzzy(language):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_no_entry_is_in_the_catalogue_twice(language):
+    """Branches append their entries; a merge keeps both when two add the same text, and the
+    compiled catalogue silently takes one of two translations (they differed)."""
+    keys = Counter((entry.msgctxt, entry.msgid) for entry in live_entries(language))
+    assert [key for key, count in keys.items() if count > 1] == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_every_translation_keeps_the_placeholders_tags_and_newlines_of_its_msgid(language):
     broken = []
     for entry in live_entries(language):

@@ -1,7 +1,8 @@
 """What the review pages say about incidents (SPEC section 7): the queue's rows, plans and
-incidents in one list; an incident's facts, the effect an approval would have on each metric
-and on the seller's status, the other sellers' defects on its carrier and days, and the
-reinstatement at once it may offer."""
+incidents in one list; an incident's covered orders, the effect an approval would have on the
+seller's status, the other sellers' defects on its carrier and days, and the reinstatement at
+once it may offer. An incident's facts and the effect on each metric are worded once, in
+``metrics.presenters.incidents``, for the seller's pages and these."""
 
 from __future__ import annotations
 
@@ -17,13 +18,11 @@ from django.utils.translation import gettext as _
 from metrics.definitions import METRIC_DEFINITIONS
 from metrics.incidents import EXCUSABLE_METRICS, KIND_METRICS
 from metrics.models import Incident, PlanOfAction
-from metrics.presenters.rates import percent, rate_percent, threshold_percent
+from metrics.presenters.incidents import carrier_text, dates_text, metrics_text
+from metrics.presenters.rates import percent
 from metrics.presenters.reasons import ListedPlan, reason_item_label
-from metrics.selectors import IncidentEffect, IncidentReinstatement, PeerDefects
+from metrics.selectors import IncidentReinstatement, PeerDefects
 from sellers.models import Order, Seller
-
-# The covered orders a page lists; the count above them says how many there are in all.
-COVERED_ORDERS_SHOWN = 200
 
 
 @dataclass(frozen=True)
@@ -39,18 +38,6 @@ class QueueRow:
     decided_at: dt.datetime | None
     status: str  # the plan's or incident's status, in words
     url: str
-
-
-def carrier_text(carrier: str) -> str:
-    return carrier or _("All carrier services")
-
-
-def incident_dates_text(incident: Incident) -> str:
-    """The incident's local date range, as the pages write dates."""
-    start, end = date_format(incident.start_date, "DATE_FORMAT"), date_format(incident.end_date, "DATE_FORMAT")
-    if incident.start_date == incident.end_date:
-        return start
-    return _("%(start)s to %(end)s") % {"start": start, "end": end}
 
 
 def _plan_row(listed: ListedPlan) -> QueueRow:
@@ -77,7 +64,7 @@ def _incident_row(incident: Incident) -> QueueRow:
         kind="incident",
         pk=incident.pk,
         what=_("Incident: %(kind)s") % {"kind": incident.get_kind_display()},
-        detail=f"{carrier_text(incident.carrier)} · {incident_dates_text(incident)}",
+        detail=f"{carrier_text(incident.carrier)} · {dates_text(incident.start_date, incident.end_date)}",
         seller=incident.seller,
         submitted_at=incident.submitted_at,
         decided_at=incident.decided_at,
@@ -113,7 +100,7 @@ def covered_order_rows(orders: Iterable[Order]) -> list[CoveredOrderRow]:
     return [
         CoveredOrderRow(
             order=order,
-            metrics=metric_labels(name for name in EXCUSABLE_METRICS if getattr(order, f"covered_{name}", False)),
+            metrics=metrics_text(name for name in EXCUSABLE_METRICS if getattr(order, f"covered_{name}", False)),
         )
         for order in orders
     ]
@@ -122,58 +109,6 @@ def covered_order_rows(orders: Iterable[Order]) -> list[CoveredOrderRow]:
 def preselected_metrics(incident: Incident) -> list[str]:
     """The metrics an approval starts with: those such an incident typically hits."""
     return [name for name in EXCUSABLE_METRICS if name in KIND_METRICS[incident.kind]]
-
-
-def metric_labels(names: Iterable[str]) -> str:
-    return ", ".join(str(METRIC_DEFINITIONS[name].label) for name in names if name in METRIC_DEFINITIONS)
-
-
-# --- The effect of an approval --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EffectRow:
-    """One excusable metric of one window on D, now and were the incident approved for it."""
-
-    metric: str
-    label: str
-    window_days: int
-    would_excuse: int
-    excused: int
-    rate_now: str
-    rate_if_approved: str
-    passing_now: bool
-    passing_if_approved: bool
-    threshold: str
-    higher_is_better: bool
-
-
-def effect_rows(effects: Sequence[IncidentEffect]) -> list[EffectRow]:
-    """The rates judged for eligibility (protected and excused units not counted), as the
-    pages write a rate beside its threshold, by metric then window."""
-    rows = []
-    for effect in sorted(effects, key=lambda e: (EXCUSABLE_METRICS.index(e.metric), e.window_days)):
-        definition = METRIC_DEFINITIONS[effect.metric]
-
-        def shown(rate, definition=definition, effect=effect) -> str:
-            return rate_percent(rate, effect.threshold, higher_is_better=definition.higher_is_better)
-
-        rows.append(
-            EffectRow(
-                metric=effect.metric,
-                label=str(definition.label),
-                window_days=effect.window_days,
-                would_excuse=effect.would_excuse,
-                excused=effect.excused,
-                rate_now=shown(effect.eligibility_rate(if_approved=False)),
-                rate_if_approved=shown(effect.eligibility_rate(if_approved=True)),
-                passing_now=effect.passing_now,
-                passing_if_approved=effect.passing_if_approved,
-                threshold=threshold_percent(effect.threshold),
-                higher_is_better=definition.higher_is_better,
-            )
-        )
-    return rows
 
 
 def status_effect_sentence(*, seller: Seller, reinstatement: IncidentReinstatement) -> str:
@@ -195,7 +130,7 @@ def status_effect_sentence(*, seller: Seller, reinstatement: IncidentReinstateme
         return _(
             "Approved for %(metrics)s, the incident answers every failing item of the revocation after the "
             "evaluation of %(day)s: you may reinstate the seller now."
-        ) % {"metrics": metric_labels(reinstatement.needed_metrics), "day": day}
+        ) % {"metrics": metrics_text(reinstatement.needed_metrics), "day": day}
     return _(
         "Even approved for every metric it can excuse, the incident leaves failing items of the revocation after "
         "the evaluation of %(day)s unanswered (%(items)s): the seller stays not eligible until a plan of action "
@@ -210,7 +145,7 @@ def reinstatement_explanation(reinstatement: IncidentReinstatement) -> str:
         "measured from today, recorded in the status history with this incident as the reason, and emailed. A plan "
         "of action under review is closed. It needs the incident approved for %(metrics)s; it is checked again "
         "when you approve."
-    ) % {"metrics": metric_labels(reinstatement.needed_metrics)}
+    ) % {"metrics": metrics_text(reinstatement.needed_metrics)}
 
 
 # --- The other sellers on the carrier and days ----------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -16,10 +17,10 @@ from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from metrics.definitions import METRIC_DEFINITIONS
+from metrics.definitions import METRIC_DEFINITIONS, MetricDefinition
 from metrics.incidents import EXCUSABLE_METRICS, first_day_counted
 from metrics.models import Incident
-from metrics.presenters.rates import rate_percent
+from metrics.presenters.rates import rate_percent, threshold_percent
 from metrics.selectors import IncidentEffect
 from sellers.models import Seller
 
@@ -158,17 +159,21 @@ def came_from_sentence(metric: str, window_days: int | None) -> str:
 
 @dataclass(frozen=True)
 class EffectRow:
-    """One metric of one window as it is judged now and as it would be if the incident were
-    approved for it (``metrics.selectors.IncidentEffect``)."""
+    """One excusable metric of one window on D, as it is judged now and as it would be were
+    the incident approved for it (``metrics.selectors.IncidentEffect``): the report's preview
+    and the reviewer's page both show these."""
 
     metric: str
     label: str
     window_days: int
     would_excuse: int
+    excused: int
     rate_now: str
     rate_if_approved: str
     passing_now: bool
     passing_if_approved: bool
+    threshold: str
+    higher_is_better: bool
 
     @property
     def changes(self) -> bool:
@@ -176,27 +181,30 @@ class EffectRow:
         return self.passing_if_approved and not self.passing_now
 
 
-def _rate(effect: IncidentEffect, *, if_approved: bool) -> str:
-    rate = effect.eligibility_rate(if_approved=if_approved)
-    if rate is None:
-        return "—"
-    definition = METRIC_DEFINITIONS[effect.metric]
-    return rate_percent(rate, effect.threshold, higher_is_better=definition.higher_is_better)
-
-
 def effect_rows(effects: Sequence[IncidentEffect]) -> list[EffectRow]:
-    """The preview's rows, by window then in the dashboard's order of metrics."""
+    """The rates judged for eligibility (protected and excused units not counted), as the
+    pages write a rate beside its threshold, by window then in the dashboard's order."""
     order = {name: index for index, name in enumerate(METRIC_DEFINITIONS)}
-    return [
-        EffectRow(
-            metric=effect.metric,
-            label=str(METRIC_DEFINITIONS[effect.metric].label),
-            window_days=effect.window_days,
-            would_excuse=effect.would_excuse,
-            rate_now=_rate(effect, if_approved=False),
-            rate_if_approved=_rate(effect, if_approved=True),
-            passing_now=effect.passing_now,
-            passing_if_approved=effect.passing_if_approved,
+    rows = []
+    for effect in sorted(effects, key=lambda e: (e.window_days, order[e.metric])):
+        definition = METRIC_DEFINITIONS[effect.metric]
+
+        def shown(rate: Fraction | None, definition: MetricDefinition = definition, effect=effect) -> str:
+            return rate_percent(rate, effect.threshold, higher_is_better=definition.higher_is_better)
+
+        rows.append(
+            EffectRow(
+                metric=effect.metric,
+                label=str(definition.label),
+                window_days=effect.window_days,
+                would_excuse=effect.would_excuse,
+                excused=effect.excused,
+                rate_now=shown(effect.eligibility_rate(if_approved=False)),
+                rate_if_approved=shown(effect.eligibility_rate(if_approved=True)),
+                passing_now=effect.passing_now,
+                passing_if_approved=effect.passing_if_approved,
+                threshold=threshold_percent(effect.threshold),
+                higher_is_better=definition.higher_is_better,
+            )
         )
-        for effect in sorted(effects, key=lambda e: (e.window_days, order[e.metric]))
-    ]
+    return rows

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,16 +22,11 @@ from django.views.decorators.http import require_POST
 
 from metrics.definitions import METRIC_DEFINITIONS, WINDOWS
 from metrics.forms import IncidentDecisionForm, PlanDecisionForm
-from metrics.incidents import EXCUSABLE_METRICS, IncidentScope, first_day_counted
+from metrics.incidents import EXCUSABLE_METRICS, INCIDENT_MAX_CANDIDATES, IncidentScope, first_day_counted
 from metrics.models import Incident, MetricSnapshot, PlanOfAction
 from metrics.presenters import rate_percent, threshold_percent
 from metrics.presenters.incident_review import (
-    COVERED_ORDERS_SHOWN,
-    carrier_text,
     covered_order_rows,
-    effect_rows,
-    incident_dates_text,
-    metric_labels,
     peer_rows,
     preselected_metrics,
     recent_decision_rows,
@@ -38,7 +34,7 @@ from metrics.presenters.incident_review import (
     review_queue_rows,
     status_effect_sentence,
 )
-from metrics.presenters.incidents import counted_sentence
+from metrics.presenters.incidents import carrier_text, counted_sentence, dates_text, effect_rows, metrics_text
 from metrics.presenters.insights import root_cause_facts
 from metrics.presenters.reasons import failing_item_rows, listed_plans
 from metrics.selectors import (
@@ -172,15 +168,20 @@ def plan_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return render(request, "review/plan.html", context)
 
 
+def _form_errors_told(request: AuthenticatedHttpRequest, form: forms.Form) -> None:
+    """A refused decision's every error as a message on the page it returns to."""
+    for errors in form.errors.values():
+        for error in errors.get_json_data():
+            messages.error(request, error["message"])
+
+
 @require_POST
 @reviewer_required
 def plan_decide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     plan = get_object_or_404(PlanOfAction, pk=pk)
     form = PlanDecisionForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors.get_json_data():
-                messages.error(request, error["message"])
+        _form_errors_told(request, form)
         return redirect("metrics:review_plan", pk=plan.pk)
     try:
         if form.cleaned_data["decision"] == PlanDecisionForm.APPROVE:
@@ -225,8 +226,8 @@ def incident_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     context |= {
         "incident": incident,
         "carrier": carrier_text(incident.carrier),
-        "dates": incident_dates_text(incident),
-        "excused_labels": metric_labels(incident.excused_metrics),
+        "dates": dates_text(incident.start_date, incident.end_date),
+        "excused_labels": metrics_text(incident.excused_metrics),
         "own_seller": request.user.seller_id == seller.pk,
         "earlier_incidents": seller_incidents(seller=seller).exclude(pk=incident.pk)[:HISTORY_PAGE_SIZE],
     }
@@ -253,8 +254,9 @@ def incident_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         )
         context |= {
             "covered_count": covered.count(),
-            "covered_rows": covered_order_rows(covered[:COVERED_ORDERS_SHOWN]),
-            "covered_shown": COVERED_ORDERS_SHOWN,
+            "covered_rows": covered_order_rows(covered[:INCIDENT_MAX_CANDIDATES]),
+            "covered_shown": INCIDENT_MAX_CANDIDATES,
+            "covered_window": max(WINDOWS),
         }
         peers = carrier_peer_defects(incident=incident, day=day)
         if any(peer.population_sellers for peer in peers):
@@ -275,9 +277,7 @@ def incident_decide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(Incident.objects.select_related("seller"), pk=pk)
     form = IncidentDecisionForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors.get_json_data():
-                messages.error(request, error["message"])
+        _form_errors_told(request, form)
         return redirect("metrics:review_incident", pk=incident.pk)
     decided = form.cleaned_data
     try:

@@ -9,14 +9,23 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 
 from feed.body import MAX_BODY_BYTES, MAX_ITEMS
 from feed.models import FeedBatch, IntegrationToken
 from feed.services import integration_token_create, integration_token_revoke
 from sellers.auth import api_token_hash
-from sellers.models import Order
+from sellers.models import Order, TrackingEvent
 from sellers.services import api_token_create
 from tests.feed.conftest import EVENTS_URL, FEED_MOMENT, ORDERS_URL, order
+
+# A carrier event of ON_TIME's parcel (its first scan).
+EVENT = {
+    "carrier": "UPS Ground",
+    "tracking_id": "1Z999AA10000000001",
+    "type": "first_scan",
+    "occurred_at": "2026-11-02T16:40:00-08:00",
+}
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +195,55 @@ def test_the_rate_limit_answers_429_with_retry_after_per_token(feed, settings, l
     assert feed.orders([]).status_code == 200
     # Refused requests are not logged: a client in a loop must not fill the log.
     assert FeedBatch.objects.count() == 4
+
+
+# --- The database failing -------------------------------------------------------------------
+
+
+def lost_connection(*args, **kwargs):
+    raise OperationalError("server closed the connection unexpectedly")
+
+
+@pytest.mark.parametrize(
+    ("url", "items"),
+    [
+        (ORDERS_URL, [order("A-1")]),
+        (EVENTS_URL, [{**EVENT, "event_id": "evt-1"}]),
+    ],
+    ids=["orders", "events"],
+)
+def test_a_database_failure_while_a_batch_is_logged_stores_none_of_it_and_answers_503(
+    feed, seller, monkeypatch, url, items
+):
+    """The log entry is written in the batch's transaction, after its orders or events: when
+    it fails, they go with it, and the client is told to send the batch again."""
+    monkeypatch.setattr("feed.services.feed_batch_log", lost_connection)
+    response = feed.post(url, items)
+    assert_json_error(response, 503, "The connection to the database failed")
+    assert "so nothing of this batch was stored; send it again" in response.json()["error"]
+    assert response["Retry-After"] == "60"
+    assert not Order.objects.exists() and not TrackingEvent.objects.exists() and not FeedBatch.objects.exists()
+
+
+def test_a_database_failure_while_a_rejected_batch_is_logged_answers_503(feed, seller, monkeypatch):
+    monkeypatch.setattr("feed.services.feed_batch_log", lost_connection)
+    assert_json_error(feed.orders([order("A-1", units=0)]), 503, "nothing of this batch was stored")
+    assert not Order.objects.exists()
+
+
+def test_a_database_failure_while_writing_the_orders_answers_503_naming_no_import_file(feed, seller, monkeypatch):
+    """The import's failure (``ImportFailed``) is told in the feed's words: a batch is sent
+    again, there is no file to import."""
+    monkeypatch.setattr("sellers.importing.orders_classify_prime", lost_connection)
+    response = feed.orders([order("A-1")])
+    assert_json_error(response, 503, "so nothing of this batch was stored; send it again")
+    assert "file" not in response.json()["error"]
+    assert not Order.objects.exists()
+    # Logged with its failure, outside the rolled-back transaction.
+    [logged] = FeedBatch.objects.all()
+    assert logged.status_code == 503 and "server closed the connection" in logged.error
+
+
+def test_a_database_failure_while_finding_the_token_answers_503(feed, seller, monkeypatch):
+    monkeypatch.setattr("feed.views.integration_authenticate", lost_connection)
+    assert_json_error(feed.orders([order("A-1")]), 503, "The connection to the database failed")

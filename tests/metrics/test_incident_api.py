@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
@@ -172,6 +173,40 @@ def test_an_invalid_field_is_named_as_in_the_body(api, changes, field):
     assert Incident.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"description": "A flood closed the hub \ud800 for three days."}, "description"),
+        ({"carrier": "\udfff"}, "carrier"),
+        ({"kind": "carrier\ud800"}, "kind"),
+        ({"start": "\ud800"}, "start"),
+        ({"order_ids": ["A-\ud800"]}, "order_ids"),
+    ],
+)
+def test_a_lone_surrogate_is_refused_naming_its_field_never_a_500(api, changes, field):
+    """JSON may escape half of a UTF-16 pair (``"\\ud800"``): Python reads it into a string
+    that PostgreSQL cannot store, so it is refused before it reaches the database."""
+    response = post(api, json.dumps({**REPORT, **changes}))
+    errors = field_errors(response)
+    [message] = errors[field]
+    assert list(errors) == [field] and ("surrogate" in message or "item 1 is not an order id" in message)
+    assert Incident.objects.count() == 0
+
+
+def test_a_database_failure_is_503_with_a_sentence_and_reports_nothing(api, monkeypatch):
+    def deadlock(**kwargs):
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr("metrics.services.audit_entry_create", deadlock)
+    response = post(api, REPORT)
+    assert response.status_code == 503 and response["Retry-After"] == "60"
+    assert response.json() == {
+        "error": "The database failed while your incident was being reported, so nothing was reported. Send the "
+        "report again in a moment."
+    }
+    assert Incident.objects.count() == 0
+
+
 def test_missing_required_fields_are_each_named(api):
     errors = field_errors(post(api, {}))
     assert set(errors) == {"kind", "start", "end", "description"}
@@ -280,7 +315,9 @@ JSON_VALUES = st.recursive(
 )
 FIELD_VALUES = st.one_of(
     JSON_VALUES,
-    st.sampled_from(["carrier", "weather", FEDEX, "", "2026-11-16", "2026-11-19", "x" * 5000, "\x00", "9999-12-31"]),
+    st.sampled_from(
+        ["carrier", "weather", FEDEX, "", "2026-11-16", "2026-11-19", "x" * 5000, "\x00", "\ud800", "9999-12-31"]
+    ),
     st.lists(st.text(max_size=80), max_size=600),
 )
 
@@ -296,6 +333,7 @@ FIELD_VALUES = st.one_of(
 @example(body={**REPORT, "order_ids": [["nested"], {"a": 1}]})
 @example(body={**REPORT, "start": 20261116, "end": [2026, 11, 19]})
 @example(body={**REPORT, "kind": {"$ne": None}, "description": 1e308})
+@example(body={**REPORT, "description": "\udc00" * 30, "order_ids": ["\ud800"]})
 def test_no_json_body_gives_a_500(api, body):
     response = post(api, body)
     assert response.status_code in (201, 400), response.content

@@ -15,6 +15,7 @@ from html import escape
 
 import pytest
 from django.core import mail
+from django.db import OperationalError
 from django.test import Client
 
 from metrics.forms import IncidentForm
@@ -431,6 +432,24 @@ def test_a_refused_report_changes_nothing_and_keeps_what_was_typed(world, seller
     assert "Last day: 2026-11-24 is in the future" in html and escape(DESCRIPTION) in html
     assert f'type="hidden" name="order_ids" value="{world["late"][0].order_id}"' in html
     assert not AuditEntry.objects.filter(action=AuditEntry.Action.INCIDENT_SUBMITTED).exists()
+
+
+def test_a_database_failure_during_the_report_says_so_and_reports_nothing(
+    world, seller_client, reviewer, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The incident row is written before the audit entry fails: the transaction takes both
+    back, the page says what happened in a sentence, and no reviewer is emailed."""
+
+    def lost_connection(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr("metrics.services.audit_entry_create", lost_connection)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = report(seller_client)
+    html = response.content.decode()
+    assert response.status_code == 200 and Incident.objects.count() == 0 and callbacks == [] and mail.outbox == []
+    assert "The database failed while your incident was being reported, so nothing was reported." in html
+    assert escape(DESCRIPTION) in html  # what was typed is kept for the next try
 
 
 @pytest.mark.parametrize(

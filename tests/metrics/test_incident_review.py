@@ -12,7 +12,7 @@ import threading
 import pytest
 from django.contrib.auth.models import Permission
 from django.core import mail
-from django.db import connections
+from django.db import OperationalError, connections
 from django.test import Client
 from django.urls import reverse
 from standardwebhooks import Webhook
@@ -669,6 +669,54 @@ def test_an_incident_reinstating_a_seller_reinstated_already_is_refused(revoked,
 
 
 # --- The webhook ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("decision", ["approve and reinstate", "reject"])
+def test_a_database_failure_during_a_decision_says_so_and_changes_nothing(
+    reviewer_client, revoked, seller_user, endpoint, decision, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The decision, its audit entry and (approved) the reinstatement are written before the
+    last step fails: all of it is taken back, and nobody is emailed or sent a webhook."""
+    incident = report(revoked, seller_user)
+
+    def lost_connection(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    # The last write of each: the Prime orders decided again after a reinstatement, the
+    # rejection's audit entry.
+    failing = "orders_classify_prime" if decision.startswith("approve") else "audit_entry_create"
+    monkeypatch.setattr(f"metrics.services.{failing}", lost_connection)
+    data = (
+        {"decision": "approve", "metrics": ["on_time_shipment_rate"], "reinstate": "on"}
+        if decision.startswith("approve")
+        else {"decision": "reject", "note": "No carrier outage was reported on those days."}
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        html = decide(reviewer_client, incident, **data).content.decode()
+    assert "The database failed while the decision was being saved, so nothing was changed" in html
+    incident.refresh_from_db()
+    revoked.refresh_from_db()
+    assert incident.is_open and incident.decided_at is None and revoked.status == ProgrammeStatus.NOT_ELIGIBLE
+    assert status_changes(revoked, SellerEvent.Kind.REINSTATED) == []
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.INCIDENT_DECIDED).exists()
+    assert callbacks == [] and mail.outbox == [] and not WebhookDelivery.objects.exists()
+
+
+def test_an_incident_decided_webhook_to_an_address_no_longer_allowed_is_refused_at_delivery(
+    clock, seller, seller_user, reviewer, endpoint, settings, django_capture_on_commit_callbacks
+):
+    """The address guard (SPEC section 8) holds for ``incident.decided`` as for every event:
+    the endpoint on 127.0.0.1 was saved while private addresses were allowed; once they are
+    not, the delivery is refused before any connection and the attempt says why."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    incident = report(seller, seller_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_reject(incident=incident, reviewer=reviewer, note="No carrier outage was reported on those days.")
+    [delivery] = WebhookDelivery.objects.filter(event_type=EventType.INCIDENT_DECIDED)
+    assert endpoint.receiver.requests == []
+    [attempt] = delivery.attempt_rows.all()
+    assert attempt.status_code is None and "non-public address" in attempt.error
 
 
 def test_the_decision_is_sent_signed_as_incident_decided(
