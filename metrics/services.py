@@ -521,6 +521,25 @@ def plan_submit(*, seller: Seller, user: User, merchant_token: str, **answers: s
     return plan
 
 
+def decision_compare_and_set(
+    model: type[PlanOfAction] | type[Incident],
+    pk: int,
+    *,
+    already_decided: type[Exception],
+    message: str,
+    **decision: object,
+) -> None:
+    """Record a reviewer's decision on a submitted plan or incident: one UPDATE that moves it
+    from submitted only if it is still submitted. Of two reviewers acting at once, the second
+    UPDATE waits for the first's row lock, then finds it decided and changes nothing: it gets
+    ``already_decided`` with ``message``, which names the status now (``%(status)s``)."""
+    if model.objects.filter(pk=pk, status=model.Status.SUBMITTED).update(**decision):
+        return
+    current = model.objects.filter(pk=pk).values_list("status", flat=True).first()
+    label = model.Status(current).label if current else _("deleted")
+    raise already_decided(message % {"status": label})
+
+
 def _plan_decide(*, plan: PlanOfAction, reviewer: User, status: str, feedback: str) -> PlanOfAction:
     """Compare-and-set: the plan moves from submitted to ``status`` only if it is still
     submitted. Of two reviewers acting at once, the second UPDATE waits for the first's row
@@ -530,16 +549,16 @@ def _plan_decide(*, plan: PlanOfAction, reviewer: User, status: str, feedback: s
     if reviewer.seller_id is not None and reviewer.seller_id == plan.seller_id:
         raise PlanError(_("You cannot decide a plan of action of your own seller account."))
     now = timezone.now()
-    updated = PlanOfAction.objects.filter(pk=plan.pk, status=PlanOfAction.Status.SUBMITTED).update(
-        status=status, decided_by=reviewer, decided_at=now, feedback=feedback
+    decision_compare_and_set(
+        PlanOfAction,
+        plan.pk,
+        already_decided=PlanAlreadyDecided,
+        message=_("This plan was decided by someone else a moment ago (now: %(status)s); nothing was changed."),
+        status=status,
+        decided_by=reviewer,
+        decided_at=now,
+        feedback=feedback,
     )
-    if not updated:
-        current = PlanOfAction.objects.filter(pk=plan.pk).values_list("status", flat=True).first()
-        label = PlanOfAction.Status(current).label if current else _("deleted")
-        raise PlanAlreadyDecided(
-            _("This plan was decided by someone else a moment ago (now: %(status)s); nothing was changed.")
-            % {"status": label}
-        )
     plan.refresh_from_db()
     audit_entry_create(
         seller=plan.seller,
@@ -778,16 +797,17 @@ def _incident_decide(
     """Compare-and-set, as ``_plan_decide``: the incident moves from submitted to ``status``
     only if it is still submitted, so of two reviewers acting at once the second waits for
     the first's row lock, finds it decided and changes nothing. Audited in the transaction."""
-    updated = Incident.objects.filter(pk=incident.pk, status=Incident.Status.SUBMITTED).update(
-        status=status, decided_by=reviewer, decided_at=now, excused_metrics=metrics, note=note
+    decision_compare_and_set(
+        Incident,
+        incident.pk,
+        already_decided=IncidentAlreadyDecided,
+        message=_("This incident was decided by someone else a moment ago (now: %(status)s); nothing was changed."),
+        status=status,
+        decided_by=reviewer,
+        decided_at=now,
+        excused_metrics=metrics,
+        note=note,
     )
-    if not updated:
-        current = Incident.objects.filter(pk=incident.pk).values_list("status", flat=True).first()
-        label = Incident.Status(current).label if current else _("deleted")
-        raise IncidentAlreadyDecided(
-            _("This incident was decided by someone else a moment ago (now: %(status)s); nothing was changed.")
-            % {"status": label}
-        )
     incident.refresh_from_db()
     audit_entry_create(
         seller=incident.seller,
