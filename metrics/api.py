@@ -26,11 +26,12 @@ from metrics.presenters.cache import DAY_CACHE_SECONDS, cached, seller_cache_key
 from metrics.presenters.insights import AtRiskCard, DayInsightsCard, InsightsCard, at_risk_card, day_insights_card
 from metrics.selectors import (
     DashboardState,
+    answered_by_reinstatement,
     excused_units_by_incident,
     seller_dashboard_state,
     seller_day_snapshots,
     seller_incidents,
-    seller_reinstated_at,
+    seller_reinstated_on,
 )
 from metrics.services import IncidentError, IncidentFailed, incident_submit
 from portal.bounds import EARLIEST_DATE, date_in_range
@@ -115,7 +116,7 @@ def performance_payload(*, seller: Seller, day: dt.date, window_days: int) -> di
         "at_risk": seller_at_risk(
             eligible=seller.is_eligible,
             metrics_at_risk=(s.at_risk for s in both_windows.values()),
-            before_reinstatement=_before_reinstatement(seller, day),
+            before_reinstatement=answered_by_reinstatement(day, seller_reinstated_on(seller=seller)),
         ),
         "metrics": metrics,
         "requirements": {
@@ -266,12 +267,6 @@ def at_risk_payload(at_risk: AtRiskCard) -> dict:
             for name, p in at_risk.projected.items()
         },
     }
-
-
-def _before_reinstatement(seller: Seller, day: dt.date) -> bool:
-    """D ended before the seller's latest reinstatement: its figures were answered by it."""
-    reinstated_on = seller.local_date(seller_reinstated_at(seller=seller))
-    return reinstated_on is not None and day < reinstated_on
 
 
 def _unauthorized(message: str) -> JsonResponse:

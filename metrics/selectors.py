@@ -326,6 +326,20 @@ def seller_reinstated_at(*, seller: Seller, day: dt.date | None = None) -> dt.da
     return reinstatements.order_by("-created_at", "-id").values_list("created_at", flat=True).first()
 
 
+def seller_reinstated_on(*, seller: Seller) -> dt.date | None:
+    """The local date of the seller's latest reinstatement, if any: the first day whose
+    figures count orders purchased since it."""
+    return seller.local_date(seller_reinstated_at(seller=seller))
+
+
+def answered_by_reinstatement(day: dt.date | None, reinstated_on: dt.date | None) -> bool:
+    """D ended before the seller's latest reinstatement (``seller_reinstated_on``): its figures
+    were answered by it, so they put the seller neither at risk nor on a checklist (SPEC
+    sections 4 and 8). The dashboard and the JSON status ask this; the daily run's SQL half
+    is ``metrics.sql._seller_at_risk``."""
+    return day is not None and reinstated_on is not None and day < reinstated_on
+
+
 def seller_evaluation_start(*, seller: Seller, day: dt.date) -> dt.datetime:
     """The seller's evaluation start as of D (SPEC section 4): the moment of the latest
     reinstatement at or before the end of D, else the start of ``enrolled_on``; never before

@@ -40,6 +40,7 @@ from metrics.presenters.reasons import reason_sentence
 from metrics.reasons import MetricReason, RevocationReason, revocation_reasons_from_json
 from metrics.selectors import (
     TREND_DAYS,
+    answered_by_reinstatement,
     excused_units_by_incident,
     seller_dashboard_state,
     seller_day_snapshots,
@@ -47,7 +48,7 @@ from metrics.selectors import (
     seller_latest_revocation,
     seller_plan_rejected_since,
     seller_plan_submission,
-    seller_reinstated_at,
+    seller_reinstated_on,
     seller_trend,
 )
 from sellers.choices import CONTIGUOUS_REGIONS
@@ -262,7 +263,7 @@ def render_dashboard_content(
     revocation = None if seller.is_eligible else seller_latest_revocation(seller=seller)
     requirements = seller_requirements(seller=seller)
     revocation_reasons = revocation_reasons_from_json(revocation.reasons) if revocation else []
-    reinstated_on = seller.local_date(seller_reinstated_at(seller=seller))
+    reinstated_on = seller_reinstated_on(seller=seller)
     submission = seller_plan_submission(seller=seller)
     return render_to_string(
         "metrics/_dashboard_content.html",
@@ -282,7 +283,7 @@ def render_dashboard_content(
             "verdict": seller_verdict(
                 seller=seller,
                 headrooms=[snapshot_headroom(s) for s in day_snapshots.values()],
-                before_reinstatement=bool(day and reinstated_on and day < reinstated_on),
+                before_reinstatement=answered_by_reinstatement(day, reinstated_on),
             ),
             "metric_rows": metric_rows(day_snapshots) if day_snapshots else [],
             "status_since": seller.status_changed_at or (revocation.created_at if revocation else None),
