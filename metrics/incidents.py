@@ -199,35 +199,38 @@ def first_day_counted(incident: Incident, zone_name: str) -> dt.date | None:
     return local_date(incident.decided_at, zone(zone_name))
 
 
+def _excusing(
+    order: Order, metric: str, day: dt.date, *, incidents: Iterable[Incident], zone_name: str
+) -> Incident | None:
+    """The first of ``incidents`` that excuses ``order``'s defect units for ``metric`` as of
+    D, or None: the one Python rule ``is_excused`` and ``excused_by`` both ask."""
+    if metric not in EXCUSAL_DATES or not _is_excusable_defect(order, metric, day):
+        return None
+    return next(
+        (
+            incident
+            for incident in incidents
+            if metric in incident.excused_metrics
+            and counts_as_of(incident, day, zone_name)
+            and is_covered(order, metric, IncidentScope.of(incident))
+        ),
+        None,
+    )
+
+
 def is_excused(order: Order, metric: str, day: dt.date, *, incidents: Iterable[Incident], zone_name: str) -> bool:
     """Whether ``order``'s defect units for ``metric`` are excused as of D by one of its
     seller's ``incidents`` (SPEC section 7)."""
-    if metric not in EXCUSAL_DATES or not _is_excusable_defect(order, metric, day):
-        return False
-    return any(
-        metric in incident.excused_metrics
-        and counts_as_of(incident, day, zone_name)
-        and is_covered(order, metric, IncidentScope.of(incident))
-        for incident in incidents
-    )
+    return _excusing(order, metric, day, incidents=incidents, zone_name=zone_name) is not None
 
 
 def excused_by(order: Order, day: dt.date, *, incidents: Sequence[Incident], zone_name: str) -> dict[str, Incident]:
     """For one order, the metrics whose defect units are excused as of D and the (first)
     incident that excuses each: what the defect list says beside the order."""
-    found: dict[str, Incident] = {}
-    for metric in EXCUSABLE_METRICS:
-        if not _is_excusable_defect(order, metric, day):
-            continue
-        for incident in incidents:
-            if (
-                metric in incident.excused_metrics
-                and counts_as_of(incident, day, zone_name)
-                and is_covered(order, metric, IncidentScope.of(incident))
-            ):
-                found[metric] = incident
-                break
-    return found
+    found = {
+        metric: _excusing(order, metric, day, incidents=incidents, zone_name=zone_name) for metric in EXCUSABLE_METRICS
+    }
+    return {metric: incident for metric, incident in found.items() if incident is not None}
 
 
 def q_would_excuse(metric: str, day: dt.date, scope: IncidentScope) -> Q:

@@ -111,6 +111,25 @@ def _units(condition: Q) -> Coalesce:
     return Coalesce(Sum("units", filter=condition), Value(0))
 
 
+def _metric_units(*, day: dt.date, window_days: int, metric: str, excused: bool) -> dict[str, Coalesce]:
+    """The unit sums of one metric and window as of D, named by ``snapshot_column``: its
+    population and defect units, its protected units when Buy Shipping protects it, and with
+    ``excused`` its excused units when an incident can excuse it (the columns left out are 0).
+    The one home of these sums: the daily run's counts and an incident's effect use it."""
+    rule = METRIC_RULES[metric]
+    in_window = Q(purchase_date__gte=window_start(day, window_days))
+    population = in_window & rule.population(day)
+    sums = {
+        snapshot_column(metric, window_days, "population"): _units(population),
+        snapshot_column(metric, window_days, "defects"): _units(population & rule.defects(day)),
+    }
+    if METRIC_DEFINITIONS[metric].buy_shipping_protection:
+        sums[snapshot_column(metric, window_days, "protected")] = _units(in_window & q_protected_late(day))
+    if excused and metric in EXCUSABLE_METRICS:
+        sums[snapshot_column(metric, window_days, "excused")] = _units(population & q_excused(metric, day))
+    return sums
+
+
 def incidents_excuse_as_of(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> bool:
     """Whether some incident of the sellers (all when None) counts as of D for a metric it
     can excuse (SPEC section 7): approved by the end of D in its seller's zone. When none
@@ -134,17 +153,10 @@ def metric_count_rows(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
     out are 0."""
     longest = max(WINDOWS)
     excusals = incidents_excuse_as_of(day=day, seller_ids=seller_ids)
-    annotations = {}
+    annotations: dict[str, Coalesce] = {}
     for window_days in WINDOWS:
-        in_window = Q(purchase_date__gte=window_start(day, window_days))
-        for name, rule in METRIC_RULES.items():
-            population = in_window & rule.population(day)
-            annotations[snapshot_column(name, window_days, "population")] = _units(population)
-            annotations[snapshot_column(name, window_days, "defects")] = _units(population & rule.defects(day))
-            if METRIC_DEFINITIONS[name].buy_shipping_protection:
-                annotations[snapshot_column(name, window_days, "protected")] = _units(in_window & q_protected_late(day))
-            if excusals and name in EXCUSABLE_METRICS:
-                annotations[snapshot_column(name, window_days, "excused")] = _units(population & q_excused(name, day))
+        for name in METRIC_RULES:
+            annotations |= _metric_units(day=day, window_days=window_days, metric=name, excused=excusals)
     return (
         window_orders(day=day, window_days=longest, seller_ids=seller_ids)
         .values("seller_id")
@@ -636,26 +648,22 @@ def incident_effect(
     incident of ``scope`` approved for it: one aggregate over the seller's window orders, with
     the thresholds in force on D. The report form previews it, the reviewer weighs it."""
     thresholds = thresholds_in_force(day)
-    annotations = {}
+    annotations: dict[str, Coalesce] = {}
     for window_days in WINDOWS:
         in_window = Q(purchase_date__gte=window_start(day, window_days))
         for name in metrics:
+            annotations |= _metric_units(day=day, window_days=window_days, metric=name, excused=True)
             population = in_window & METRIC_RULES[name].population(day)
-            annotations[f"population_{window_days}_{name}"] = _units(population)
-            annotations[f"defects_{window_days}_{name}"] = _units(population & METRIC_RULES[name].defects(day))
-            protected = q_protected_late(day) if METRIC_DEFINITIONS[name].buy_shipping_protection else Q(pk__in=[])
-            annotations[f"protected_{window_days}_{name}"] = _units(in_window & protected)
-            annotations[f"excused_{window_days}_{name}"] = _units(population & q_excused(name, day))
             annotations[f"would_{window_days}_{name}"] = _units(population & q_would_excuse(name, day, scope))
     row = window_orders(day=day, window_days=max(WINDOWS), seller_ids=[seller.pk]).aggregate(**annotations)
     return [
         IncidentEffect(
             window_days=window_days,
             metric=name,
-            population=row[f"population_{window_days}_{name}"],
-            defects=row[f"defects_{window_days}_{name}"],
-            protected=row[f"protected_{window_days}_{name}"],
-            excused=row[f"excused_{window_days}_{name}"],
+            population=row[snapshot_column(name, window_days, "population")],
+            defects=row[snapshot_column(name, window_days, "defects")],
+            protected=row.get(snapshot_column(name, window_days, "protected"), 0),
+            excused=row[snapshot_column(name, window_days, "excused")],
             would_excuse=row[f"would_{window_days}_{name}"],
             threshold=thresholds[name],
         )
