@@ -331,14 +331,20 @@ def retention_delete(*, archive_columns: Sequence[str] | None) -> sql.Composed:
     """Remove up to ``%(batch)s`` orders purchased before ``%(cut)s`` (by the purchase date
     index). With ``archive_columns``, as ``COPY ... TO STDOUT``: a CSV line of those columns of
     the import format per order removed, so exactly what is removed is archived."""
-    delete = sql.SQL(
-        "DELETE FROM {orders} o USING {sellers} s WHERE s.id = o.seller_id AND o.id IN "
-        "(SELECT id FROM {orders} WHERE purchase_date < {cut} LIMIT {batch})"
-    ).format(orders=ORDERS, sellers=SELLERS, cut=sql.Placeholder("cut"), batch=sql.Placeholder("batch"))
+    batch = sql.SQL("o.id IN (SELECT id FROM {orders} WHERE purchase_date < {cut} LIMIT {batch})").format(
+        orders=ORDERS, cut=sql.Placeholder("cut"), batch=sql.Placeholder("batch")
+    )
     if archive_columns is None:
-        return delete
-    return sql.SQL("COPY ({delete} RETURNING {cells}) TO STDOUT (FORMAT csv)").format(
-        delete=delete, cells=sql.SQL(", ").join(_archive_cell(name) for name in archive_columns)
+        return sql.SQL("DELETE FROM {orders} o WHERE {batch}").format(orders=ORDERS, batch=batch)
+    # The archive names each order's seller by its merchant token: joined only for it.
+    return sql.SQL(
+        "COPY (DELETE FROM {orders} o USING {sellers} s WHERE s.id = o.seller_id AND {batch} RETURNING {cells}) "
+        "TO STDOUT (FORMAT csv)"
+    ).format(
+        orders=ORDERS,
+        sellers=SELLERS,
+        batch=batch,
+        cells=sql.SQL(", ").join(_archive_cell(name) for name in archive_columns),
     )
 
 

@@ -143,6 +143,9 @@ STAGED_COLUMNS: tuple[str, ...] = (
 )
 # Every staged column but the key: what "the order changed" compares.
 COMPARED_COLUMNS = STAGED_COLUMNS[2:]
+# The staged columns that hold the order's own values (``OrderValues``, its seller as its
+# id), without the local dates derived from them.
+STAGED_VALUE_COLUMNS = STAGED_COLUMNS[: -len(Order.LOCAL_DATE_FIELDS)]
 WORK_MEM = "128MB"
 PROGRESS_EVERY = 8192  # records between progress reports
 
@@ -304,6 +307,8 @@ class OrderValues(NamedTuple):
 
 
 assert OrderValues._fields == COLUMNS
+# A staged row's values read back as an order (``_Staging.carrier_events``): one per field.
+assert len(STAGED_VALUE_COLUMNS) == len(OrderValues._fields)
 
 _NO_FIELDS: frozenset[str] = frozenset()
 
@@ -1195,7 +1200,7 @@ class _Staging:
         if self.cursor.fetchone()[0] is None:
             return found  # no event at all: nothing to join a million rows with
         self.cursor.execute(
-            statements.staging_carrier_events(STAGED_COLUMNS[:16]),
+            statements.staging_carrier_events(STAGED_VALUE_COLUMNS),
             {"first_scan": TrackingEventKind.FIRST_SCAN.value, "delivered": TrackingEventKind.DELIVERED.value},
         )
         for line, seller_id, *values, first_scans, deliveries, event_ids, pending in self.cursor.fetchall():
