@@ -282,3 +282,21 @@ def test_the_same_day_gives_the_same_orders():
         ]
 
     assert orders() == orders()
+
+
+def test_a_demo_seeded_before_the_scheduled_run_dates_its_revocations_now_not_in_the_future(seller):
+    """Seeded at 01:00, before the 02:30 the scheduled run would have revoked at: the replayed
+    revocation carries the seeding moment, so no audit entry lies in the future (one would stay
+    the seller's newest and keep the pages' cache key from moving)."""
+    from metrics.management.commands.seed_demo import _date_revocations
+    from sellers.models import AuditEntry
+    from tests.factories import status_event_create
+
+    early = dt.datetime(2026, 11, 21, 1, 0, tzinfo=zoneinfo.ZoneInfo("America/Los_Angeles"))
+    with Clock(early):
+        status_event_create(seller, SellerEvent.Kind.REVOKED, early, day=YESTERDAY)
+        _date_revocations([seller.pk], YESTERDAY)
+    audit = AuditEntry.objects.get(seller=seller, action=AuditEntry.Action.STATUS_CHANGED)
+    assert audit.created_at == early
+    seller.refresh_from_db()
+    assert seller.status_changed_at == early

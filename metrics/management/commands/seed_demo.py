@@ -23,10 +23,12 @@ EVALUATED_DAYS = 30
 def _date_revocations(seller_ids: list[int], day: dt.date) -> None:
     """A replayed revocation carries the moment the scheduled run would have made it (02:30
     the day after D, portal time), not the moment the demo was seeded, so "not eligible
-    since" reads true."""
+    since" reads true; never a moment still to come (seeded before 02:30), which would read
+    false and stay the seller's newest audit entry, so the pages' cache key (the latest entry)
+    would not move when the seller reports an incident or a reviewer decides one."""
     if not seller_ids:
         return
-    moment = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(2, 30)))
+    moment = min(timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(2, 30))), timezone.now())
     Seller.objects.filter(pk__in=seller_ids).update(status_changed_at=moment)
     # The revocations are entries of the audit history (the status history is a view of them).
     AuditEntry.objects.filter(
