@@ -300,3 +300,9 @@ def test_a_demo_seeded_before_the_scheduled_run_dates_its_revocations_now_not_in
     assert audit.created_at == early
     seller.refresh_from_db()
     assert seller.status_changed_at == early
+
+
+def test_requirement_breaking_seller_fails_no_metric(demo):
+    """Its story is the requirements alone: whatever day the demo is seeded, its metrics pass
+    (its weekend orders, promised after the weekend, kept its two-day speed near the threshold)."""
+    assert failing(demo[BROKEN_SETTINGS]) == set()
