@@ -8,7 +8,9 @@ seller service, so they have the default settings), writes a realistic file of v
 into var/bench/ (kept for the next run of the same size), then measures:
   * ``import_orders`` on the file (validation, staging, merge, Prime classification);
   * the same import again: the idempotent re-import, which must change nothing;
-  * the floor: ``psql \\copy`` of the same file into an unindexed table of text columns.
+  * the floor: ``psql \\copy`` of the same file into an unindexed table of text columns;
+  * the same-result floor: ``psql \\copy`` of the rows the import wrote into an empty copy of
+    the orders table (``timed_same_result``).
 It prints rows per second and the ratio to the floor, and ends with one JSON line. Not a
 test: figures depend on the machine.
 """
@@ -63,6 +65,58 @@ def timed_copy(url: str, path: Path) -> float:
     return elapsed
 
 
+def timed_same_result(url: str, seller_tokens: list[str], work: Path) -> float:
+    """The same-result floor: ``psql \\copy`` (binary) of the rows the import wrote, already
+    converted, into a table identical to the orders table (its columns, indexes, check
+    constraints and the foreign key to the sellers, checked at commit as the orders' is),
+    empty. The rows are read back from the orders first (not timed)."""
+    rows = work.with_suffix(".same-result.bin")
+    with psycopg.connect(url, autocommit=True) as conn:
+        columns = [
+            name
+            for (name,) in conn.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'sellers_order'::regclass AND attnum > 0 "
+                "AND NOT attisdropped AND attname <> 'id' ORDER BY attnum"
+            )
+        ]
+        listed = ", ".join(columns)
+        with (
+            rows.open("wb") as out,
+            conn.cursor().copy(
+                f"COPY (SELECT {listed} FROM sellers_order o JOIN sellers_seller s ON s.id = o.seller_id "
+                "WHERE s.merchant_token = ANY(%s)) TO STDOUT (FORMAT binary)",
+                (seller_tokens,),
+            ) as copy,
+        ):
+            for chunk in copy:
+                out.write(chunk)
+        conn.execute("DROP TABLE IF EXISTS bench_same_result_floor")
+        conn.execute("CREATE TABLE bench_same_result_floor (LIKE sellers_order INCLUDING ALL)")
+        conn.execute(
+            "ALTER TABLE bench_same_result_floor ADD FOREIGN KEY (seller_id) REFERENCES sellers_seller (id) "
+            "DEFERRABLE INITIALLY DEFERRED"
+        )
+        conn.execute("CHECKPOINT")  # the import's dirty pages are not this copy's to write
+    try:
+        start = time.perf_counter()
+        subprocess.run(
+            [
+                "psql",
+                url,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qc",
+                f"\\copy bench_same_result_floor ({listed}) FROM '{rows}' WITH (FORMAT binary)",
+            ],
+            check=True,
+        )
+        return time.perf_counter() - start
+    finally:
+        rows.unlink(missing_ok=True)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS bench_same_result_floor")
+
+
 def run(args) -> dict:
     url = fresh_database(admin_url(), BENCH_DB)
     setup_django(url)
@@ -98,6 +152,11 @@ def run(args) -> dict:
     results["reimport_rows_per_s"] = round(args.rows / elapsed)
     print(f"  re-import          {elapsed:8.2f} s  {args.rows / elapsed:10,.0f} rows/s   {output}", flush=True)
     assert output.endswith(f"0 created, 0 updated, {args.rows} unchanged."), output
+
+    elapsed = timed_same_result(url, [seller_token(index) for index in range(1, args.sellers + 1)], path)
+    results["same_result_s"] = round(elapsed, 2)
+    print(f"  same-result floor  {elapsed:8.2f} s  {args.rows / elapsed:10,.0f} rows/s", flush=True)
+    results["import_same_result_ratio"] = round(results["import_s"] / elapsed, 2)
 
     elapsed = timed_copy(url, path)
     results["copy_s"] = round(elapsed, 2)

@@ -1247,36 +1247,40 @@ class _Staging:
             self.cursor.execute(statements.tracking_events_applied(), {"ids": events.pending, "now": now})
 
     def merge(self, now: dt.datetime, *, item_statuses: bool = False) -> tuple[ImportResult, dict[int, dt.date]]:
-        """Write what is new and what changed with one upsert, stamped ``now``; count them
+        """Write what is new and what changed, stamped ``now``: one insert of the new orders,
+        then, unless every staged order was new, one update of those it changes; count them
         (and, with ``item_statuses``, tell each staged position's outcome).
 
         Returns the counts and, per seller with a new or changed order, the earliest local
         purchase date affected (old or new), from which its Prime orders must be re-decided.
         Runs under the lock taken by ``lock``.
         """
-        statuses: dict[int, str] = {}
+        self.cursor.execute(statements.staging_count())
+        (staged,) = self.cursor.fetchone()
+        new_lines: list[int] = []
         if item_statuses:
-            self.cursor.execute(statements.staging_statuses(COMPARED_COLUMNS))
-            statuses = {
-                line: "created" if created else "updated" if changed else "unchanged"
-                for line, created, changed in self.cursor.fetchall()
-            }
-        self.cursor.execute(statements.merge_counts(COMPARED_COLUMNS))
-        result = ImportResult(statuses=statuses)
+            self.cursor.execute(statements.staging_lines_new())
+            new_lines = [line for (line,) in self.cursor.fetchall()]
         since_by_seller: dict[int, dt.date] = {}
-        for seller_id, created, updated, rows, since in self.cursor.fetchall():
+        result = ImportResult()
+        self.cursor.execute(statements.merge_insert(STAGED_COLUMNS), {"now": now})
+        for seller_id, created, since in self.cursor.fetchall():
             result.created += created
-            result.updated += updated
-            result.unchanged += rows - created - updated
-            if since is not None:
-                since_by_seller[seller_id] = since
-        if not result.created and not result.updated:
-            return result, since_by_seller
-        if result.unchanged:
-            self.cursor.execute(statements.staging_delete_unchanged(COMPARED_COLUMNS))
-        self.cursor.execute(statements.merge_upsert(STAGED_COLUMNS, COMPARED_COLUMNS), {"now": now})
-        created, updated = self.cursor.fetchone()
-        return ImportResult(created, updated, result.rows - created - updated, statuses), since_by_seller
+            since_by_seller[seller_id] = since
+        updated_lines: list[int] = []
+        if result.created < staged:
+            self.cursor.execute(statements.merge_update(COMPARED_COLUMNS), {"now": now})
+            for line, seller_id, since in self.cursor.fetchall():
+                updated_lines.append(line)
+                since_by_seller[seller_id] = min(since, since_by_seller.get(seller_id, since))
+        result.updated = len(updated_lines)
+        result.unchanged = staged - result.created - result.updated
+        if item_statuses:
+            self.cursor.execute(statements.staging_lines())
+            result.statuses = dict.fromkeys((line for (line,) in self.cursor.fetchall()), "unchanged")
+            result.statuses.update(dict.fromkeys(new_lines, "created"))
+            result.statuses.update(dict.fromkeys(updated_lines, "updated"))
+        return result, since_by_seller
 
     def drop(self) -> None:
         self.cursor.execute(statements.staging_drop())

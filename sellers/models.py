@@ -365,6 +365,12 @@ class Order(models.Model):
             models.Index(fields=["purchase_date"], name="order_purchase_date"),
             # Carrier events find their orders by tracking id (SPEC section 9).
             models.Index(fields=["tracking_id"], name="order_tracking_id"),
+            # The orders that are not Prime orders: few (placed with the badge off), so a
+            # re-decision of sellers that were never revoked, paused nor capped, which only
+            # looks for these, reads none of an import's orders (they are written as Prime).
+            models.Index(
+                fields=["seller", "purchase_date"], name="order_not_prime", condition=models.Q(is_prime=False)
+            ),
         ]
 
     def __str__(self) -> str:

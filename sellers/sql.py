@@ -261,75 +261,63 @@ def merge_lock() -> sql.Composed:
     return sql.SQL("SELECT pg_advisory_xact_lock({lock})").format(lock=sql.Literal(MERGE_LOCK))
 
 
-def merge_counts(compared: Sequence[str]) -> sql.Composed:
-    """Per seller: the staged orders that are new, changed, all of them, and the earliest
-    local purchase date a new or changed one affects (old or new)."""
-    changed = _changed("o", "s", compared)
+def merge_insert(columns: Sequence[str]) -> sql.Composed:
+    """Insert the staged orders that are new, stamped ``%(now)s``, in one statement; per
+    seller, how many it inserted and their earliest local purchase date. An order that
+    exists is left to ``merge_update``: ``DO NOTHING`` neither writes nor locks it."""
     return sql.SQL(
         """
-        SELECT s.seller_id,
-               SUM(CASE WHEN o.id IS NULL THEN 1 ELSE 0 END),
-               SUM(CASE WHEN o.id IS NOT NULL AND ({changed}) THEN 1 ELSE 0 END),
-               COUNT(*),
-               MIN(CASE WHEN o.id IS NULL THEN s.purchase_date
-                        WHEN {changed} THEN LEAST(s.purchase_date, o.purchase_date) END)
-        FROM {staging} s
-        LEFT JOIN {orders} o ON o.seller_id = s.seller_id AND o.order_id = s.order_id
-        GROUP BY s.seller_id
-        """
-    ).format(changed=changed, staging=STAGING, orders=ORDERS)
-
-
-def staging_delete_unchanged(compared: Sequence[str]) -> sql.Composed:
-    """Unchanged rows leave before the upsert, not only by its WHERE: ON CONFLICT locks
-    (writes) every conflicting row, even one its WHERE then leaves alone."""
-    return sql.SQL(
-        """
-        DELETE FROM {staging} AS s
-        WHERE EXISTS (SELECT 1 FROM {orders} o
-                      WHERE o.seller_id = s.seller_id AND o.order_id = s.order_id AND NOT ({changed}))
-        """
-    ).format(staging=STAGING, orders=ORDERS, changed=_changed("o", "s", compared))
-
-
-def merge_upsert(columns: Sequence[str], compared: Sequence[str]) -> sql.Composed:
-    """Write the staged orders that are new or changed, stamped ``%(now)s``; selects how many
-    it inserted and how many it updated. A row it inserted has no xmax yet, a row it updated
-    carries its lock's; a row its WHERE left alone is not returned."""
-    return sql.SQL(
-        """
-        WITH merged AS (
+        WITH inserted AS (
             INSERT INTO {orders} ({columns}, is_prime, updated_at)
             SELECT {columns}, TRUE, {now} FROM {staging}
-            ON CONFLICT (seller_id, order_id) DO UPDATE SET {updates}
-            WHERE {changed}
-            RETURNING xmax = 0 AS inserted
+            ON CONFLICT (seller_id, order_id) DO NOTHING
+            RETURNING seller_id, purchase_date
         )
-        SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM merged
+        SELECT seller_id, COUNT(*), MIN(purchase_date) FROM inserted GROUP BY seller_id
+        """
+    ).format(orders=ORDERS, columns=_columns(columns), now=sql.Placeholder("now"), staging=STAGING)
+
+
+def merge_update(compared: Sequence[str]) -> sql.Composed:
+    """Update the orders that exist and that a staged order changes, stamped ``%(now)s``;
+    selects each updated order's seller and the earlier of its old and new local purchase
+    dates (``old`` is the order as the statement found it). An order that changes nothing
+    is neither written nor locked; one ``merge_insert`` just wrote compares equal."""
+    return sql.SQL(
+        """
+        UPDATE {orders} AS o SET {updates}
+        FROM {staging} s
+        JOIN {orders} old ON old.seller_id = s.seller_id AND old.order_id = s.order_id
+        WHERE o.id = old.id AND ({changed})
+        RETURNING s.line, s.seller_id, LEAST(s.purchase_date, old.purchase_date)
         """
     ).format(
         orders=ORDERS,
-        columns=_columns(columns),
-        now=sql.Placeholder("now"),
         staging=STAGING,
         updates=sql.SQL(", ").join(
-            sql.SQL("{column} = {new}").format(column=sql.Identifier(c), new=sql.Identifier("excluded", c))
-            for c in (*compared, "updated_at")
+            [
+                *(sql.SQL("{column} = s.{column}").format(column=sql.Identifier(c)) for c in compared),
+                sql.SQL("updated_at = {now}").format(now=sql.Placeholder("now")),
+            ]
         ),
-        changed=_changed(Order._meta.db_table, "excluded", compared),
+        changed=_changed("old", "s", compared),
     )
 
 
-def staging_statuses(compared: Sequence[str]) -> sql.Composed:
-    """Each staged line's outcome before the merge: whether its order is new, and whether
-    it changes an order that exists."""
+def staging_count() -> sql.Composed:
+    return sql.SQL("SELECT COUNT(*) FROM {staging}").format(staging=STAGING)
+
+
+def staging_lines_new() -> sql.Composed:
+    """The staged lines whose order does not exist (before the merge)."""
     return sql.SQL(
-        """
-        SELECT s.line, o.id IS NULL, o.id IS NOT NULL AND ({changed})
-        FROM {staging} s
-        LEFT JOIN {orders} o ON o.seller_id = s.seller_id AND o.order_id = s.order_id
-        """
-    ).format(changed=_changed("o", "s", compared), staging=STAGING, orders=ORDERS)
+        "SELECT s.line FROM {staging} s WHERE NOT EXISTS "
+        "(SELECT 1 FROM {orders} o WHERE o.seller_id = s.seller_id AND o.order_id = s.order_id)"
+    ).format(staging=STAGING, orders=ORDERS)
+
+
+def staging_lines() -> sql.Composed:
+    return sql.SQL("SELECT line FROM {staging}").format(staging=STAGING)
 
 
 # ---------------------------------------------------------------------------------------

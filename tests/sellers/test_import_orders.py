@@ -823,6 +823,34 @@ def test_imported_orders_are_classified_prime_by_the_daily_cap(seller, tmp_path)
     assert dict(Order.objects.values_list("order_id", "is_prime")) == {"A-1": True, "A-2": True}
 
 
+def test_a_seller_never_controlled_has_every_order_decided_prime_again(seller, tmp_path):
+    """Its orders are written as Prime orders; one that is not (say, left so by a control
+    since removed) is decided again from the earliest date the import touches."""
+    orders_import(path=csv_file(tmp_path, order("A-1"), name="first.csv"))
+    Order.objects.filter(order_id="A-1").update(is_prime=False)
+
+    orders_import(path=csv_file(tmp_path, order("A-2"), name="second.csv"))
+
+    assert dict(Order.objects.values_list("order_id", "is_prime")) == {"A-1": True, "A-2": True}
+
+
+def test_re_deciding_a_never_controlled_seller_reads_only_its_orders_that_are_not_prime(seller, tmp_path):
+    """The partial index on the orders that are not Prime orders serves the re-decision: an
+    import of many Prime orders gives it none to read (before, it read every one of them)."""
+    from django.db import connection
+
+    from sellers import sql as statements
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            b"EXPLAIN " + statements.orders_all_prime(since=True).as_bytes(cursor.connection),
+            {"sellers": [seller.pk], "since": dt.date(2026, 11, 1)},
+        )
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "order_not_prime" in plan
+
+
 # --- Progress and the command ---------------------------------------------------------
 
 
