@@ -37,7 +37,7 @@ from typing import IO, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import Error as DatabaseFailure
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -1263,8 +1263,7 @@ class _Staging:
             new_lines = [line for (line,) in self.cursor.fetchall()]
         since_by_seller: dict[int, dt.date] = {}
         result = ImportResult()
-        self.cursor.execute(statements.merge_insert(STAGED_COLUMNS), {"now": now})
-        for seller_id, created, since in self.cursor.fetchall():
+        for seller_id, created, since in self._insert(now):
             result.created += created
             since_by_seller[seller_id] = since
         updated_lines: list[int] = []
@@ -1282,6 +1281,20 @@ class _Staging:
             result.statuses.update(dict.fromkeys(updated_lines, "updated"))
         return result, since_by_seller
 
+    def _insert(self, now: dt.datetime) -> list[tuple[int, int, dt.date]]:
+        """Insert the staged orders that are new: first as if all were (a plain insert, a
+        third cheaper than one that looks for conflicts, as a file of new orders is), and
+        when one exists, again from the savepoint, leaving those that exist alone."""
+        try:
+            with transaction.atomic():
+                self.cursor.execute(statements.merge_insert(STAGED_COLUMNS, existing=False), {"now": now})
+                return self.cursor.fetchall()
+        except IntegrityError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
+                raise
+        self.cursor.execute(statements.merge_insert(STAGED_COLUMNS, existing=True), {"now": now})
+        return self.cursor.fetchall()
+
     def drop(self) -> None:
         self.cursor.execute(statements.staging_drop())
         self.cursor.execute(statements.work_mem_set(), {"work_mem": self._work_mem})
@@ -1293,6 +1306,7 @@ class _Staging:
 # SQLSTATEs of a transaction that lost to another: a serialization failure, a deadlock, a
 # lock not granted in time (lock_timeout).
 CONCURRENCY_FAILURES = frozenset({"40001", "40P01", "55P03"})
+UNIQUE_VIOLATION = "23505"
 
 
 class FailureKind(enum.Enum):

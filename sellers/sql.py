@@ -261,21 +261,29 @@ def merge_lock() -> sql.Composed:
     return sql.SQL("SELECT pg_advisory_xact_lock({lock})").format(lock=sql.Literal(MERGE_LOCK))
 
 
-def merge_insert(columns: Sequence[str]) -> sql.Composed:
-    """Insert the staged orders that are new, stamped ``%(now)s``, in one statement; per
-    seller, how many it inserted and their earliest local purchase date. An order that
-    exists is left to ``merge_update``: ``DO NOTHING`` neither writes nor locks it."""
+def merge_insert(columns: Sequence[str], *, existing: bool) -> sql.Composed:
+    """Insert the staged orders, stamped ``%(now)s``, in one statement; per seller, how many
+    it inserted and their earliest local purchase date. Without ``existing`` every staged
+    order must be new (a plain insert: one that exists fails it with a unique violation);
+    with it, an order that exists is left to ``merge_update`` (``DO NOTHING`` neither writes
+    nor locks it), at the cost of PostgreSQL's speculative insertion of each row."""
     return sql.SQL(
         """
         WITH inserted AS (
             INSERT INTO {orders} ({columns}, is_prime, updated_at)
             SELECT {columns}, TRUE, {now} FROM {staging}
-            ON CONFLICT (seller_id, order_id) DO NOTHING
+            {on_conflict}
             RETURNING seller_id, purchase_date
         )
         SELECT seller_id, COUNT(*), MIN(purchase_date) FROM inserted GROUP BY seller_id
         """
-    ).format(orders=ORDERS, columns=_columns(columns), now=sql.Placeholder("now"), staging=STAGING)
+    ).format(
+        orders=ORDERS,
+        columns=_columns(columns),
+        now=sql.Placeholder("now"),
+        staging=STAGING,
+        on_conflict=sql.SQL("ON CONFLICT (seller_id, order_id) DO NOTHING" if existing else ""),
+    )
 
 
 def merge_update(compared: Sequence[str]) -> sql.Composed:

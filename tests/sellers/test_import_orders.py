@@ -673,6 +673,24 @@ def test_reimporting_the_same_file_changes_nothing(seller, tmp_path, clock):
     assert {o["updated_at"] for o in before} == {first_run}
 
 
+def test_a_file_of_new_orders_is_written_by_a_plain_insert_and_one_with_known_orders_by_the_careful_one(
+    seller, tmp_path
+):
+    """New orders need no conflict handling (a third cheaper); a file with an order that
+    exists is inserted again from a savepoint, leaving that order to the update."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def inserts(path: Path) -> list[bool]:
+        with CaptureQueriesContext(connection) as queries:
+            orders_import(path=path)
+        return ["ON CONFLICT" in q["sql"] for q in queries if "INSERT INTO \"sellers_order\"" in q["sql"]]
+
+    assert inserts(csv_file(tmp_path, order("A-1"), order("A-2"), name="new.csv")) == [False]
+    assert inserts(csv_file(tmp_path, order("A-3"), order("A-1", units="2"), name="mixed.csv")) == [False, True]
+    assert dict(Order.objects.values_list("order_id", "units")) == {"A-1": 2, "A-2": 1, "A-3": 1}
+
+
 def test_an_order_that_progresses_is_updated(seller, tmp_path, clock):
     first_run = dt.datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
     second_run = dt.datetime(2026, 11, 5, 8, 0, tzinfo=UTC)
