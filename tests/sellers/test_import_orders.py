@@ -684,7 +684,7 @@ def test_a_file_of_new_orders_is_written_by_a_plain_insert_and_one_with_known_or
     def inserts(path: Path) -> list[bool]:
         with CaptureQueriesContext(connection) as queries:
             orders_import(path=path)
-        return ["ON CONFLICT" in q["sql"] for q in queries if "INSERT INTO \"sellers_order\"" in q["sql"]]
+        return ["ON CONFLICT" in q["sql"] for q in queries if 'INSERT INTO "sellers_order"' in q["sql"]]
 
     assert inserts(csv_file(tmp_path, order("A-1"), order("A-2"), name="new.csv")) == [False]
     assert inserts(csv_file(tmp_path, order("A-3"), order("A-1", units="2"), name="mixed.csv")) == [False, True]
