@@ -164,6 +164,17 @@ class MetricDefinition:
         """The rate eligibility is judged on: protected and excused units not counted."""
         return self.rate(population=population, defects=defects - protected - excused)
 
+    # The SQL half of ``rate`` as a revocation's reasons record it (``float(rate(...))``): a
+    # double precision, NULL without a population; ``{defects}`` less the protected and
+    # excused units gives the eligibility rate. Both operands are exact integers, so the one
+    # IEEE division rounds the exact ratio to the nearest double, as ``float()`` of the
+    # Fraction does. tests/metrics/test_revocation_sql.py holds the two halves together.
+    RATE_SQL = (
+        "(CASE WHEN {population} = 0 THEN NULL WHEN {higher_is_better}"
+        " THEN ({population} - ({defects}))::float8 / {population}"
+        " ELSE ({defects})::float8 / {population} END)"
+    )
+
 
 def at_risk_bound(allowance: int) -> int:
     """The headroom a passing metric must keep not to be at risk (SPEC section 8):
@@ -257,8 +268,12 @@ METRIC_DEFINITIONS: dict[str, MetricDefinition] = {
 METRICS: tuple[str, ...] = tuple(METRIC_DEFINITIONS)
 PASSES_SQL = MetricDefinition.PASSES_SQL
 AT_RISK_SQL = MetricDefinition.AT_RISK_SQL
+RATE_SQL = MetricDefinition.RATE_SQL
 # The (window, metric) pairs of a seller's day, in the order the snapshot view lists them.
 SNAPSHOT_KEYS: tuple[tuple[int, str], ...] = tuple((w, name) for w in WINDOWS for name in METRICS)
+# A revocation lists its failing metrics by window, then metric name (its failing
+# requirements follow, in the registry's order).
+REASON_ORDER: tuple[tuple[int, str], ...] = tuple(sorted(SNAPSHOT_KEYS))
 # The units stored per (window, metric): its population, its defects, the defects Buy
 # Shipping protects (SPEC section 3) and those approved incidents excuse (SPEC section 7),
 # never the same unit twice; 0 where a metric has none.

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import reduce
-from operator import or_
 
 from django.db import Error as DatabaseFailure
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,7 +35,6 @@ from metrics.reasons import (
     MetricReason,
     PlanReason,
     ReinstatementReason,
-    RequirementReason,
     RevocationReason,
     reasons_to_json,
     revocation_reasons_from_json,
@@ -55,16 +52,11 @@ from metrics.selectors import (
 from portal.bounds import excerpt
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, Seller, SellerEvent, User, day_end, local_date, zone
-from sellers.selectors import requirements_for_sellers
 from sellers.services import audit_entry_create, orders_classify_prime
 from webhooks import events as webhook_events
 
 logger = logging.getLogger(__name__)
 
-# A daily snapshot row with some metric failing, in either window.
-ANY_METRIC_FAILING = reduce(or_, (Q(**{snapshot_column(name, w, "passing"): False}) for w, name in SNAPSHOT_KEYS))
-# Reasons are listed by window, then metric name.
-REASON_ORDER = sorted(SNAPSHOT_KEYS)
 DEFAULT_CHUNK_SIZE = 1000
 
 
@@ -143,7 +135,9 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
 def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str) -> MetricReason:
     """A failing metric of the day's snapshot as recorded on the revocation event: which,
     window, value, threshold, and the units protected (Buy Shipping) and excused (approved
-    incidents, SPEC section 7) that were not counted."""
+    incidents, SPEC section 7) that were not counted. The Python half of the reasons the
+    revocation's statement writes (``metrics.sql.sellers_revoke``), in ``REASON_ORDER``;
+    tests/metrics/test_revocation_sql.py holds the two equal."""
     population_units, defect_units, protected_units, excused_units = (
         getattr(snapshot, snapshot_column(metric, window_days, kind)) for kind in SNAPSHOT_KINDS
     )
@@ -185,40 +179,25 @@ def sellers_evaluate(
 
     Requirements are checked on the settings as they are now, so they judge only the
     seller's latest day: computing an earlier day again (a retry, ``run_daily --date``)
-    judges it by its own figures alone, and its verdict stays the one it had."""
-    requirements = requirements_for_sellers(seller_ids=seller_ids)
-    reasons: dict[int, list[RevocationReason]] = defaultdict(list)
-    # One pass over D's rows (the day index), not fourteen through the per-metric view.
-    failing = DailySnapshot.objects.filter(ANY_METRIC_FAILING, day=day, seller__status=ProgrammeStatus.ELIGIBLE)
-    if seller_ids is not None:
-        failing = failing.filter(seller_id__in=list(seller_ids))
-    for row in failing.order_by("seller_id"):
-        reasons[row.seller_id] = [
-            revocation_reason(row, window_days=window_days, metric=name)
-            for window_days, name in REASON_ORDER
-            if not getattr(row, snapshot_column(name, window_days, "passing"))
-        ]
-    eligible = set(
-        Seller.objects.filter(pk__in=list(requirements), status=ProgrammeStatus.ELIGIBLE).values_list("pk", flat=True)
-    )
-    judged_later = set(
-        DailySnapshot.objects.filter(seller_id__in=list(eligible), day__gt=day).values_list("seller_id", flat=True)
-    )
-    for seller_id, checks in requirements.items():
-        if seller_id in eligible and seller_id not in judged_later:
-            reasons[seller_id].extend(RequirementReason(requirement=name) for name in checks.failing)
-    result = EvaluationResult(evaluated=len(requirements))
-    result.revoked = sellers_revoke(
-        day=day, reasons={pk: r for pk, r in reasons.items() if r}, snapshots_from=snapshots_from
-    )
+    judges it by its own figures alone, and its verdict stays the one it had.
+
+    The database judges and revokes in one statement (``sellers_revoke``): no seller's
+    requirements or reasons go through Python."""
+    sellers = Seller.objects.all() if seller_ids is None else Seller.objects.filter(pk__in=list(seller_ids))
+    result = EvaluationResult(evaluated=sellers.count())
+    result.revoked = sellers_revoke(day=day, seller_ids=seller_ids, snapshots_from=snapshots_from)
     return result
 
 
 @transaction.atomic
 def sellers_revoke(
-    *, day: dt.date, reasons: dict[int, list[RevocationReason]], snapshots_from: dt.datetime | None = None
+    *, day: dt.date, seller_ids: Sequence[int] | None = None, snapshots_from: dt.datetime | None = None
 ) -> list[int]:
-    """Revoke the Prime eligibility of those sellers that are still eligible; returns their ids.
+    """Revoke the Prime eligibility of the eligible sellers (all when None) failing a metric
+    of D or a requirement; returns their ids. One statement (``metrics.sql.sellers_revoke``)
+    finds their reasons, sets their status and writes their status history entries with the
+    reasons as ``revocation_reason`` and ``RequirementReason`` give them (a test holds the two
+    equal), in the shape ``SellerEvent.entry`` gives a revocation.
 
     Never on numbers that predate a reinstatement (SPEC section 4): a seller reinstated after
     the end of D (the reinstatement answered the failures before it), or whose status changed
@@ -230,52 +209,43 @@ def sellers_revoke(
     revoked, recorded and emailed once. The revocation turns the Prime badge off from its
     moment: orders placed from then on are not Prime orders (SPEC section 3).
     """
-    if not reasons:
-        return []
-    candidates = list(
-        Seller.objects.select_for_update()
-        .filter(pk__in=list(reasons), status=ProgrammeStatus.ELIGIBLE)
-        .exclude(status_changed_at__gte=snapshots_from or timezone.now())
-        .order_by("pk")
-        .values_list("pk", "timezone")
-    )
-    reinstated_after = _reinstated_after_day(day=day, sellers=dict(candidates))
-    zones = {pk: tz for pk, tz in candidates if pk not in reinstated_after}
-    revoked = list(zones)
-    if not revoked:
-        return []
     now = timezone.now()
-    Seller.objects.filter(pk__in=revoked).update(status=ProgrammeStatus.NOT_ELIGIBLE, status_changed_at=now)
-    events = AuditEntry.objects.bulk_create(
-        SellerEvent.entry(
-            seller_id=pk, kind=SellerEvent.Kind.REVOKED, moment=now, day=day, reasons=reasons_to_json(reasons[pk])
-        )
-        for pk in revoked
-    )
+    # The shape of a revocation's entry, decided in one place; the statement adds each
+    # seller's id and reasons.
+    entry = SellerEvent.entry(seller_id=0, kind=SellerEvent.Kind.REVOKED, moment=now, day=day)
+    if entry.actor_id is not None:
+        raise RuntimeError("The daily run revokes as the portal itself, with no actor.")
+    params = {
+        "day": day,
+        "now": now,
+        "sellers": None if seller_ids is None else list(seller_ids),
+        "snapshots_from": snapshots_from or now,
+        "eligible": ProgrammeStatus.ELIGIBLE.value,
+        "not_eligible": ProgrammeStatus.NOT_ELIGIBLE.value,
+        "reinstated": SellerEvent.Kind.REINSTATED.value,
+        "action": entry.action,
+        "summary": entry.summary,
+        "before": json.dumps(entry.before),
+        "after": json.dumps(entry.after),
+        "reason": entry.reason,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(statements.float_digits_shortest())
+        cursor.execute(statements.jit_off())
+        cursor.execute(statements.sellers_revoke(some_sellers=seller_ids is not None), params)
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    revoked = [seller_id for seller_id, _entry, _zone in rows]
+    zones = {zone_name for _seller, _entry, zone_name in rows}
     # Orders already stored with a purchase after this moment are no longer Prime orders.
-    orders_classify_prime(seller_ids=revoked, since=min(local_date(now, zone(tz)) for tz in set(zones.values())))
+    orders_classify_prime(seller_ids=revoked, since=min(local_date(now, zone(tz)) for tz in zones))
     from metrics.tasks import send_revocation_emails
 
-    send_revocation_emails.delay_on_commit([event.pk for event in events])
+    send_revocation_emails.delay_on_commit([entry_id for _seller, entry_id, _zone in rows])
     webhook_events.status_changed_emit(seller_ids=revoked, day=day)
     logger.info("Revoked %d sellers on %s", len(revoked), day)
     return revoked
-
-
-def _reinstated_after_day(*, day: dt.date, sellers: dict[int, str]) -> set[int]:
-    """Of the sellers (id -> current zone), those reinstated after the end of D (SPEC
-    section 4), D's end taken in the zone D was counted in (its snapshot's), so a later change
-    of zone, which re-dates the reinstatement, never turns an answered day into a revocation."""
-    if not sellers:
-        return set()
-    zones = dict(
-        DailySnapshot.objects.filter(day=day, seller_id__in=list(sellers)).values_list("seller_id", "timezone")
-    )
-    ends = {pk: day_end(day, zones.get(pk, tz)) for pk, tz in sellers.items()}
-    reinstatements = SellerEvent.objects.filter(
-        seller_id__in=list(sellers), kind=SellerEvent.Kind.REINSTATED, created_at__gte=min(ends.values())
-    ).values_list("seller_id", "created_at")
-    return {pk for pk, moment in reinstatements if moment >= ends[pk]}
 
 
 def sellers_entered_at_risk(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> list[int]:

@@ -5,13 +5,16 @@ the SQL halves of the metric rules (``metrics.definitions``) are ``SQL``, consta
 ``Literal``s and values travel as named ``Placeholder``s (their names are in each docstring)
 for the caller's cursor to fill. A statement wrapped around a query the ORM compiled keeps
 that query's positional ``%s`` parameters instead. The callers decide when and in which
-transaction a statement runs: ``metrics.services`` (the daily snapshot upsert),
+transaction a statement runs: ``metrics.services`` (the daily snapshot upsert, the
+revocation),
 ``metrics.selectors`` (the dashboard's state), ``metrics.report`` (CSV lines) and
 ``metrics.retention`` (removing old orders).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Collection, Mapping, Sequence
 
 from django.db import models
@@ -22,14 +25,19 @@ from metrics.definitions import (
     METRIC_DEFINITIONS,
     METRICS,
     PASSES_SQL,
+    RATE_SQL,
+    REASON_ORDER,
     SNAPSHOT_KEYS,
     SNAPSHOT_KINDS,
     snapshot_column,
 )
 from metrics.definitions import threshold_column as threshold
 from metrics.models import DailySnapshot, SellerAtRisk
+from metrics.reasons import MetricReason, RequirementReason
+from sellers import sql as seller_statements
 from sellers.choices import ProgrammeStatus
-from sellers.models import AuditEntry, Order, Seller
+from sellers.models import AuditEntry, Order, Seller, SellerEvent
+from sellers.requirements import REQUIREMENTS
 
 SNAPSHOTS = sql.Identifier(DailySnapshot._meta.db_table)
 # The transaction-level advisory lock under which thresholds change, one at a time; a
@@ -136,6 +144,182 @@ def snapshot_upsert(*, counted: Collection[str], some_sellers: bool) -> sql.Comp
             sql.SQL("{column} = EXCLUDED.{column}").format(column=sql.Identifier(c)) for c in (*columns, "computed_at")
         ),
         timezone=sql.Identifier(DailySnapshot._meta.db_table, "timezone"),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The revocation (metrics.services.sellers_revoke): the failing metrics and requirements of
+# D, the compare-and-set, the status and the status history's entries in one statement.
+
+
+def float_digits_shortest() -> sql.SQL:
+    """Doubles written as text in their shortest form that reads back as the same double (the
+    default since PostgreSQL 12, set here for this transaction whatever the session's), as
+    Python's ``repr`` writes a float: the reasons' rates are written so."""
+    return sql.SQL("SET LOCAL extra_float_digits = 1")
+
+
+def jit_off() -> sql.SQL:
+    """No JIT compilation for the rest of this transaction. The revocation's statement handles
+    a row per seller, but its many expressions (fourteen reasons, six checks) and the row
+    estimates of freshly written snapshots make its cost look large: JIT compiled it for
+    5.4 s of a 6.7 s run at full scale, for a statement that runs in well under a second."""
+    return sql.SQL("SET LOCAL jit = off")
+
+
+def _json_float(value: sql.Composable) -> sql.Composed:
+    """The double ``value`` as the JSON number ``json.dumps`` writes for it (NULL: null): its
+    shortest digits, and a whole number with its ``.0``, so it reads back as a float."""
+    return sql.SQL(
+        "to_jsonb(CASE WHEN {value} = trunc({value}) THEN round(({value})::numeric, 1) "
+        "ELSE ({value})::text::numeric END)"
+    ).format(value=value)
+
+
+def _metric_reason(row: str, window_days: int, name: str) -> sql.Composed:
+    """The SQL half of ``metrics.services.revocation_reason``: the failing metric ``name`` of
+    the window of the snapshot row ``row`` as its reason's JSON (``MetricReason.to_json``):
+    the rate shown, the rate judged (for a metric with Buy Shipping protection, or when units
+    were excused), the threshold exactly as stored, the units; ``excused_units`` only when
+    some were."""
+    definition = METRIC_DEFINITIONS[name]
+    figures = {kind: sql.Identifier(row, snapshot_column(name, window_days, kind)) for kind in SNAPSHOT_KINDS}
+    higher_is_better = sql.Literal(definition.higher_is_better)
+    counted = sql.SQL("{defects} - {protected} - {excused}").format(**figures)
+    rate = sql.SQL(RATE_SQL).format(
+        population=figures["population"], defects=figures["defects"], higher_is_better=higher_is_better
+    )
+    eligibility_rate: sql.Composable = _json_float(
+        sql.SQL(RATE_SQL).format(population=figures["population"], defects=counted, higher_is_better=higher_is_better)
+    )
+    if not definition.buy_shipping_protection:
+        eligibility_rate = sql.SQL("CASE WHEN {excused} <> 0 THEN {rate} END").format(
+            excused=figures["excused"], rate=eligibility_rate
+        )
+    values: dict[str, sql.Composable] = {
+        "metric": sql.Literal(name),
+        "window_days": sql.Literal(window_days),
+        "rate": _json_float(rate),
+        "eligibility_rate": eligibility_rate,
+        "threshold": sql.SQL("{threshold}::text").format(threshold=sql.Identifier(row, threshold(name))),
+        "population_units": figures["population"],
+        "defect_units": figures["defects"],
+        "protected_units": figures["protected"],
+    }
+    optional = {"excused_units": figures["excused"]}
+    recorded = {field.name for field in dataclasses.fields(MetricReason)}
+    if recorded != {*values, *optional}:
+        raise RuntimeError(
+            f"The SQL metric reason writes {sorted({*values, *optional})}, the record has {sorted(recorded)}."
+        )
+    pairs = sql.SQL(", ").join(
+        sql.SQL("{key}, {value}").format(key=sql.Literal(key), value=value)
+        for key, value in {"kind": sql.Literal(MetricReason.kind), **values}.items()
+    )
+    return sql.SQL(
+        "jsonb_build_object({pairs}) || CASE WHEN {excused} <> 0 THEN jsonb_build_object({key}, {excused}) "
+        "ELSE '{{}}'::jsonb END"
+    ).format(pairs=pairs, excused=optional["excused_units"], key=sql.Literal("excused_units"))
+
+
+def _failing(items: Sequence[tuple[sql.Composable, sql.Composable]]) -> sql.Composed:
+    """The JSON values of the items whose condition holds, in order, as an array of jsonb."""
+    return sql.SQL("array_remove(ARRAY[{items}]::jsonb[], NULL)").format(
+        items=sql.SQL(", ").join(
+            sql.SQL("CASE WHEN {condition} THEN {value} END").format(condition=condition, value=value)
+            for condition, value in items
+        )
+    )
+
+
+def sellers_revoke(*, some_sellers: bool) -> sql.Composed:
+    """Revoke, on D ``%(day)s``, the eligible sellers (``%(eligible)s``; of ``%(sellers)s``
+    when ``some_sellers``) with a failing metric in either window of D's snapshot row or a
+    failing requirement (warnings aside; only when D is their latest computed day, since the
+    settings are judged as they are now), and return a row per seller revoked: its id, its
+    status history entry's id and its current zone, in id order.
+
+    The reasons are those of ``metrics.services.revocation_reason`` then the failing
+    requirements' ``RequirementReason``, in REASON_ORDER then the registry's order, as JSON.
+
+    A compare-and-set: the sellers with reasons are locked in id order and re-read (a seller
+    another run revoked meanwhile, or whose status changed at or after
+    ``%(snapshots_from)s``, is left alone), and a seller reinstated at or after the end of D
+    (in the zone D was counted in, its snapshot's, else its current one) is judged again the
+    next day. Those left become ``%(not_eligible)s`` at ``%(now)s`` and get their status
+    history entry: the audit entry of ``SellerEvent.entry`` (its ``%(action)s``,
+    ``%(summary)s``, ``%(before)s``, ``%(after)s`` and ``%(reason)s``) with the reasons in
+    ``after``'s ``reasons``; ``%(reinstated)s`` is the reinstatement's event kind."""
+    sellers = sql.Identifier(Seller._meta.db_table)
+    metric_reasons = _failing(
+        [
+            (
+                sql.SQL("NOT {passing}").format(
+                    passing=sql.Identifier("d", snapshot_column(name, window_days, "passing"))
+                ),
+                _metric_reason("d", window_days, name),
+            )
+            for window_days, name in REASON_ORDER
+        ]
+    )
+    checks = seller_statements.requirement_checks("f")
+    requirement_reasons = _failing(
+        [
+            (
+                sql.SQL("NOT {check}").format(check=checks[name]),
+                sql.SQL("{reason}::jsonb").format(
+                    reason=sql.Literal(json.dumps(RequirementReason(requirement=name).to_json()))
+                ),
+            )
+            for name, requirement in REQUIREMENTS.items()
+            if not requirement.warning_only
+        ]
+    )
+    return sql.SQL(
+        "WITH chunk AS (SELECT s.id FROM {sellers} s WHERE s.status = {eligible}{of_sellers}), "
+        "reasons AS (SELECT c.id AS seller_id, {metric_reasons} || CASE WHEN EXISTS "
+        "(SELECT 1 FROM {snapshots} later WHERE later.seller_id = c.id AND later.day > {day}) "
+        "THEN '{{}}'::jsonb[] ELSE {requirement_reasons} END AS reasons "
+        "FROM chunk c LEFT JOIN {snapshots} d ON d.seller_id = c.id AND d.day = {day} "
+        "LEFT JOIN ({facts}) f ON f.seller_id = c.id), "
+        "candidates AS (SELECT s.id, s.timezone FROM {sellers} s "
+        "WHERE s.id IN (SELECT seller_id FROM reasons WHERE cardinality(reasons) > 0) AND s.status = {eligible} "
+        "AND (s.status_changed_at IS NULL OR s.status_changed_at < {snapshots_from}) ORDER BY s.id FOR UPDATE), "
+        "revoked AS (SELECT c.id, c.timezone FROM candidates c "
+        "LEFT JOIN {snapshots} d ON d.seller_id = c.id AND d.day = {day} "
+        "WHERE NOT EXISTS (SELECT 1 FROM {events} e WHERE e.seller_id = c.id AND e.kind = {reinstated} "
+        "AND e.created_at >= (({day} + 1)::timestamp AT TIME ZONE coalesce(d.timezone, c.timezone)))), "
+        "status AS (UPDATE {sellers} s SET status = {not_eligible}, status_changed_at = {now} "
+        "FROM revoked r WHERE s.id = r.id), "
+        "entries AS (INSERT INTO {audit} (seller_id, actor_id, action, summary, before, after, reason, created_at) "
+        "SELECT r.id, NULL, {action}, {summary}, {before}::jsonb, "
+        "{after}::jsonb || jsonb_build_object('reasons', to_jsonb(x.reasons)), {reason}, {now} "
+        "FROM revoked r JOIN reasons x ON x.seller_id = r.id ORDER BY r.id RETURNING id, seller_id) "
+        "SELECT e.seller_id, e.id, r.timezone FROM entries e JOIN revoked r ON r.id = e.seller_id ORDER BY e.seller_id"
+    ).format(
+        sellers=sellers,
+        eligible=sql.Placeholder("eligible"),
+        of_sellers=sql.SQL(" AND s.id = ANY({sellers})").format(sellers=sql.Placeholder("sellers"))
+        if some_sellers
+        else sql.SQL(""),
+        metric_reasons=metric_reasons,
+        requirement_reasons=requirement_reasons,
+        snapshots=SNAPSHOTS,
+        day=sql.SQL("{day}::date").format(day=sql.Placeholder("day")),
+        # The chunk's sellers whatever their status (the join to ``chunk`` keeps the eligible):
+        # for all sellers, one pass over each settings table with no filter.
+        facts=seller_statements.requirement_facts(sellers=seller_statements.sellers_of() if some_sellers else None),
+        snapshots_from=sql.Placeholder("snapshots_from"),
+        events=sql.Identifier(SellerEvent._meta.db_table),
+        reinstated=sql.Placeholder("reinstated"),
+        not_eligible=sql.Placeholder("not_eligible"),
+        now=sql.Placeholder("now"),
+        audit=sql.Identifier(AuditEntry._meta.db_table),
+        action=sql.Placeholder("action"),
+        summary=sql.Placeholder("summary"),
+        before=sql.Placeholder("before"),
+        after=sql.Placeholder("after"),
+        reason=sql.Placeholder("reason"),
     )
 
 

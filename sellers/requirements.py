@@ -5,8 +5,14 @@ it, the settings page where that is done, whether it only warns), the way
 dashboard, the settings pages, the review pages and the revocation reasons read the record
 instead of restating it.
 
-The facts a check judges are gathered for many sellers at once by
-``sellers.selectors.requirements_for_sellers``.
+Each check is written twice, side by side, as the metric rules are: ``check`` in Python over
+a seller's ``Requirements`` (the settings and review pages, the dashboard) and ``check_sql``
+over the same facts as columns of ``sellers.sql.requirement_facts`` (the daily run judges
+every seller of a chunk in one statement). ``tests/metrics/test_requirements_sql.py`` holds
+the two halves against each other over random settings.
+
+The facts a check judges are gathered for many sellers at once by one statement,
+``sellers.sql.requirement_facts``, which ``sellers.selectors.requirements_for_sellers`` reads.
 """
 
 from __future__ import annotations
@@ -67,6 +73,12 @@ class Requirement:
     # The URL name of the settings page where the seller fixes it.
     settings_page: str
     check: Callable[[Requirements], bool]
+    # The SQL half of ``check``: a boolean expression over the facts' columns, named as the
+    # fields of ``Requirements`` (``{covered_regions}``, ``{days_operated}``,
+    # ``{days_without_pickup}``, ``{weekend_delivery}``; ``{early_cutoffs}``: this cutoff
+    # requirement's days) and the constants ``{contiguous_regions}`` (how many),
+    # ``{weekdays}`` and ``{weekend_days}`` (arrays of weekday numbers).
+    check_sql: str
     # A failing warning is shown but never revokes.
     warning_only: bool = False
     # Cutoff requirements: the earliest cutoff allowed on the operated days of ``weekdays``.
@@ -129,6 +141,7 @@ def _cutoff_requirement(
         fix=fix,
         settings_page="sellers:fulfilment",
         check=lambda facts: not facts.early_cutoffs[name],
+        check_sql="cardinality({early_cutoffs}) = 0",
         minimum_cutoff=minimum,
         weekdays=frozenset(weekdays),
         explain=_early_cutoffs,
@@ -146,6 +159,7 @@ REQUIREMENTS: dict[str, Requirement] = {
             ),
             settings_page="sellers:shipping_template",
             check=lambda facts: facts.covered_regions == len(CONTIGUOUS_REGIONS),
+            check_sql="{covered_regions} = {contiguous_regions}",
             explain=_coverage,
         ),
         _cutoff_requirement(
@@ -165,6 +179,7 @@ REQUIREMENTS: dict[str, Requirement] = {
             settings_page="sellers:fulfilment",
             # Six-day operations: Monday to Friday, and Saturday or Sunday too.
             check=lambda facts: set(WEEKDAYS) <= facts.days_operated and bool(facts.days_operated & set(WEEKEND_DAYS)),
+            check_sql="({days_operated} @> {weekdays} AND {days_operated} && {weekend_days})",
         ),
         Requirement(
             name="weekend_delivery",
@@ -172,6 +187,7 @@ REQUIREMENTS: dict[str, Requirement] = {
             fix=gettext_lazy("Turn on six-day delivery and use carrier services that pick up and deliver on Saturday."),
             settings_page="sellers:fulfilment",
             check=lambda facts: facts.weekend_delivery,
+            check_sql="{weekend_delivery}",
         ),
         Requirement(
             name="carrier_pickups",
@@ -182,6 +198,7 @@ REQUIREMENTS: dict[str, Requirement] = {
             ),
             settings_page="sellers:carriers",
             check=lambda facts: not facts.days_without_pickup,
+            check_sql="cardinality({days_without_pickup}) = 0",
             warning_only=True,
             explain=_days_without_pickup,
         ),

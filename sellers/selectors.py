@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db.models import Count, Exists, Max, Model, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import Max, Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from sellers.choices import CONTIGUOUS_REGIONS, MANDATORY_EMAILS, STATES, Speed, Weekday
+from sellers import sql as statements
+from sellers.choices import MANDATORY_EMAILS, STATES, Speed, Weekday
 from sellers.models import (
     ApiToken,
     AuditEntry,
@@ -180,57 +182,28 @@ def seller_api_tokens(*, seller: Seller) -> QuerySet[ApiToken]:
 
 def requirements_for_sellers(*, seller_ids: Sequence[int] | None = None) -> dict[int, Requirements]:
     """Every requirement of SPEC section 2 (``sellers.requirements.REQUIREMENTS``) for the
-    requested sellers (all when None): the facts each check judges, in four aggregate
-    queries, then each record's check."""
-    sellers = Seller.objects.all()
-    if seller_ids is not None:
-        sellers = sellers.filter(pk__in=list(seller_ids))
-    cutoffs = cutoff_requirements()
-    result = {
-        pk: Requirements(weekend_delivery=weekend_delivery, early_cutoffs={r.name: [] for r in cutoffs})
-        for pk, weekend_delivery in sellers.values_list("pk", "weekend_delivery")
-    }
-    by_seller = {"seller_id__in": list(result)} if seller_ids is not None else {}
-
-    regions = (
-        PrimeRegion.objects.filter(state__in=CONTIGUOUS_REGIONS, **by_seller)
-        .values("seller_id")
-        .annotate(
-            covered=Count("pk", filter=Q(speed__in=[Speed.ONE_DAY, Speed.TWO_DAY])),
-            one_day=Count("pk", filter=Q(speed=Speed.ONE_DAY)),
-            two_day=Count("pk", filter=Q(speed=Speed.TWO_DAY)),
+    requested sellers (all when None): the facts each check judges, in one statement
+    (``sellers.sql.requirement_facts``, whose facts the daily run judges in SQL), then each
+    record's check."""
+    params = {"sellers": None if seller_ids is None else list(seller_ids)}
+    with connection.cursor() as cursor:
+        of_sellers = None if seller_ids is None else statements.sellers_of()
+        cursor.execute(statements.requirement_facts(sellers=of_sellers), params)
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    result = {}
+    for row in rows:
+        r = Requirements(
+            covered_regions=row["covered_regions"],
+            one_day_regions=row["one_day_regions"],
+            two_day_regions=row["two_day_regions"],
+            early_cutoffs={c.name: list(row[statements.early_cutoffs_column(c.name)]) for c in cutoff_requirements()},
+            days_without_pickup=list(row["days_without_pickup"]),
+            days_operated=frozenset(row["days_operated"]),
+            weekend_delivery=row["weekend_delivery"],
         )
-        .order_by()
-    )
-    for row in regions:
-        r = result[row["seller_id"]]
-        r.covered_regions, r.one_day_regions, r.two_day_regions = row["covered"], row["one_day"], row["two_day"]
-
-    pickup_at_or_after_cutoff = CarrierPickup.objects.filter(
-        carrier_service__seller_id=OuterRef("seller_id"),
-        weekday=OuterRef("weekday"),
-        pickup_time__gte=OuterRef("cutoff"),
-    )
-    # Only the days operated matter; a day not operated has no cutoff or pickup to check.
-    days = (
-        OperatingDay.objects.filter(operated=True, **by_seller)
-        .annotate(has_pickup=Exists(pickup_at_or_after_cutoff))
-        .values_list("seller_id", "weekday", "cutoff", "has_pickup")
-        .order_by("seller_id", "weekday")
-    )
-    operated: dict[int, set[int]] = {pk: set() for pk in result}
-    for seller_id, weekday, cutoff, has_pickup in days:  # at most seven rows a seller
-        r = result[seller_id]
-        operated[seller_id].add(weekday)
-        for requirement in cutoffs:
-            if weekday in requirement.weekdays and (cutoff is None or cutoff < requirement.cutoff):
-                r.early_cutoffs[requirement.name].append(weekday)
-        if cutoff is None or not has_pickup:
-            r.days_without_pickup.append(weekday)
-
-    for pk, r in result.items():
-        r.days_operated = frozenset(operated[pk])
         r.passing = {name: requirement.check(r) for name, requirement in REQUIREMENTS.items()}
+        result[row["seller_id"]] = r
     return result
 
 

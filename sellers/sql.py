@@ -4,8 +4,10 @@ Each function returns one statement: tables and columns are ``Identifier``s take
 models, fixed text is ``SQL``, values travel as named ``Placeholder``s (their names are in
 each docstring) for the caller's cursor to fill. The callers decide when and in which
 transaction a statement runs: ``sellers.services`` (the Prime decision, the time-zone
-re-dating), ``sellers.importing`` (the order import's staging table and merge) and
-``Seller.volume_control_at``.
+re-dating), ``sellers.importing`` (the order import's staging table and merge),
+``Seller.volume_control_at``, ``sellers.selectors.requirements_for_sellers`` and the daily
+run's revocation (``metrics.sql.sellers_revoke``), which judge the programme requirements
+from ``requirement_facts``.
 
 Plain SQL where the ORM cannot say it (a window sum over a seller's day, COPY, an upsert
 that counts what it did) or says it too slowly for how often it is asked.
@@ -13,12 +15,24 @@ that counts what it did) or says it too slowly for how often it is asked.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.db.models import Field
 from psycopg import sql
 
-from sellers.models import Order, Seller, SellerEvent, TrackingEvent, VolumeControlChange
+from sellers.choices import CONTIGUOUS_REGIONS, WEEKDAYS, WEEKEND_DAYS, Speed
+from sellers.models import (
+    CarrierPickup,
+    CarrierService,
+    OperatingDay,
+    Order,
+    PrimeRegion,
+    Seller,
+    SellerEvent,
+    TrackingEvent,
+    VolumeControlChange,
+)
+from sellers.requirements import REQUIREMENTS, cutoff_requirements
 
 ORDERS = sql.Identifier(Order._meta.db_table)
 TRACKING_EVENTS = sql.Identifier(TrackingEvent._meta.db_table)
@@ -399,4 +413,149 @@ def tracking_events_applied() -> sql.Composed:
     """Mark the pending events ``%(ids)s`` applied at ``%(now)s``."""
     return sql.SQL("UPDATE {events} SET applied_at = {now} WHERE id = ANY({ids}) AND applied_at IS NULL").format(
         events=TRACKING_EVENTS, now=sql.Placeholder("now"), ids=sql.Placeholder("ids")
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The programme requirements (SPEC section 2): their facts, and each record's SQL check
+
+
+def _weekdays(days: Iterable[int]) -> sql.Composed:
+    """Weekday numbers as an array of the operating days' type."""
+    return sql.SQL("ARRAY[{days}]::smallint[]").format(days=sql.SQL(", ").join(map(sql.Literal, sorted(days))))
+
+
+def early_cutoffs_column(requirement: str) -> str:
+    """The facts' column of the operated days whose cutoff is before a cutoff requirement's minimum."""
+    return f"early_{requirement}"
+
+
+def sellers_of(ids: str = "sellers") -> sql.Composed:
+    """A query of the seller ids of the array ``%(<ids>)s``, for ``requirement_facts``."""
+    return sql.SQL("SELECT unnest({ids}::bigint[])").format(ids=sql.Placeholder(ids))
+
+
+def requirement_facts(*, sellers: sql.Composable | None) -> sql.Composed:
+    """The facts the requirement checks judge, a row per seller (of those the query
+    ``sellers`` gives, e.g. ``sellers_of()``, all when None), in columns named as the fields
+    of ``sellers.requirements.Requirements``:
+    ``seller_id``, ``weekend_delivery``; ``covered_regions``, ``one_day_regions`` and
+    ``two_day_regions`` (contiguous regions offered at either speed, at one day, at two days);
+    arrays of weekday numbers, ascending: ``days_operated``, ``days_without_pickup`` (operated
+    days without a cutoff or without a carrier pickup at or after it) and, per cutoff
+    requirement, ``early_cutoffs_column(name)`` (its operated days without a cutoff or with one
+    before its minimum). One pass over each settings table, grouped by seller."""
+    speeds = [Speed.ONE_DAY.value, Speed.TWO_DAY.value]
+    days = sql.SQL("array_agg(o.weekday ORDER BY o.weekday)")
+    early = [
+        sql.SQL(
+            "{days} FILTER (WHERE o.weekday = ANY({weekdays}) AND (o.cutoff IS NULL OR o.cutoff < {minimum}))"
+            " AS {column}"
+        ).format(
+            days=days,
+            weekdays=_weekdays(r.weekdays),
+            minimum=sql.Literal(r.cutoff),
+            column=sql.Identifier(early_cutoffs_column(r.name)),
+        )
+        for r in cutoff_requirements()
+    ]
+    # A pickup at or after the cutoff exists exactly when the day's last pickup (of any of
+    # the seller's carrier services) is at or after it: one grouped pass over the pickups.
+    last_pickups = sql.SQL(
+        "SELECT c.seller_id, p.weekday, max(p.pickup_time) AS last_pickup FROM {pickups} p "
+        "JOIN {services} c ON c.id = p.carrier_service_id{services_of_sellers} GROUP BY c.seller_id, p.weekday"
+    )
+
+    def among_sellers(column: str) -> sql.Composable:
+        if sellers is None:
+            return sql.SQL("")
+        return sql.SQL(" AND {column} IN ({sellers})").format(column=sql.Identifier(column), sellers=sellers)
+
+    return sql.SQL(
+        "SELECT s.id AS seller_id, s.weekend_delivery, "
+        "coalesce(r.covered, 0) AS covered_regions, coalesce(r.one_day, 0) AS one_day_regions, "
+        "coalesce(r.two_day, 0) AS two_day_regions, "
+        "coalesce(d.days_operated, '{{}}') AS days_operated, "
+        "coalesce(d.days_without_pickup, '{{}}') AS days_without_pickup, "
+        "{early_columns} "
+        "FROM {sellers} s "
+        "LEFT JOIN (SELECT seller_id, count(*) FILTER (WHERE speed = ANY({speeds})) AS covered, "
+        "count(*) FILTER (WHERE speed = {one_day}) AS one_day, count(*) FILTER (WHERE speed = {two_day}) AS two_day "
+        "FROM {regions} WHERE state = ANY({contiguous}){regions_of_sellers} GROUP BY seller_id) r "
+        "ON r.seller_id = s.id "
+        # Only the days operated matter; a day not operated has no cutoff or pickup to check.
+        "LEFT JOIN (SELECT o.seller_id, {days} AS days_operated, "
+        "{days} FILTER (WHERE o.cutoff IS NULL OR l.last_pickup IS NULL OR l.last_pickup < o.cutoff) "
+        "AS days_without_pickup, {early} "
+        "FROM {days_table} o LEFT JOIN ({last_pickups}) l ON l.seller_id = o.seller_id AND l.weekday = o.weekday "
+        "WHERE o.operated{days_of_sellers} GROUP BY o.seller_id) d ON d.seller_id = s.id"
+        "{sellers_filter}"
+    ).format(
+        early_columns=sql.SQL(", ").join(
+            sql.SQL("coalesce(d.{column}, '{{}}') AS {column}").format(
+                column=sql.Identifier(early_cutoffs_column(r.name))
+            )
+            for r in cutoff_requirements()
+        ),
+        sellers=sql.Identifier(Seller._meta.db_table),
+        speeds=sql.Literal(speeds),
+        one_day=sql.Literal(Speed.ONE_DAY.value),
+        two_day=sql.Literal(Speed.TWO_DAY.value),
+        regions=sql.Identifier(PrimeRegion._meta.db_table),
+        contiguous=sql.Literal(sorted(CONTIGUOUS_REGIONS)),
+        regions_of_sellers=among_sellers("seller_id"),
+        days=days,
+        last_pickups=last_pickups.format(
+            pickups=sql.Identifier(CarrierPickup._meta.db_table),
+            services=sql.Identifier(CarrierService._meta.db_table),
+            services_of_sellers=sql.SQL(" WHERE c.seller_id IN ({sellers})").format(sellers=sellers)
+            if sellers is not None
+            else sql.SQL(""),
+        ),
+        early=sql.SQL(", ").join(early),
+        days_table=sql.Identifier(OperatingDay._meta.db_table),
+        days_of_sellers=sql.SQL(" AND o.seller_id IN ({sellers})").format(sellers=sellers)
+        if sellers is not None
+        else sql.SQL(""),
+        sellers_filter=sql.SQL(" WHERE s.id IN ({sellers})").format(sellers=sellers)
+        if sellers is not None
+        else sql.SQL(""),
+    )
+
+
+def requirement_checks(facts: str) -> dict[str, sql.Composed]:
+    """Each requirement's ``check_sql`` over the facts' row ``facts`` (a row of
+    ``requirement_facts``), by name in the registry's order: true when it passes."""
+    columns = {
+        name: sql.Identifier(facts, name)
+        for name in ("covered_regions", "days_operated", "days_without_pickup", "weekend_delivery")
+    }
+    constants = {
+        "contiguous_regions": sql.Literal(len(CONTIGUOUS_REGIONS)),
+        "weekdays": _weekdays(WEEKDAYS),
+        "weekend_days": _weekdays(WEEKEND_DAYS),
+    }
+    return {
+        name: sql.SQL("({check})").format(
+            check=sql.SQL(requirement.check_sql).format(
+                **columns,
+                **constants,
+                early_cutoffs=sql.Identifier(facts, early_cutoffs_column(name))
+                if requirement.minimum_cutoff is not None
+                else sql.SQL("NULL"),
+            )
+        )
+        for name, requirement in REQUIREMENTS.items()
+    }
+
+
+def requirement_verdicts(*, sellers: sql.Composable | None) -> sql.Composed:
+    """Each seller's (of the query ``sellers``, all when None) verdict on every requirement,
+    as ``seller_id`` and a column per requirement name (true: passing), judged in SQL."""
+    return sql.SQL("SELECT f.seller_id, {checks} FROM ({facts}) f ORDER BY f.seller_id").format(
+        checks=sql.SQL(", ").join(
+            sql.SQL("{check} AS {name}").format(check=check, name=sql.Identifier(name))
+            for name, check in requirement_checks("f").items()
+        ),
+        facts=requirement_facts(sellers=sellers),
     )
