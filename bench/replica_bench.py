@@ -193,7 +193,8 @@ def measure_replica(
                         warm = load(port, path, cookie, max(counts[name] // 10, concurrency), concurrency)
                         if warm["errors"]:
                             sys.exit(f"GET {path} failed during warm-up: see {log}")
-                        runs[mode][name].append(load(port, path, cookie, counts[name], concurrency))
+                        run = load(port, path, cookie, counts[name], concurrency)
+                        runs[mode][name].append({**run, "served": warm["ok"] + run["ok"]})
                         lags.append(replica_lag(primary_url, replica_url))
                     after = both_servers()
                     for server in ("primary", "replica"):
@@ -266,8 +267,12 @@ def summarize(results: dict, *, runs: dict, work: dict, seller: str, orders: int
     for name in PATHS:
         on_replica, on_primary = blocks("on", "replica", (name,)), blocks("on", "primary", (name,))
         results[f"replica_{name}_offload_share"] = share(on_replica, on_replica + on_primary)
-        # The database's time and blocks for one request of the page, every query on the primary.
-        requests = statistics.median(run["ok"] for run in runs["off"][name]) or 1
+        replica_ms, primary_ms = (medians["on"][name][side]["active_ms"] for side in ("replica", "primary"))
+        results[f"replica_{name}_offload_time_share"] = share(replica_ms, replica_ms + primary_ms)
+        # The database's time and blocks for one request of the page, every query on the primary:
+        # the turn's counts over the requests the server answered in it (warm-up included, so
+        # one first render on the emptied cache among them).
+        requests = statistics.median(run["served"] for run in runs["off"][name]) or 1
         results[f"replica_off_{name}_db_ms_per_request"] = round(
             medians["off"][name]["primary"]["active_ms"] / requests, 2
         )
