@@ -59,7 +59,10 @@ WORK_QUERY = f"SELECT {', '.join(WORK.values())} FROM pg_stat_database WHERE dat
 # Backends of the database other than the asking one (the asking one is on ``postgres``).
 BACKENDS_QUERY = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'"
 SETTLE_SECONDS = 30
-CATCH_UP_SECONDS = 300
+# A turn with the replica starts once it is this close behind (the router allows 30 s), or
+# after CATCH_UP_SECONDS whatever its lag (then the router may serve from the primary).
+CAUGHT_UP_LAG_SECONDS = 5
+CATCH_UP_SECONDS = 120
 
 
 def server_url(url: str, *, host: str, port: int) -> str:
@@ -94,18 +97,16 @@ def difference(after: dict[str, float], before: dict[str, float]) -> dict[str, f
 
 @contextlib.contextmanager
 def _replica(primary_url: str) -> Iterator[tuple[object, str]]:
-    """The streaming replica of the bench database's server and its DATABASE_REPLICA_URL,
-    caught up with the primary."""
+    """The streaming replica of the bench database's server, with the primary's shared buffers,
+    and its DATABASE_REPLICA_URL (each turn waits for it to catch up: ``caught_up``)."""
     from django.db import connections
 
-    from portal.routers import primary_wal_position
     from portal.streaming_replica import streaming_replica
 
     with psycopg.connect(primary_url, autocommit=True) as conn:
         shared_buffers = conn.execute("SELECT current_setting('shared_buffers')").fetchone()[0]
     primary = connections["default"].settings_dict
     with streaming_replica(primary, settings={"shared_buffers": shared_buffers}) as replica:
-        replica.wait_for_replay(primary_wal_position())
         yield replica, server_url(primary_url, host=replica.host, port=replica.port)
 
 
@@ -126,12 +127,14 @@ def replica_lag(primary_url: str, replica_url: str) -> tuple[float, float]:
 
 
 def caught_up(primary_url: str, replica_url: str) -> float:
-    """Wait (up to CATCH_UP_SECONDS) until the replica is less than a second behind as the
-    router counts it, so a turn starts with a replica the router uses; the seconds waited. A
+    """Wait (up to CATCH_UP_SECONDS) until the replica is less than CAUGHT_UP_LAG_SECONDS
+    behind as the router counts it, so a turn starts with a replica the router uses; the seconds waited. A
     replica of a server others write to replays their writes too, and may fall behind again
     during the turn: the router then reads from the primary, which the step counts."""
     started = time.monotonic()
-    while replica_lag(primary_url, replica_url)[1] >= 1 and time.monotonic() - started < CATCH_UP_SECONDS:
+    while time.monotonic() - started < CATCH_UP_SECONDS:
+        if replica_lag(primary_url, replica_url)[1] < CAUGHT_UP_LAG_SECONDS:
+            break
         time.sleep(0.5)
     return time.monotonic() - started
 
