@@ -1,6 +1,6 @@
 """The portal against the database's own floor, every figure in one run on one database.
 
-    make bench SCALE=small            # about 6 minutes: 2.5 of them the history step (6), 1-2 the replica (7)
+    make bench SCALE=small            # about 7 minutes: 2.5 of them the history step (6), 2-3 the replica (7)
     make bench SCALE=full             # 10,000 sellers, 3,000,000 orders, 1,000,000-row import; step 6 ~20 min more
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.run --scale small
 
