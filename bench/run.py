@@ -501,9 +501,16 @@ def measure_history(scale: dict, results: dict) -> None:
 
 
 def measure_replica(scale: dict, results: dict) -> None:
-    replica_bench.measure_replica(
-        scale=scale, results=results, primary_url=bench_url(), env=server_env, log_dir=BENCH_DIR, say=say
-    )
+    from portal.streaming_replica import ReplicaUnavailable
+
+    try:
+        replica_bench.measure_replica(
+            scale=scale, results=results, primary_url=bench_url(), env=server_env, log_dir=BENCH_DIR, say=say
+        )
+    except ReplicaUnavailable as unavailable:
+        # The other steps' figures still count: the step says why it measured nothing.
+        results["replica_unavailable"] = str(unavailable)
+        say(f"  no replica on this machine, step 7 skipped: {unavailable}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -574,6 +581,9 @@ def print_table(results: dict) -> None:
         f"{'Celery workers':<28} 1: {r['workers_1_s']:.3f} s, 2: {r['workers_2_s']:.3f} s,"
         f" speedup {r['worker_speedup']}x ({r['worker_chunks']} chunks)"
     )
+    if "replica_unavailable" in r:
+        say(f"read replica: not measured ({r['replica_unavailable'].splitlines()[0]})")
+        return
     say("read replica, off -> on (one machine: the replica shares its CPUs):")
     for line in replica_bench.summary(r):
         say(f"  {line}")
