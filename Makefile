@@ -198,7 +198,7 @@ beat: install
 	$(WITH_DB) $(VENV)/bin/celery -A portal beat -l info --schedule var/celerybeat-schedule
 
 # The portal against the database's own floor, every figure in one run (docs/performance.md):
-# SCALE=small (about 4 minutes, most of it 365 days of history) or full. Creates and drops its own database, bench_portal.
+# SCALE=small (about 7 minutes: 2.5 of them 365 days of history, 2-3 the read replica) or full. Creates and drops its own database, bench_portal.
 bench: install
 	$(PY) -m bench.run --scale $(SCALE)
 

@@ -1,6 +1,6 @@
 """The portal against the database's own floor, every figure in one run on one database.
 
-    make bench SCALE=small            # about 4 minutes, 2.5 of them the history step (6)
+    make bench SCALE=small            # about 7 minutes: 2.5 of them the history step (6), 2-3 the replica (7)
     make bench SCALE=full             # 10,000 sellers, 3,000,000 orders, 1,000,000-row import; step 6 ~20 min more
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.run --scale small
 
@@ -26,7 +26,12 @@ by side with its floor in the same run:
               (``feed_rows_per_second``, ``feed_vs_import_ratio``: its time over the import's);
   6. history  the daily run, the largest seller's uncached dashboard and its 30-day defect CSV
               with 365 days of orders against 60 (``history_ratio``, the worst of the three:
-              bench.history_bench).
+              bench.history_bench);
+  7. replica  the dashboard, /api/performance/ and the defect CSV of step 3's seller under load,
+              without and with a real streaming replica of the server (DATABASE_REPLICA_URL),
+              in turns: their p50/p95 and requests a second, and how much of the database's
+              work left the primary (``replica_primary_share``, ``replica_offload_share``:
+              bench.replica_bench).
 
 Prints a table and ends with one JSON line ``{"bench": {...}}``. Timings on a shared machine
 are noisy: every ratio is of figures taken in the same run, medians of repeats.
@@ -36,24 +41,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.client
 import json
 import logging
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import psycopg
 import redis
 
-from bench import daily_bench, feed_bench, history_bench, import_bench, report_bench
+from bench import daily_bench, feed_bench, history_bench, import_bench, replica_bench, report_bench
 from bench.common import (
     BENCH_SECRET_KEY,
     admin_url,
@@ -63,10 +65,9 @@ from bench.common import (
     with_database,
 )
 from bench.orders_csv import file_name, seller_token, seller_zone, write_orders_csv
+from bench.serving import API_PATH, ROOT, gunicorn, largest_seller_session, load, stop_processes
 
 BENCH_DB = "bench_portal"
-API_PATH = "/api/performance/?window=30"
-ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
 DAY = dt.date.fromisoformat(daily_bench.DAY)
 
@@ -83,6 +84,7 @@ SCALES = {
         "chunk_size": 25,
         "requests": 400,
         "concurrency": 4,
+        "replica_csv_requests": 12,
     },
     "full": {
         "sellers": 10_000,
@@ -96,6 +98,7 @@ SCALES = {
         "chunk_size": 1000,
         "requests": 400,
         "concurrency": 4,
+        "replica_csv_requests": 12,
     },
 }
 TARGETS = {
@@ -113,6 +116,9 @@ TARGETS = {
     "history_ratio": 1.2,
 }
 
+
+# The steps, in the order they run (main).
+STEPS = ("daily", "workers", "dashboard", "report", "import", "history", "replica")
 
 # The server's maintenance database, read once: setup_django points DATABASE_URL at the bench.
 ADMIN_URL = admin_url()
@@ -236,18 +242,6 @@ def start_workers(count: int, broker: str, queue: str, log: Path) -> list[subpro
     return workers
 
 
-def stop_processes(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def measure_workers(scale: dict, results: dict) -> None:
     from celery import Celery
     from django.db import connection
@@ -291,106 +285,13 @@ def measure_workers(scale: dict, results: dict) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def largest_seller_session() -> tuple[str, str, int]:
-    """The seller with the most orders, a user of theirs, and a session cookie for it (the
-    ``Cookie`` header's value)."""
-    from django.conf import settings
-    from django.db.models import Count
-    from django.test import Client
-
-    from sellers.models import Order, Seller, User
-    from sellers.services import seller_user_create
-
-    top = Order.objects.values("seller_id").annotate(n=Count("id")).order_by("-n").first()
-    seller = Seller.objects.get(pk=top["seller_id"])
-    user = User.objects.filter(seller=seller).first() or seller_user_create(
-        seller=seller, username=f"bench-{seller.pk}", password="bench password 0123"
-    )
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    name = settings.SESSION_COOKIE_NAME
-    return seller.merchant_token, f"{name}={client.cookies[name].value}", top["n"]
-
-
-def load(port: int, path: str, cookie: str, requests: int, concurrency: int, seconds: float = 120) -> dict:
-    """``requests`` GETs of ``path`` by ``concurrency`` threads, a connection each (gunicorn's
-    sync workers close after every response); stops early after ``seconds``."""
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    remaining = [requests]
-    deadline = time.monotonic() + seconds
-
-    def worker() -> None:
-        while True:
-            with lock:
-                if remaining[0] <= 0 or time.monotonic() > deadline:
-                    return
-                remaining[0] -= 1
-            start = time.perf_counter()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                conn.request("GET", path, headers={"Cookie": cookie, "Host": "127.0.0.1"})
-                response = conn.getresponse()
-                response.read()
-                conn.close()
-                ok = response.status == 200
-            except OSError as error:
-                ok, response = False, error
-            elapsed = time.perf_counter() - start
-            with lock:
-                if ok:
-                    latencies.append(elapsed)
-                else:
-                    errors.append(str(getattr(response, "status", response)))
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
-
-    return {"ok": len(latencies), "errors": len(errors), "p50_ms": pct(0.50), "p95_ms": pct(0.95)}
-
-
 def measure_dashboard(scale: dict, results: dict) -> None:
     token, cookie, orders = largest_seller_session()
     results["dashboard_seller"] = token
     results["dashboard_seller_orders"] = orders
     # The cache production uses (Redis), emptied before the first view is measured.
     cache_url = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/12")
-    port = free_port()
-    log = open(BENCH_DIR / "gunicorn.log", "w")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=server_env(CACHE_URL=cache_url),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                sys.exit(f"gunicorn did not start: see {BENCH_DIR / 'gunicorn.log'}")
-            time.sleep(0.2)
+    with gunicorn(server_env(CACHE_URL=cache_url), BENCH_DIR / "gunicorn.log") as port:
         # Warm-up: imports, template compilation, connections of both workers.
         for path in ("/healthz", "/performance/", API_PATH):
             warm = load(port, path, cookie, 20, scale["concurrency"])
@@ -409,9 +310,6 @@ def measure_dashboard(scale: dict, results: dict) -> None:
                 f" ({api_runs[-1]['errors']} errors);"
                 f" /healthz p50 {floor_runs[-1]['p50_ms']:.1f} ms p95 {floor_runs[-1]['p95_ms']:.1f} ms"
             )
-    finally:
-        stop_processes([server])
-        log.close()
     for label, runs in (("dashboard", page_runs), ("healthz", floor_runs), ("api", api_runs)):
         for key in ("p50_ms", "p95_ms"):
             results[f"{label}_{key}"] = round(statistics.median(run[key] for run in runs), 1)
@@ -598,6 +496,24 @@ def measure_history(scale: dict, results: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# 7. Read replica
+# ---------------------------------------------------------------------------------------
+
+
+def measure_replica(scale: dict, results: dict) -> None:
+    from portal.streaming_replica import ReplicaUnavailable
+
+    try:
+        replica_bench.measure_replica(
+            scale=scale, results=results, primary_url=bench_url(), env=server_env, log_dir=BENCH_DIR, say=say
+        )
+    except ReplicaUnavailable as unavailable:
+        # The other steps' figures still count: the step says why it measured nothing.
+        results["replica_unavailable"] = str(unavailable)
+        say(f"  no replica on this machine, step 7 skipped: {unavailable}")
+
+
+# ---------------------------------------------------------------------------------------
 
 
 def machine() -> dict:
@@ -665,6 +581,12 @@ def print_table(results: dict) -> None:
         f"{'Celery workers':<28} 1: {r['workers_1_s']:.3f} s, 2: {r['workers_2_s']:.3f} s,"
         f" speedup {r['worker_speedup']}x ({r['worker_chunks']} chunks)"
     )
+    if "replica_unavailable" in r:
+        say(f"read replica: not measured ({r['replica_unavailable'].splitlines()[0]})")
+        return
+    say("read replica, off -> on (one machine: the replica shares its CPUs):")
+    for line in replica_bench.summary(r):
+        say(f"  {line}")
 
 
 def main() -> None:
@@ -676,8 +598,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, help="measured repeats (medians are reported)")
     parser.add_argument(
         "--only",
-        default="daily,workers,dashboard,report,import,history",
-        help="comma-separated subset of daily,workers,dashboard,report,import,history",
+        default=",".join(STEPS),
+        help=f"comma-separated subset of {','.join(STEPS)}",
     )
     parser.add_argument("--keep", action="store_true", help="keep the bench_portal database afterwards")
     parser.add_argument("--database", default="bench_portal", help="the database to create and drop")
@@ -728,7 +650,9 @@ def main() -> None:
             ("report", "4. Defect report CSV", measure_report),
             ("import", "5. Import", measure_import),
             ("history", "6. History: 365 days of orders against 60", measure_history),
+            ("replica", "7. Read replica: the pages with and without a streaming replica", measure_replica),
         )
+        assert [key for key, _, _ in steps] == list(STEPS)
         for key, title, measure in steps:
             if key in only:
                 say(title)
@@ -740,7 +664,7 @@ def main() -> None:
         if not args.keep:
             drop_database(ADMIN_URL, BENCH_DB)
     results["total_s"] = round(time.perf_counter() - started, 1)
-    if only >= {"daily", "workers", "dashboard", "report", "import", "history"}:
+    if only >= set(STEPS):
         print_table(results)
     print(json.dumps({"bench": results}))
 

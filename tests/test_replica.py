@@ -1,5 +1,5 @@
 """The read replica for real (issue 18): a PostgreSQL streaming replica of the test server,
-started on this machine with pg_basebackup on a second port (tests/replica.py), serves the
+started on this machine with pg_basebackup on a second port (portal/streaming_replica.py), serves the
 read-only pages; a seller's own write is read back at once even while the replica lags; a
 replica that stops falls back to the primary with one log line.
 
@@ -22,9 +22,10 @@ from metrics.models import DailySnapshot, MetricSnapshot
 from metrics.services import daily_run
 from portal import routers
 from portal.routers import REPLICA, primary_wal_position, written_position
+from portal.streaming_replica import ReplicaBinariesMissing, streaming_replica
 from sellers.factories import D, OrderFactory
 from sellers.models import VolumeControlChange
-from tests.replica import ReplicaBinariesMissing, replica_alias, streaming_replica
+from tests.replica import replica_alias
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, databases=["default", REPLICA])]
 
