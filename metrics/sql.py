@@ -201,11 +201,17 @@ def _seller_at_risk(row: str) -> sql.Composed:
 def _latest_rows_of_day(*, some_sellers: bool) -> sql.Composed:
     """The snapshot rows ``d`` of the day ``%(day)s`` (of ``%(sellers)s`` when ``some_sellers``)
     that are their seller's latest, joined to the seller ``s``: recomputing an earlier day
-    never changes whether a seller is at risk now."""
+    never changes whether a seller is at risk now.
+
+    The sellers with a later day are one set of distinct ids, read once and hashed (``NOT IN``;
+    ``seller_id`` is never null), however many later rows a recomputed old day has. As a
+    correlated ``NOT EXISTS``, right after the day's rows were written to a table whose
+    statistics still said it was empty, the planner checked each row of the day against the
+    whole unique index: 60 s for 10,000 sellers."""
     return sql.SQL(
         "FROM {snapshots} d JOIN {sellers} s ON s.id = d.seller_id "
         "WHERE d.day = {day}{filter} "
-        "AND NOT EXISTS (SELECT 1 FROM {snapshots} later WHERE later.seller_id = d.seller_id AND later.day > d.day)"
+        "AND d.seller_id NOT IN (SELECT DISTINCT later.seller_id FROM {snapshots} later WHERE later.day > {day})"
     ).format(
         snapshots=SNAPSHOTS,
         sellers=sql.Identifier(Seller._meta.db_table),
