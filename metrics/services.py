@@ -106,7 +106,9 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
     every metric in SQL and upserts a row per seller (``metrics.sql.snapshot_upsert``):
     nothing goes through Python. Two statements, not one, because PostgreSQL never runs a
     data-modifying statement's query in parallel, while CREATE TABLE AS may: the aggregate
-    over the orders is the cost, and it keeps its parallel workers. Sellers without orders in
+    over the orders is the cost, and it keeps its parallel workers. The counts run under the
+    planner settings of ``metrics.sql.SNAPSHOT_COUNTS_PLAN``, so they read the window's
+    orders and not the whole history however large the table grows. Sellers without orders in
     the window get their rows of zeros.
 
     A seller's row counted in another time zone than the seller's current one (the seller
@@ -127,7 +129,13 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
     with transaction.atomic(), connection.cursor() as cursor:
         # Dropped at commit; dropped first too, for a second call in the same transaction.
         cursor.execute(statements.snapshot_counts_drop())
+        plan = statements.SNAPSHOT_COUNTS_PLAN
+        cursor.execute(statements.settings_current(list(plan)))
+        in_force = dict(zip(plan, cursor.fetchone(), strict=True))
+        cursor.execute(statements.settings_set(plan))
         cursor.execute(statements.snapshot_counts_create(counts_sql), counts_params)
+        # Set back at once, not at commit: a caller's transaction may go on with other queries.
+        cursor.execute(statements.settings_set(in_force))
         cursor.execute(statements.snapshot_upsert(counted=counted, some_sellers=seller_ids is not None), params)
         return cursor.rowcount * len(SNAPSHOT_KEYS)
 
