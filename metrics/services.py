@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,6 +24,7 @@ from metrics.definitions import (
     SNAPSHOT_KEYS,
     SNAPSHOT_KINDS,
     THRESHOLD_DECIMALS,
+    WINDOWS,
     snapshot_column,
     threshold_column,
 )
@@ -95,6 +96,18 @@ def sellers_readiness(
     return Readiness(ready=ready, waiting=waiting, waiting_until=max(ends[name] for name in waiting_zones))
 
 
+@contextmanager
+def planner_settings(cursor, settings: Mapping[str, str]) -> Iterator[None]:
+    """Run the block's statements under ``settings`` (``SET LOCAL``), then set back the values
+    in force before: a caller's transaction may go on with other queries. A failure leaves
+    the transaction to roll back, which sets them back too."""
+    cursor.execute(statements.settings_current(list(settings)))
+    in_force = dict(zip(settings, cursor.fetchone(), strict=True))
+    cursor.execute(statements.settings_set(settings))
+    yield
+    cursor.execute(statements.settings_set(in_force))
+
+
 def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) -> int:
     """Compute and store both windows' metrics for the sellers (all when None) for D.
 
@@ -106,9 +119,11 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
     every metric in SQL and upserts a row per seller (``metrics.sql.snapshot_upsert``):
     nothing goes through Python. Two statements, not one, because PostgreSQL never runs a
     data-modifying statement's query in parallel, while CREATE TABLE AS may: the aggregate
-    over the orders is the cost, and it keeps its parallel workers. The counts run under the
-    planner settings of ``metrics.sql.SNAPSHOT_COUNTS_PLAN``, so they read the window's
-    orders and not the whole history however large the table grows. Sellers without orders in
+    over the orders is the cost, and it keeps its parallel workers. Once the orders hold more
+    than a few windows of purchase dates, the counts run under the planner settings of
+    ``metrics.sql.SNAPSHOT_COUNTS_PLAN``, so they read the window's orders and not the whole
+    history however large the table grows (before, the window is most of the table, and
+    scanning it is cheaper). Sellers without orders in
     the window get their rows of zeros.
 
     A seller's row counted in another time zone than the seller's current one (the seller
@@ -129,13 +144,12 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
     with transaction.atomic(), connection.cursor() as cursor:
         # Dropped at commit; dropped first too, for a second call in the same transaction.
         cursor.execute(statements.snapshot_counts_drop())
-        plan = statements.SNAPSHOT_COUNTS_PLAN
-        cursor.execute(statements.settings_current(list(plan)))
-        in_force = dict(zip(plan, cursor.fetchone(), strict=True))
-        cursor.execute(statements.settings_set(plan))
-        cursor.execute(statements.snapshot_counts_create(counts_sql), counts_params)
-        # Set back at once, not at commit: a caller's transaction may go on with other queries.
-        cursor.execute(statements.settings_set(in_force))
+        cursor.execute(statements.orders_oldest_purchase_date())
+        (oldest,) = cursor.fetchone()
+        short = oldest is None or (day - oldest).days < statements.SNAPSHOT_COUNTS_SHORT_WINDOWS * max(WINDOWS)
+        plan = statements.SNAPSHOT_COUNTS_PLAN_SHORT if short else statements.SNAPSHOT_COUNTS_PLAN
+        with planner_settings(cursor, plan):
+            cursor.execute(statements.snapshot_counts_create(counts_sql), counts_params)
         cursor.execute(statements.snapshot_upsert(counted=counted, some_sellers=seller_ids is not None), params)
         return cursor.rowcount * len(SNAPSHOT_KEYS)
 
@@ -237,9 +251,7 @@ def sellers_revoke(
         "after": json.dumps(entry.after),
         "reason": entry.reason,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(statements.float_digits_shortest())
-        cursor.execute(statements.jit_off())
+    with connection.cursor() as cursor, planner_settings(cursor, statements.REVOCATION_SETTINGS):
         cursor.execute(statements.sellers_revoke(some_sellers=seller_ids is not None), params)
         rows = cursor.fetchall()
     if not rows:

@@ -86,7 +86,19 @@ SNAPSHOT_COUNTS = sql.Identifier("snapshot_counts")
 # And no JIT: whether to inline and optimise is decided from that cost estimate, which grows
 # with the table, not with the window: past 500,000 it compiled for 9 s of CPU across the
 # three processes, and the statement ran no faster (5.8 s against 5.4 s without).
+# While the orders hold only a few windows of purchase dates (a portal's first months, the
+# benchmark's 60 days), the window is a large share of the table and scanning the table is
+# the cheaper plan: the planner keeps it (``SNAPSHOT_COUNTS_PLAN_SHORT``, JIT still off).
 SNAPSHOT_COUNTS_PLAN = {"enable_seqscan": "off", "jit": "off"}
+SNAPSHOT_COUNTS_PLAN_SHORT = {"jit": "off"}
+# How many windows of purchase dates the orders may hold before the counts leave the table
+# scan out: the oldest purchase date at most this many windows before D's.
+SNAPSHOT_COUNTS_SHORT_WINDOWS = 3
+
+
+def orders_oldest_purchase_date() -> sql.Composed:
+    """One row: the earliest purchase date of any order (``order_purchase_date`` answers it)."""
+    return sql.SQL("SELECT MIN(purchase_date) FROM {orders}").format(orders=sql.Identifier(Order._meta.db_table))
 
 
 def settings_current(names: Sequence[str]) -> sql.Composed:
@@ -182,19 +194,14 @@ def snapshot_upsert(*, counted: Collection[str], some_sellers: bool) -> sql.Comp
 # D, the compare-and-set, the status and the status history's entries in one statement.
 
 
-def float_digits_shortest() -> sql.SQL:
-    """Doubles written as text in their shortest form that reads back as the same double (the
-    default since PostgreSQL 12, set here for this transaction whatever the session's), as
-    Python's ``repr`` writes a float: the reasons' rates are written so."""
-    return sql.SQL("SET LOCAL extra_float_digits = 1")
-
-
-def jit_off() -> sql.SQL:
-    """No JIT compilation for the rest of this transaction. The revocation's statement handles
-    a row per seller, but its many expressions (fourteen reasons, six checks) and the row
-    estimates of freshly written snapshots make its cost look large: JIT compiled it for
-    5.4 s of a 6.7 s run at full scale, for a statement that runs in well under a second."""
-    return sql.SQL("SET LOCAL jit = off")
+# The settings the revocation's statement runs under, and only it. Doubles written as text
+# in their shortest form that reads back as the same double (the default since PostgreSQL 12,
+# set whatever the session's), as Python's ``repr`` writes a float: the reasons' rates are
+# written so. And no JIT: the statement handles a row per seller, but its many expressions
+# (fourteen reasons, six checks) and the row estimates of freshly written snapshots make its
+# cost look large: JIT compiled it for 5.4 s of a 6.7 s run at full scale, for a statement
+# that runs in well under a second.
+REVOCATION_SETTINGS = {"extra_float_digits": "1", "jit": "off"}
 
 
 def _json_float(value: sql.Composable) -> sql.Composed:
