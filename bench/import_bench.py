@@ -42,24 +42,19 @@ def timed_import(path: Path) -> tuple[float, str]:
     return time.perf_counter() - start, stdout.getvalue().strip()
 
 
+def timed_psql(url: str, command: str) -> float:
+    """How long ``psql`` takes to run ``command`` (a ``\\copy``: the client reads the file)."""
+    start = time.perf_counter()
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", command], check=True)
+    return time.perf_counter() - start
+
+
 def timed_copy(url: str, path: Path) -> float:
     """psql \\copy of the file into an unindexed table of text columns: the floor."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_copy_floor")
         conn.execute(f"CREATE TABLE bench_copy_floor ({', '.join(f'{c} text' for c in COLUMNS)})")
-    start = time.perf_counter()
-    subprocess.run(
-        [
-            "psql",
-            url,
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qc",
-            f"\\copy bench_copy_floor FROM '{path}' WITH (FORMAT csv, HEADER)",
-        ],
-        check=True,
-    )
-    elapsed = time.perf_counter() - start
+    elapsed = timed_psql(url, f"\\copy bench_copy_floor FROM '{path}' WITH (FORMAT csv, HEADER)")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE bench_copy_floor")
     return elapsed
@@ -98,19 +93,7 @@ def timed_same_result(url: str, seller_tokens: list[str], work: Path) -> float:
         )
         conn.execute("CHECKPOINT")  # the import's dirty pages are not this copy's to write
     try:
-        start = time.perf_counter()
-        subprocess.run(
-            [
-                "psql",
-                url,
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-qc",
-                f"\\copy bench_same_result_floor ({listed}) FROM '{rows}' WITH (FORMAT binary)",
-            ],
-            check=True,
-        )
-        return time.perf_counter() - start
+        return timed_psql(url, f"\\copy bench_same_result_floor ({listed}) FROM '{rows}' WITH (FORMAT binary)")
     finally:
         rows.unlink(missing_ok=True)
         with psycopg.connect(url, autocommit=True) as conn:
