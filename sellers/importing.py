@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, NamedTuple, NoReturn, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import Error as DatabaseFailure
@@ -212,8 +212,153 @@ def orders_import(*, path: str | os.PathLike, progress: Progress | None = None) 
     """
     path = Path(path)
     total_bytes = path.stat().st_size
+    now = timezone.now()
+    try:
+        return _orders_import_direct(path, total_bytes, now, progress)
+    except _NotDirect:
+        pass  # rolled back: nothing of it is left
     with path.open("rb") as binary:
-        return orders_write(read=lambda batch: batch.read(binary, total_bytes, progress), now=timezone.now())
+        return orders_write(read=lambda batch: batch.read(binary, total_bytes, progress), now=now)
+
+
+class _NotDirect(Exception):
+    """The file's orders can't go straight into the orders table: the import takes the
+    staging table (``orders_write``)."""
+
+
+def _orders_import_direct(path: Path, total_bytes: int, now: dt.datetime, progress: Progress | None) -> ImportResult:
+    """The import of a file of new orders, the usual daily file, in one pass: each order is
+    read, judged (``OrderBatch``, the same rules) and copied straight into the orders table
+    while the file is read, so the server writes the orders and their indexes on one CPU
+    while Python reads the file on another; with a staging table the two came one after the
+    other. It holds only when every row is valid, no order of the file is stored already or
+    appears twice (the orders' unique index refuses the copy) and no carrier event names one
+    of them; otherwise it is rolled back (``_NotDirect``) and the file is read again through
+    the staging table, which words every problem and merges what exists. Then the orders
+    that exist cost one extra reading of the file. Serialised with every other writer of
+    orders by the merge lock, taken before the first order is written."""
+    try:
+        return _orders_import_direct_write(path, total_bytes, now, progress)
+    except IntegrityError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == UNIQUE_VIOLATION:
+            raise _NotDirect from exc
+        raise ImportFailed(database_failure(exc)) from exc
+    except DatabaseFailure as exc:
+        raise ImportFailed(database_failure(exc)) from exc
+
+
+@transaction.atomic
+def _orders_import_direct_write(
+    path: Path, total_bytes: int, now: dt.datetime, progress: Progress | None
+) -> ImportResult:
+    with connection.cursor() as cursor:
+        batch = OrderBatch(_NoStage(), now)
+        batch.load_sellers()
+        if _starts_with_known_orders(path, batch):
+            raise _NotDirect
+        cursor.execute(statements.merge_lock())
+        cursor.execute(statements.orders_column_types((*STAGED_COLUMNS, "is_prime", "updated_at")))
+        types = [oid for (oid,) in cursor.fetchall()]
+        with (
+            path.open("rb") as binary,
+            connection.wrap_database_errors,
+            cursor.cursor.copy(statements.orders_copy(STAGED_COLUMNS)) as copy,
+        ):
+            copy.set_types(types)
+            orders = batch.staging = _DirectCopy(copy.write_row, now)
+            try:
+                batch.read(binary, total_bytes, progress)
+            except _FileProblem:
+                raise _NotDirect from None
+            if batch.problems:
+                raise _NotDirect
+        cursor.execute(statements.tracking_events_exist())
+        if cursor.fetchone()[0] is not None:
+            cursor.execute(statements.orders_stamped_with_carrier_events(), {"now": now})
+            if cursor.fetchone() is not None:
+                raise _NotDirect
+    by_since: dict[dt.date, list[int]] = defaultdict(list)
+    for seller_id, since in orders.since.items():
+        by_since[since].append(seller_id)
+    for since, seller_ids in sorted(by_since.items()):
+        orders_classify_prime(seller_ids=seller_ids, since=since)
+    return ImportResult(created=orders.rows)
+
+
+# How many of a file's first records are looked up before it is copied straight into the
+# orders: a file that sends orders again (their progress) usually does so from its start.
+KNOWN_ORDERS_PEEK = 500
+
+
+def _starts_with_known_orders(path: Path, batch: OrderBatch) -> bool:
+    """Whether one of the file's first ``KNOWN_ORDERS_PEEK`` records names a stored order (or
+    the file's start can't be read as orders: the staging table's reading says why). Such a
+    file would only fail its direct copy after being read whole: it goes the staging way at
+    once. One indexed query; a file whose known orders come later pays a second reading."""
+    keys: list[tuple[int, str]] = []
+    with path.open("rb") as binary:
+        try:
+            reader = csv.reader(_text_lines(binary), strict=True)
+            header = next(reader)
+            positions = _header_positions(header, 1)
+            token_at, order_id_at = positions["merchant_token"], positions["order_id"]
+            for cells in islice(reader, KNOWN_ORDERS_PEEK):
+                seller = batch.seller(cells[token_at].strip()) if len(cells) == len(header) else None
+                if seller is not None:
+                    keys.append((seller.id, cells[order_id_at].strip()))
+        except (StopIteration, csv.Error, _FileProblem):
+            return True
+    if not keys:
+        return False
+    seller_ids, order_ids = zip(*keys, strict=True)
+    with connection.cursor() as cursor:
+        cursor.execute(statements.orders_any_known(), {"sellers": list(seller_ids), "order_ids": list(order_ids)})
+        return cursor.fetchone() is not None
+
+
+class _Stage(Protocol):
+    """Where ``OrderBatch.judge`` puts each order: a valid one's position and columns
+    (``write``), an invalid one's key (``key``)."""
+
+    def write(self, row: tuple) -> None: ...
+
+    def key(self, line: int, seller_id: int, order_id: str) -> None: ...
+
+
+class _NoStage:
+    """No order is put anywhere yet (``_orders_import_direct`` reads the sellers first)."""
+
+    def write(self, row: tuple) -> None:
+        raise RuntimeError("An order was judged before the import knew where to put it.")
+
+    def key(self, line: int, seller_id: int, order_id: str) -> None:
+        raise RuntimeError("An order was judged before the import knew where to put it.")
+
+
+# A staged row's purchase date: after its position, in STAGED_COLUMNS.
+_PURCHASE_DATE = 1 + STAGED_COLUMNS.index("purchase_date")
+
+
+class _DirectCopy:
+    """Valid orders straight into the orders table's COPY (``_orders_import_direct``), as
+    Prime orders stamped ``now``, counting them and each seller's earliest purchase date."""
+
+    def __init__(self, write_row: Callable[[tuple], None], now: dt.datetime):
+        self._write_row = write_row
+        self._now = now
+        self.rows = 0
+        self.since: dict[int, dt.date] = {}
+
+    def write(self, row: tuple) -> None:
+        self._write_row((*row[1:], True, self._now))
+        self.rows += 1
+        seller_id, purchase_date = row[1], row[_PURCHASE_DATE]
+        since = self.since.get(seller_id)
+        if since is None or purchase_date < since:
+            self.since[seller_id] = purchase_date
+
+    def key(self, line: int, seller_id: int, order_id: str) -> None:
+        """A row with a problem: the import takes the staging table, which reports it."""
 
 
 def orders_write(*, read: Callable[[OrderBatch], None], now: dt.datetime, item_statuses: bool = False) -> ImportResult:
@@ -249,12 +394,12 @@ def _orders_write(read: Callable[[OrderBatch], None], now: dt.datetime, item_sta
         # From here to the commit, writes of orders and carrier events wait for this one.
         staging.lock()
         events = staging.carrier_events(batch)
-        problems = heapq.merge(batch.problems, staging.duplicates(batch), events.problems, key=_line)
-        listed = list(islice(problems, MAX_LISTED_PROBLEMS))
-        if listed:
-            raise ImportRejected(listed, unlisted=sum(1 for _ in problems) + batch.unlisted)
+        if batch.problems or events.problems:
+            _reject(batch.problems, staging.duplicates(batch), events.problems, unlisted=batch.unlisted)
         staging.carrier_events_apply(events, now)
-        result, since_by_seller = staging.merge(now, item_statuses=item_statuses)
+        # Duplicates, the last rule, are looked for only when the insert of the new orders
+        # meets a key twice: a file of new orders, inserted whole, has none (``merge``).
+        result, since_by_seller = staging.merge(now, item_statuses=item_statuses, batch=batch)
         staging.drop()
     by_since: dict[dt.date, list[int]] = defaultdict(list)
     for seller_id, since in since_by_seller.items():
@@ -262,6 +407,14 @@ def _orders_write(read: Callable[[OrderBatch], None], now: dt.datetime, item_sta
     for since, seller_ids in sorted(by_since.items()):
         orders_classify_prime(seller_ids=seller_ids, since=since)
     return result
+
+
+def _reject(*problems: Iterable[Problem], unlisted: int = 0) -> NoReturn:
+    """Refuse the batch with its problems (each iterable in position order), the first
+    ``MAX_LISTED_PROBLEMS`` listed, the rest counted with ``unlisted``."""
+    merged = heapq.merge(*problems, key=_line)
+    listed = list(islice(merged, MAX_LISTED_PROBLEMS))
+    raise ImportRejected(listed, unlisted=sum(1 for _ in merged) + unlisted)
 
 
 # ---------------------------------------------------------------------------------------
@@ -589,7 +742,7 @@ def order_problems(
             )
 
     # The promises: made at the purchase, for its local date or later, delivery after shipping.
-    purchase_date = local_date(purchased_at, seller.zone) if purchased_at is not None and seller else None
+    purchase_date = hour_local_date(purchased_at, seller.zone) if purchased_at is not None and seller else None
     # A purchase date implies a seller; checking it too narrows its type.
     if (
         promised_ship_date is not None
@@ -640,6 +793,38 @@ def with_carrier_events(
     return order._replace(first_scan_at=first_scan_at, delivered_at=delivered_at)
 
 
+# The UTC offset of each (zone, UTC date, UTC hour) an import has met, or None when the
+# offset changes within that hour (a transition); bounded, as imports come and go.
+_HOUR_OFFSETS: dict[tuple[dt.tzinfo, int, int], dt.timedelta | None] = {}
+_HOUR_OFFSETS_MAX = 100_000
+_HOUR_LAST_MICROSECOND = dt.timedelta(hours=1, microseconds=-1)
+
+
+def hour_local_date(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
+    """``local_date`` (the moment's date in the zone) for the import's hot path: a zone's
+    offset is looked up once per UTC hour that a batch's moments fall in, where each
+    conversion costs a lookup in the zone's transitions. The offset is used only when it is
+    the same at the hour's first and last microsecond (zones change offset at most once in
+    an hour); an hour with a transition, or a moment not in UTC, is converted as
+    ``local_date`` converts it. tests/sellers/test_import_local_dates.py holds the two equal
+    around every transition of every zone."""
+    if moment.tzinfo is not dt.UTC:
+        return local_date(moment, tz)
+    key = (tz, moment.toordinal(), moment.hour)
+    try:
+        offset = _HOUR_OFFSETS[key]
+    except KeyError:
+        start = moment.replace(minute=0, second=0, microsecond=0)
+        first = start.astimezone(tz).utcoffset()
+        offset = first if first == (start + _HOUR_LAST_MICROSECOND).astimezone(tz).utcoffset() else None
+        if len(_HOUR_OFFSETS) >= _HOUR_OFFSETS_MAX:
+            _HOUR_OFFSETS.clear()
+        _HOUR_OFFSETS[key] = offset
+    if offset is None:
+        return local_date(moment, tz)
+    return (moment + offset).date()
+
+
 def order_columns(order: OrderValues, seller: SellerRef) -> tuple:
     """A valid order's values as ``sellers_order`` stores them (``STAGED_COLUMNS``), with
     the local dates of its purchase and events in the seller's time zone."""
@@ -668,12 +853,12 @@ def order_columns(order: OrderValues, seller: SellerRef) -> tuple:
         order.cancelled_by,
         requested_at,
         # Order.LOCAL_DATE_FIELDS, in its order.
-        local_date(purchased_at, tz),
-        local_date(first_scan_at, tz) if first_scan_at else None,
-        local_date(confirmed_at, tz) if confirmed_at else None,
-        local_date(delivered_at, tz) if delivered_at else None,
-        local_date(cancelled_at, tz) if cancelled_at else None,
-        local_date(requested_at, tz) if requested_at else None,
+        hour_local_date(purchased_at, tz) if purchased_at else None,
+        hour_local_date(first_scan_at, tz) if first_scan_at else None,
+        hour_local_date(confirmed_at, tz) if confirmed_at else None,
+        hour_local_date(delivered_at, tz) if delivered_at else None,
+        hour_local_date(cancelled_at, tz) if cancelled_at else None,
+        hour_local_date(requested_at, tz) if requested_at else None,
     )
 
 
@@ -747,7 +932,7 @@ class OrderBatch:
     stages the valid ones, collecting the problems by position. ``read`` reads an import
     file record by record into it; the feed API hands it JSON items (``feed.orders``)."""
 
-    staging: _Staging
+    staging: _Stage
     now: dt.datetime
     problems: list[Problem] = field(default_factory=list)
     unlisted: int = 0
@@ -1163,6 +1348,7 @@ class _Staging:
             copy.set_types(types)
             self.write = copy.write_row
             yield
+        self.staged = self.cursor.cursor.rowcount
         self.cursor.execute(statements.staging_analyze())
 
     def key(self, line: int, seller_id: int, order_id: str) -> None:
@@ -1246,24 +1432,26 @@ class _Staging:
         if events.pending:
             self.cursor.execute(statements.tracking_events_applied(), {"ids": events.pending, "now": now})
 
-    def merge(self, now: dt.datetime, *, item_statuses: bool = False) -> tuple[ImportResult, dict[int, dt.date]]:
+    def merge(
+        self, now: dt.datetime, *, batch: OrderBatch, item_statuses: bool = False
+    ) -> tuple[ImportResult, dict[int, dt.date]]:
         """Write what is new and what changed, stamped ``now``: one insert of the new orders,
         then, unless every staged order was new, one update of those it changes; count them
         (and, with ``item_statuses``, tell each staged position's outcome).
 
         Returns the counts and, per seller with a new or changed order, the earliest local
         purchase date affected (old or new), from which its Prime orders must be re-decided.
-        Runs under the lock taken by ``lock``.
+        Runs under the lock taken by ``lock``. Refuses the batch (``ImportRejected``) when it
+        has an order twice, the one rule left to check: the insert meets its key twice.
         """
-        self.cursor.execute(statements.staging_count())
-        (staged,) = self.cursor.fetchone()
+        staged = self.staged
         new_lines: list[int] = []
         if item_statuses:
             self.cursor.execute(statements.staging_lines_new())
             new_lines = [line for (line,) in self.cursor.fetchall()]
         since_by_seller: dict[int, dt.date] = {}
         result = ImportResult()
-        for seller_id, created, since in self._insert(now):
+        for seller_id, created, since in self._insert(now, batch):
             result.created += created
             since_by_seller[seller_id] = since
         updated_lines: list[int] = []
@@ -1281,10 +1469,12 @@ class _Staging:
             result.statuses.update(dict.fromkeys(updated_lines, "updated"))
         return result, since_by_seller
 
-    def _insert(self, now: dt.datetime) -> list[tuple[int, int, dt.date]]:
+    def _insert(self, now: dt.datetime, batch: OrderBatch) -> list[tuple[int, int, dt.date]]:
         """Insert the staged orders that are new: first as if all were (a plain insert, a
-        third cheaper than one that looks for conflicts, as a file of new orders is), and
-        when one exists, again from the savepoint, leaving those that exist alone."""
+        third cheaper than one that looks for conflicts, as a file of new orders is; its
+        unique index also proves the batch has no order twice), and when a key is met twice,
+        again from the savepoint, once the batch is known to have no duplicate, leaving the
+        orders that exist alone."""
         try:
             with transaction.atomic():
                 self.cursor.execute(statements.merge_insert(STAGED_COLUMNS, existing=False), {"now": now})
@@ -1292,6 +1482,10 @@ class _Staging:
         except IntegrityError as exc:
             if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
                 raise
+        duplicates = self.duplicates(batch)
+        first = next(duplicates, None)
+        if first is not None:
+            _reject([first], duplicates)
         self.cursor.execute(statements.merge_insert(STAGED_COLUMNS, existing=True), {"now": now})
         return self.cursor.fetchall()
 

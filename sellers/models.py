@@ -56,10 +56,10 @@ def validate_timezone(value: str) -> None:
 
 
 @overload
-def local_date(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.date: ...
+def local_date(moment: dt.datetime, tz: dt.tzinfo) -> dt.date: ...
 @overload
-def local_date(moment: dt.datetime | None, tz: zoneinfo.ZoneInfo) -> dt.date | None: ...
-def local_date(moment: dt.datetime | None, tz: zoneinfo.ZoneInfo) -> dt.date | None:
+def local_date(moment: dt.datetime | None, tz: dt.tzinfo) -> dt.date | None: ...
+def local_date(moment: dt.datetime | None, tz: dt.tzinfo) -> dt.date | None:
     """A timestamp's calendar date in the seller's time zone (SPEC: *local date*)."""
     if moment is None:
         return None

@@ -241,6 +241,40 @@ def staging_copy(columns: Sequence[str]) -> sql.Composed:
     )
 
 
+def orders_column_types(columns: Sequence[str]) -> sql.Composed:
+    """The types (oids) of the orders table's ``columns``, in that order, for binary COPY."""
+    return sql.SQL(
+        "SELECT atttypid FROM pg_attribute a JOIN unnest({names}::text[]) WITH ORDINALITY n(name, position) "
+        "ON a.attname = n.name WHERE a.attrelid = {orders}::regclass ORDER BY n.position"
+    ).format(names=sql.Literal(list(columns)), orders=sql.Literal(Order._meta.db_table))
+
+
+def orders_copy(columns: Sequence[str]) -> sql.Composed:
+    """Binary COPY of new orders straight into the orders table (``columns``, then their
+    Prime flag and stamp): a file of new orders, none of them stored, no carrier event for them."""
+    return sql.SQL("COPY {orders} ({columns}, is_prime, updated_at) FROM STDIN (FORMAT BINARY)").format(
+        orders=ORDERS, columns=_columns(columns)
+    )
+
+
+def orders_any_known() -> sql.Composed:
+    """One row if an order is stored under one of the keys ``%(sellers)s`` (seller ids) and
+    ``%(order_ids)s`` (their order ids, in the same order)."""
+    return sql.SQL(
+        "SELECT 1 FROM {orders} o JOIN unnest({sellers}::bigint[], {order_ids}::text[]) AS k(seller_id, order_id) "
+        "ON o.seller_id = k.seller_id AND o.order_id = k.order_id LIMIT 1"
+    ).format(orders=ORDERS, sellers=sql.Placeholder("sellers"), order_ids=sql.Placeholder("order_ids"))
+
+
+def orders_stamped_with_carrier_events() -> sql.Composed:
+    """One row if a carrier event names an order stamped ``%(now)s`` (those an import just
+    wrote), by tracking id and carrier in any case, as ``staging_carrier_events`` matches."""
+    return sql.SQL(
+        "SELECT 1 FROM {events} e JOIN {orders} o ON o.tracking_id = e.tracking_id "
+        "AND lower(o.carrier) = lower(e.carrier) WHERE o.updated_at = {now} AND o.tracking_id <> '' LIMIT 1"
+    ).format(events=TRACKING_EVENTS, orders=ORDERS, now=sql.Placeholder("now"))
+
+
 def staging_analyze() -> sql.Composed:
     """Temporary tables are never analysed by autovacuum; the merge joins on this one. Its
     row count and the join key's statistics are all the plans need: analysing every column
@@ -324,10 +358,6 @@ def merge_update(compared: Sequence[str]) -> sql.Composed:
         ),
         changed=_changed("old", "s", compared),
     )
-
-
-def staging_count() -> sql.Composed:
-    return sql.SQL("SELECT COUNT(*) FROM {staging}").format(staging=STAGING)
 
 
 def staging_lines_new() -> sql.Composed:

@@ -673,22 +673,72 @@ def test_reimporting_the_same_file_changes_nothing(seller, tmp_path, clock):
     assert {o["updated_at"] for o in before} == {first_run}
 
 
-def test_a_file_of_new_orders_is_written_by_a_plain_insert_and_one_with_known_orders_by_the_careful_one(
-    seller, tmp_path
-):
-    """New orders need no conflict handling (a third cheaper); a file with an order that
-    exists is inserted again from a savepoint, leaving that order to the update."""
+def test_a_file_of_new_orders_goes_straight_into_the_orders_and_other_files_through_the_staging_table(seller, tmp_path):
+    """New orders are copied into the orders table as the file is read (no INSERT); a file
+    with an order that exists is read again through the staging table, whose plain insert
+    meets the stored key and gives way, from a savepoint, to the insert that leaves it to the
+    update; a file whose new orders a carrier event names is read again too, and its plain
+    insert (a third cheaper than the careful one) writes it."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+
+    from sellers.models import TrackingEvent
 
     def inserts(path: Path) -> list[bool]:
         with CaptureQueriesContext(connection) as queries:
             orders_import(path=path)
         return ["ON CONFLICT" in q["sql"] for q in queries if 'INSERT INTO "sellers_order"' in q["sql"]]
 
-    assert inserts(csv_file(tmp_path, order("A-1"), order("A-2"), name="new.csv")) == [False]
+    assert inserts(csv_file(tmp_path, order("A-1"), order("A-2"), name="new.csv")) == []
     assert inserts(csv_file(tmp_path, order("A-3"), order("A-1", units="2"), name="mixed.csv")) == [False, True]
-    assert dict(Order.objects.values_list("order_id", "units")) == {"A-1": 2, "A-2": 1, "A-3": 1}
+    TrackingEvent.objects.create(
+        event_id="EV-1",
+        carrier="ups ground",
+        tracking_id="1Z-NEW",
+        kind="first_scan",
+        occurred_at=dt.datetime(2026, 11, 2, 23, 0, tzinfo=UTC),
+    )
+    scanned = order("A-4", tracking_id="1Z-NEW", first_scan_at="", delivered_at="")
+    assert inserts(csv_file(tmp_path, scanned, name="events.csv")) == [False]
+    assert dict(Order.objects.values_list("order_id", "units")) == {"A-1": 2, "A-2": 1, "A-3": 1, "A-4": 1}
+    assert Order.objects.get(order_id="A-4").first_scan_at == dt.datetime(2026, 11, 2, 23, 0, tzinfo=UTC)
+
+
+def test_a_file_that_starts_with_stored_orders_is_read_once(seller, tmp_path, monkeypatch):
+    """Orders sent again (their progress) go the staging way at once: the direct copy would
+    only fail once the whole file was read. A known order after the first records found only
+    by the copy costs a second reading."""
+    from sellers import importing
+
+    reads = []
+    read = importing.OrderBatch.read
+    monkeypatch.setattr(importing.OrderBatch, "read", lambda self, *args: reads.append(1) or read(self, *args))
+    monkeypatch.setattr(importing, "KNOWN_ORDERS_PEEK", 2)
+    orders_import(path=csv_file(tmp_path, order("A-1"), name="first.csv"))
+    assert len(reads) == 1
+
+    reads.clear()
+    orders_import(path=csv_file(tmp_path, order("A-2"), order("A-1", units="3"), name="again.csv"))
+    assert len(reads) == 1
+
+    reads.clear()
+    result = orders_import(
+        path=csv_file(tmp_path, order("A-3"), order("A-4"), order("A-1", units="3"), name="later.csv")
+    )
+    assert len(reads) == 2
+    assert (result.created, result.updated, result.unchanged) == (2, 0, 1)
+
+
+def test_a_file_with_an_order_twice_is_refused_with_both_lines(seller, tmp_path):
+    """The copy straight into the orders meets the key twice and is rolled back; the staging
+    table's reading names the lines, and nothing is written."""
+    with pytest.raises(ImportRejected) as rejected:
+        orders_import(path=csv_file(tmp_path, order("A-1"), order("A-2"), order("A-1", units="2")))
+    assert [str(p) for p in rejected.value.problems] == [
+        "line 4, column order_id: order A-1 of SELLER01 already appears on line 2; each order may appear only "
+        "once in a file: keep the row with its latest state."
+    ]
+    assert not Order.objects.exists()
 
 
 def test_an_order_that_progresses_is_updated(seller, tmp_path, clock):
