@@ -300,6 +300,8 @@ def _starts_with_known_orders(path: Path, batch: OrderBatch) -> bool:
         try:
             reader = csv.reader(_text_lines(binary), strict=True)
             header = next(reader)
+            if not any(cell.strip() for cell in header):
+                return True  # blank lines before the header, or none at all
             positions = _header_positions(header, 1)
             token_at, order_id_at = positions["merchant_token"], positions["order_id"]
             for cells in islice(reader, KNOWN_ORDERS_PEEK):
