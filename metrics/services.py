@@ -101,6 +101,9 @@ def planner_settings(cursor, settings: Mapping[str, str]) -> Iterator[None]:
     """Run the block's statements under ``settings`` (``SET LOCAL``), then set back the values
     in force before: a caller's transaction may go on with other queries. A failure leaves
     the transaction to roll back, which sets them back too."""
+    if not settings:
+        yield
+        return
     cursor.execute(statements.settings_current(list(settings)))
     in_force = dict(zip(settings, cursor.fetchone(), strict=True))
     cursor.execute(statements.settings_set(settings))

@@ -135,13 +135,13 @@ def test_the_daily_counts_read_the_window_however_cheap_a_scan_of_the_table_look
 
 def test_while_the_orders_hold_a_few_windows_the_counts_may_scan_the_table(seller, make_orders, clock):
     """A portal's first months: the window is most of the table, and the planner's table
-    scan is the cheaper plan, so it is not priced out; JIT stays off."""
+    scan is the cheaper plan, so it is not priced out, nor JIT (below the costs at which it
+    inlines and optimises, its compilation pays): the planner's defaults stand."""
     make_orders(*(OrderFactory.build(seller=seller, purchased_on=D - dt.timedelta(days=n)) for n in range(0, 60, 5)))
     with CaptureQueriesContext(connection) as queries:
         daily_run(day=D)
     _counts, in_force = counts_with_settings(queries.captured_queries)
-    assert "'jit', 'off'" in in_force
-    assert "enable_seqscan" not in in_force
+    assert in_force == ""
 
 
 def test_the_uncached_dashboard_reads_only_the_window_of_orders(history, seller, client, seller_user, locmem_cache):
