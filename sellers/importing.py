@@ -1458,11 +1458,11 @@ class _Staging:
             since_by_seller[seller_id] = since
         updated_lines: list[int] = []
         if result.created < staged:
-            self.cursor.execute(statements.merge_update(COMPARED_COLUMNS), {"now": now})
-            for line, seller_id, since in self.cursor.fetchall():
-                updated_lines.append(line)
+            self.cursor.execute(statements.merge_update(COMPARED_COLUMNS), {"now": now, "lines": item_statuses})
+            for seller_id, updated, since, lines in self.cursor.fetchall():
+                result.updated += updated
+                updated_lines.extend(lines or ())
                 since_by_seller[seller_id] = min(since, since_by_seller.get(seller_id, since))
-        result.updated = len(updated_lines)
         result.unchanged = staged - result.created - result.updated
         if item_statuses:
             self.cursor.execute(statements.staging_lines())

@@ -336,16 +336,21 @@ def merge_insert(columns: Sequence[str], *, existing: bool) -> sql.Composed:
 
 def merge_update(compared: Sequence[str]) -> sql.Composed:
     """Update the orders that exist and that a staged order changes, stamped ``%(now)s``;
-    selects each updated order's seller and the earlier of its old and new local purchase
-    dates (``old`` is the order as the statement found it). An order that changes nothing
-    is neither written nor locked; one ``merge_insert`` just wrote compares equal."""
+    per seller: how many it updated, the earliest of their old and new local purchase dates
+    (``old`` is the order as the statement found it) and, when ``%(lines)s``, their staged
+    lines. An order that changes nothing is neither written nor locked; one ``merge_insert``
+    just wrote compares equal."""
     return sql.SQL(
         """
-        UPDATE {orders} AS o SET {updates}
-        FROM {staging} s
-        JOIN {orders} old ON old.seller_id = s.seller_id AND old.order_id = s.order_id
-        WHERE o.id = old.id AND ({changed})
-        RETURNING s.line, s.seller_id, LEAST(s.purchase_date, old.purchase_date)
+        WITH updated AS (
+            UPDATE {orders} AS o SET {updates}
+            FROM {staging} s
+            JOIN {orders} old ON old.seller_id = s.seller_id AND old.order_id = s.order_id
+            WHERE o.id = old.id AND ({changed})
+            RETURNING s.line, s.seller_id, LEAST(s.purchase_date, old.purchase_date) AS since
+        )
+        SELECT seller_id, COUNT(*), MIN(since), array_agg(line) FILTER (WHERE %(lines)s)
+        FROM updated GROUP BY seller_id
         """
     ).format(
         orders=ORDERS,
