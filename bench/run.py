@@ -328,6 +328,14 @@ def measure_dashboard(scale: dict, results: dict) -> None:
     )
 
 
+def one_view(port: int, cookie: str) -> dict:
+    """One request of the dashboard, timed; stops the run if it fails."""
+    view = load(port, "/performance/", cookie, 1, 1)
+    if view["errors"]:
+        sys.exit(f"GET /performance/ failed: see {BENCH_DIR / 'gunicorn.log'}")
+    return view
+
+
 def first_views(port: int, cookie: str, cache_url: str, scale: dict, results: dict) -> None:
     """The first view of the seller's day, by a warm worker: on an empty cache with nothing
     warmed (``dashboard_cold_view_ms``: what a view costs that misses), and after the daily
@@ -335,9 +343,7 @@ def first_views(port: int, cookie: str, cache_url: str, scale: dict, results: di
     run as a worker runs it, in a process of its own with the server's cache."""
     cache = redis.Redis.from_url(cache_url)
     cache.flushdb()
-    cold = load(port, "/performance/", cookie, 1, 1)
-    if cold["errors"]:
-        sys.exit(f"GET /performance/ failed: see {BENCH_DIR / 'gunicorn.log'}")
+    cold = one_view(port, cookie)
     results["dashboard_cold_view_ms"] = round(cold["p50_ms"], 1)
     say(f"  dashboard first view, nothing warmed (empty cache): {cold['p50_ms']:.1f} ms")
     # The warm-up and the view in one five-minute bucket of the cache's key: a view in the
@@ -367,9 +373,7 @@ def first_views(port: int, cookie: str, cache_url: str, scale: dict, results: di
     warmed, chunk, seconds = int(out[-3]), int(out[-2]), float(out[-1])
     results["warm_chunk_s"] = round(seconds, 2)
     results["warm_sellers"] = warmed
-    first = load(port, "/performance/", cookie, 1, 1)
-    if first["errors"]:
-        sys.exit(f"GET /performance/ failed: see {BENCH_DIR / 'gunicorn.log'}")
+    first = one_view(port, cookie)
     results["dashboard_first_view_ms"] = round(first["p50_ms"], 1)
     say(
         f"  the daily run's warm-up of the seller's chunk ({warmed} of {chunk} sellers warmed in the background):"
@@ -382,9 +386,7 @@ def first_views(port: int, cookie: str, cache_url: str, scale: dict, results: di
     short = [key for key in cache.scan_iter(count=1000) if DAY_KEY_MARK.encode() not in key]
     if short:
         cache.delete(*short)
-    later = load(port, "/performance/", cookie, 1, 1)
-    if later["errors"]:
-        sys.exit(f"GET /performance/ failed: see {BENCH_DIR / 'gunicorn.log'}")
+    later = one_view(port, cookie)
     results["dashboard_later_first_view_ms"] = round(later["p50_ms"], 1)
     say(
         f"  a first view later in the day (past the bucket: {len(short)} short-lived keys cleared, the day's kept):"
