@@ -306,6 +306,9 @@ class DaysBetween(Func):
 # an Order; both take D. Keep them in pairs.
 # ---------------------------------------------------------------------------------------
 
+# A SQL half states its rarely true condition first (late, outside Buy Shipping), then the
+# conditions it shares with a population: the daily counts evaluate each rule for every order
+# of the window, and PostgreSQL stops at the first false one (metrics.selectors._conjunction).
 SqlRule = Callable[[dt.date], Q]
 PythonRule = Callable[["Order", dt.date], bool]
 
@@ -350,7 +353,7 @@ def is_delivered(order, day: dt.date) -> bool:
 
 # shipped late: shipped and local date of first scan > promised ship date.
 def q_shipped_late(day: dt.date) -> Q:
-    return q_shipped(day) & Q(first_scan_date__gt=F("promised_ship_date"))
+    return Q(first_scan_date__gt=F("promised_ship_date")) & q_shipped(day)
 
 
 def is_shipped_late(order, day: dt.date) -> bool:
@@ -381,7 +384,7 @@ def is_due(order, day: dt.date) -> bool:
 
 # delivered late: due, and not delivered as of D or delivered after the promised date.
 def q_delivered_late(day: dt.date) -> Q:
-    return q_due(day) & (q_not_delivered(day) | Q(delivered_date__gt=F("promised_delivery_date")))
+    return (q_not_delivered(day) | Q(delivered_date__gt=F("promised_delivery_date"))) & q_due(day)
 
 
 def is_delivered_late(order, day: dt.date) -> bool:
@@ -392,7 +395,7 @@ def is_delivered_late(order, day: dt.date) -> bool:
 
 # outside Buy Shipping: shipped and the label was not bought through Buy Shipping.
 def q_outside_buy_shipping(day: dt.date) -> Q:
-    return q_shipped(day) & Q(buy_shipping=False)
+    return Q(buy_shipping=False) & q_shipped(day)
 
 
 def is_outside_buy_shipping(order, day: dt.date) -> bool:

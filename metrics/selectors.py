@@ -111,22 +111,53 @@ def _units(condition: Q) -> Coalesce:
     return Coalesce(Sum("units", filter=condition), Value(0))
 
 
+def _conjuncts(condition: Q) -> list:
+    """The conditions ``condition`` ANDs together, nested ANDs flattened."""
+    if condition.connector != Q.AND or condition.negated:
+        return [condition]
+    parts = []
+    for child in condition.children:
+        parts.extend(_conjuncts(child) if isinstance(child, Q) else [child])
+    return parts
+
+
+def _conjunction(*conditions: Q) -> Q:
+    """``conditions`` ANDed, each distinct condition once, in the order given. A rule's
+    defects restate its population's conditions (delivered late is due, shipped late is
+    shipped), and the aggregate evaluates every repetition again for each order of the
+    window; so does the order in which they come: the rarely true first, and PostgreSQL
+    stops at the first false."""
+    distinct: list = []
+    for condition in conditions:
+        distinct.extend(part for part in _conjuncts(condition) if part not in distinct)
+    return Q(*distinct)
+
+
 def _metric_units(*, day: dt.date, window_days: int, metric: str, excused: bool) -> dict[str, Coalesce]:
     """The unit sums of one metric and window as of D, named by ``snapshot_column``: its
     population and defect units, its protected units when Buy Shipping protects it, and with
     ``excused`` its excused units when an incident can excuse it (the columns left out are 0).
-    The one home of these sums: the daily run's counts and an incident's effect use it."""
+    The one home of these sums: the daily run's counts and an incident's effect use it, both
+    over the orders of the longest window (``window_orders``), so only a shorter window adds
+    its own bound.
+
+    Each sum's conditions come window first, then what is rarely true (a defect, a protected
+    or excused unit), then the population (``_conjunction``): the counts read every order of
+    the longest window once per sum, and this is the order in which most orders leave each
+    sum soonest."""
     rule = METRIC_RULES[metric]
-    in_window = Q(purchase_date__gte=window_start(day, window_days))
-    population = in_window & rule.population(day)
+    in_window = Q() if window_days == max(WINDOWS) else Q(purchase_date__gte=window_start(day, window_days))
+    population = rule.population(day)
     sums = {
-        snapshot_column(metric, window_days, "population"): _units(population),
-        snapshot_column(metric, window_days, "defects"): _units(population & rule.defects(day)),
+        snapshot_column(metric, window_days, "population"): _units(_conjunction(in_window, population)),
+        snapshot_column(metric, window_days, "defects"): _units(_conjunction(in_window, rule.defects(day), population)),
     }
     if METRIC_DEFINITIONS[metric].buy_shipping_protection:
-        sums[snapshot_column(metric, window_days, "protected")] = _units(in_window & q_protected_late(day))
+        sums[snapshot_column(metric, window_days, "protected")] = _units(_conjunction(in_window, q_protected_late(day)))
     if excused and metric in EXCUSABLE_METRICS:
-        sums[snapshot_column(metric, window_days, "excused")] = _units(population & q_excused(metric, day))
+        sums[snapshot_column(metric, window_days, "excused")] = _units(
+            _conjunction(in_window, q_excused(metric, day), population)
+        )
     return sums
 
 
