@@ -10,6 +10,7 @@ import os
 import zoneinfo
 from email.utils import parseaddr
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -23,6 +24,19 @@ def env_str(name: str, default: str | None = None) -> str | None:
     if value is None:
         return default
     return value.strip()
+
+
+def env_base_url(name: str, default: str) -> str:
+    """An absolute http(s) address without a trailing slash, e.g. ``https://portal.example.com``:
+    what links in emails start with."""
+    raw = env_str(name, default) or default
+    parsed = urlsplit(raw)
+    if parsed.scheme not in {"http", "https"} or not parsed.netloc or parsed.query or parsed.fragment:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not the portal's address: set it to what people open the portal at, "
+            "e.g. https://portal.example.com."
+        )
+    return raw.rstrip("/")
 
 
 def env_bool(name: str, default: bool) -> bool:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.bounds import ORDER_RETENTION_DAYS_DEFAULT, ORDER_RETENTION_DAYS_MAX, ORDER_RETENTION_DAYS_MIN
 from portal.env import (
+    env_base_url,
     env_bool,
     env_int,
     env_int_at_least,
@@ -237,6 +238,10 @@ ORDER_RETENTION_DAYS = env_int_between(
 )
 ORDER_RETENTION_ENABLED = env_bool("ORDER_RETENTION_ENABLED", default=False)
 ORDER_RETENTION_ARCHIVE_DIR = env_str("ORDER_RETENTION_ARCHIVE_DIR") or None
+
+# Where people open the portal: the links in emails start with it (a seller follows one from
+# a revocation notice, a reviewer from a plan waiting in the queue).
+PORTAL_URL = env_base_url("PORTAL_URL", "http://127.0.0.1:8000")
 
 # Email: console by default so nothing leaves a development machine.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

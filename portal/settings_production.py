@@ -10,14 +10,19 @@ import copy
 
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_addresses, env_bool, env_int
+from portal.env import env_addresses, env_base_url, env_bool, env_int
 from portal.settings import *  # noqa: F403
-from portal.settings import DEBUG, LOGGING, SECRET_KEY
+from portal.settings import ALLOWED_HOSTS, DEBUG, LOGGING, SECRET_KEY
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG is on with production settings: unset DEBUG or set DEBUG=false.")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
     raise ImproperlyConfigured("SECRET_KEY is too short for production: use at least 50 random characters.")
+
+# The links in emails: PORTAL_URL, else the first host of ALLOWED_HOSTS that names one
+# host, over https.
+_hosts = [host for host in ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
+PORTAL_URL = env_base_url("PORTAL_URL", f"https://{_hosts[0]}" if _hosts else "")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)

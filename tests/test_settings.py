@@ -153,3 +153,35 @@ def test_production_settings_start_with_a_long_key_and_hosts():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == "False" and "portal.example.com" in result.stdout
+
+
+# --- the portal's address, which links in emails start with ----------------------------------
+
+
+def test_the_portal_url_defaults_to_the_development_server_and_loses_its_trailing_slash():
+    assert import_settings("portal.settings", show="s.PORTAL_URL", DEBUG="true").stdout.strip() == (
+        "http://127.0.0.1:8000"
+    )
+    result = import_settings("portal.settings", show="s.PORTAL_URL", DEBUG="true", PORTAL_URL="https://p.example/")
+    assert result.stdout.strip() == "https://p.example"
+
+
+@pytest.mark.parametrize(
+    "url", ["portal.example.com", "ftp://portal.example.com", "https://", "https://p.example/?a=1"]
+)
+def test_a_portal_url_that_is_no_web_address_stops_start_up(url):
+    result = import_settings("portal.settings", DEBUG="true", PORTAL_URL=url)
+    assert refused(result, f"PORTAL_URL={url!r} is not the portal's address")
+    assert "e.g. https://portal.example.com" in result.stderr
+
+
+def test_production_links_go_to_the_first_host_over_https_unless_the_portal_url_says_otherwise():
+    production = {"SECRET_KEY": GOOD_SECRET_KEY, "ALLOWED_HOSTS": ".example.com,portal.example.com"}
+    result = import_settings("portal.settings_production", show="s.PORTAL_URL", **production)
+    assert result.stdout.strip() == "https://portal.example.com", result.stderr
+    result = import_settings(
+        "portal.settings_production", show="s.PORTAL_URL", PORTAL_URL="https://sfp.example.com", **production
+    )
+    assert result.stdout.strip() == "https://sfp.example.com", result.stderr
+    result = import_settings("portal.settings_production", SECRET_KEY=GOOD_SECRET_KEY, ALLOWED_HOSTS="*")
+    assert refused(result, "PORTAL_URL='' is not the portal's address")

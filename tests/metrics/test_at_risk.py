@@ -265,7 +265,10 @@ def test_json_document_with_room_everywhere_is_not_at_risk(client, seller, selle
 # --- Entering at-risk: once per entry ---------------------------------------------------
 
 
-def test_entering_at_risk_emails_the_users_once(at_risk_seller, other_seller, django_capture_on_commit_callbacks):
+def test_entering_at_risk_emails_the_users_once(
+    at_risk_seller, other_seller, django_capture_on_commit_callbacks, settings
+):
+    settings.PORTAL_URL = "https://portal.example.com"
     with django_capture_on_commit_callbacks(execute=True):
         result = daily_run(day=D)
     assert result.entered_at_risk == [at_risk_seller.pk]
@@ -276,6 +279,7 @@ def test_entering_at_risk_emails_the_users_once(at_risk_seller, other_seller, dj
     assert message.subject == "Prime eligibility at risk for SELLER01"
     assert "1 more unit shipped late and delivered late in the 7-day window and you lose Prime." in message.body
     assert "On-time shipment rate over 7 days: 99.00 % against at least 99.00 %" in message.body
+    assert "\nhttps://portal.example.com/performance/\n" in message.body
     # Recomputing the day (a rerun, a retry) sends nothing again.
     with django_capture_on_commit_callbacks(execute=True):
         assert daily_run(day=D).entered_at_risk == []

@@ -29,8 +29,9 @@ def test_healthy_seller_stays_eligible_with_fourteen_snapshots(seller, make_orde
 
 
 def test_failing_metric_revokes_records_why_and_emails_the_users(
-    seller, seller_user, make_orders, django_capture_on_commit_callbacks
+    seller, seller_user, make_orders, django_capture_on_commit_callbacks, settings
 ):
+    settings.PORTAL_URL = "https://portal.example.com"
     seller_user.email = "ops@seller.example"
     seller_user.save()
     make_orders(*(OrderFactory.build(seller=seller) for _ in range(9)), OrderFactory.build(seller=seller, late=True))
@@ -49,6 +50,7 @@ def test_failing_metric_revokes_records_why_and_emails_the_users(
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ops@seller.example"]
     assert "On-time shipment rate over 7 days was 90.00 %" in mail.outbox[0].body
+    assert "\nhttps://portal.example.com/performance/\n" in mail.outbox[0].body
 
 
 def test_not_eligible_seller_stays_not_eligible_whatever_its_metrics(seller, make_orders):

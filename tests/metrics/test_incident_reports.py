@@ -508,8 +508,9 @@ def test_the_report_is_audited_with_its_facts(world, seller, seller_user, seller
 
 
 def test_the_reviewers_are_emailed_in_their_language(
-    world, reviewer, seller_client, django_capture_on_commit_callbacks
+    world, reviewer, seller_client, django_capture_on_commit_callbacks, settings
 ):
+    settings.PORTAL_URL = "https://portal.example.com/"  # a trailing slash too
     reviewer.language = "de"
     reviewer.save(update_fields=["language"])
     mail.outbox = []
@@ -519,7 +520,8 @@ def test_the_reviewers_are_emailed_in_their_language(
     [message] = mail.outbox
     assert message.to == ["reviewer@programme.example"]
     assert message.subject == "Störung zu prüfen: SELLER01"
-    assert f"/review/incidents/{incident.pk}/" in message.body and DESCRIPTION in message.body
+    assert f" https://portal.example.com/review/incidents/{incident.pk}/\n" in message.body
+    assert DESCRIPTION in message.body
     assert "Panne oder Verspätung des Transportdiensts" in message.body and FEDEX in message.body
 
 

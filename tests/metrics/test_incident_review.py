@@ -296,8 +296,9 @@ def test_a_seller_without_an_evaluation_gets_a_page_too(reviewer_client, seller)
 
 
 def test_approve_with_the_chosen_metrics_audits_and_emails_the_seller(
-    revoked, seller_user, reviewer, django_capture_on_commit_callbacks
+    revoked, seller_user, reviewer, django_capture_on_commit_callbacks, settings
 ):
+    settings.PORTAL_URL = "https://portal.example.com"
     german = seller_user_create(seller=revoked, username="buero", password="x" * 12, email="buero@seller.example")
     german.language = "de"
     german.save()
@@ -332,6 +333,7 @@ def test_approve_with_the_chosen_metrics_audits_and_emails_the_seller(
     assert "From the evaluation of 2026-11-21 on" in english.body  # the local date of the approval
     assert "- On-time shipment rate\n- On-time delivery rate\n" in english.body
     assert "The depot's closure is confirmed by the carrier." in english.body
+    assert f"\nhttps://portal.example.com/performance/incidents/{incident.pk}/\n" in english.body
     assert "Rate pünktlicher Übergaben" in by_address["buero@seller.example"].body
 
 

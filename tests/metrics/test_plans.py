@@ -197,8 +197,9 @@ def test_a_threshold_change_is_in_the_audit_history(reviewer):
 
 
 def test_submission_mails_the_reviewers_and_the_decision_mails_the_seller(
-    revoked_seller, seller_user, reviewer, staff_without_review, django_capture_on_commit_callbacks
+    revoked_seller, seller_user, reviewer, staff_without_review, django_capture_on_commit_callbacks, settings
 ):
+    settings.PORTAL_URL = "https://portal.example.com"
     seller_user.email = "ops@seller.example"
     seller_user.language = "de"
     seller_user.save()
@@ -206,7 +207,8 @@ def test_submission_mails_the_reviewers_and_the_decision_mails_the_seller(
     with django_capture_on_commit_callbacks(execute=True):
         plan = submit(revoked_seller, seller_user)
     assert [m.to for m in mail.outbox] == [["reviewer@programme.example"]]
-    assert "SELLER01" in mail.outbox[0].subject and f"/review/plans/{plan.pk}/" in mail.outbox[0].body
+    assert "SELLER01" in mail.outbox[0].subject
+    assert f": https://portal.example.com/review/plans/{plan.pk}/\n" in mail.outbox[0].body
     # The portal's clock is Los Angeles time; the email says UTC, and means it.
     assert f"{plan.submitted_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} (UTC)" in mail.outbox[0].body
 
@@ -215,6 +217,8 @@ def test_submission_mails_the_reviewers_and_the_decision_mails_the_seller(
         plan_reject(plan=plan, reviewer=reviewer, feedback="Say which carrier you changed.")
     assert [m.to for m in mail.outbox] == [["ops@seller.example"]]
     assert "Say which carrier you changed." in mail.outbox[0].body
+    # Where to submit the next plan, as a link a mail client can open.
+    assert "\nhttps://portal.example.com/performance/poa/\n" in mail.outbox[0].body
 
 
 def test_no_mail_leaves_before_the_submission_commits(revoked_seller, seller_user, reviewer):
