@@ -13,6 +13,7 @@ from django.utils import translation
 
 from feed.body import JSON, MAX_BODY_BYTES, MAX_ITEMS, NDJSON
 from feed.fields import EVENT_FIELDS_BY_NAME, ORDER_FIELDS, Field, Kind
+from metrics.api import INCIDENTS_API_PAGE_SIZE
 from metrics.definitions import METRICS, WINDOWS
 from metrics.incidents import INCIDENT_BODY_MAX, INCIDENT_DESCRIPTION_MAX, INCIDENT_MAX_ORDERS
 from metrics.models import Incident
@@ -480,19 +481,36 @@ def _document() -> dict:
                     "summary": "The seller's incidents, newest first (SPEC section 7)",
                     "operationId": "incidents_list",
                     "security": _seller_security(),
+                    "parameters": [
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "required": False,
+                            "description": f"The page, from 1 (default: the newest {INCIDENTS_API_PAGE_SIZE}).",
+                            "schema": {"type": "integer", "minimum": 1},
+                        }
+                    ],
                     "responses": {
                         "200": {
-                            "description": "The incidents.",
+                            "description": f"A page of at most {INCIDENTS_API_PAGE_SIZE} incidents, newest first.",
                             "content": {
                                 JSON: {
                                     "schema": {
                                         "type": "object",
-                                        "properties": {"incidents": {"type": "array", "items": _ref("Incident")}},
-                                        "required": ["incidents"],
+                                        "properties": {
+                                            "incidents": {"type": "array", "items": _ref("Incident")},
+                                            "count": {"type": "integer", "minimum": 0},
+                                            "page": {"type": "integer", "minimum": 1},
+                                            "pages": {"type": "integer", "minimum": 1},
+                                            "next": {"type": "string", "format": "uri", "nullable": True},
+                                            "previous": {"type": "string", "format": "uri", "nullable": True},
+                                        },
+                                        "required": ["incidents", "count", "page", "pages", "next", "previous"],
                                     }
                                 }
                             },
                         },
+                        "400": _error_response("A page that is not one: a whole number from 1 to the last page."),
                         "401": unauthorized,
                     },
                 },

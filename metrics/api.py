@@ -8,6 +8,7 @@ import functools
 import json
 
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.paginator import InvalidPage, Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
@@ -398,9 +399,43 @@ def _content_length(request: HttpRequest) -> int:
         return 0
 
 
+# The most incidents one answer of GET /api/incidents/ lists; ``page`` turns to the older ones.
+INCIDENTS_API_PAGE_SIZE = 50
+
+
+def _incidents_page(request: HttpRequest, seller: Seller) -> JsonResponse:
+    """One page of the seller's incidents, newest first, with the total and the addresses of
+    the pages before and after it (null at either end); 400 for a ``page`` that is not one."""
+    paginator = Paginator(seller_incidents(seller=seller), INCIDENTS_API_PAGE_SIZE)
+    raw = request.GET.get("page", "1")
+    try:
+        page = paginator.page(raw)
+    except InvalidPage:
+        return _error(
+            400,
+            gettext("page=%(page)s is not a page of your incidents: use a whole number from 1 to %(pages)s.")
+            % {"page": raw[:20], "pages": paginator.num_pages},
+        )
+
+    def address(number: int) -> str:
+        return request.build_absolute_uri(f"{request.path}?page={number}")
+
+    return JsonResponse(
+        {
+            "incidents": [incident_payload(incident) for incident in page],
+            "count": paginator.count,
+            "page": page.number,
+            "pages": paginator.num_pages,
+            "next": address(page.next_page_number()) if page.has_next() else None,
+            "previous": address(page.previous_page_number()) if page.has_previous() else None,
+        }
+    )
+
+
 @csrf_exempt
 def incidents(request: HttpRequest) -> JsonResponse:
-    """GET /api/incidents/: the seller's incidents, newest first. POST: report one (SPEC
+    """GET /api/incidents/[?page=N]: the seller's incidents, newest first, a page of
+    ``INCIDENTS_API_PAGE_SIZE`` at a time (``_incidents_page``). POST: report one (SPEC
     section 7) with a JSON object of ``INCIDENT_FIELDS``, validated by the report page's
     own form (``IncidentForm``): 201 with the incident, 400 naming each invalid field, 401
     without a session or a valid token, 403 for a session write without its CSRF token, 413
@@ -415,7 +450,7 @@ def incidents(request: HttpRequest) -> JsonResponse:
         return actor
     seller, user, by_token = actor
     if request.method != "POST":
-        return JsonResponse({"incidents": [incident_payload(incident) for incident in seller_incidents(seller=seller)]})
+        return _incidents_page(request, seller)
     if not by_token and (refused := _csrf_refusal(request)) is not None:
         return refused
     if request.content_type != "application/json":

@@ -78,7 +78,7 @@ def test_the_feed_items_are_the_imports_fields_and_rules():
     ("path", "method", "codes"),
     [
         ("/api/performance/", "get", {"200", "400", "401", "404"}),
-        ("/api/incidents/", "get", {"200", "401"}),
+        ("/api/incidents/", "get", {"200", "400", "401"}),
         ("/api/incidents/", "post", {"201", "400", "401", "403", "413", "415", "503"}),
         ("/api/v1/orders", "post", {"200", "400", "401", "403", "405", "413", "415", "422", "429", "503"}),
         ("/api/v1/tracking-events", "post", {"200", "400", "401", "403", "405", "413", "415", "422", "429", "503"}),

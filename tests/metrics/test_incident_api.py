@@ -137,11 +137,76 @@ def test_get_lists_only_the_sellers_own_incidents_newest_first(api, seller, othe
     )
     response = api.get(URL)
     assert response.status_code == 200
-    assert response.json() == {"incidents": [second, first]}
+    assert response.json() == {
+        "incidents": [second, first],
+        "count": 2,
+        "page": 1,
+        "pages": 1,
+        "next": None,
+        "previous": None,
+    }
 
 
 def test_get_with_a_session_lists_too(late_orders, seller_client_session):
-    assert seller_client_session.get(URL).json() == {"incidents": []}
+    body = seller_client_session.get(URL).json()
+    assert body["incidents"] == [] and (body["count"], body["page"], body["pages"]) == (0, 1, 1)
+
+
+def decided_incidents(seller, count: int) -> list[Incident]:
+    """``count`` decided incidents of the seller, a minute apart, oldest first."""
+    start = timezone.now() - dt.timedelta(days=1)
+    return Incident.objects.bulk_create(
+        Incident(
+            seller=seller,
+            kind="other",
+            start_date=D,
+            end_date=D,
+            description=f"Incident number {n} of a long history.",
+            submitted_at=start + dt.timedelta(minutes=n),
+            status=Incident.Status.REJECTED,
+            note="Not an incident.",
+            decided_at=start + dt.timedelta(minutes=n, seconds=30),
+        )
+        for n in range(count)
+    )
+
+
+def test_a_long_history_comes_a_page_at_a_time_newest_first(api, seller, other_seller):
+    from metrics.api import INCIDENTS_API_PAGE_SIZE as SIZE
+
+    made = decided_incidents(seller, 2 * SIZE + 3)
+    decided_incidents(other_seller, 5)
+    first = api.get(URL).json()
+    assert (first["count"], first["page"], first["pages"]) == (2 * SIZE + 3, 1, 3)
+    assert [i["id"] for i in first["incidents"]] == [i.pk for i in reversed(made)][:SIZE]
+    assert first["previous"] is None and first["next"] == f"http://testserver{URL}?page=2"
+    seen = [i["id"] for i in first["incidents"]]
+    page = first
+    while page["next"]:
+        page = api.get(page["next"]).json()
+        seen += [i["id"] for i in page["incidents"]]
+    assert seen == [i.pk for i in reversed(made)]  # every one once, none of the other seller's
+    assert (page["page"], len(page["incidents"]), page["next"]) == (3, 3, None)
+    assert page["previous"] == f"http://testserver{URL}?page=2"
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "4", "two", "1.5", "", "9" * 5000])
+def test_a_page_that_is_not_one_is_400_naming_the_pages_there_are(api, seller, page):
+    from metrics.api import INCIDENTS_API_PAGE_SIZE as SIZE
+
+    decided_incidents(seller, 2 * SIZE + 3)
+    response = api.get(URL, {"page": page})
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    message = response.json()["error"]
+    assert message == f"page={page[:20]} is not a page of your incidents: use a whole number from 1 to 3."
+
+
+def test_the_page_error_comes_in_the_language_asked_for(api):
+    response = api.get(URL, {"page": "0"}, HTTP_ACCEPT_LANGUAGE="de")
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "page=0 ist keine Seite Ihrer Störungen: Verwenden Sie eine ganze Zahl von 1 bis 1."
+    )
 
 
 @pytest.fixture
