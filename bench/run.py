@@ -181,10 +181,6 @@ def generate(scale: dict, results: dict) -> None:
         )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-        # The generation's and the vacuum's dirty pages written now, not by a checkpoint
-        # spread over the first measured runs (the first daily run on a fresh database took
-        # 5.1-5.9 s against 2.0-2.3 s for the next ones).
-        cursor.execute("CHECKPOINT")
     results["orders"] = Order.objects.count()
     results["generate_s"] = round(time.perf_counter() - start, 1)
 
