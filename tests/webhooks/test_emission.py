@@ -96,6 +96,18 @@ def test_only_subscribed_enabled_endpoints_get_an_event(clock, seller, seller_us
     assert not WebhookDelivery.objects.exists()
 
 
+def test_an_event_for_some_sellers_reaches_their_endpoints_only(
+    clock, seller, seller_user, other_seller, other_seller_user, receiver
+):
+    mine = webhook_endpoint_create(seller=seller, actor=seller_user, url=HOOK_URL, event_types=EventType.values)
+    webhook_endpoint_create(seller=other_seller, actor=other_seller_user, url=HOOK_URL, event_types=EventType.values)
+    created = webhook_events_emit(
+        event_type=EventType.SELLER_AT_RISK, seller_ids=[seller.pk, 0], data_for=lambda s: {"seller": s.pk}
+    )
+    assert [WebhookDelivery.objects.get(pk=pk).endpoint_id for pk in created] == [mine.pk]
+    assert webhook_events_emit(event_type=EventType.SELLER_AT_RISK, seller_ids=[0], data_for=lambda s: {}) == []
+
+
 def test_sellers_without_endpoints_cost_one_query_and_create_nothing(seller, other_seller, django_assert_num_queries):
     called = []
     with django_assert_num_queries(1):
