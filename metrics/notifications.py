@@ -109,12 +109,19 @@ def at_risk_emails_send(*, seller_ids: Sequence[int], day: dt.date) -> int:
     """Tell the users of each seller who keep at-risk emails on that it entered at-risk with D (SPEC section 8),
     once per entry (``metrics.services.sellers_entered_at_risk`` decides who): the tightest
     headroom in words and each metric at risk, in the user's language. One query for the
-    snapshots of all of them."""
-    users = Prefetch("users", queryset=email_recipients(EmailKind.AT_RISK))
-    sellers = Seller.objects.filter(pk__in=list(seller_ids)).prefetch_related(users).order_by("pk")
+    sellers that have someone to tell, one for their snapshots: a seller nobody would read
+    about costs nothing more (a first daily run finds thousands at risk)."""
+    recipients = email_recipients(EmailKind.AT_RISK)
+    sellers = list(
+        Seller.objects.filter(pk__in=list(seller_ids), users__in=recipients)
+        .distinct()
+        .prefetch_related(Prefetch("users", queryset=recipients))
+        .order_by("pk")
+    )
     by_seller: dict[int, list[MetricSnapshot]] = defaultdict(list)
-    for snapshot in MetricSnapshot.objects.filter(seller_id__in=list(seller_ids), day=day):
-        by_seller[snapshot.seller_id].append(snapshot)
+    if sellers:
+        for snapshot in MetricSnapshot.objects.filter(seller_id__in=[seller.pk for seller in sellers], day=day):
+            by_seller[snapshot.seller_id].append(snapshot)
     order = {key: index for index, key in enumerate(SNAPSHOT_KEYS)}
     messages = []
     for seller in sellers:

@@ -360,6 +360,20 @@ def test_a_user_who_turned_at_risk_emails_off_gets_none(
     assert mail.outbox == []
 
 
+def test_a_seller_nobody_would_be_told_about_costs_one_query(at_risk_seller, seller_user, django_assert_num_queries):
+    from metrics.notifications import at_risk_emails_send
+    from sellers.choices import EmailKind
+
+    daily_run(day=D)
+    seller_user.email_opt_outs = [EmailKind.AT_RISK]
+    seller_user.save()
+    with django_assert_num_queries(1):  # the sellers with someone to tell: none, so no snapshots read
+        assert at_risk_emails_send(seller_ids=[at_risk_seller.pk], day=D) == 0
+    seller_user.email_opt_outs = []
+    seller_user.save()
+    assert at_risk_emails_send(seller_ids=[at_risk_seller.pk], day=D) == 1
+
+
 def test_figures_from_before_a_reinstatement_are_not_at_risk_anywhere(
     client, seller_user, at_risk_seller, django_capture_on_commit_callbacks
 ):
