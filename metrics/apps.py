@@ -7,6 +7,7 @@ class MetricsConfig(AppConfig):
     verbose_name = _("Performance and eligibility")
 
     def ready(self) -> None:
+        from metrics import checks  # noqa: F401  (registers them)
         from metrics.presenters.audit import audit_words_register
 
         audit_words_register()

@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_addresses, env_base_url, env_bool, env_int
 from portal.settings import *  # noqa: F403
-from portal.settings import ALLOWED_HOSTS, DEBUG, LOGGING, SECRET_KEY
+from portal.settings import ALLOWED_HOSTS, DEBUG, LOGGING, PORTAL_URL, SECRET_KEY
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG is on with production settings: unset DEBUG or set DEBUG=false.")
@@ -20,9 +20,10 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
     raise ImproperlyConfigured("SECRET_KEY is too short for production: use at least 50 random characters.")
 
 # The links in emails: PORTAL_URL, else the first host of ALLOWED_HOSTS that names one
-# host, over https.
+# host, over https (with neither, the development address, which `check --deploy` refuses:
+# metrics.checks).
 _hosts = [host for host in ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
-PORTAL_URL = env_base_url("PORTAL_URL", f"https://{_hosts[0]}" if _hosts else "")
+PORTAL_URL = env_base_url("PORTAL_URL", f"https://{_hosts[0]}" if _hosts else PORTAL_URL)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)

@@ -300,14 +300,15 @@ def test_a_production_admin_that_is_no_address_stops_start_up(monkeypatch):
         env_addresses("ADMINS")
 
 
-def test_production_settings_pass_the_deployment_checks():
+def deployment_checks(**environment: str) -> subprocess.CompletedProcess:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "DJANGO_SETTINGS_MODULE": "portal.settings_production",
         "DATABASE_URL": SOME_DATABASE_URL,
         **PRODUCTION,
+        **environment,
     }
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=BASE_DIR,
         env=env,
@@ -315,8 +316,27 @@ def test_production_settings_pass_the_deployment_checks():
         text=True,
         timeout=120,
     )
+
+
+def test_production_settings_pass_the_deployment_checks():
+    result = deployment_checks()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("environment", "address"),
+    [
+        ({"ALLOWED_HOSTS": "*"}, "http://127.0.0.1:8000"),  # no host to link to
+        ({"PORTAL_URL": "http://portal.example.com"}, "http://portal.example.com"),  # no https
+        ({"PORTAL_URL": "https://localhost:8443"}, "https://localhost:8443"),  # this machine
+    ],
+)
+def test_the_deployment_checks_refuse_email_links_that_would_not_reach_the_portal(environment, address):
+    result = deployment_checks(**environment)
+    assert result.returncode != 0
+    assert f"(portal.E001) PORTAL_URL is {address}: the links in emails would not reach the portal." in result.stderr
+    assert "Set PORTAL_URL to the https address people open the portal at" in result.stderr
 
 
 # --- error pages ---------------------------------------------------------------------------
