@@ -111,11 +111,12 @@ def _units(condition: Q) -> Coalesce:
     return Coalesce(Sum("units", filter=condition), Value(0))
 
 
-def _conjuncts(condition: Q) -> list:
-    """The conditions ``condition`` ANDs together, nested ANDs flattened."""
+def _conjuncts(condition: Q) -> list[object]:
+    """The conditions ``condition`` ANDs together (lookups, or Q objects that are not a plain
+    AND), nested ANDs flattened."""
     if condition.connector != Q.AND or condition.negated:
         return [condition]
-    parts = []
+    parts: list[object] = []
     for child in condition.children:
         parts.extend(_conjuncts(child) if isinstance(child, Q) else [child])
     return parts
@@ -127,9 +128,11 @@ def _conjunction(*conditions: Q) -> Q:
     shipped), and the aggregate evaluates every repetition again for each order of the
     window; so does the order in which they come: the rarely true first, and PostgreSQL
     stops at the first false."""
-    distinct: list = []
+    distinct: list[object] = []
     for condition in conditions:
-        distinct.extend(part for part in _conjuncts(condition) if part not in distinct)
+        for part in _conjuncts(condition):
+            if part not in distinct:
+                distinct.append(part)
     return Q(*distinct)
 
 
