@@ -123,8 +123,9 @@ def test_a_delivery_gives_up_24_hours_after_its_first_attempt(clock, seller, end
 
 
 def test_an_endpoint_failing_for_3_days_is_disabled_and_its_users_are_emailed(
-    clock, seller, seller_user, endpoint, receiver
+    clock, seller, seller_user, endpoint, receiver, settings
 ):
+    settings.PORTAL_URL = "https://portal.example.com"
     seller_user.email = "first@seller.example"
     seller_user.save()
     seller_user_create(seller=seller, username="deutsch", password="pw pw pw 1234", email="de@seller.example")
@@ -149,6 +150,8 @@ def test_an_endpoint_failing_for_3_days_is_disabled_and_its_users_are_emailed(
     assert set(by_address) == {"first@seller.example", "de@seller.example"}
     assert "Webhook endpoint disabled for SELLER01" in by_address["first@seller.example"].subject
     assert "https://hooks.example.com/prime" in by_address["first@seller.example"].body
+    # Where to enable it again, its delivery log, as a link a mail client can open.
+    assert f"\nhttps://portal.example.com/settings/webhooks/{endpoint.pk}/\n" in by_address["de@seller.example"].body
     assert "Webhook-Endpunkt" in by_address["de@seller.example"].subject
     # Nothing more is sent to it, and no second email.
     receiver.requests.clear()
