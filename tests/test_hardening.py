@@ -330,6 +330,8 @@ def test_production_settings_pass_the_deployment_checks():
         ({"ALLOWED_HOSTS": "*"}, "http://127.0.0.1:8000"),  # no host to link to
         ({"PORTAL_URL": "http://portal.example.com"}, "http://portal.example.com"),  # no https
         ({"PORTAL_URL": "https://localhost:8443"}, "https://localhost:8443"),  # this machine
+        ({"PORTAL_URL": "https://0.0.0.0"}, "https://0.0.0.0"),
+        ({"PORTAL_URL": "https://127.0.0.2", "ALLOWED_HOSTS": "127.0.0.2"}, "https://127.0.0.2"),
     ],
 )
 def test_the_deployment_checks_refuse_email_links_that_would_not_reach_the_portal(environment, address):
@@ -337,6 +339,16 @@ def test_the_deployment_checks_refuse_email_links_that_would_not_reach_the_porta
     assert result.returncode != 0
     assert f"(portal.E001) PORTAL_URL is {address}: the links in emails would not reach the portal." in result.stderr
     assert "Set PORTAL_URL to the https address people open the portal at" in result.stderr
+
+
+def test_the_deployment_checks_refuse_email_links_to_a_host_the_portal_refuses():
+    result = deployment_checks(PORTAL_URL="https://portal.exmaple.com")  # a typo: ALLOWED_HOSTS has the right one
+    assert result.returncode != 0
+    assert (
+        "PORTAL_URL is https://portal.exmaple.com: its host is not in ALLOWED_HOSTS, so the links in emails would "
+        "be refused." in result.stderr
+    )
+    assert deployment_checks(PORTAL_URL="https://portal.example.com").returncode == 0
 
 
 # --- error pages ---------------------------------------------------------------------------
