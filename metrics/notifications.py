@@ -25,6 +25,7 @@ from metrics.presenters.glance import at_risk_line, tightest_headroom, tightest_
 from metrics.presenters.reasons import reason_sentence
 from metrics.reasons import revocation_reasons_from_json
 from metrics.selectors import incident_reinstated, incident_withdrawn_plans, plan_reviewers
+from portal.sql import ids_among
 from sellers.choices import EmailKind
 from sellers.language import user_language
 from sellers.models import Seller, SellerEvent, User
@@ -39,7 +40,7 @@ def revocation_emails_send(*, event_ids: Sequence[int]) -> int:
     """Tell every active user of each seller why Prime eligibility was revoked, in one
     pass over the events (a daily run may revoke many). Returns the number of mails sent."""
     users = Prefetch("seller__users", queryset=email_recipients(EmailKind.REVOCATION))
-    events = SellerEvent.objects.filter(pk__in=list(event_ids)).select_related("seller").prefetch_related(users)
+    events = SellerEvent.objects.filter(pk__in=ids_among(event_ids)).select_related("seller").prefetch_related(users)
     messages = []
     for event in events:
         # Lazy: each sentence is written when rendered, in the recipient's language.
@@ -109,18 +110,19 @@ def at_risk_emails_send(*, seller_ids: Sequence[int], day: dt.date) -> int:
     """Tell the users of each seller who keep at-risk emails on that it entered at-risk with D (SPEC section 8),
     once per entry (``metrics.services.sellers_entered_at_risk`` decides who): the tightest
     headroom in words and each metric at risk, in the user's language. One query for the
-    sellers that have someone to tell, one for their snapshots: a seller nobody would read
-    about costs nothing more (a first daily run finds thousands at risk)."""
+    sellers that have someone to tell (and one for those users), one for their snapshots: a
+    seller nobody would read about costs nothing more (a first daily run finds thousands at
+    risk)."""
     recipients = email_recipients(EmailKind.AT_RISK)
     sellers = list(
-        Seller.objects.filter(pk__in=list(seller_ids), users__in=recipients)
+        Seller.objects.filter(pk__in=ids_among(seller_ids), users__in=recipients)
         .distinct()
         .prefetch_related(Prefetch("users", queryset=recipients))
         .order_by("pk")
     )
     by_seller: dict[int, list[MetricSnapshot]] = defaultdict(list)
     if sellers:
-        for snapshot in MetricSnapshot.objects.filter(seller_id__in=[seller.pk for seller in sellers], day=day):
+        for snapshot in MetricSnapshot.objects.filter(seller_id__in=ids_among(s.pk for s in sellers), day=day):
             by_seller[snapshot.seller_id].append(snapshot)
     order = {key: index for index, key in enumerate(SNAPSHOT_KEYS)}
     messages = []

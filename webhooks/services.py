@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from standardwebhooks import Webhook
 
+from portal.sql import ids_among
 from sellers.models import AuditEntry, Seller, User
 from sellers.services import audit_entry_create
 from webhooks import transport
@@ -208,9 +208,7 @@ def webhook_events_emit(
         ids = list(seller_ids)
         if not ids:
             return []
-        # One array parameter: the daily run passes thousands of sellers (those revoked, those
-        # entering at risk), and as as many parameters the lookup took 33 ms instead of 3.5.
-        endpoints = endpoints.filter(seller_id__in=RawSQL("SELECT unnest(%s::bigint[])", (ids,)))
+        endpoints = endpoints.filter(seller_id__in=ids_among(ids))
     found = list(endpoints.values_list("pk", "seller_id"))
     if not found:
         return []

@@ -294,6 +294,7 @@ def test_the_email_is_in_each_users_language(at_risk_seller, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True):
         daily_run(day=D)
     by_recipient = {message.to[0]: message for message in mail.outbox}
+    assert sorted(message.to[0] for message in mail.outbox) == ["de@seller.example", "ops@seller.example"]  # once each
     assert by_recipient["de@seller.example"].subject == "Prime-Berechtigung gefährdet für SELLER01"
     assert "Sie" in by_recipient["de@seller.example"].body
     assert by_recipient["ops@seller.example"].subject == "Prime eligibility at risk for SELLER01"
