@@ -35,7 +35,7 @@ from metrics.selectors import (
     seller_reinstated_on,
 )
 from metrics.services import IncidentError, IncidentFailed, incident_submit
-from portal.bounds import EARLIEST_DATE, date_in_range
+from portal.bounds import EARLIEST_DATE, date_in_range, excerpt
 from portal.routers import replica_serve
 from sellers.auth import BearerTokenError, bearer_authenticate
 from sellers.models import Seller, User, paused_by
@@ -405,16 +405,18 @@ INCIDENTS_API_PAGE_SIZE = 50
 
 def _incidents_page(request: HttpRequest, seller: Seller) -> JsonResponse:
     """One page of the seller's incidents, newest first, with the total and the addresses of
-    the pages before and after it (null at either end); 400 for a ``page`` that is not one."""
+    the pages before and after it (null at either end); 400 for a ``page`` that is not one.
+    Pages are counted from the newest: an incident reported between two requests moves each
+    older one a place on, so a client walking the pages may meet one twice (never miss one)."""
     paginator = Paginator(seller_incidents(seller=seller), INCIDENTS_API_PAGE_SIZE)
-    raw = request.GET.get("page", "1")
+    raw = request.GET.get("page") or "1"  # absent or empty: the first page
     try:
         page = paginator.page(raw)
     except InvalidPage:
         return _error(
             400,
             gettext("page=%(page)s is not a page of your incidents: use a whole number from 1 to %(pages)s.")
-            % {"page": raw[:20], "pages": paginator.num_pages},
+            % {"page": excerpt(raw), "pages": paginator.num_pages},
         )
 
     def address(number: int) -> str:

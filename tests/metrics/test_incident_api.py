@@ -190,7 +190,7 @@ def test_a_long_history_comes_a_page_at_a_time_newest_first(api, seller, other_s
     assert page["previous"] == f"http://testserver{URL}?page=2"
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "4", "two", "1.5", "", "9" * 5000])
+@pytest.mark.parametrize("page", ["0", "-1", "4", "two", "1.5", "9" * 5000])
 def test_a_page_that_is_not_one_is_400_naming_the_pages_there_are(api, seller, page):
     from metrics.api import INCIDENTS_API_PAGE_SIZE as SIZE
 
@@ -198,7 +198,13 @@ def test_a_page_that_is_not_one_is_400_naming_the_pages_there_are(api, seller, p
     response = api.get(URL, {"page": page})
     assert response.status_code == 400 and response["Content-Type"] == "application/json"
     message = response.json()["error"]
-    assert message == f"page={page[:20]} is not a page of your incidents: use a whole number from 1 to 3."
+    shown = page if len(page) <= 40 else page[:40] + "…"  # portal.bounds.excerpt
+    assert message == f"page={shown} is not a page of your incidents: use a whole number from 1 to 3."
+
+
+def test_an_empty_page_is_the_first(api, seller):
+    decided_incidents(seller, 3)
+    assert api.get(URL, {"page": ""}).json()["page"] == 1
 
 
 def test_the_page_error_comes_in_the_language_asked_for(api):
