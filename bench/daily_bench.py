@@ -270,9 +270,9 @@ def measure_daily(*, day, repeat: int, naive_sample: int, results: dict, say=pri
             cursor.execute(sql, params)
             floor_rows = cursor.fetchall()
             floors.append(time.perf_counter() - start)
-            # The portal's counts run without JIT once the orders hold a long history
-            # (metrics.sql.SNAPSHOT_COUNTS_PLAN): the floor is timed without it too, and the
-            # faster of the two is the floor.
+            # The portal's counts run without JIT's inlining and optimisation once the orders
+            # hold a long history (metrics.sql.SNAPSHOT_COUNTS_PLAN): the floor is timed without
+            # JIT too, and the faster of the two is the floor, so no setting favours the portal.
             with transaction.atomic():
                 cursor.execute("SET LOCAL jit = off")
                 start = time.perf_counter()

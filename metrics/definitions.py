@@ -306,9 +306,10 @@ class DaysBetween(Func):
 # an Order; both take D. Keep them in pairs.
 # ---------------------------------------------------------------------------------------
 
-# A SQL half states its rarely true condition first (late, outside Buy Shipping), then the
-# conditions it shares with a population: the daily counts evaluate each rule for every order
-# of the window, and PostgreSQL stops at the first false one (metrics.selectors._conjunction).
+# Where a defect has a rarely true condition of its own (shipped late, delivered late, outside
+# Buy Shipping), its SQL half states it first, then the conditions it shares with a
+# population: the daily counts evaluate each rule for every order of the window, and
+# PostgreSQL stops at the first false one (metrics.selectors._conjunction).
 SqlRule = Callable[[dt.date], Q]
 PythonRule = Callable[["Order", dt.date], bool]
 
