@@ -22,10 +22,8 @@ from metrics.definitions import (
     METRIC_DEFINITIONS,
     METRICS,
     SNAPSHOT_KEYS,
-    SNAPSHOT_KINDS,
     THRESHOLD_DECIMALS,
     WINDOWS,
-    snapshot_column,
     threshold_column,
 )
 from metrics.incidents import EXCUSABLE_METRICS, INCIDENT_MAX_OPEN, INCIDENT_NOTE_MAX, open_incidents_full_sentence
@@ -33,7 +31,6 @@ from metrics.models import DailySnapshot, Incident, PlanDraft, PlanOfAction, Thr
 from metrics.presenters.reasons import reason_label
 from metrics.reasons import (
     IncidentReason,
-    MetricReason,
     PlanReason,
     ReinstatementReason,
     RevocationReason,
@@ -157,38 +154,6 @@ def snapshots_compute(*, day: dt.date, seller_ids: Sequence[int] | None = None) 
         return cursor.rowcount * len(SNAPSHOT_KEYS)
 
 
-def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str) -> MetricReason:
-    """A failing metric of the day's snapshot as recorded on the revocation event: which,
-    window, value, threshold, and the units protected (Buy Shipping) and excused (approved
-    incidents, SPEC section 7) that were not counted. The Python half of the reasons the
-    revocation's statement writes (``metrics.sql.sellers_revoke``), in ``REASON_ORDER``;
-    tests/metrics/test_revocation_sql.py holds the two equal."""
-    population_units, defect_units, protected_units, excused_units = (
-        getattr(snapshot, snapshot_column(metric, window_days, kind)) for kind in SNAPSHOT_KINDS
-    )
-    threshold = getattr(snapshot, threshold_column(metric))
-    definition = METRIC_DEFINITIONS[metric]
-    rate = definition.rate(population=population_units, defects=defect_units)
-    eligibility_rate = None
-    if definition.buy_shipping_protection or excused_units:
-        # None without a population, like the rate shown.
-        judged = definition.eligibility_rate(
-            population=population_units, defects=defect_units, protected=protected_units, excused=excused_units
-        )
-        eligibility_rate = None if judged is None else float(judged)
-    return MetricReason(
-        metric=metric,
-        window_days=window_days,
-        rate=None if rate is None else float(rate),
-        eligibility_rate=eligibility_rate,
-        threshold=str(threshold),
-        population_units=population_units,
-        defect_units=defect_units,
-        protected_units=protected_units,
-        excused_units=excused_units,
-    )
-
-
 @dataclass
 class EvaluationResult:
     evaluated: int = 0
@@ -221,7 +186,7 @@ def sellers_revoke(
     """Revoke the Prime eligibility of the eligible sellers (all when None) failing a metric
     of D or a requirement; returns their ids. One statement (``metrics.sql.sellers_revoke``)
     finds their reasons, sets their status and writes their status history entries with the
-    reasons as ``revocation_reason`` and ``RequirementReason`` give them (a test holds the two
+    reasons as ``MetricReason`` and ``RequirementReason`` record them (a test holds the two
     equal), in the shape ``SellerEvent.entry`` gives a revocation.
 
     Never on numbers that predate a reinstatement (SPEC section 4): a seller reinstated after

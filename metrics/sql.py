@@ -218,11 +218,11 @@ def _json_float(value: sql.Composable) -> sql.Composed:
 
 
 def _metric_reason(row: str, window_days: int, name: str) -> sql.Composed:
-    """The SQL half of ``metrics.services.revocation_reason``: the failing metric ``name`` of
-    the window of the snapshot row ``row`` as its reason's JSON (``MetricReason.to_json``):
-    the rate shown, the rate judged (for a metric with Buy Shipping protection, or when units
-    were excused), the threshold exactly as stored, the units; ``excused_units`` only when
-    some were."""
+    """The failing metric ``name`` of the window of the snapshot row ``row`` as its reason's
+    JSON (``MetricReason.to_json``): the rate shown, the rate judged (for a metric with Buy
+    Shipping protection, or when units were excused), the threshold exactly as stored, the
+    units; ``excused_units`` only when some were. tests/metrics/test_revocation_sql.py holds
+    it equal to the ``MetricReason`` the metric definitions give."""
     definition = METRIC_DEFINITIONS[name]
     figures = {kind: sql.Identifier(row, snapshot_column(name, window_days, kind)) for kind in SNAPSHOT_KINDS}
     higher_is_better = sql.Literal(definition.higher_is_better)
@@ -280,8 +280,8 @@ def sellers_revoke(*, some_sellers: bool) -> sql.Composed:
     settings are judged as they are now), and return a row per seller revoked: its id, its
     status history entry's id and its current zone, in id order.
 
-    The reasons are those of ``metrics.services.revocation_reason`` then the failing
-    requirements' ``RequirementReason``, in REASON_ORDER then the registry's order, as JSON.
+    The reasons are the failing metrics' ``MetricReason`` then the failing requirements'
+    ``RequirementReason``, in REASON_ORDER then the registry's order, as JSON.
 
     A compare-and-set: the sellers with reasons are locked in id order and re-read (a seller
     another run revoked meanwhile, or whose status changed at or after

@@ -582,15 +582,3 @@ def requirement_checks(facts: str) -> dict[str, sql.Composed]:
         )
         for name, requirement in REQUIREMENTS.items()
     }
-
-
-def requirement_verdicts(*, sellers: sql.Composable | None) -> sql.Composed:
-    """Each seller's (of the query ``sellers``, all when None) verdict on every requirement,
-    as ``seller_id`` and a column per requirement name (true: passing), judged in SQL."""
-    return sql.SQL("SELECT f.seller_id, {checks} FROM ({facts}) f ORDER BY f.seller_id").format(
-        checks=sql.SQL(", ").join(
-            sql.SQL("{check} AS {name}").format(check=check, name=sql.Identifier(name))
-            for name, check in requirement_checks("f").items()
-        ),
-        facts=requirement_facts(sellers=sellers),
-    )

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import sql
 
 from sellers import sql as statements
 from sellers.requirements import REQUIREMENTS
@@ -19,10 +20,23 @@ from tests.metrics.requirement_settings import expected_facts, seller_settings, 
 pytestmark = pytest.mark.django_db
 
 
+def requirement_verdicts(*, sellers: sql.Composable | None) -> sql.Composed:
+    """Each seller's (of the query ``sellers``, all when None) verdict on every requirement,
+    as ``seller_id`` and a column per requirement name (true: passing), judged in SQL by the
+    checks the daily run's revocation uses."""
+    return sql.SQL("SELECT f.seller_id, {checks} FROM ({facts}) f ORDER BY f.seller_id").format(
+        checks=sql.SQL(", ").join(
+            sql.SQL("{check} AS {name}").format(check=check, name=sql.Identifier(name))
+            for name, check in statements.requirement_checks("f").items()
+        ),
+        facts=statements.requirement_facts(sellers=sellers),
+    )
+
+
 def sql_verdicts(seller_ids: list[int] | None) -> dict[int, dict[str, bool]]:
     of_sellers = None if seller_ids is None else statements.sellers_of()
     with connection.cursor() as cursor:
-        cursor.execute(statements.requirement_verdicts(sellers=of_sellers), {"sellers": seller_ids})
+        cursor.execute(requirement_verdicts(sellers=of_sellers), {"sellers": seller_ids})
         names = [column.name for column in cursor.description]
         return {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in cursor.fetchall()}
 

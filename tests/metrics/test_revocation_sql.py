@@ -15,10 +15,18 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics.definitions import METRICS, REASON_ORDER, SNAPSHOT_KEYS, snapshot_column, threshold_column
+from metrics.definitions import (
+    METRIC_DEFINITIONS,
+    METRICS,
+    REASON_ORDER,
+    SNAPSHOT_KEYS,
+    SNAPSHOT_KINDS,
+    snapshot_column,
+    threshold_column,
+)
 from metrics.models import DailySnapshot
-from metrics.reasons import RequirementReason, reasons_to_json
-from metrics.services import revocation_reason, sellers_evaluate
+from metrics.reasons import MetricReason, RequirementReason, reasons_to_json
+from metrics.services import sellers_evaluate
 from sellers.choices import ProgrammeStatus
 from sellers.models import AuditEntry, Seller, SellerEvent
 from sellers.selectors import requirements_for_sellers
@@ -29,6 +37,38 @@ pytestmark = pytest.mark.django_db
 D = dt.date(2026, 11, 20)
 # Figures up to 2**40: doubles hold them exactly, and their ratios round in every way.
 UNITS = st.one_of(st.integers(0, 12), st.integers(0, 2**40))
+
+
+def revocation_reason(snapshot: DailySnapshot, *, window_days: int, metric: str) -> MetricReason:
+    """A failing metric of the day's snapshot as recorded on the revocation event: which,
+    window, value, threshold, and the units protected (Buy Shipping) and excused (approved
+    incidents, SPEC section 7) that were not counted: what the revocation's statement
+    (``metrics.sql.sellers_revoke``) must write for it, from the metric definitions' own
+    ``rate`` and ``eligibility_rate``."""
+    population_units, defect_units, protected_units, excused_units = (
+        getattr(snapshot, snapshot_column(metric, window_days, kind)) for kind in SNAPSHOT_KINDS
+    )
+    threshold = getattr(snapshot, threshold_column(metric))
+    definition = METRIC_DEFINITIONS[metric]
+    rate = definition.rate(population=population_units, defects=defect_units)
+    eligibility_rate = None
+    if definition.buy_shipping_protection or excused_units:
+        # None without a population, like the rate shown.
+        judged = definition.eligibility_rate(
+            population=population_units, defects=defect_units, protected=protected_units, excused=excused_units
+        )
+        eligibility_rate = None if judged is None else float(judged)
+    return MetricReason(
+        metric=metric,
+        window_days=window_days,
+        rate=None if rate is None else float(rate),
+        eligibility_rate=eligibility_rate,
+        threshold=str(threshold),
+        population_units=population_units,
+        defect_units=defect_units,
+        protected_units=protected_units,
+        excused_units=excused_units,
+    )
 
 
 @st.composite
