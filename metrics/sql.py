@@ -208,6 +208,12 @@ def snapshot_upsert(*, counted: Collection[str], some_sellers: bool) -> sql.Comp
 REVOCATION_SETTINGS = {"extra_float_digits": "1", "jit": "off"}
 
 
+def _day_end(day: sql.Composable, zone: sql.Composable) -> sql.Composed:
+    """The moment the local date ``day`` ends in the zone ``zone`` (both SQL expressions): the
+    SQL half of ``sellers.models.day_end``."""
+    return sql.SQL("(({day} + 1)::timestamp AT TIME ZONE {zone})").format(day=day, zone=zone)
+
+
 def _json_float(value: sql.Composable) -> sql.Composed:
     """The double ``value`` as the JSON number ``json.dumps`` writes for it (NULL: null): its
     shortest digits, and a whole number with its ``.0``, so it reads back as a float."""
@@ -329,7 +335,7 @@ def sellers_revoke(*, some_sellers: bool) -> sql.Composed:
         "revoked AS (SELECT c.id, c.timezone FROM candidates c "
         "LEFT JOIN {snapshots} d ON d.seller_id = c.id AND d.day = {day} "
         "WHERE NOT EXISTS (SELECT 1 FROM {events} e WHERE e.seller_id = c.id AND e.kind = {reinstated} "
-        "AND e.created_at >= (({day} + 1)::timestamp AT TIME ZONE coalesce(d.timezone, c.timezone)))), "
+        "AND e.created_at >= {end_of_day})), "
         "status AS (UPDATE {sellers} s SET status = {not_eligible}, status_changed_at = {now} "
         "FROM revoked r WHERE s.id = r.id), "
         "entries AS (INSERT INTO {audit} (seller_id, actor_id, action, summary, before, after, reason, created_at) "
@@ -347,6 +353,9 @@ def sellers_revoke(*, some_sellers: bool) -> sql.Composed:
         requirement_reasons=requirement_reasons,
         snapshots=SNAPSHOTS,
         day=sql.SQL("{day}::date").format(day=sql.Placeholder("day")),
+        end_of_day=_day_end(
+            sql.SQL("{day}::date").format(day=sql.Placeholder("day")), sql.SQL("coalesce(d.timezone, c.timezone)")
+        ),
         # The chunk's sellers whatever their status (the join to ``chunk`` keeps the eligible):
         # for all sellers, one pass over each settings table with no filter.
         facts=seller_statements.requirement_facts(sellers=seller_statements.sellers_of() if some_sellers else None),
@@ -382,10 +391,9 @@ def _seller_at_risk(row: str) -> sql.Composed:
     )
     # An eligible seller's last status change is its reinstatement (if any): figures of a day
     # that ended before it were answered by it, as on the dashboard.
-    after_reinstatement = sql.SQL(
-        "(s.status_changed_at IS NULL "
-        "OR s.status_changed_at < (({row}.day + 1)::timestamp AT TIME ZONE {row}.timezone))"
-    ).format(row=sql.Identifier(row))
+    after_reinstatement = sql.SQL("(s.status_changed_at IS NULL OR s.status_changed_at < {end})").format(
+        end=_day_end(sql.Identifier(row, "day"), sql.Identifier(row, "timezone"))
+    )
     return sql.SQL("(s.status = {eligible} AND {after_reinstatement} AND ({metrics_at_risk}))").format(
         eligible=sql.Literal(str(ProgrammeStatus.ELIGIBLE)),
         after_reinstatement=after_reinstatement,

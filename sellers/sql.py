@@ -501,10 +501,13 @@ def requirement_facts(*, sellers: sql.Composable | None) -> sql.Composed:
         "JOIN {services} c ON c.id = p.carrier_service_id{services_of_sellers} GROUP BY c.seller_id, p.weekday"
     )
 
-    def among_sellers(column: str) -> sql.Composable:
+    def among_sellers(keyword: str, *column: str) -> sql.Composable:
+        """`` WHERE`` or `` AND`` the seller id ``column`` is one of ``sellers``; nothing for all."""
         if sellers is None:
             return sql.SQL("")
-        return sql.SQL(" AND {column} IN ({sellers})").format(column=sql.Identifier(column), sellers=sellers)
+        return sql.SQL(" {keyword} {column} IN ({sellers})").format(
+            keyword=sql.SQL(keyword), column=sql.Identifier(*column), sellers=sellers
+        )
 
     return sql.SQL(
         "SELECT s.id AS seller_id, s.weekend_delivery, "
@@ -538,23 +541,17 @@ def requirement_facts(*, sellers: sql.Composable | None) -> sql.Composed:
         two_day=sql.Literal(Speed.TWO_DAY.value),
         regions=sql.Identifier(PrimeRegion._meta.db_table),
         contiguous=sql.Literal(sorted(CONTIGUOUS_REGIONS)),
-        regions_of_sellers=among_sellers("seller_id"),
+        regions_of_sellers=among_sellers("AND", "seller_id"),
         days=days,
         last_pickups=last_pickups.format(
             pickups=sql.Identifier(CarrierPickup._meta.db_table),
             services=sql.Identifier(CarrierService._meta.db_table),
-            services_of_sellers=sql.SQL(" WHERE c.seller_id IN ({sellers})").format(sellers=sellers)
-            if sellers is not None
-            else sql.SQL(""),
+            services_of_sellers=among_sellers("WHERE", "c", "seller_id"),
         ),
         early=sql.SQL(", ").join(early),
         days_table=sql.Identifier(OperatingDay._meta.db_table),
-        days_of_sellers=sql.SQL(" AND o.seller_id IN ({sellers})").format(sellers=sellers)
-        if sellers is not None
-        else sql.SQL(""),
-        sellers_filter=sql.SQL(" WHERE s.id IN ({sellers})").format(sellers=sellers)
-        if sellers is not None
-        else sql.SQL(""),
+        days_of_sellers=among_sellers("AND", "o", "seller_id"),
+        sellers_filter=among_sellers("WHERE", "s", "id"),
     )
 
 
