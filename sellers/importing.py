@@ -240,7 +240,7 @@ def _orders_import_direct(path: Path, total_bytes: int, now: dt.datetime, progre
     try:
         return _orders_import_direct_write(path, total_bytes, now, progress)
     except IntegrityError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == UNIQUE_VIOLATION:
+        if sqlstate(exc) == UNIQUE_VIOLATION:
             raise _NotDirect from exc
         raise ImportFailed(database_failure(exc)) from exc
     except DatabaseFailure as exc:
@@ -277,11 +277,7 @@ def _orders_import_direct_write(
             cursor.execute(statements.orders_stamped_with_carrier_events(), {"now": now})
             if cursor.fetchone() is not None:
                 raise _NotDirect
-    by_since: dict[dt.date, list[int]] = defaultdict(list)
-    for seller_id, since in orders.since.items():
-        by_since[since].append(seller_id)
-    for since, seller_ids in sorted(by_since.items()):
-        orders_classify_prime(seller_ids=seller_ids, since=since)
+    _classify_prime_since(orders.since)
     return ImportResult(created=orders.rows)
 
 
@@ -403,12 +399,18 @@ def _orders_write(read: Callable[[OrderBatch], None], now: dt.datetime, item_sta
         # meets a key twice: a file of new orders, inserted whole, has none (``merge``).
         result, since_by_seller = staging.merge(now, item_statuses=item_statuses, batch=batch)
         staging.drop()
+    _classify_prime_since(since_by_seller)
+    return result
+
+
+def _classify_prime_since(since_by_seller: dict[int, dt.date]) -> None:
+    """Re-decide the Prime orders of each seller an import wrote orders of, from the earliest
+    local purchase date it affected: one call per distinct date, sellers grouped."""
     by_since: dict[dt.date, list[int]] = defaultdict(list)
     for seller_id, since in since_by_seller.items():
         by_since[since].append(seller_id)
     for since, seller_ids in sorted(by_since.items()):
         orders_classify_prime(seller_ids=seller_ids, since=since)
-    return result
 
 
 def _reject(*problems: Iterable[Problem], unlisted: int = 0) -> NoReturn:
@@ -1482,7 +1484,7 @@ class _Staging:
                 self.cursor.execute(statements.merge_insert(STAGED_COLUMNS, existing=False), {"now": now})
                 return self.cursor.fetchall()
         except IntegrityError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
+            if sqlstate(exc) != UNIQUE_VIOLATION:
                 raise
         duplicates = self.duplicates(batch)
         first = next(duplicates, None)
@@ -1514,17 +1516,23 @@ class FailureKind(enum.Enum):
     OTHER = "other"
 
 
+def sqlstate(exc: DatabaseFailure) -> str:
+    """The SQLSTATE of a database failure ("" when the driver raised it itself): Django wraps
+    the driver's error, which has it."""
+    return getattr(exc.__cause__ or exc, "sqlstate", None) or ""
+
+
 def database_failure_kind(exc: DatabaseFailure) -> tuple[FailureKind, str]:
     """What kind of failure ``exc`` is, and its reason in the database's own words (its
     first line)."""
-    cause = exc.__cause__ or exc  # Django wraps the driver's error, which has the SQLSTATE
+    cause = exc.__cause__ or exc
     reason = next(iter(str(cause).strip().splitlines()), "") or type(cause).__name__
-    sqlstate = getattr(cause, "sqlstate", None) or ""
-    if sqlstate in CONCURRENCY_FAILURES:
+    state = sqlstate(exc)
+    if state in CONCURRENCY_FAILURES:
         return FailureKind.CONCURRENT, reason
     # Class 08 and the server's shutdowns (57P...) end the connection; the driver's own errors
     # (no SQLSTATE) mean it broke or closed.
-    if sqlstate.startswith(("08", "57P")) or not sqlstate:
+    if state.startswith(("08", "57P")) or not state:
         return FailureKind.CONNECTION, reason
     return FailureKind.OTHER, reason
 
