@@ -136,6 +136,12 @@ def _conjunction(*conditions: Q) -> Q:
     return Q(*distinct)
 
 
+def _within_longest(day: dt.date, window_days: int) -> Q:
+    """The bound a window of ``window_days`` adds to orders already of the longest window
+    (``window_orders`` of ``max(WINDOWS)``): none for the longest itself."""
+    return Q() if window_days == max(WINDOWS) else Q(purchase_date__gte=window_start(day, window_days))
+
+
 def _metric_units(*, day: dt.date, window_days: int, metric: str, excused: bool) -> dict[str, Coalesce]:
     """The unit sums of one metric and window as of D, named by ``snapshot_column``: its
     population and defect units, its protected units when Buy Shipping protects it, and with
@@ -149,7 +155,7 @@ def _metric_units(*, day: dt.date, window_days: int, metric: str, excused: bool)
     the longest window once per sum, and this is the order in which most orders leave each
     sum soonest."""
     rule = METRIC_RULES[metric]
-    in_window = Q() if window_days == max(WINDOWS) else Q(purchase_date__gte=window_start(day, window_days))
+    in_window = _within_longest(day, window_days)
     population = rule.population(day)
     sums = {
         snapshot_column(metric, window_days, "population"): _units(_conjunction(in_window, population)),
@@ -684,11 +690,12 @@ def incident_effect(
     thresholds = thresholds_in_force(day)
     annotations: dict[str, Coalesce] = {}
     for window_days in WINDOWS:
-        in_window = Q(purchase_date__gte=window_start(day, window_days))
+        in_window = _within_longest(day, window_days)
         for name in metrics:
             annotations |= _metric_units(day=day, window_days=window_days, metric=name, excused=True)
-            population = in_window & METRIC_RULES[name].population(day)
-            annotations[f"would_{window_days}_{name}"] = _units(population & q_would_excuse(name, day, scope))
+            annotations[f"would_{window_days}_{name}"] = _units(
+                _conjunction(in_window, q_would_excuse(name, day, scope), METRIC_RULES[name].population(day))
+            )
     row = window_orders(day=day, window_days=max(WINDOWS), seller_ids=[seller.pk]).aggregate(**annotations)
     return [
         IncidentEffect(
